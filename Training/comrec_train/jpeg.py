@@ -1,0 +1,125 @@
+"""JPEG in training: the real codec (libjpeg-turbo through Pillow) and a differentiable stand-in.
+
+The real codec is used wherever no gradient is needed: the RecCNN phase trains on compact images
+that were really encoded and decoded, with the settings the runtime uses (4:2:0, optimised Huffman,
+baseline, accurate integer DCT).
+
+The stand-in lets gradients reach ComCNN: YCbCr (JFIF), 4:2:0 by 2x2 averaging, 8x8 DCT, division
+by libjpeg's quantisation tables at the sampled quality, rounding with a straight-through gradient,
+and the inverse path. Its rate estimate sums log2(1 + |c| / Q) over the coefficients; it is a proxy
+for the entropy-coded size (the training issue measured a steady factor of about 2.2 to the real
+size), so training only ever uses it as a ratio against the same estimate for a reference image.
+"""
+import io
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+# ITU-T T.81 Annex K tables, as libjpeg uses them (natural, row-major order).
+LUMA_BASE = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64)
+CHROMA_BASE = np.array([
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
+    24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99], np.float64)
+
+
+def quant_table(base, quality):
+    """libjpeg's jpeg_quality_scaling + jpeg_add_quant_table with force_baseline."""
+    quality = min(max(int(quality), 1), 100)
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return np.clip((base * scale + 50) // 100, 1, 255)
+
+
+# ---------------------------------------------------------------- real codec (numpy, no grad)
+
+def encode(img, quality, subsampling="4:2:0"):
+    """uint8 H x W x 3 -> JPEG bytes (baseline, optimised Huffman)."""
+    buf = io.BytesIO()
+    sub = {"4:2:0": 2, "4:4:4": 0}[subsampling]
+    Image.fromarray(img).save(buf, format="JPEG", quality=int(quality), subsampling=sub,
+                              optimize=True)
+    return buf.getvalue()
+
+
+def decode(data):
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def roundtrip(img, quality):
+    """Returns (decoded uint8 image, size in bytes)."""
+    data = encode(img, quality)
+    return decode(data), len(data)
+
+
+# ---------------------------------------------------------------- differentiable stand-in
+
+def _dct_matrix(device):
+    n = torch.arange(8, dtype=torch.float32, device=device)
+    k = n.view(-1, 1)
+    m = torch.cos(math.pi * (2 * n + 1) * k / 16) * math.sqrt(2 / 8)
+    m[0] /= math.sqrt(2)
+    return m  # orthonormal: JPEG's DCT is this 2-D DCT-II
+
+
+def _rgb_to_ycbcr(x):
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = -0.168736 * r - 0.331264 * g + 0.5 * b + 128
+    cr = 0.5 * r - 0.418688 * g - 0.081312 * b + 128
+    return y.unsqueeze(1), torch.stack((cb, cr), 1)
+
+
+def _ycbcr_to_rgb(y, c):
+    y = y[:, 0]
+    cb, cr = c[:, 0] - 128, c[:, 1] - 128
+    return torch.stack((y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb), 1)
+
+
+def _blocks(x):
+    """N x C x H x W (H, W multiples of 8) -> N x C x H/8 x W/8 x 8 x 8."""
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 8, 8, w // 8, 8).permute(0, 1, 2, 4, 3, 5)
+
+
+def _unblocks(b):
+    n, c, bh, bw = b.shape[:4]
+    return b.permute(0, 1, 2, 4, 3, 5).reshape(n, c, bh * 8, bw * 8)
+
+
+def _round_ste(x):
+    return x + (torch.round(x) - x).detach()
+
+
+def _code_plane(plane, table, dct):
+    blocks = _blocks(plane - 128)
+    coef = dct @ blocks @ dct.T
+    scaled = coef / table
+    rate = torch.log2(1 + scaled.abs()).sum(dim=(1, 2, 3, 4, 5))
+    rec = dct.T @ (_round_ste(scaled) * table) @ dct
+    return _unblocks(rec) + 128, rate
+
+
+def jpeg_proxy(x, qualities):
+    """Differentiable JPEG stand-in. x: N x 3 x H x W on 0..255, H and W multiples of 16;
+    qualities: one JPEG quality per image. Returns (decoded estimate, rate estimate per image)."""
+    dev = x.device
+    dct = _dct_matrix(dev)
+    luma = torch.tensor(np.stack([quant_table(LUMA_BASE, q) for q in qualities]),
+                        dtype=torch.float32, device=dev).view(-1, 1, 1, 1, 8, 8)
+    chroma = torch.tensor(np.stack([quant_table(CHROMA_BASE, q) for q in qualities]),
+                          dtype=torch.float32, device=dev).view(-1, 1, 1, 1, 8, 8)
+    x = _round_ste(x.clamp(0, 255))
+    y, c = _rgb_to_ycbcr(x)
+    c = F.avg_pool2d(c, 2)
+    y_rec, y_rate = _code_plane(y, luma, dct)
+    c_rec, c_rate = _code_plane(c, chroma, dct)
+    c_rec = F.interpolate(c_rec, scale_factor=2, mode="bilinear", align_corners=False)
+    return _ycbcr_to_rgb(y_rec, c_rec).clamp(0, 255), y_rate + c_rate
