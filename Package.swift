@@ -5,12 +5,16 @@
 //   ComRecKernels (Embedded-safe int8 operators and resampling)
 //   -> ComRecModels (generated networks) -> ComRecCodec (pipeline, file format)
 //   -> ComRecIO (libpng, libjpeg-turbo, files) -> comrec (CLI)
+// Why each dependency is there: docs/dependencies.md.
 import PackageDescription
 
 let package = Package(
     name: "ComRec",
     products: [
         .library(name: "ComRecKernels", targets: ["ComRecKernels"]),
+        .library(name: "ComRecCodec", targets: ["ComRecCodec"]),
+        .library(name: "ComRecIO", targets: ["ComRecIO"]),
+        .executable(name: "comrec", targets: ["comrec"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -18,5 +22,39 @@ let package = Package(
     targets: [
         // Embedded-safe: no Foundation, no existentials, raw pointers and SIMD only.
         .target(name: "ComRecKernels"),
+
+        // Profiles, the encode/decode pipeline on in-memory RGB8 buffers and the ComRec APPn
+        // segment. No Foundation and no C libraries: JPEG coding comes in through a protocol.
+        .target(name: "ComRecCodec", dependencies: ["ComRecKernels"]),
+
+        // System libraries (Debian libpng-dev, libjpeg62-turbo-dev), reached through module maps.
+        .systemLibrary(
+            name: "CLibPNG", path: "Sources/CSystem/CLibPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CLibJPEG", path: "Sources/CSystem/CLibJPEG", pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // Small C wrappers: libpng and libjpeg report errors with longjmp, which Swift cannot
+        // survive, so every call into them happens here behind setjmp and comes back as a string.
+        .target(
+            name: "CComRecImage", dependencies: ["CLibPNG", "CLibJPEG"],
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
+        // Files, PNG/JPEG/PPM reading and writing, atomic output, metrics.
+        .target(name: "ComRecIO", dependencies: ["ComRecCodec", "CComRecImage"]),
+
+        // The command-line tool.
+        .executableTarget(
+            name: "comrec",
+            dependencies: [
+                "ComRecIO", "ComRecCodec",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "ComRecCodecTests", dependencies: ["ComRecCodec", "ComRecKernels"]),
+        .testTarget(name: "ComRecIOTests", dependencies: ["ComRecIO", "ComRecCodec"]),
+        // Runs the built `comrec` binary as a child process: exit codes, messages, files left.
+        .testTarget(name: "comrecTests", dependencies: ["comrec", "ComRecIO"]),
     ]
 )
+

@@ -1,0 +1,110 @@
+// C wrappers around libjpeg (libjpeg-turbo) and libpng for ComRecIO.
+//
+// Both libraries report fatal errors by calling an error handler that must not return: the
+// default one calls exit(), and the usual fix is setjmp/longjmp, which Swift code cannot survive.
+// Every call into the libraries therefore happens in this target, behind setjmp; a failure comes
+// back as a non-zero return (or NULL) and a one-line message in the caller's `error` buffer.
+// Nothing here prints, exits or aborts.
+#ifndef COMREC_IMAGE_H
+#define COMREC_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Size of every `error` buffer passed to this API (message plus terminating NUL).
+#define CRC_ERROR_SIZE 256
+
+/// Frees a buffer returned by crc_jpeg_encode or crc_png_encode.
+void crc_free(void *buffer);
+
+// MARK: JPEG
+
+typedef struct crc_jpeg_encode_options {
+    int quality;          ///< 1...100, libjpeg's scale (jpeg_set_quality, baseline tables forced)
+    int chroma444;        ///< 0: 4:2:0 (chroma halved both ways), 1: 4:4:4 (full chroma)
+    int optimize_coding;  ///< 1: optimised Huffman tables (two passes), 0: standard tables
+    int progressive;      ///< 1: jpeg_simple_progression, 0: baseline sequential
+} crc_jpeg_encode_options;
+
+/// An APPn or COM segment: `code` is the marker (0xE0 + n for APPn, 0xFE for COM), `data` the
+/// payload after the two length bytes (at most 65533 bytes).
+typedef struct crc_jpeg_marker {
+    int code;
+    const uint8_t *data;
+    size_t length;
+} crc_jpeg_marker;
+
+/// Compresses `width` x `height` interleaved 8-bit pixels (`components` 1: grey, 3: RGB, rows
+/// packed) into a new buffer (*out, *out_size; free with crc_free). The markers are written right
+/// after the JFIF APP0 segment, in order. Returns 0 on success, -1 with a message on failure.
+int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int components,
+                    const crc_jpeg_encode_options *options,
+                    const crc_jpeg_marker *markers, int marker_count,
+                    uint8_t **out, size_t *out_size, char *error);
+
+/// A JPEG decoder that has read the file's header (everything up to the first scan).
+typedef struct crc_jpeg_decoder crc_jpeg_decoder;
+
+/// Reads the header of the JPEG in `data` (which must stay valid until crc_jpeg_decoder_destroy),
+/// keeping every APPn and COM segment. Returns NULL with a message on failure.
+crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char *error);
+void crc_jpeg_decoder_destroy(crc_jpeg_decoder *decoder);
+
+uint32_t crc_jpeg_width(const crc_jpeg_decoder *decoder);
+uint32_t crc_jpeg_height(const crc_jpeg_decoder *decoder);
+/// Number of colour components in the file (1 grey, 3 YCbCr/RGB, 4 CMYK/YCCK).
+int crc_jpeg_components(const crc_jpeg_decoder *decoder);
+/// 1 when the file is progressive.
+int crc_jpeg_progressive(const crc_jpeg_decoder *decoder);
+
+int crc_jpeg_marker_count(const crc_jpeg_decoder *decoder);
+/// The `index`th saved segment, in file order. Returns 0, or -1 when `index` is out of range.
+int crc_jpeg_marker_at(const crc_jpeg_decoder *decoder, int index, crc_jpeg_marker *marker);
+
+/// Decodes the image as interleaved RGB (3 bytes per pixel, rows packed) into `rgb`, which must
+/// hold width * height * 3 bytes. Uses the accurate integer inverse DCT (JDCT_ISLOW) and fancy
+/// upsampling, so output is deterministic for a given libjpeg-turbo. Corrupt-data warnings
+/// (truncated file, bad Huffman code, ...) are errors here, not silently patched pixels.
+/// Returns 0 on success, -1 with a message on failure. Call at most once per decoder.
+int crc_jpeg_decode_rgb(crc_jpeg_decoder *decoder, uint8_t *rgb, char *error);
+
+// MARK: PNG
+
+/// A PNG reader that has read the file's header (signature, IHDR and chunks before IDAT).
+typedef struct crc_png_reader crc_png_reader;
+
+/// Reads the header of the PNG in `data` (which must stay valid until crc_png_reader_destroy).
+/// Returns NULL with a message on failure.
+crc_png_reader *crc_png_reader_create(const uint8_t *data, size_t size, char *error);
+void crc_png_reader_destroy(crc_png_reader *reader);
+
+uint32_t crc_png_width(const crc_png_reader *reader);
+uint32_t crc_png_height(const crc_png_reader *reader);
+int crc_png_bit_depth(const crc_png_reader *reader);
+/// PNG colour type: 0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGB + alpha.
+int crc_png_color_type(const crc_png_reader *reader);
+/// 1 when the image has an alpha channel or a tRNS chunk (transparency may still be unused).
+int crc_png_has_alpha(const crc_png_reader *reader);
+
+/// Decodes to interleaved 8-bit pixels: `channels` 3 (RGB) or 4 (RGBA; alpha 255 where the file
+/// has none). Palette and grey expand to RGB, tRNS to alpha, 16-bit samples scale to 8 bits with
+/// rounding (png_set_scale_16). Interlaced images are handled. The whole file is read, so a file
+/// truncated anywhere before IEND is an error. Gamma and colour chunks are ignored (samples are
+/// taken as they are stored). Returns 0, or -1 with a message. Call at most once per reader.
+int crc_png_decode(crc_png_reader *reader, uint8_t *pixels, int channels, char *error);
+
+/// Writes `width` x `height` interleaved 8-bit pixels (`channels` 1: grey, 3: RGB, 4: RGBA) as a
+/// non-interlaced 8-bit PNG into a new buffer (*out, *out_size; free with crc_free).
+/// Returns 0, or -1 with a message.
+int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                   uint8_t **out, size_t *out_size, char *error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

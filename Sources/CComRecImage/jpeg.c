@@ -1,0 +1,254 @@
+// libjpeg (libjpeg-turbo) behind setjmp: see include/comrec_image.h.
+//
+// All state that must survive a longjmp lives in heap memory reached through a pointer that is not
+// modified after setjmp, so it is well defined after the jump (C11 7.13.2.1).
+#include "comrec_image.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jerror.h>
+#include <jpeglib.h>
+
+void crc_free(void *buffer) { free(buffer); }
+
+static void set_error(char *error, const char *message) {
+    if (error) snprintf(error, CRC_ERROR_SIZE, "%s", message);
+}
+
+// MARK: Error manager
+
+typedef struct crc_error_mgr {
+    struct jpeg_error_mgr pub;
+    jmp_buf jump;
+    char message[JMSG_LENGTH_MAX];
+} crc_error_mgr;
+
+static void crc_error_exit(j_common_ptr cinfo) {
+    crc_error_mgr *err = (crc_error_mgr *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, err->message);
+    longjmp(err->jump, 1);
+}
+
+// Level -1 is a warning about corrupt data (truncated file, bad Huffman code, extraneous bytes).
+// libjpeg would carry on and patch the image; a codec must not return invented pixels, so a
+// warning is an error here. Levels >= 0 are trace messages: ignored.
+static void crc_emit_message(j_common_ptr cinfo, int msg_level) {
+    if (msg_level < 0) crc_error_exit(cinfo);
+}
+
+static void crc_output_message(j_common_ptr cinfo) { (void)cinfo; }
+
+static void install_error_manager(crc_error_mgr *err, struct jpeg_error_mgr **slot) {
+    *slot = jpeg_std_error(&err->pub);
+    err->pub.error_exit = crc_error_exit;
+    err->pub.emit_message = crc_emit_message;
+    err->pub.output_message = crc_output_message;
+    err->message[0] = 0;
+}
+
+// MARK: Memory destination (growable buffer we own, so an aborted encode can free it)
+
+typedef struct crc_mem_dest {
+    struct jpeg_destination_mgr pub;
+    uint8_t *buffer;
+    size_t capacity;
+    size_t size;
+} crc_mem_dest;
+
+static void mem_init(j_compress_ptr cinfo) {
+    crc_mem_dest *dest = (crc_mem_dest *)cinfo->dest;
+    dest->capacity = 1 << 16;
+    dest->buffer = malloc(dest->capacity);
+    if (!dest->buffer) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 0);
+    dest->pub.next_output_byte = dest->buffer;
+    dest->pub.free_in_buffer = dest->capacity;
+}
+
+static boolean mem_empty(j_compress_ptr cinfo) {
+    crc_mem_dest *dest = (crc_mem_dest *)cinfo->dest;
+    size_t used = dest->capacity;  // libjpeg calls this only when the buffer is full
+    uint8_t *grown = realloc(dest->buffer, 2 * dest->capacity);
+    if (!grown) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 1);
+    dest->buffer = grown;
+    dest->capacity *= 2;
+    dest->pub.next_output_byte = grown + used;
+    dest->pub.free_in_buffer = dest->capacity - used;
+    return TRUE;
+}
+
+static void mem_term(j_compress_ptr cinfo) {
+    crc_mem_dest *dest = (crc_mem_dest *)cinfo->dest;
+    dest->size = dest->capacity - dest->pub.free_in_buffer;
+}
+
+// MARK: Encode
+
+typedef struct encode_state {
+    struct jpeg_compress_struct cinfo;
+    crc_error_mgr jerr;
+    crc_mem_dest dest;
+} encode_state;
+
+int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int components,
+                    const crc_jpeg_encode_options *options,
+                    const crc_jpeg_marker *markers, int marker_count,
+                    uint8_t **out, size_t *out_size, char *error) {
+    *out = NULL;
+    *out_size = 0;
+    if (components != 1 && components != 3) {
+        set_error(error, "JPEG encoder takes 1 (grey) or 3 (RGB) components");
+        return -1;
+    }
+    if (options->quality < 1 || options->quality > 100) {
+        set_error(error, "JPEG quality must be 1...100");
+        return -1;
+    }
+    for (int i = 0; i < marker_count; i++) {
+        if (markers[i].length > 65533) {
+            set_error(error, "JPEG marker segment longer than 65533 bytes");
+            return -1;
+        }
+    }
+    encode_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        set_error(error, "out of memory");
+        return -1;
+    }
+    install_error_manager(&s->jerr, &s->cinfo.err);
+    if (setjmp(s->jerr.jump)) {
+        set_error(error, s->jerr.message);
+        jpeg_destroy_compress(&s->cinfo);
+        free(s->dest.buffer);
+        free(s);
+        return -1;
+    }
+    jpeg_create_compress(&s->cinfo);
+    s->dest.pub.init_destination = mem_init;
+    s->dest.pub.empty_output_buffer = mem_empty;
+    s->dest.pub.term_destination = mem_term;
+    s->cinfo.dest = &s->dest.pub;
+
+    s->cinfo.image_width = width;
+    s->cinfo.image_height = height;
+    s->cinfo.input_components = components;
+    s->cinfo.in_color_space = components == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(&s->cinfo);
+    jpeg_set_quality(&s->cinfo, options->quality, TRUE);
+    s->cinfo.dct_method = JDCT_ISLOW;
+    s->cinfo.optimize_coding = options->optimize_coding ? TRUE : FALSE;
+    if (components == 3) {
+        int luma = options->chroma444 ? 1 : 2;
+        s->cinfo.comp_info[0].h_samp_factor = luma;
+        s->cinfo.comp_info[0].v_samp_factor = luma;
+        s->cinfo.comp_info[1].h_samp_factor = 1;
+        s->cinfo.comp_info[1].v_samp_factor = 1;
+        s->cinfo.comp_info[2].h_samp_factor = 1;
+        s->cinfo.comp_info[2].v_samp_factor = 1;
+    }
+    if (options->progressive) jpeg_simple_progression(&s->cinfo);
+
+    jpeg_start_compress(&s->cinfo, TRUE);
+    for (int i = 0; i < marker_count; i++) {
+        jpeg_write_marker(&s->cinfo, markers[i].code, markers[i].data,
+                          (unsigned int)markers[i].length);
+    }
+    size_t stride = (size_t)width * (size_t)components;
+    while (s->cinfo.next_scanline < s->cinfo.image_height) {
+        JSAMPROW row = (JSAMPROW)(pixels + (size_t)s->cinfo.next_scanline * stride);
+        jpeg_write_scanlines(&s->cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&s->cinfo);
+    jpeg_destroy_compress(&s->cinfo);
+    *out = s->dest.buffer;
+    *out_size = s->dest.size;
+    free(s);
+    return 0;
+}
+
+// MARK: Decode
+
+struct crc_jpeg_decoder {
+    struct jpeg_decompress_struct cinfo;
+    crc_error_mgr jerr;
+};
+
+crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char *error) {
+    crc_jpeg_decoder *d = calloc(1, sizeof *d);
+    if (!d) {
+        set_error(error, "out of memory");
+        return NULL;
+    }
+    install_error_manager(&d->jerr, &d->cinfo.err);
+    if (setjmp(d->jerr.jump)) {
+        set_error(error, d->jerr.message);
+        jpeg_destroy_decompress(&d->cinfo);
+        free(d);
+        return NULL;
+    }
+    jpeg_create_decompress(&d->cinfo);
+    jpeg_mem_src(&d->cinfo, data, (unsigned long)size);
+    for (int n = 0; n < 16; n++) jpeg_save_markers(&d->cinfo, JPEG_APP0 + n, 0xFFFF);
+    jpeg_save_markers(&d->cinfo, JPEG_COM, 0xFFFF);
+    jpeg_read_header(&d->cinfo, TRUE);
+    return d;
+}
+
+void crc_jpeg_decoder_destroy(crc_jpeg_decoder *decoder) {
+    if (!decoder) return;
+    jpeg_destroy_decompress(&decoder->cinfo);
+    free(decoder);
+}
+
+uint32_t crc_jpeg_width(const crc_jpeg_decoder *decoder) { return decoder->cinfo.image_width; }
+uint32_t crc_jpeg_height(const crc_jpeg_decoder *decoder) { return decoder->cinfo.image_height; }
+int crc_jpeg_components(const crc_jpeg_decoder *decoder) { return decoder->cinfo.num_components; }
+int crc_jpeg_progressive(const crc_jpeg_decoder *decoder) {
+    return decoder->cinfo.progressive_mode ? 1 : 0;
+}
+
+int crc_jpeg_marker_count(const crc_jpeg_decoder *decoder) {
+    int count = 0;
+    for (jpeg_saved_marker_ptr m = decoder->cinfo.marker_list; m; m = m->next) count++;
+    return count;
+}
+
+int crc_jpeg_marker_at(const crc_jpeg_decoder *decoder, int index, crc_jpeg_marker *marker) {
+    int i = 0;
+    for (jpeg_saved_marker_ptr m = decoder->cinfo.marker_list; m; m = m->next, i++) {
+        if (i == index) {
+            marker->code = m->marker;
+            marker->data = m->data;
+            marker->length = m->data_length;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int crc_jpeg_decode_rgb(crc_jpeg_decoder *decoder, uint8_t *rgb, char *error) {
+    crc_jpeg_decoder *d = decoder;
+    if (setjmp(d->jerr.jump)) {
+        set_error(error, d->jerr.message);
+        jpeg_abort_decompress(&d->cinfo);
+        return -1;
+    }
+    d->cinfo.out_color_space = JCS_RGB;
+    d->cinfo.dct_method = JDCT_ISLOW;
+    d->cinfo.do_fancy_upsampling = TRUE;
+    jpeg_start_decompress(&d->cinfo);
+    if (d->cinfo.output_components != 3) {
+        set_error(error, "libjpeg did not produce RGB output");
+        jpeg_abort_decompress(&d->cinfo);
+        return -1;
+    }
+    size_t stride = (size_t)d->cinfo.output_width * 3;
+    while (d->cinfo.output_scanline < d->cinfo.output_height) {
+        JSAMPROW row = rgb + (size_t)d->cinfo.output_scanline * stride;
+        jpeg_read_scanlines(&d->cinfo, &row, 1);
+    }
+    jpeg_finish_decompress(&d->cinfo);
+    return 0;
+}

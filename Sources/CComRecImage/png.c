@@ -1,0 +1,214 @@
+// libpng behind setjmp: see include/comrec_image.h.
+//
+// State that must survive a longjmp lives in heap structs reached through pointers that are not
+// modified after setjmp (C11 7.13.2.1).
+#include "comrec_image.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <png.h>
+
+static void set_error(char *error, const char *message) {
+    if (error) snprintf(error, CRC_ERROR_SIZE, "%s", message);
+}
+
+// Both readers and writers start with this, so the error callbacks can find the message buffer.
+typedef struct png_messages {
+    char message[CRC_ERROR_SIZE];
+} png_messages;
+
+static void png_error_fn(png_structp png, png_const_charp text) {
+    png_messages *m = png_get_error_ptr(png);
+    snprintf(m->message, sizeof m->message, "%s", text);
+    png_longjmp(png, 1);
+}
+
+// Warnings (bad ancillary chunk CRC, unknown sRGB profile, ...) do not change the pixels.
+static void png_warning_fn(png_structp png, png_const_charp text) {
+    (void)png;
+    (void)text;
+}
+
+// MARK: Read
+
+struct crc_png_reader {
+    png_messages messages;  // first member: the error pointer is the reader itself
+    png_structp png;
+    png_infop info;
+    const uint8_t *data;
+    size_t size;
+    size_t offset;
+    png_bytep *rows;
+};
+
+static void read_fn(png_structp png, png_bytep out, size_t length) {
+    crc_png_reader *r = png_get_io_ptr(png);
+    if (length > r->size - r->offset) png_error(png, "unexpected end of file (the PNG is truncated)");
+    memcpy(out, r->data + r->offset, length);
+    r->offset += length;
+}
+
+crc_png_reader *crc_png_reader_create(const uint8_t *data, size_t size, char *error) {
+    crc_png_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        set_error(error, "out of memory");
+        return NULL;
+    }
+    r->data = data;
+    r->size = size;
+    r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, r, png_error_fn, png_warning_fn);
+    if (r->png) r->info = png_create_info_struct(r->png);
+    if (!r->png || !r->info) {
+        set_error(error, "cannot initialise libpng (out of memory or library version mismatch)");
+        crc_png_reader_destroy(r);
+        return NULL;
+    }
+    if (setjmp(png_jmpbuf(r->png))) {
+        set_error(error, r->messages.message);
+        crc_png_reader_destroy(r);
+        return NULL;
+    }
+    png_set_read_fn(r->png, r, read_fn);
+    // Size limits are the caller's (checked before any pixel memory is allocated), so lift
+    // libpng's own default of 1,000,000 pixels per side to PNG's maximum.
+    png_set_user_limits(r->png, 0x7fffffff, 0x7fffffff);
+    png_read_info(r->png, r->info);
+    return r;
+}
+
+void crc_png_reader_destroy(crc_png_reader *reader) {
+    if (!reader) return;
+    free(reader->rows);
+    if (reader->png) png_destroy_read_struct(&reader->png, reader->info ? &reader->info : NULL, NULL);
+    free(reader);
+}
+
+uint32_t crc_png_width(const crc_png_reader *r) { return png_get_image_width(r->png, r->info); }
+uint32_t crc_png_height(const crc_png_reader *r) { return png_get_image_height(r->png, r->info); }
+int crc_png_bit_depth(const crc_png_reader *r) { return png_get_bit_depth(r->png, r->info); }
+int crc_png_color_type(const crc_png_reader *r) { return png_get_color_type(r->png, r->info); }
+
+int crc_png_has_alpha(const crc_png_reader *r) {
+    int type = png_get_color_type(r->png, r->info);
+    return (type & PNG_COLOR_MASK_ALPHA) || png_get_valid(r->png, r->info, PNG_INFO_tRNS) ? 1 : 0;
+}
+
+int crc_png_decode(crc_png_reader *reader, uint8_t *pixels, int channels, char *error) {
+    crc_png_reader *r = reader;
+    if (channels != 3 && channels != 4) {
+        set_error(error, "PNG decoder gives 3 (RGB) or 4 (RGBA) channels");
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(r->png))) {
+        set_error(error, r->messages.message);
+        return -1;
+    }
+    png_structp png = r->png;
+    png_infop info = r->info;
+    int type = png_get_color_type(png, info);
+    int depth = png_get_bit_depth(png, info);
+    int alpha = crc_png_has_alpha(r);
+    if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    if (depth == 16) png_set_scale_16(png);  // (v * 255 + 32895) >> 16: rounds, unlike strip_16
+    if (type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+    if (channels == 4 && !alpha) png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
+    if (channels == 3 && alpha) png_set_strip_alpha(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+
+    uint32_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    size_t stride = (size_t)width * (size_t)channels;
+    if (png_get_rowbytes(png, info) != stride) png_error(png, "unexpected PNG row size after conversion");
+    r->rows = malloc(sizeof(png_bytep) * (height ? height : 1));
+    if (!r->rows) png_error(png, "out of memory");
+    for (uint32_t y = 0; y < height; y++) r->rows[y] = pixels + (size_t)y * stride;
+    png_read_image(png, r->rows);
+    png_read_end(png, NULL);  // up to IEND: a file cut short anywhere is an error
+    free(r->rows);
+    r->rows = NULL;
+    return 0;
+}
+
+// MARK: Write
+
+typedef struct write_state {
+    png_messages messages;  // first member, as for the reader
+    png_structp png;
+    png_infop info;
+    uint8_t *buffer;
+    size_t size;
+    size_t capacity;
+    png_bytep *rows;
+} write_state;
+
+static void write_fn(png_structp png, png_bytep data, size_t length) {
+    write_state *s = png_get_io_ptr(png);
+    if (length > s->capacity - s->size) {
+        size_t capacity = s->capacity ? s->capacity : 1 << 16;
+        while (length > capacity - s->size) capacity *= 2;
+        uint8_t *grown = realloc(s->buffer, capacity);
+        if (!grown) png_error(png, "out of memory");
+        s->buffer = grown;
+        s->capacity = capacity;
+    }
+    memcpy(s->buffer + s->size, data, length);
+    s->size += length;
+}
+
+static void flush_fn(png_structp png) { (void)png; }
+
+int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                   uint8_t **out, size_t *out_size, char *error) {
+    *out = NULL;
+    *out_size = 0;
+    int type;
+    switch (channels) {
+    case 1: type = PNG_COLOR_TYPE_GRAY; break;
+    case 3: type = PNG_COLOR_TYPE_RGB; break;
+    case 4: type = PNG_COLOR_TYPE_RGB_ALPHA; break;
+    default:
+        set_error(error, "PNG encoder takes 1, 3 or 4 channels");
+        return -1;
+    }
+    write_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        set_error(error, "out of memory");
+        return -1;
+    }
+    s->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, s, png_error_fn, png_warning_fn);
+    if (s->png) s->info = png_create_info_struct(s->png);
+    if (!s->png || !s->info) {
+        set_error(error, "cannot initialise libpng (out of memory or library version mismatch)");
+        if (s->png) png_destroy_write_struct(&s->png, s->info ? &s->info : NULL);
+        free(s);
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(s->png))) {
+        set_error(error, s->messages.message);
+        png_destroy_write_struct(&s->png, &s->info);
+        free(s->rows);
+        free(s->buffer);
+        free(s);
+        return -1;
+    }
+    png_set_write_fn(s->png, s, write_fn, flush_fn);
+    png_set_IHDR(s->png, s->info, width, height, 8, type, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(s->png, s->info);
+    size_t stride = (size_t)width * (size_t)channels;
+    s->rows = malloc(sizeof(png_bytep) * (height ? height : 1));
+    if (!s->rows) png_error(s->png, "out of memory");
+    for (uint32_t y = 0; y < height; y++) s->rows[y] = (png_bytep)(pixels + (size_t)y * stride);
+    png_write_image(s->png, s->rows);
+    png_write_end(s->png, NULL);
+    png_destroy_write_struct(&s->png, &s->info);
+    *out = s->buffer;
+    *out_size = s->size;
+    free(s->rows);
+    free(s);
+    return 0;
+}

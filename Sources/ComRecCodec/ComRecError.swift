@@ -1,0 +1,75 @@
+/// Everything that can go wrong in the codec layer. Each case reads as one line that says what is
+/// wrong and, where there is one, what to do; the I/O layer prefixes the file name.
+public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A JPEG without a ComRec segment.
+    case notComRec
+    /// Several ComRec segments in one file.
+    case duplicateSegment
+    /// The segment is shorter than its fields or holds an impossible value.
+    case malformedSegment(String)
+    /// The segment's format version is one this build does not read.
+    case unsupportedVersion(found: Int, supported: Int)
+    /// The segment has a critical extension record this build does not know.
+    case unsupportedExtension(tag: UInt8)
+    /// The file's profile is not in this build.
+    case unknownProfile(name: String, available: [String])
+    /// Same profile name, different model weights.
+    case modelMismatch(profile: String, fileHash: ModelHash, buildHash: ModelHash)
+    /// Claimed dimensions over the pixel limit (checked before allocating).
+    case tooLarge(width: Int, height: Int, limit: Int)
+    /// A width or height of zero.
+    case emptyImage(width: Int, height: Int)
+    /// The compact image does not have the size the original dimensions imply.
+    case compactSizeMismatch(compactWidth: Int, compactHeight: Int, width: Int, height: Int)
+    /// An argument outside its range (quality, profile name, ...).
+    case invalidArgument(String)
+    /// libjpeg (or another JPEG coder) refused the data; the text is its message.
+    case jpeg(String)
+    /// The JPEG encoder failed; the text is its message.
+    case jpegEncoder(String)
+
+    public var description: String {
+        switch self {
+        case .notComRec:
+            return "not a ComRec file: this JPEG has no ComRec segment (APP9 \"ComRec\"); "
+                + "`comrec decode` reads only files written by `comrec encode`"
+        case .duplicateSegment:
+            return "malformed ComRec file: it has more than one ComRec segment"
+        case .malformedSegment(let why):
+            return "malformed ComRec segment: \(why)"
+        case .unsupportedVersion(let found, let supported):
+            return "ComRec format version \(found) is not supported by this comrec (it reads version "
+                + "\(supported)); decode it with the comrec release that wrote it"
+        case .unsupportedExtension(let tag):
+            return "ComRec segment needs extension \(tag) which this comrec does not know; "
+                + "decode it with a newer comrec"
+        case .unknownProfile(let name, let available):
+            return "made with profile '\(name)', which this comrec does not have (it has: "
+                + available.joined(separator: ", ") + ")"
+        case .modelMismatch(let profile, let fileHash, let buildHash):
+            return "made by a different '\(profile)' model (file: model hash \(fileHash), this comrec: "
+                + "model hash \(buildHash)); decode it with the comrec build that wrote it"
+        case .tooLarge(let width, let height, let limit):
+            return "image is \(width) x \(height) = \(megapixels(width * height)) megapixels, over the "
+                + "limit of \(megapixels(limit)) megapixels; raise --max-pixels if you trust this file"
+        case .emptyImage(let width, let height):
+            return "image is \(width) x \(height): it has no pixels"
+        case .compactSizeMismatch(let cw, let ch, let width, let height):
+            let expected = compactSize(width: width, height: height)
+            return "malformed ComRec file: the compact image is \(cw) x \(ch) but an original of "
+                + "\(width) x \(height) needs \(expected.width) x \(expected.height)"
+        case .invalidArgument(let why):
+            return why
+        case .jpeg(let message):
+            return "JPEG data is invalid or truncated (libjpeg: \(message))"
+        case .jpegEncoder(let message):
+            return "JPEG encoding failed (libjpeg: \(message))"
+        }
+    }
+}
+
+/// `pixels / 1e6` with one decimal, without Foundation's formatting.
+func megapixels(_ pixels: Int) -> String {
+    let tenths = (pixels + 50_000) / 100_000
+    return "\(tenths / 10).\(tenths % 10)"
+}

@@ -1,0 +1,59 @@
+/// JPEG settings for an encode.
+public struct JPEGSettings: Equatable, Sendable {
+    public enum Chroma: Sendable { case subsampled420, full444 }
+
+    /// 1...100 (libjpeg's scale).
+    public var quality: Int
+    public var chroma: Chroma
+    /// Optimised Huffman tables (a second pass over the coefficients; smaller files, same pixels).
+    public var optimizeCoding: Bool
+    /// Progressive scans (jpeg_simple_progression) instead of one baseline scan; same pixels.
+    public var progressive: Bool
+
+    public init(quality: Int, chroma: Chroma = .subsampled420, optimizeCoding: Bool = true, progressive: Bool = false) {
+        self.quality = quality
+        self.chroma = chroma
+        self.optimizeCoding = optimizeCoding
+        self.progressive = progressive
+    }
+}
+
+/// An APPn or COM segment: marker byte (0xE0 + n, or 0xFE) and payload (after the length bytes).
+public struct JPEGSegment: Equatable, Sendable {
+    public var marker: UInt8
+    public var payload: [UInt8]
+    public init(marker: UInt8, payload: [UInt8]) {
+        self.marker = marker
+        self.payload = payload
+    }
+}
+
+/// What a JPEG's header says, read without decoding the pixels.
+public struct JPEGHeader: Equatable, Sendable {
+    public var width: Int
+    public var height: Int
+    /// Colour components in the file: 1 grey, 3 colour, 4 CMYK.
+    public var components: Int
+    public var progressive: Bool
+    /// APPn and COM segments in file order.
+    public var segments: [JPEGSegment]
+
+    public init(width: Int, height: Int, components: Int, progressive: Bool, segments: [JPEGSegment]) {
+        self.width = width
+        self.height = height
+        self.components = components
+        self.progressive = progressive
+        self.segments = segments
+    }
+}
+
+/// A JPEG encoder/decoder. The codec layer does no JPEG itself: ComRecIO provides libjpeg-turbo,
+/// tests may provide a fake, an embedded build its own. Decoding must be deterministic.
+public protocol JPEGCoder {
+    /// Compresses an RGB image, writing `segments` right after the JFIF APP0 segment.
+    func encode(_ image: RGB8Image, settings: JPEGSettings, segments: [JPEGSegment]) throws(ComRecError) -> [UInt8]
+    /// Reads the header and every APPn/COM segment, without decoding pixels.
+    func readHeader(_ jpeg: [UInt8]) throws(ComRecError) -> JPEGHeader
+    /// Decodes to RGB, refusing (before allocating) an image of more than `maxPixels` pixels.
+    func decode(_ jpeg: [UInt8], maxPixels: Int) throws(ComRecError) -> RGB8Image
+}

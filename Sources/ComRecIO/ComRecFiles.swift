@@ -1,0 +1,88 @@
+import ComRecCodec
+
+// File-level encode, decode and inspect: what the CLI's subcommands do for one file. Errors name
+// the file they are about; no output file is left behind on failure.
+
+/// Settings for `encodeFile`.
+public struct EncodeOptions: Sendable {
+    public var profile: Profile
+    /// Compact-image JPEG settings (4:2:0, optimised Huffman, baseline unless progressive).
+    public var jpeg: JPEGSettings
+    public var read: ImageReadOptions
+    public var force: Bool
+
+    /// The default JPEG quality of `comrec encode`.
+    public static let defaultQuality = 75
+
+    public init(
+        profile: Profile = Profile.named(Profile.defaultName)!, quality: Int = defaultQuality,
+        progressive: Bool = false, read: ImageReadOptions = ImageReadOptions(), force: Bool = false
+    ) {
+        self.profile = profile
+        self.jpeg = JPEGSettings(quality: quality, chroma: .subsampled420, optimizeCoding: true, progressive: progressive)
+        self.read = read
+        self.force = force
+    }
+}
+
+/// What an encode produced.
+public struct EncodeReport: Sendable {
+    public var width: Int
+    public var height: Int
+    public var fileBytes: Int
+    public var bitsPerPixel: Double { Metrics.bitsPerPixel(fileBytes: fileBytes, width: width, height: height) }
+}
+
+/// Reads the image at `input` and writes its ComRec file to `output`.
+@discardableResult
+public func encodeFile(input: String, output: String, options: EncodeOptions = EncodeOptions()) throws -> EncodeReport {
+    let bytes = try readInputFile(input)
+    let out = try AtomicOutput(path: output, force: options.force, inputs: [input])
+    let image = try attributing(to: input) { try decodeImage(bytes, options: options.read) }
+    let pipeline = ComRecPipeline(jpeg: LibJPEG(), maxPixels: options.read.maxPixels)
+    let file = try attributing(to: input) { try pipeline.encode(image, profile: options.profile, settings: options.jpeg) }
+    try out.commit(file)
+    return EncodeReport(width: image.width, height: image.height, fileBytes: file.count)
+}
+
+/// The reconstructed image of the ComRec file `bytes` (read from `path`, which errors name).
+public func decodeComRec(_ bytes: [UInt8], path: String, maxPixels: Int = defaultMaxPixels) throws -> RGB8Image {
+    let pipeline = ComRecPipeline(jpeg: LibJPEG(), maxPixels: maxPixels)
+    return try attributing(to: path) {
+        guard ImageFormat.detect(bytes) == .jpeg else {
+            throw ComRecIOError(
+                "not a ComRec file: it is not a JPEG (it starts with \(describeStart(bytes))); "
+                    + "`comrec decode` reads only files written by `comrec encode`")
+        }
+        return try pipeline.decode(bytes)
+    }
+}
+
+/// Decodes the ComRec file at `input` and writes the image to `output` as PNG.
+@discardableResult
+public func decodeFile(input: String, output: String, maxPixels: Int = defaultMaxPixels, force: Bool = false) throws -> RGB8Image {
+    let bytes = try readInputFile(input)
+    let out = try AtomicOutput(path: output, force: force, inputs: [input])
+    let image = try decodeComRec(bytes, path: input, maxPixels: maxPixels)
+    let png = try attributing(to: output) { try PNG.encode(image) }
+    try out.commit(png)
+    return image
+}
+
+/// The segment and compact-image facts of the ComRec file at `path`.
+public func inspectFile(_ path: String) throws -> ComRecFileInfo {
+    let bytes = try readInputFile(path)
+    return try attributing(to: path) {
+        guard ImageFormat.detect(bytes) == .jpeg else {
+            throw ComRecIOError("not a ComRec file: it is not a JPEG (it starts with \(describeStart(bytes)))")
+        }
+        return try ComRecPipeline(jpeg: LibJPEG()).inspect(bytes)
+    }
+}
+
+/// Writes `image` to `path` as PNG, atomically.
+public func writePNG(_ image: RGB8Image, to path: String, force: Bool = false) throws {
+    let out = try AtomicOutput(path: path, force: force)
+    let png = try attributing(to: path) { try PNG.encode(image) }
+    try out.commit(png)
+}

@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Files: reading inputs (never written to) and writing outputs atomically. An output is written
+// to a temporary file in the same directory and renamed into place, so a reader never sees a
+// partial file and a failure leaves nothing behind; an existing output is refused without `force`.
+
+/// Reads the whole of the file at `path`. Missing, unreadable, directory and empty inputs each
+/// give their own one-line error.
+public func readInputFile(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+        let code = errno
+        switch code {
+        case ENOENT: throw ComRecIOError(path: path, "no such file; check the path")
+        case EACCES: throw ComRecIOError(path: path, "permission denied; make the file readable")
+        default: throw ComRecIOError(path: path, "cannot open: \(systemMessage(code))")
+        }
+    }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw ComRecIOError(path: path, "cannot read: \(systemMessage(errno))") }
+    if (info.st_mode & S_IFMT) == S_IFDIR { throw ComRecIOError(path: path, "is a directory, not an image file") }
+    var bytes: [UInt8] = []
+    if (info.st_mode & S_IFMT) == S_IFREG { bytes.reserveCapacity(Int(info.st_size)) }
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw ComRecIOError(path: path, "cannot read: \(systemMessage(errno))")
+        }
+        if count == 0 { break }
+        bytes += chunk[0..<count]
+    }
+    if bytes.isEmpty { throw ComRecIOError(path: path, "file is empty") }
+    return bytes
+}
+
+/// An output file being written: created as a hidden temporary file in the destination directory
+/// (which proves the directory is writable before any work is done), then either committed
+/// (renamed to `path`) or discarded (deleted, also on deinit). Not for use from several threads.
+public final class AtomicOutput {
+    public let path: String
+    public let force: Bool
+    let temporaryPath: String
+    private var fd: Int32
+    private var finished = false
+
+    /// Checks `path` and creates the temporary file. Refuses an existing `path` unless `force`,
+    /// a directory at `path` always, and a `path` that is the same file as one of `inputs`.
+    public init(path: String, force: Bool, inputs: [String] = []) throws {
+        self.path = path
+        self.force = force
+        var existing = stat()
+        if stat(path, &existing) == 0 {
+            if (existing.st_mode & S_IFMT) == S_IFDIR {
+                throw ComRecIOError(path: path, "is a directory; give a file name for the output")
+            }
+            for input in inputs {
+                var inputInfo = stat()
+                if stat(input, &inputInfo) == 0, inputInfo.st_dev == existing.st_dev, inputInfo.st_ino == existing.st_ino {
+                    throw ComRecIOError(path: path, "is the input file; choose another output name (inputs are never overwritten)")
+                }
+            }
+            if !force { throw ComRecIOError(path: path, "already exists; pass --force to replace it") }
+        }
+        let (directory, name) = splitPath(path)
+        var directoryInfo = stat()
+        guard stat(directory, &directoryInfo) == 0 else {
+            throw ComRecIOError(path: path, "output directory \(directory) does not exist; create it first")
+        }
+        guard (directoryInfo.st_mode & S_IFMT) == S_IFDIR else {
+            throw ComRecIOError(path: path, "\(directory) is not a directory")
+        }
+        var descriptor: Int32 = -1
+        var candidate = ""
+        for attempt in 0..<100 {
+            candidate = directory + "/." + name + ".comrec-\(getpid())-\(attempt)-\(UInt32.random(in: 0...UInt32.max)).tmp"
+            descriptor = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            if descriptor >= 0 || errno != EEXIST { break }
+        }
+        guard descriptor >= 0 else {
+            throw ComRecIOError(
+                path: path, "cannot write to directory \(directory): \(systemMessage(errno)); choose a writable output directory")
+        }
+        fd = descriptor
+        temporaryPath = candidate
+    }
+
+    deinit { discard() }
+
+    /// Writes `bytes` to the temporary file, flushes it to disk and moves it to `path`.
+    public func commit(_ bytes: [UInt8]) throws {
+        precondition(!finished, "AtomicOutput committed twice")
+        defer { discard() }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ComRecIOError(path: path, "cannot write: \(systemMessage(errno))")
+            }
+            written += count
+        }
+        guard fsync(fd) == 0 else { throw ComRecIOError(path: path, "cannot write: \(systemMessage(errno))") }
+        close(fd)
+        fd = -1
+        if force {
+            guard rename(temporaryPath, path) == 0 else {
+                throw ComRecIOError(path: path, "cannot create: \(systemMessage(errno))")
+            }
+        } else {
+            // link() fails if `path` appeared since init: never clobber a file created meanwhile.
+            if link(temporaryPath, path) != 0 {
+                let code = errno
+                if code == EEXIST { throw ComRecIOError(path: path, "already exists; pass --force to replace it") }
+                // File systems without hard links: fall back to a checked rename.
+                var existing = stat()
+                guard stat(path, &existing) != 0 else {
+                    throw ComRecIOError(path: path, "already exists; pass --force to replace it")
+                }
+                guard rename(temporaryPath, path) == 0 else {
+                    throw ComRecIOError(path: path, "cannot create: \(systemMessage(errno))")
+                }
+            }
+        }
+        finished = true
+    }
+
+    /// Deletes the temporary file (if still there). Safe to call more than once.
+    public func discard() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        unlink(temporaryPath)  // after a rename there is nothing to remove; after link, the extra name
+        finished = true
+    }
+}
+
+/// Writes `bytes` to `path` atomically (see AtomicOutput).
+public func writeFileAtomically(_ bytes: [UInt8], to path: String, force: Bool) throws {
+    try AtomicOutput(path: path, force: force).commit(bytes)
+}
+
+/// Directory and last component of a path ("." for a bare name).
+func splitPath(_ path: String) -> (directory: String, name: String) {
+    guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+    let directory = String(path[..<slash])
+    return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+}
+
+/// Whether `path` names an existing directory.
+public func isDirectory(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+}
+
+func systemMessage(_ code: Int32) -> String {
+    String(cString: strerror(code))
+}

@@ -1,0 +1,65 @@
+import ComRecCodec
+
+/// How input images are read.
+public struct ImageReadOptions: Equatable, Sendable {
+    /// Images claiming more pixels than this are refused before any pixel memory is allocated.
+    public var maxPixels: Int
+    /// Composite images with transparency on white instead of refusing them.
+    public var flattenAlpha: Bool
+
+    public init(maxPixels: Int = defaultMaxPixels, flattenAlpha: Bool = false) {
+        self.maxPixels = maxPixels
+        self.flattenAlpha = flattenAlpha
+    }
+}
+
+/// The image formats ComRec reads, recognised by their first bytes (never by the file name).
+public enum ImageFormat: String, Sendable {
+    case png, jpeg, pnm
+
+    public static func detect(_ bytes: [UInt8]) -> ImageFormat? {
+        if bytes.starts(with: PNG.signature) { return .png }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+        if bytes.count >= 2, bytes[0] == UInt8(ascii: "P"), (UInt8(ascii: "1")...UInt8(ascii: "7")).contains(bytes[1]) {
+            return .pnm
+        }
+        return nil
+    }
+}
+
+/// Decodes a PNG, JPEG or binary PPM/PGM held in memory to RGB8.
+public func decodeImage(_ bytes: [UInt8], options: ImageReadOptions = ImageReadOptions()) throws -> RGB8Image {
+    guard !bytes.isEmpty else { throw ComRecIOError("file is empty; give a PNG, JPEG or binary PPM/PGM image") }
+    switch ImageFormat.detect(bytes) {
+    case .png:
+        return try PNG.decode(bytes, options: options)
+    case .jpeg:
+        do throws(ComRecError) {
+            return try LibJPEG().decode(bytes, maxPixels: options.maxPixels)
+        } catch {
+            throw ComRecIOError(error)
+        }
+    case .pnm:
+        return try PNM.decode(bytes, maxPixels: options.maxPixels)
+    case nil:
+        throw ComRecIOError(
+            "not a PNG, JPEG or binary PPM/PGM image (it starts with \(describeStart(bytes))); "
+                + "give an image in one of those formats")
+    }
+}
+
+/// Reads and decodes the image file at `path`; errors name the file.
+public func readImage(path: String, options: ImageReadOptions = ImageReadOptions()) throws -> RGB8Image {
+    let bytes = try readInputFile(path)
+    return try attributing(to: path) { try decodeImage(bytes, options: options) }
+}
+
+/// The first bytes of a file for a message: as text when they are printable ASCII, else in hex.
+func describeStart(_ bytes: [UInt8]) -> String {
+    let head = bytes.prefix(8)
+    if head.allSatisfy({ (32...126).contains($0) }) {
+        return "the text \"" + String(decoding: head, as: UTF8.self) + "\""
+    }
+    let digits = Array("0123456789abcdef")
+    return "bytes " + head.map { String([digits[Int($0 >> 4)], digits[Int($0 & 15)]]) }.joined(separator: " ")
+}

@@ -1,0 +1,95 @@
+import CComRecImage
+import ComRecCodec
+
+/// JPEG through libjpeg-turbo's libjpeg API (via the CComRecImage wrapper). Decoding uses the
+/// accurate integer IDCT (JDCT_ISLOW) with fancy upsampling, so the output is the same on every run
+/// and thread count for a given libjpeg-turbo (docs/format.md, "Determinism").
+public struct LibJPEG: JPEGCoder, Sendable {
+    public init() {}
+
+    public func encode(
+        _ image: RGB8Image, settings: JPEGSettings, segments: [JPEGSegment]
+    ) throws(ComRecError) -> [UInt8] {
+        guard image.width > 0, image.height > 0 else { throw .emptyImage(width: image.width, height: image.height) }
+        guard image.width <= 65500, image.height <= 65500 else {
+            throw .invalidArgument("JPEG cannot hold a \(image.width) x \(image.height) image (at most 65500 per side)")
+        }
+        var options = crc_jpeg_encode_options(
+            quality: Int32(clamping: settings.quality),
+            chroma444: settings.chroma == .full444 ? 1 : 0,
+            optimize_coding: settings.optimizeCoding ? 1 : 0,
+            progressive: settings.progressive ? 1 : 0)
+        var out: UnsafeMutablePointer<UInt8>?
+        var outSize = 0
+        var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+        // All payloads in one buffer so that one set of pointers stays valid for the call.
+        let payloads = segments.flatMap(\.payload)
+        let status = payloads.withUnsafeBufferPointer { all in
+            var markers: [crc_jpeg_marker] = []
+            var offset = 0
+            for segment in segments {
+                markers.append(crc_jpeg_marker(
+                    code: Int32(segment.marker), data: all.baseAddress.map { $0 + offset },
+                    length: segment.payload.count))
+                offset += segment.payload.count
+            }
+            return image.pixels.withUnsafeBufferPointer { pixels in
+                crc_jpeg_encode(
+                    pixels.baseAddress, UInt32(image.width), UInt32(image.height), 3, &options,
+                    markers, Int32(markers.count), &out, &outSize, &error)
+            }
+        }
+        guard status == 0, let out else { throw .jpegEncoder(cString(error)) }
+        defer { crc_free(out) }
+        return Array(UnsafeBufferPointer(start: out, count: outSize))
+    }
+
+    public func readHeader(_ jpeg: [UInt8]) throws(ComRecError) -> JPEGHeader {
+        try withDecoder(jpeg) { decoder throws(ComRecError) in header(of: decoder) }
+    }
+
+    public func decode(_ jpeg: [UInt8], maxPixels: Int) throws(ComRecError) -> RGB8Image {
+        try withDecoder(jpeg) { decoder throws(ComRecError) in
+            let info = header(of: decoder)
+            try checkPixelLimit(width: info.width, height: info.height, maxPixels: maxPixels)
+            guard info.components == 1 || info.components == 3 else {
+                throw .invalidArgument(
+                    "JPEG has \(info.components) colour components (CMYK?); only grey and colour JPEGs are read, convert it to RGB first")
+            }
+            var image = RGB8Image(width: info.width, height: info.height)
+            var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+            let status = image.pixels.withUnsafeMutableBufferPointer { crc_jpeg_decode_rgb(decoder, $0.baseAddress, &error) }
+            guard status == 0 else { throw .jpeg(cString(error)) }
+            return image
+        }
+    }
+
+    /// Opens a decoder on `jpeg` (header read), runs `body`, then frees the decoder.
+    private func withDecoder<T>(
+        _ jpeg: [UInt8], _ body: (OpaquePointer) throws(ComRecError) -> T
+    ) throws(ComRecError) -> T {
+        var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+        // withUnsafeBufferPointer's closure cannot throw a typed error here, so carry the result out.
+        let result: Result<T, ComRecError> = jpeg.withUnsafeBufferPointer { data in
+            guard let decoder = crc_jpeg_decoder_create(data.baseAddress, data.count, &error) else {
+                return .failure(.jpeg(cString(error)))
+            }
+            defer { crc_jpeg_decoder_destroy(decoder) }
+            do throws(ComRecError) { return .success(try body(decoder)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    private func header(of decoder: OpaquePointer) -> JPEGHeader {
+        var segments: [JPEGSegment] = []
+        var marker = crc_jpeg_marker()
+        for index in 0..<crc_jpeg_marker_count(decoder) where crc_jpeg_marker_at(decoder, index, &marker) == 0 {
+            let payload = marker.data.map { Array(UnsafeBufferPointer(start: $0, count: marker.length)) } ?? []
+            segments.append(JPEGSegment(marker: UInt8(truncatingIfNeeded: marker.code), payload: payload))
+        }
+        return JPEGHeader(
+            width: Int(crc_jpeg_width(decoder)), height: Int(crc_jpeg_height(decoder)),
+            components: Int(crc_jpeg_components(decoder)), progressive: crc_jpeg_progressive(decoder) != 0,
+            segments: segments)
+    }
+}

@@ -1,0 +1,110 @@
+import CComRecImage
+import ComRecCodec
+
+/// PNG through libpng (via the CComRecImage wrapper).
+public enum PNG {
+    /// What a PNG's header says, read without decoding pixels.
+    public struct Header: Equatable, Sendable {
+        public var width: Int
+        public var height: Int
+        public var bitDepth: Int
+        /// 0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGB + alpha.
+        public var colorType: Int
+        /// An alpha channel or a tRNS chunk (the image may still be fully opaque).
+        public var hasAlpha: Bool
+    }
+
+    public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    /// Decodes 8- or 16-bit grey, RGB or palette PNGs to RGB8 (16-bit samples rounded to 8 bits).
+    /// An image whose alpha channel (or tRNS) makes any pixel less than opaque is refused, unless
+    /// `options.flattenAlpha`, which composites it on white. Claimed sizes are checked against
+    /// `options.maxPixels` before pixel memory is allocated.
+    public static func decode(_ bytes: [UInt8], options: ImageReadOptions = ImageReadOptions()) throws -> RGB8Image {
+        var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+        let result: Result<RGB8Image, ComRecIOError> = bytes.withUnsafeBufferPointer { data in
+            guard let reader = crc_png_reader_create(data.baseAddress, data.count, &error) else {
+                return .failure(invalid(cString(error)))
+            }
+            defer { crc_png_reader_destroy(reader) }
+            let header = header(of: reader)
+            do throws(ComRecError) {
+                try checkPixelLimit(width: header.width, height: header.height, maxPixels: options.maxPixels)
+            } catch {
+                return .failure(ComRecIOError(error))
+            }
+            if !header.hasAlpha {
+                var image = RGB8Image(width: header.width, height: header.height)
+                let status = image.pixels.withUnsafeMutableBufferPointer { crc_png_decode(reader, $0.baseAddress, 3, &error) }
+                return status == 0 ? .success(image) : .failure(invalid(cString(error)))
+            }
+            var rgba = [UInt8](repeating: 0, count: header.width * header.height * 4)
+            let status = rgba.withUnsafeMutableBufferPointer { crc_png_decode(reader, $0.baseAddress, 4, &error) }
+            guard status == 0 else { return .failure(invalid(cString(error))) }
+            return removeAlpha(rgba, width: header.width, height: header.height, flatten: options.flattenAlpha)
+        }
+        return try result.get()
+    }
+
+    /// The header of a PNG, without decoding pixels.
+    public static func readHeader(_ bytes: [UInt8]) throws -> Header {
+        var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+        let header: Header? = bytes.withUnsafeBufferPointer { data in
+            guard let reader = crc_png_reader_create(data.baseAddress, data.count, &error) else { return nil }
+            defer { crc_png_reader_destroy(reader) }
+            return Self.header(of: reader)
+        }
+        guard let header else { throw invalid(cString(error)) }
+        return header
+    }
+
+    /// An 8-bit RGB PNG of `image` (zlib's default compression, no interlacing).
+    public static func encode(_ image: RGB8Image) throws -> [UInt8] {
+        guard image.width > 0, image.height > 0 else {
+            throw ComRecIOError(.emptyImage(width: image.width, height: image.height))
+        }
+        var out: UnsafeMutablePointer<UInt8>?
+        var outSize = 0
+        var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+        let status = image.pixels.withUnsafeBufferPointer {
+            crc_png_encode($0.baseAddress, UInt32(image.width), UInt32(image.height), 3, &out, &outSize, &error)
+        }
+        guard status == 0, let out else { throw ComRecIOError("PNG encoding failed (libpng: \(cString(error)))") }
+        defer { crc_free(out) }
+        return Array(UnsafeBufferPointer(start: out, count: outSize))
+    }
+
+    private static func header(of reader: OpaquePointer) -> Header {
+        Header(
+            width: Int(crc_png_width(reader)), height: Int(crc_png_height(reader)),
+            bitDepth: Int(crc_png_bit_depth(reader)), colorType: Int(crc_png_color_type(reader)),
+            hasAlpha: crc_png_has_alpha(reader) != 0)
+    }
+
+    private static func invalid(_ message: String) -> ComRecIOError {
+        ComRecIOError("PNG data is invalid or truncated (libpng: \(message))")
+    }
+
+    /// RGBA8 -> RGB8. Fully opaque images just lose the channel. Otherwise, with `flatten`, each
+    /// pixel is composited on white in 8-bit sRGB values, rounding to nearest:
+    /// out = (c * a + 255 * (255 - a) + 127) / 255.
+    static func removeAlpha(_ rgba: [UInt8], width: Int, height: Int, flatten: Bool) -> Result<RGB8Image, ComRecIOError> {
+        let count = width * height
+        var transparent = 0
+        for i in 0..<count where rgba[4 * i + 3] != 255 { transparent += 1 }
+        if transparent > 0 && !flatten {
+            return .failure(ComRecIOError(
+                "image has a real alpha channel (\(transparent) of \(count) pixels are not opaque); "
+                    + "ComRec stores RGB only: pass --flatten-alpha to composite it on white"))
+        }
+        var rgb = [UInt8](repeating: 0, count: count * 3)
+        for i in 0..<count {
+            let a = Int(rgba[4 * i + 3])
+            for c in 0..<3 {
+                let v = Int(rgba[4 * i + c])
+                rgb[3 * i + c] = a == 255 ? UInt8(v) : UInt8((v * a + 255 * (255 - a) + 127) / 255)
+            }
+        }
+        return .success(RGB8Image(width: width, height: height, pixels: rgb))
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import ComRecCodec
+import ComRecIO
+import Foundation
+
+/// The README's main job: encode and decode a bundled synthetic image, print size and quality.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Encode and decode a bundled synthetic image; print bits per pixel and PSNR.",
+        discussion: """
+            Runs the same code as `comrec encode` and `comrec decode` on \(DemoCommand.bundledImage) \
+            (or --input), writing both files to --output-dir (default: a temporary directory that \
+            is removed afterwards), and compares the result with the input. A plain JPEG of the \
+            full-size image at the same quality is shown for reference.
+            """)
+
+    static let bundledImage = "Fixtures/synthetic-768x512.png"
+
+    @Option(help: ArgumentHelp("Image to use instead of the bundled one.", valueName: "path"))
+    var input: String?
+
+    @Option(help: "JPEG quality of the compact image, 1...100.")
+    var quality: Int = EncodeOptions.defaultQuality
+
+    @Option(help: ArgumentHelp("Codec profile (\(Profile.names.joined(separator: ", "))).", valueName: "name"))
+    var profile: String = Profile.defaultName
+
+    @Option(help: ArgumentHelp("Keep demo.jpg and demo.png in this directory.", valueName: "dir"))
+    var outputDir: String?
+
+    @Flag(help: "Replace demo.jpg and demo.png in --output-dir if they exist.")
+    var force = false
+
+    func validate() throws {
+        try validateQuality(quality)
+        _ = try resolveProfile(profile)
+    }
+
+    func run() throws {
+        do {
+            try demo()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            Terminal.standardError.error("\(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    private func demo() throws {
+        let source = try input ?? locateBundledImage()
+        let directory = try outputDir ?? makeTemporaryDirectory()
+        defer { if outputDir == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        if !isDirectory(directory) { throw ComRecIOError(path: directory, "is not a directory; create it first") }
+        let encoded = directory + "/demo.jpg", decoded = directory + "/demo.png"
+
+        let options = EncodeOptions(profile: try resolveProfile(profile), quality: quality, force: force)
+        let report = try encodeFile(input: source, output: encoded, options: options)
+        let original = try readImage(path: source)
+        let rebuilt = try decodeFile(input: encoded, output: decoded, force: force)
+        let info = try inspectFile(encoded)
+
+        // Reference: the whole image as one plain JPEG with the same settings.
+        let jpeg = LibJPEG()
+        let plain = try jpeg.encode(original, settings: options.jpeg, segments: [])
+        let plainDecoded = try jpeg.decode(plain, maxPixels: original.pixelCount)
+
+        func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+        print("""
+            ComRec demo: profile \(options.profile.name), JPEG quality \(quality)
+              input          \(source), \(original.width) x \(original.height)
+              compact image  \(info.compactWidth) x \(info.compactHeight) (JPEG 4:2:0)
+              ComRec file    \(report.fileBytes) bytes = \(f(report.bitsPerPixel, 3)) bits per pixel
+              decoded        \(rebuilt.width) x \(rebuilt.height), PSNR \(f(Metrics.psnr(original, rebuilt), 2)) dB (RGB, against the input)
+              for reference  plain JPEG of the full image at quality \(quality): \
+            \(f(Metrics.bitsPerPixel(fileBytes: plain.count, width: original.width, height: original.height), 3)) bits per pixel, \
+            PSNR \(f(Metrics.psnr(original, plainDecoded), 2)) dB
+            """)
+        if outputDir != nil { print("  files          \(encoded), \(decoded)") }
+    }
+
+    /// The bundled image, relative to the working directory (`swift run` from the package root)
+    /// or else to this source file's package.
+    private func locateBundledImage() throws -> String {
+        if FileManager.default.fileExists(atPath: DemoCommand.bundledImage) { return DemoCommand.bundledImage }
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let path = packageRoot.appendingPathComponent(DemoCommand.bundledImage).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ComRecIOError(
+                path: DemoCommand.bundledImage,
+                "bundled demo image not found; run from the package root, or pass --input IMAGE")
+        }
+        return path
+    }
+
+    private func makeTemporaryDirectory() throws -> String {
+        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("comrec-demo-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw ComRecIOError(path: path, "cannot create a temporary directory; pass --output-dir DIR")
+        }
+        return path
+    }
+}

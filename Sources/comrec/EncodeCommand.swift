@@ -1,0 +1,52 @@
+import ArgumentParser
+import ComRecCodec
+import ComRecIO
+import Foundation
+
+struct EncodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode",
+        abstract: "Store images as ComRec files (JPEGs of a half-size compact image).",
+        discussion: """
+            Reads PNG (8/16-bit grey, RGB or palette), JPEG or binary PPM/PGM. Images with \
+            transparent pixels are refused unless --flatten-alpha. The output is written under a \
+            temporary name and renamed, so no partial file is ever left; inputs are never modified.
+            """)
+
+    @Argument(help: ArgumentHelp("Images to encode.", valueName: "input"))
+    var inputs: [String]
+
+    @OptionGroup var write: WriteOptions
+
+    @Option(help: "JPEG quality of the compact image, 1...100.")
+    var quality: Int = EncodeOptions.defaultQuality
+
+    @Option(help: ArgumentHelp(
+        "Codec profile: \(Profile.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).",
+        valueName: "name"))
+    var profile: String = Profile.defaultName
+
+    @Flag(help: "Write the compact image as a progressive JPEG (same pixels, often smaller).")
+    var progressive = false
+
+    @Flag(help: "Composite images with transparency on white instead of refusing them.")
+    var flattenAlpha = false
+
+    @OptionGroup var read: ReadOptions
+
+    func validate() throws {
+        try validateQuality(quality)
+        _ = try resolveProfile(profile)
+    }
+
+    func run() throws {
+        let options = EncodeOptions(
+            profile: try resolveProfile(profile), quality: quality, progressive: progressive,
+            read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha), force: write.force)
+        try runBatch(inputs: inputs, output: write.output, outputExtension: "jpg", verb: "encoded") { input, output in
+            let report = try encodeFile(input: input, output: output, options: options)
+            return "\(input) -> \(output): \(report.width) x \(report.height), \(report.fileBytes) bytes, "
+                + String(format: "%.3f", report.bitsPerPixel) + " bpp"
+        }
+    }
+}
