@@ -1,0 +1,112 @@
+"""int8 quantisation of an exported float profile: calibration, quantisation-aware fine-tuning and
+export, with the forward pass equal bit for bit to the integer semantics (docs/int8.md, intref.py).
+
+Why the forward pass is exact: inputs and weights are integers held in float32, every product and
+partial sum of a 3x3 convolution stays below 2^24 (docs/int8.md), so a float32 convolution sums
+them exactly in any order; the requantisation is then the same float32 multiply and
+round-half-even (torch.round) as the runtime's. Rounding steps pass gradients straight through.
+"""
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ACC_LIMIT = 2 ** 24 - 1
+HIDDEN_MAX = 127
+RESIDUAL_MAX = 255
+PIXEL_MAX = 255
+
+
+def _ste_round(x):
+    return x + (torch.round(x) - x).detach()
+
+
+class QuantConv(nn.Module):
+    """One 3x3 convolution with int8 per-channel weights, int32 bias and float32 multipliers.
+
+    in_scale: real value of one input step (1.0 for pixels); out_scale: of one output step
+    (a calibrated activation scale for hidden layers, 1.0 pixel for the residual)."""
+
+    def __init__(self, weight, bias, stride, in_scale, out_scale, in_max, residual):
+        super().__init__()
+        self.weight = nn.Parameter(torch.as_tensor(weight, dtype=torch.float32).clone())
+        self.bias = nn.Parameter(torch.as_tensor(bias, dtype=torch.float32).clone())
+        self.stride = stride
+        self.in_scale = float(in_scale)
+        self.out_scale = float(out_scale)
+        self.in_max = in_max
+        self.residual = residual
+
+    def weight_scale(self):
+        m = self.weight.detach().abs().amax(dim=(1, 2, 3))
+        return torch.where(m > 0, m / 127, torch.ones_like(m))
+
+    def quantised(self):
+        """(int weights, int biases, float32 multipliers), all as float32 tensors, with
+        straight-through gradients to the float weights and biases."""
+        s_w = self.weight_scale()
+        w_q = _ste_round(self.weight / s_w.view(-1, 1, 1, 1)).clamp(-127, 127)
+        b_q = _ste_round(self.bias / (self.in_scale * s_w))
+        # Keep |acc| < 2^24 with the bias included (docs/int8.md): the largest sum of products
+        # is sum |w_q| * in_max per output channel.
+        room = ACC_LIMIT - w_q.detach().abs().sum(dim=(1, 2, 3)) * self.in_max
+        b_q = torch.maximum(torch.minimum(b_q, room), -room)
+        m = (self.in_scale * s_w / self.out_scale).float()
+        return w_q, b_q, m
+
+    def forward(self, x):
+        w_q, b_q, m = self.quantised()
+        acc = F.conv2d(x, w_q, b_q, stride=self.stride, padding=1)
+        v = acc * m.view(1, -1, 1, 1)
+        if self.residual:
+            return _ste_round(v).clamp(-RESIDUAL_MAX, RESIDUAL_MAX)
+        return _ste_round(v).clamp(0, HIDDEN_MAX)
+
+    def export(self):
+        w_q, b_q, m = self.quantised()
+        return {
+            # canonical layout [cout][ky][kx][cin]
+            "weight": w_q.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.int8),
+            "bias": b_q.detach().cpu().numpy().astype(np.int32),
+            "multiplier": m.detach().cpu().numpy().astype(np.float32),
+        }
+
+
+class QuantChain(nn.Module):
+    """First + hidden layers (ReLU, U7 out) and a last residual layer."""
+
+    def __init__(self, layers, act_scales):
+        super().__init__()
+        convs = []
+        in_scale, in_max = 1.0, PIXEL_MAX
+        for i, layer in enumerate(layers):
+            last = i == len(layers) - 1
+            out_scale = 1.0 if last else act_scales[i]
+            convs.append(QuantConv(layer["weight"], layer["bias"], layer["stride"], in_scale,
+                                   out_scale, in_max, residual=last))
+            in_scale, in_max = out_scale, HIDDEN_MAX
+        self.convs = nn.ModuleList(convs)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = conv(x)
+        return x
+
+    def export(self):
+        return [conv.export() for conv in self.convs]
+
+
+@torch.no_grad()
+def calibrate(layers, images, percentile=99.99):
+    """Activation scale of each hidden layer: the float network's output at `percentile` over the
+    calibration images maps to 127. layers: float layers (weight OIHW, bias, stride), first reads
+    pixels; images: float tensor N x 3 x H x W on 0..255. Returns one scale per layer but the last."""
+    scales = []
+    x = images
+    for layer in layers[:-1]:
+        w = torch.as_tensor(layer["weight"], dtype=torch.float32)
+        b = torch.as_tensor(layer["bias"], dtype=torch.float32)
+        x = F.relu(F.conv2d(x, w, b, stride=layer["stride"], padding=1))
+        top = float(np.percentile(x.flatten().numpy()[::7], percentile))
+        scales.append(max(top, 1e-6) / HIDDEN_MAX)
+    return scales
