@@ -74,8 +74,16 @@ def run_layers(x, layers):
     return x
 
 
+def pad_to_even(image):
+    """Replicates the last row and/or column so that both sizes are even (ComCNN's input)."""
+    h, w = image.shape[:2]
+    return np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
 def comcnn(image, layers):
-    """ComCNN: RGB8 (H, W, 3) -> compact RGB8 (ceil(H/2), ceil(W/2), 3): 2x2 average + residual."""
+    """ComCNN: RGB8 (H, W, 3) -> compact RGB8 (ceil(H/2), ceil(W/2), 3): 2x2 average + residual,
+    computed on the image replicate-padded to even sizes (as in training, which sees even crops)."""
+    image = pad_to_even(image)
     features = run_layers(image, layers[:-1])
     return add_clamp(resample.average2x2(image), residual(features, layers[-1]))
 
