@@ -51,10 +51,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Fixture paths, temporary directories and the bad-input catalogue shared by the I/O and
+        // CLI tests. Used only by test targets.
+        .target(name: "ComRecTestSupport", dependencies: ["ComRecIO", "ComRecCodec"], path: "Tests/ComRecTestSupport"),
         .testTarget(name: "ComRecCodecTests", dependencies: ["ComRecCodec", "ComRecKernels"]),
-        .testTarget(name: "ComRecIOTests", dependencies: ["ComRecIO", "ComRecCodec"]),
+        .testTarget(name: "ComRecIOTests", dependencies: ["ComRecIO", "ComRecCodec", "ComRecTestSupport"]),
         // Runs the built `comrec` binary as a child process: exit codes, messages, files left.
-        .testTarget(name: "comrecTests", dependencies: ["comrec", "ComRecIO"]),
+        .testTarget(name: "comrecTests", dependencies: ["comrec", "ComRecIO", "ComRecCodec", "ComRecTestSupport"]),
     ]
 )
 

@@ -14,21 +14,28 @@ static void set_error(char *error, const char *message) {
     if (error) snprintf(error, CRC_ERROR_SIZE, "%s", message);
 }
 
-// Both readers and writers start with this, so the error callbacks can find the message buffer.
+// Both readers and writers start with this, so the error callbacks can find the message buffers.
 typedef struct png_messages {
     char message[CRC_ERROR_SIZE];
+    char warning[CRC_ERROR_SIZE];  // the last warning, empty if none
 } png_messages;
 
 static void png_error_fn(png_structp png, png_const_charp text) {
     png_messages *m = png_get_error_ptr(png);
-    snprintf(m->message, sizeof m->message, "%s", text);
+    // libpng says what is wrong with a header in a warning ("Image width is zero in IHDR") and
+    // then fails with a generic "Invalid IHDR data": keep the useful part.
+    if (m->warning[0] && strstr(text, "IHDR"))
+        snprintf(m->message, sizeof m->message, "%s: %s", text, m->warning);
+    else
+        snprintf(m->message, sizeof m->message, "%s", text);
     png_longjmp(png, 1);
 }
 
-// Warnings (bad ancillary chunk CRC, unknown sRGB profile, ...) do not change the pixels.
+// Warnings (bad ancillary chunk CRC, unknown sRGB profile, ...) do not change the pixels; the
+// last one is kept only to explain a following error.
 static void png_warning_fn(png_structp png, png_const_charp text) {
-    (void)png;
-    (void)text;
+    png_messages *m = png_get_error_ptr(png);
+    snprintf(m->warning, sizeof m->warning, "%s", text);
 }
 
 // MARK: Read

@@ -50,8 +50,9 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "made by a different '\(profile)' model (file: model hash \(fileHash), this comrec: "
                 + "model hash \(buildHash)); decode it with the comrec build that wrote it"
         case .tooLarge(let width, let height, let limit):
-            return "image is \(width) x \(height) = \(megapixels(width * height)) megapixels, over the "
-                + "limit of \(megapixels(limit)) megapixels; raise --max-pixels if you trust this file"
+            let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+            return "image is \(width) x \(height) = \(overflow ? "too many pixels" : pixelCount(pixels)), over the "
+                + "limit of \(pixelCount(limit)); raise --max-pixels if you trust this file"
         case .emptyImage(let width, let height):
             return "image is \(width) x \(height): it has no pixels"
         case .compactSizeMismatch(let cw, let ch, let width, let height):
@@ -68,8 +69,9 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// `pixels / 1e6` with one decimal, without Foundation's formatting.
-func megapixels(_ pixels: Int) -> String {
-    let tenths = (pixels + 50_000) / 100_000
-    return "\(tenths / 10).\(tenths % 10)"
+/// "12.3 megapixels" (one decimal) from 0.1 megapixels up, else "12345 pixels"; no Foundation.
+func pixelCount(_ pixels: Int) -> String {
+    guard pixels >= 100_000 else { return "\(pixels) pixels" }
+    let tenths = pixels / 100_000 + (pixels % 100_000 >= 50_000 ? 1 : 0)
+    return "\(tenths / 10).\(tenths % 10) megapixels"
 }

@@ -54,12 +54,30 @@ public func readImage(path: String, options: ImageReadOptions = ImageReadOptions
     return try attributing(to: path) { try decodeImage(bytes, options: options) }
 }
 
-/// The first bytes of a file for a message: as text when they are printable ASCII, else in hex.
+/// The first bytes of a file for a message: the format when it is an image, the text when they
+/// are printable ASCII, else hex.
 func describeStart(_ bytes: [UInt8]) -> String {
-    let head = bytes.prefix(8)
-    if head.allSatisfy({ (32...126).contains($0) }) {
-        return "the text \"" + String(decoding: head, as: UTF8.self) + "\""
+    switch ImageFormat.detect(bytes) {
+    case .png: return "a PNG signature"
+    case .jpeg: return "a JPEG marker"
+    case .pnm: return "a PPM/PGM header"
+    case nil: break
+    }
+    let head = bytes.prefix(12)
+    if head.allSatisfy({ (32...126).contains($0) || $0 == 9 || $0 == 10 || $0 == 13 }) {
+        let text = String(decoding: head, as: UTF8.self)
+            .replacingAll("\n", with: "\\n").replacingAll("\r", with: "\\r").replacingAll("\t", with: "\\t")
+        return "the text \"" + text + "\""
     }
     let digits = Array("0123456789abcdef")
-    return "bytes " + head.map { String([digits[Int($0 >> 4)], digits[Int($0 & 15)]]) }.joined(separator: " ")
+    return "bytes " + head.prefix(8).map { String([digits[Int($0 >> 4)], digits[Int($0 & 15)]]) }.joined(separator: " ")
+}
+
+extension String {
+    /// Foundation-free replacement of every occurrence of a character.
+    fileprivate func replacingAll(_ character: Character, with replacement: String) -> String {
+        var out = ""
+        for c in self { if c == character { out += replacement } else { out.append(c) } }
+        return out
+    }
 }

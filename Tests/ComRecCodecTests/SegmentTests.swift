@@ -1,0 +1,92 @@
+@testable import ComRecCodec
+import Testing
+
+@Suite struct SegmentTests {
+    static let segment = ComRecSegment(
+        profile: "bicubic", modelHash: ModelHash(value: 0x0102_0304_0506_0708), width: 768, height: 512, quality: 75)
+
+    /// docs/format.md's example, byte for byte.
+    static let golden: [UInt8] = [
+        0x43, 0x6F, 0x6D, 0x52, 0x65, 0x63, 0x00,  // "ComRec\0"
+        0x01,  // format version
+        0x07, 0x62, 0x69, 0x63, 0x75, 0x62, 0x69, 0x63,  // profile name length, "bicubic"
+        0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,  // model hash
+        0x00, 0x00, 0x03, 0x00,  // width 768
+        0x00, 0x00, 0x02, 0x00,  // height 512
+        0x4B,  // quality 75
+    ]
+
+    @Test func serialisesToTheDocumentedBytes() throws {
+        #expect(try Self.segment.serialised() == Self.golden)
+    }
+
+    @Test func parsesWhatItWrites() throws {
+        #expect(try ComRecSegment(parsing: Self.golden) == Self.segment)
+        var withExtensions = Self.segment
+        withExtensions.extensions = [.init(tag: 1, value: [9, 8, 7]), .init(tag: 0x7F, value: [])]
+        #expect(try ComRecSegment(parsing: withExtensions.serialised()) == withExtensions)
+    }
+
+    @Test func overheadStaysUnder64Bytes() throws {
+        // Marker (2) + length (2) + payload, for the bicubic profile and for the longest name.
+        #expect(try Self.segment.serialised().count + 4 == 37)
+        var longest = Self.segment
+        longest.profile = String(repeating: "x", count: Profile.maxNameLength)
+        longest.width = Int(UInt32.max >> 1)
+        #expect(try longest.serialised().count + 4 < 64)
+        longest.extensions = [.init(tag: 1, value: [UInt8](repeating: 0, count: 30))]
+        #expect(throws: ComRecError.self) { try longest.serialised() }
+    }
+
+    @Test func everyTruncationIsRefused() {
+        for count in 0..<Self.golden.count {
+            let prefix = Array(Self.golden[0..<count])
+            #expect(throws: ComRecError.self, "prefix of \(count) bytes") { try ComRecSegment(parsing: prefix) }
+        }
+    }
+
+    @Test func unknownVersionIsRefusedAndNamed() {
+        var bytes = Self.golden
+        bytes[7] = 2
+        #expect(throws: ComRecError.unsupportedVersion(found: 2, supported: 1)) { try ComRecSegment(parsing: bytes) }
+        // A later version may change every field after the version byte: nothing else is read.
+        #expect(throws: ComRecError.unsupportedVersion(found: 200, supported: 1)) {
+            try ComRecSegment(parsing: ComRecSegment.magic + [200])
+        }
+    }
+
+    @Test func extensionsFollowTheCriticalBitRule() throws {
+        let skipped = try ComRecSegment(parsing: Self.golden + [0x05, 2, 0xAA, 0xBB])
+        #expect(skipped.extensions == [.init(tag: 5, value: [0xAA, 0xBB])])
+        #expect(throws: ComRecError.unsupportedExtension(tag: 0x85)) {
+            try ComRecSegment(parsing: Self.golden + [0x85, 0])
+        }
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: Self.golden + [0x05, 3, 0xAA]) }
+    }
+
+    @Test func impossibleValuesAreRefused() {
+        func patched(_ at: Int, _ value: UInt8) -> [UInt8] {
+            var bytes = Self.golden
+            bytes[at] = value
+            return bytes
+        }
+        #expect(throws: ComRecError.emptyImage(width: 0, height: 512)) { try ComRecSegment(parsing: patched(26, 0)) }
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(32, 0)) }  // quality 0
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(32, 101)) }  // quality 101
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(9, 0x41)) }  // 'A' in the name
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(8, 0)) }  // empty name
+        #expect(throws: ComRecError.notComRec) { try ComRecSegment(parsing: patched(0, 0x63)) }  // magic
+    }
+
+    @Test func writerRefusesWhatTheReaderWould() {
+        var bad = Self.segment
+        bad.quality = 0
+        #expect(throws: ComRecError.self) { try bad.serialised() }
+        bad = Self.segment
+        bad.width = 0
+        #expect(throws: ComRecError.self) { try bad.serialised() }
+        bad = Self.segment
+        bad.profile = "Bicubic"
+        #expect(throws: ComRecError.self) { try bad.serialised() }
+    }
+}

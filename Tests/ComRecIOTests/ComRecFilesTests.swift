@@ -1,0 +1,112 @@
+import ComRecCodec
+import ComRecIO
+import ComRecTestSupport
+import Foundation
+import Testing
+
+@Suite struct ComRecFilesTests {
+    /// The acceptance path: a 768x512 PNG -> a JPEG any decoder opens -> a PNG of the
+    /// original size, equal to the bicubic profile applied to libjpeg's decode of the compact image.
+    @Test func demoImageRoundTrip() throws {
+        let dir = TemporaryDirectory()
+        let jpg = dir.file("demo.jpg"), png = dir.file("demo.png")
+        let report = try encodeFile(input: Fixtures.demoImage, output: jpg)
+        #expect(report.width == 768 && report.height == 512)
+        let file = readBytes(jpg)
+        #expect(file.count == report.fileBytes && report.bitsPerPixel < 1)
+        #expect(file.starts(with: [0xFF, 0xD8]) && file.suffix(2) == [0xFF, 0xD9])
+
+        // An ordinary JPEG decoder sees the compact image.
+        let compact = try LibJPEG().decode(file, maxPixels: defaultMaxPixels)
+        #expect(compact.width == 384 && compact.height == 256)
+
+        let decoded = try decodeFile(input: jpg, output: png)
+        #expect(decoded == bicubicUpsample2x(compact, width: 768, height: 512))
+        #expect(try readImage(path: png) == decoded)
+        let original = try readImage(path: Fixtures.demoImage)
+        #expect(Metrics.psnr(original, decoded) > 18)
+        #expect(Set(dir.names) == ["demo.jpg", "demo.png"])
+    }
+
+    @Test(arguments: [(1, 1), (7, 5), (33, 17)])
+    func oddSizesComeBackAtTheirSize(width: Int, height: Int) throws {
+        let dir = TemporaryDirectory()
+        try encodeFile(input: Fixtures.path("rgb-\(width)x\(height).png"), output: dir.file("o.jpg"))
+        let info = try inspectFile(dir.file("o.jpg"))
+        #expect(info.segment.width == width && info.segment.height == height)
+        #expect(info.compactWidth == (width + 1) / 2 && info.compactHeight == (height + 1) / 2)
+        let image = try decodeFile(input: dir.file("o.jpg"), output: dir.file("o.png"))
+        #expect(image.width == width && image.height == height)
+    }
+
+    @Test func infoShowsTheSegment() throws {
+        let dir = TemporaryDirectory()
+        try encodeFile(input: Fixtures.demoImage, output: dir.file("q.jpg"), options: EncodeOptions(quality: 42, progressive: true))
+        let info = try inspectFile(dir.file("q.jpg"))
+        #expect(info.segment.version == 1 && info.segment.profile == "bicubic" && info.segment.quality == 42)
+        #expect(info.segment.modelHash == Profile.bicubic.modelHash && info.modelStatus == .available)
+        #expect(info.progressive)
+    }
+
+    @Test func everyInputFormatEncodes() throws {
+        let dir = TemporaryDirectory()
+        for name in ["grey-20x12.pgm", "rgb-7x5.ppm", "rgb16-24x16.png", "palette-16x16.png", "interlaced-17x11.png"] {
+            try encodeFile(input: Fixtures.path(name), output: dir.file(name + ".jpg"))
+        }
+        // A plain JPEG is a valid input too.
+        let jpegInput = dir.write("input.jpg", Crafting.plainJPEG())
+        try encodeFile(input: jpegInput, output: dir.file("from-jpeg.jpg"))
+        #expect(try inspectFile(dir.file("from-jpeg.jpg")).segment.width == 40)
+        let flattened = EncodeOptions(read: ImageReadOptions(flattenAlpha: true))
+        try encodeFile(input: Fixtures.path("rgba-alpha-12x10.png"), output: dir.file("alpha.jpg"), options: flattened)
+    }
+
+    @Test func existingOutputIsRefusedWithoutForce() throws {
+        let dir = TemporaryDirectory()
+        let out = dir.write("taken.jpg", [1, 2, 3])
+        #expect { try encodeFile(input: Fixtures.path("rgb-7x5.png"), output: out) } throws: {
+            "\($0)" == out + ": already exists; pass --force to replace it"
+        }
+        #expect(readBytes(out) == [1, 2, 3])
+        try encodeFile(input: Fixtures.path("rgb-7x5.png"), output: out, options: EncodeOptions(force: true))
+        #expect(try inspectFile(out).segment.width == 7)
+    }
+
+    @Test(arguments: BadInput.all)
+    func badInputGivesOneLineAndNoOutput(_ bad: BadInput) throws {
+        let dir = TemporaryDirectory()
+        let input = bad.contents.map { dir.write(bad.fileName, $0) } ?? dir.file(bad.fileName)
+        let output = dir.file("out." + (bad.command == .encode ? "jpg" : "png"))
+        let before = dir.names
+        let limit = bad.maxPixels ?? defaultMaxPixels
+        #expect {
+            switch bad.command {
+            case .encode: try encodeFile(input: input, output: output, options: EncodeOptions(read: ImageReadOptions(maxPixels: limit)))
+            case .decode: try decodeFile(input: input, output: output, maxPixels: limit)
+            }
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix(input + ": ") && text.contains(bad.message) && !text.contains("\n")
+        }
+        #expect(dir.names == before, "nothing written, nothing left behind")
+    }
+
+    @Test func wrongModelMessageNamesBothHashes() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.write("other.jpg", Crafting.comrecFile { $0[Crafting.hashOffset] ^= 0xFF })
+        let fileHash = try inspectFile(input).segment.modelHash
+        #expect { try decodeFile(input: input, output: dir.file("o.png")) } throws: { error in
+            "\(error)".contains("file: model hash \(fileHash)") && "\(error)".contains("this comrec: model hash \(Profile.bicubic.modelHash)")
+        }
+    }
+
+    @Test func unwritableOutputDirectoryFailsBeforeTheWork() throws {
+        let dir = TemporaryDirectory()
+        let locked = try #require(unwritableDirectory(in: dir))
+        #expect { try encodeFile(input: Fixtures.demoImage, output: locked + "/x.jpg") } throws: {
+            "\($0)".hasPrefix(locked + "/x.jpg: cannot write to directory")
+        }
+        let comrec = dir.write("ok.jpg", Crafting.comrecFile())
+        #expect { try decodeFile(input: comrec, output: locked + "/x.png") } throws: { "\($0)".contains("cannot write to directory") }
+    }
+}

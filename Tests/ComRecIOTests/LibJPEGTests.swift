@@ -1,0 +1,99 @@
+import ComRecCodec
+import ComRecIO
+import ComRecTestSupport
+import Testing
+
+@Suite struct LibJPEGTests {
+    let jpeg = LibJPEG()
+    let image = Fixtures.image(width: 48, height: 40) { x, y in
+        [UInt8(x * 5), UInt8(y * 6), UInt8(128 + (x - y) * 2)]
+    }
+
+    /// Luma sampling factors from the SOF segment: 0x22 for 4:2:0, 0x11 for 4:4:4.
+    static func lumaSampling(_ file: [UInt8]) -> UInt8? {
+        var i = 2
+        while i + 4 < file.count, file[i] == 0xFF {
+            let marker = file[i + 1], length = Int(file[i + 2]) << 8 | Int(file[i + 3])
+            if marker == 0xC0 || marker == 0xC1 || marker == 0xC2 { return file[i + 11] }
+            i += 2 + length
+        }
+        return nil
+    }
+
+    @Test func roundTripIsClose() throws {
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 95), segments: [])
+        let back = try jpeg.decode(file, maxPixels: 10_000)
+        #expect(back.width == 48 && back.height == 40)
+        #expect(Metrics.psnr(image, back) > 35)
+    }
+
+    @Test func chromaSubsampling() throws {
+        let subsampled = try jpeg.encode(image, settings: JPEGSettings(quality: 75, chroma: .subsampled420), segments: [])
+        let full = try jpeg.encode(image, settings: JPEGSettings(quality: 75, chroma: .full444), segments: [])
+        #expect(Self.lumaSampling(subsampled) == 0x22)
+        #expect(Self.lumaSampling(full) == 0x11)
+    }
+
+    /// Progressive and optimised coding change only the entropy coding: same pixels.
+    @Test func progressiveAndOptimisedKeepThePixels() throws {
+        let baseline = try jpeg.encode(image, settings: JPEGSettings(quality: 75, optimizeCoding: false), segments: [])
+        let optimised = try jpeg.encode(image, settings: JPEGSettings(quality: 75, optimizeCoding: true), segments: [])
+        let progressive = try jpeg.encode(image, settings: JPEGSettings(quality: 75, progressive: true), segments: [])
+        #expect(optimised.count < baseline.count)
+        #expect(try jpeg.readHeader(progressive).progressive)
+        #expect(try !jpeg.readHeader(optimised).progressive)
+        let pixels = try jpeg.decode(baseline, maxPixels: 10_000)
+        #expect(try jpeg.decode(optimised, maxPixels: 10_000) == pixels)
+        #expect(try jpeg.decode(progressive, maxPixels: 10_000) == pixels)
+    }
+
+    @Test func decodingIsDeterministic() throws {
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 50), segments: [])
+        let first = try jpeg.decode(file, maxPixels: 10_000)
+        for _ in 0..<3 { #expect(try jpeg.decode(file, maxPixels: 10_000) == first) }
+    }
+
+    @Test func segmentsAreWrittenAfterJFIFAndReadBackInOrder() throws {
+        let segments = [
+            JPEGSegment(marker: 0xE9, payload: Array("ComRec\0test".utf8)),
+            JPEGSegment(marker: 0xFE, payload: Array("a comment".utf8)),
+            JPEGSegment(marker: 0xE9, payload: []),
+        ]
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 75), segments: segments)
+        let header = try jpeg.readHeader(file)
+        #expect(header.segments.first?.marker == 0xE0)  // JFIF stays first
+        #expect(Array(header.segments.dropFirst()) == segments)
+        #expect(header.width == 48 && header.height == 40 && header.components == 3)
+        // Our segment sits right after APP0: SOI (2) + APP0 (2 + 16) bytes in.
+        #expect(Array(file[20..<22]) == [0xFF, 0xE9])
+    }
+
+    @Test func greyJPEGDecodesToRGB() throws {
+        var grey = image
+        for i in stride(from: 0, to: grey.pixels.count, by: 3) { grey.pixels[i + 1] = grey.pixels[i]; grey.pixels[i + 2] = grey.pixels[i] }
+        let back = try jpeg.decode(try jpeg.encode(grey, settings: JPEGSettings(quality: 90), segments: []), maxPixels: 10_000)
+        #expect(back.width == 48)
+    }
+
+    @Test func corruptDataIsAnErrorNotPatchedPixels() throws {
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 75), segments: [])
+        for cut in [2, 10, file.count / 2, file.count - 2] {
+            #expect(throws: ComRecError.self, "cut at \(cut)") { try jpeg.decode(Array(file.prefix(cut)), maxPixels: 10_000) }
+        }
+        #expect(throws: ComRecError.self) { try jpeg.decode([], maxPixels: 10_000) }
+        #expect(throws: ComRecError.self) { try jpeg.readHeader(Array("not a jpeg".utf8)) }
+    }
+
+    @Test func pixelLimitIsCheckedBeforeDecoding() throws {
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 75), segments: [])
+        #expect(throws: ComRecError.tooLarge(width: 48, height: 40, limit: 100)) { try jpeg.decode(file, maxPixels: 100) }
+    }
+
+    @Test func badEncodeArgumentsAreErrors() {
+        #expect(throws: ComRecError.self) { try jpeg.encode(image, settings: JPEGSettings(quality: 0), segments: []) }
+        #expect(throws: ComRecError.self) { try jpeg.encode(RGB8Image(width: 0, height: 0), settings: JPEGSettings(quality: 75), segments: []) }
+        #expect(throws: ComRecError.self) {
+            try jpeg.encode(image, settings: JPEGSettings(quality: 75), segments: [JPEGSegment(marker: 0xE9, payload: [UInt8](repeating: 0, count: 70_000))])
+        }
+    }
+}

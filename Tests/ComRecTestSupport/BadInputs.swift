@@ -1,0 +1,77 @@
+import ComRecCodec
+import ComRecIO
+
+/// The list of bad inputs, each a file to give to `encode` or `decode` and a piece of the
+/// one-line message it must produce. The I/O tests run them through the library, the CLI tests
+/// through the built binary; both check that no output file is left.
+public struct BadInput: Sendable, CustomStringConvertible {
+    public enum Command: String, Sendable { case encode, decode }
+
+    public let name: String
+    public let command: Command
+    /// File name of the input; nil contents: the file is not created.
+    public let fileName: String
+    public let contents: [UInt8]?
+    /// A --max-pixels to pass, when the case needs one.
+    public let maxPixels: Int?
+    /// Part of the message (after the path).
+    public let message: String
+
+    public var description: String { name }
+
+    public static let all: [BadInput] = [
+        BadInput(name: "missing file (encode)", command: .encode, fileName: "missing.png", contents: nil,
+                 maxPixels: nil, message: "no such file"),
+        BadInput(name: "missing file (decode)", command: .decode, fileName: "missing.jpg", contents: nil,
+                 maxPixels: nil, message: "no such file"),
+        BadInput(name: "empty file (encode)", command: .encode, fileName: "empty.png", contents: [],
+                 maxPixels: nil, message: "file is empty"),
+        BadInput(name: "empty file (decode)", command: .decode, fileName: "empty.jpg", contents: [],
+                 maxPixels: nil, message: "file is empty"),
+        BadInput(name: "truncated PNG", command: .encode, fileName: "truncated.png",
+                 contents: Array(readBytes(Fixtures.demoImage).prefix(20_000)), maxPixels: nil,
+                 message: "PNG data is invalid or truncated"),
+        BadInput(name: "PNG cut inside the header", command: .encode, fileName: "stub.png",
+                 contents: Array(readBytes(Fixtures.demoImage).prefix(20)), maxPixels: nil,
+                 message: "PNG data is invalid or truncated"),
+        BadInput(name: "truncated JPEG (encode)", command: .encode, fileName: "truncated-input.jpg",
+                 contents: { let j = Crafting.plainJPEG(); return Array(j.prefix(j.count / 2)) }(), maxPixels: nil,
+                 message: "JPEG data is invalid or truncated"),
+        BadInput(name: "truncated ComRec file (decode)", command: .decode, fileName: "truncated.jpg",
+                 contents: { let j = Crafting.comrecFile(); return Array(j.prefix(j.count * 2 / 3)) }(), maxPixels: nil,
+                 message: "JPEG data is invalid or truncated"),
+        BadInput(name: "text file named .png", command: .encode, fileName: "notes.png",
+                 contents: Array("hello, this is not an image\n".utf8), maxPixels: nil,
+                 message: "not a PNG, JPEG or binary PPM/PGM image"),
+        BadInput(name: "text file given to decode", command: .decode, fileName: "notes.jpg",
+                 contents: Array("hello, this is not an image\n".utf8), maxPixels: nil,
+                 message: "not a ComRec file"),
+        BadInput(name: "JPEG without ComRec segment", command: .decode, fileName: "plain.jpg",
+                 contents: Crafting.plainJPEG(), maxPixels: nil, message: "not a ComRec file"),
+        BadInput(name: "unknown format version", command: .decode, fileName: "version2.jpg",
+                 contents: Crafting.comrecFile { $0[Crafting.versionOffset] = 2 }, maxPixels: nil,
+                 message: "ComRec format version 2 is not supported"),
+        BadInput(name: "wrong model hash", command: .decode, fileName: "othermodel.jpg",
+                 contents: Crafting.comrecFile { $0[Crafting.hashOffset] ^= 0xFF }, maxPixels: nil,
+                 message: "made by a different 'bicubic' model"),
+        BadInput(name: "PNG claiming 30000 x 30000", command: .encode, fileName: "huge.png",
+                 contents: Crafting.pngHeaderOnly(width: 30000, height: 30000), maxPixels: nil,
+                 message: "900.0 megapixels, over the limit of 100.0 megapixels"),
+        BadInput(name: "image over --max-pixels", command: .encode, fileName: "demo.png",
+                 contents: readBytes(Fixtures.demoImage), maxPixels: 100_000,
+                 message: "over the limit of 0.1 megapixels"),
+        BadInput(name: "ComRec file over --max-pixels", command: .decode, fileName: "big.jpg",
+                 contents: Crafting.comrecFile(), maxPixels: 1000, message: "over the limit"),
+        BadInput(name: "zero-width PNG", command: .encode, fileName: "zero.png",
+                 contents: Crafting.pngHeaderOnly(width: 0, height: 10), maxPixels: nil,
+                 message: "width is zero"),
+        BadInput(name: "zero-size PPM", command: .encode, fileName: "zero.ppm",
+                 contents: Array("P6\n0 0\n255\n".utf8), maxPixels: nil, message: "has no pixels"),
+        BadInput(name: "zero-size ComRec segment", command: .decode, fileName: "zero.jpg",
+                 contents: Crafting.comrecFile { for i in 0..<4 { $0[Crafting.widthOffset + i] = 0 } }, maxPixels: nil,
+                 message: "has no pixels"),
+        BadInput(name: "PNG with real alpha", command: .encode, fileName: "alpha.png",
+                 contents: readBytes(Fixtures.path("rgba-alpha-12x10.png")), maxPixels: nil,
+                 message: "real alpha channel"),
+    ]
+}

@@ -1,0 +1,156 @@
+import ComRecCodec
+import ComRecIO
+import ComRecTestSupport
+import Foundation
+import Testing
+
+@Suite struct CLITests {
+    @Test func binaryIsBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: CLI.binary), "\(CLI.binary)")
+    }
+
+    @Test func encodeInfoDecode() throws {
+        let dir = TemporaryDirectory()
+        let jpg = dir.file("demo.jpg"), png = dir.file("demo.png")
+        let encode = try CLI.run(["encode", Fixtures.demoImage, "-o", jpg, "--quality", "60"])
+        #expect(encode.status == 0, "\(encode.stderr)")
+        #expect(encode.stdout.contains("768 x 512") && encode.stdout.contains("bpp"))
+
+        let info = try CLI.run(["info", jpg, "--json"])
+        #expect(info.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        #expect(object["formatVersion"] as? Int == 1)
+        #expect(object["profile"] as? String == "bicubic")
+        #expect(object["modelHash"] as? String == Profile.bicubic.modelHash.description)
+        #expect(object["modelStatus"] as? String == "available")
+        #expect(object["width"] as? Int == 768 && object["height"] as? Int == 512)
+        #expect(object["compactWidth"] as? Int == 384 && object["compactHeight"] as? Int == 256)
+        #expect(object["compactQuality"] as? Int == 60)
+        #expect(object["fileBytes"] as? Int == readBytes(jpg).count)
+        #expect((object["bitsPerPixel"] as? Double ?? 0) > 0)
+
+        let text = try CLI.run(["info", jpg])
+        #expect(text.status == 0 && text.stdout.contains("quality 60") && text.stdout.contains("bicubic"))
+
+        let decode = try CLI.run(["decode", jpg, "-o", png])
+        #expect(decode.status == 0, "\(decode.stderr)")
+        let image = try readImage(path: png)
+        #expect(image.width == 768 && image.height == 512)
+        #expect(Set(dir.names) == ["demo.jpg", "demo.png"])
+    }
+
+    @Test func existingOutputNeedsForce() throws {
+        let dir = TemporaryDirectory()
+        let out = dir.write("out.jpg", Array("keep me".utf8))
+        let refused = try CLI.run(["encode", Fixtures.path("rgb-7x5.png"), "-o", out])
+        #expect(refused.status == 1)
+        #expect(refused.stderrLines == ["comrec: error: \(out): already exists; pass --force to replace it"])
+        #expect(readBytes(out) == Array("keep me".utf8))
+        let forced = try CLI.run(["encode", Fixtures.path("rgb-7x5.png"), "-o", out, "--force"])
+        #expect(forced.status == 0)
+        #expect(try inspectFile(out).segment.width == 7)
+        #expect(dir.names == ["out.jpg"])
+    }
+
+    @Test(arguments: BadInput.all)
+    func badInput(_ bad: BadInput) throws {
+        let dir = TemporaryDirectory()
+        let input = bad.contents.map { dir.write(bad.fileName, $0) } ?? dir.file(bad.fileName)
+        let output = dir.file("out." + (bad.command == .encode ? "jpg" : "png"))
+        let before = dir.names
+        var arguments = [bad.command.rawValue, input, "-o", output]
+        if let limit = bad.maxPixels { arguments += ["--max-pixels", String(limit)] }
+        let result = try CLI.run(arguments)
+        #expect(result.status == 1)
+        #expect(result.stderrLines.count == 1, "\(result.stderr)")
+        let line = result.stderrLines.first ?? ""
+        #expect(line.hasPrefix("comrec: error: \(input): ") && line.contains(bad.message), "\(line)")
+        #expect(result.stdout.isEmpty)
+        #expect(dir.names == before)
+    }
+
+    @Test func unwritableOutputDirectory() throws {
+        let dir = TemporaryDirectory()
+        let locked = try #require(unwritableDirectory(in: dir))
+        let result = try CLI.run(["encode", Fixtures.path("rgb-7x5.png"), "-o", locked + "/x.jpg"])
+        #expect(result.status == 1)
+        #expect(result.stderrLines.count == 1)
+        #expect(result.stderr.hasPrefix("comrec: error: \(locked)/x.jpg: cannot write to directory \(locked)"))
+        let missing = try CLI.run(["decode", dir.write("f.jpg", Crafting.comrecFile()), "-o", dir.file("no/such/dir/x.png")])
+        #expect(missing.status == 1 && missing.stderr.contains("does not exist"))
+        #expect(dir.names.sorted() == ["f.jpg", "read-only"])
+    }
+
+    @Test func batchGoesOnPastABadFileAndSummarises() throws {
+        let dir = TemporaryDirectory()
+        let bad = dir.write("broken.png", Array("not a png".utf8))
+        let out = dir.file("encoded")
+        let inputs = [Fixtures.path("rgb-7x5.png"), bad, Fixtures.path("grey-20x12.pgm")]
+        let result = try CLI.run(["encode"] + inputs + ["-o", out])
+        #expect(result.status == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["grey-20x12.jpg", "rgb-7x5.jpg"])
+        #expect(result.stderr.contains("comrec: error: \(bad): not a PNG, JPEG or binary PPM/PGM image"))
+        #expect(result.stderrLines.last == "comrec: encoded 2 of 3 files; 1 failed: \(bad)")
+        #expect(result.stdout.split(separator: "\n").count == 2)
+
+        let decoded = dir.file("decoded")
+        let decode = try CLI.run(["decode", out + "/grey-20x12.jpg", out + "/rgb-7x5.jpg", "-o", decoded])
+        #expect(decode.status == 0, "\(decode.stderr)")
+        #expect(decode.stderrLines.last == "comrec: decoded 2 of 2 files")
+        #expect(try readImage(path: decoded + "/rgb-7x5.png").width == 7)
+    }
+
+    @Test func batchRefusesTwoInputsWithOneOutputName() throws {
+        let dir = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.file("a"), withIntermediateDirectories: false)
+        let first = dir.write("rgb-7x5.png", readBytes(Fixtures.path("rgb-7x5.png")))
+        let second = dir.write("a/rgb-7x5.ppm", readBytes(Fixtures.path("rgb-7x5.ppm")))
+        let result = try CLI.run(["encode", first, second, "-o", dir.file("out"), "--force"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("is also the output of"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("out")) == ["rgb-7x5.jpg"])
+    }
+
+    @Test func singleInputIntoADirectory() throws {
+        let dir = TemporaryDirectory()
+        let result = try CLI.run(["encode", Fixtures.path("rgb-33x17.png"), "-o", dir.path])
+        #expect(result.status == 0)
+        #expect(dir.names == ["rgb-33x17.jpg"])
+    }
+
+    @Test(arguments: [
+        ["encode", "x.png", "-o", "y.jpg", "--quality", "0"],
+        ["encode", "x.png", "-o", "y.jpg", "--quality", "101"],
+        ["encode", "x.png", "-o", "y.jpg", "--profile", "nope"],
+        ["encode", "x.png"],
+        ["decode", "x.jpg", "-o", "y.png", "--max-pixels", "0"],
+        ["frobnicate"],
+    ])
+    func usageErrorsExit64(_ arguments: [String]) throws {
+        let result = try CLI.run(arguments)
+        #expect(result.status == 64, "\(result.stderr)")
+    }
+
+    @Test func flattenAlphaOption() throws {
+        let dir = TemporaryDirectory()
+        let result = try CLI.run(["encode", Fixtures.path("rgba-alpha-12x10.png"), "-o", dir.file("a.jpg"), "--flatten-alpha"])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test func demoPrintsRateAndQuality() throws {
+        let dir = TemporaryDirectory()
+        let result = try CLI.run(["demo", "--output-dir", dir.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("bits per pixel") && result.stdout.contains("PSNR"))
+        #expect(Set(dir.names) == ["demo.jpg", "demo.png"])
+        // From another working directory it still finds the bundled image.
+        let elsewhere = try CLI.run(["demo"], in: dir.path)
+        #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
+    }
+
+    @Test func helpListsTheSubcommands() throws {
+        let result = try CLI.run(["--help"])
+        #expect(result.status == 0)
+        for name in ["encode", "decode", "info", "demo"] { #expect(result.stdout.contains(name)) }
+    }
+}
