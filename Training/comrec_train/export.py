@@ -1,0 +1,273 @@
+"""Export a trained profile as float weights for the Swift code generator: Weights/<profile>/.
+
+    python -m comrec_train.export --checkpoint checkpoints/fast.pt --profile fast --weights best \
+        --out ../Weights/fast [--metrics eval.json]
+
+Writes three files:
+- model.safetensors: float32 tensors `com.<i>.weight`, `com.<i>.bias`, `rec.<i>.weight`,
+  `rec.<i>.bias`, i = layer index in network order (safetensors stores names sorted, so the order
+  is the one in config.json, not the file's). Weights are OIHW (cout, cin, ky, kx), PyTorch's
+  cross-correlation: out[c](y, x) = bias[c] + sum w[c, ci, ky, kx] * in[ci](s*y + ky - 1, s*x + kx - 1),
+  zero padding 1, the convention of docs/int8.md.
+- config.json: the layer list and the wiring (what each network reads, what its residual is added
+  to, pixel shuffle, whether ComCNN or the 2x2 average makes the compact image).
+- metrics.json: MACs, training config, steps, wall time, development results of these weights and,
+  with --metrics, the validation results of an evaluate.py JSON.
+
+Folding, so that the exported network is a plain chain of conv3x3 (+ ReLU) on pixel units:
+- BatchNorm (eval mode, running statistics) into the convolution before it:
+  s = gamma / sqrt(var + eps), w' = w * s, b' = (b - mean) * s + beta.
+- The models divide their input by 255 (models.PIXEL) and multiply the residual by 255: the first
+  layer's weights are divided by 255 and the last layer's weights and bias multiplied by 255, so
+  the network maps RGB 0..255 to a residual in pixel units, as the int8 runtime reads and writes.
+Folding is done in float64 and rounded to float32 once.
+"""
+import argparse
+import hashlib
+import json
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+FORMAT = "comrec-float-weights"
+FORMAT_VERSION = 1
+
+
+# ---------------------------------------------------------------- folding (needs torch models)
+
+def _network_parts(net):
+    """(conv, batchnorm or None, relu?) for each layer of a ComCNN or RecCNN, in order."""
+    from . import models
+    if isinstance(net, models.ComCNN):
+        return [(net.first, None, True), (net.down, net.bn, True), (net.last, None, False)]
+    middle = [(conv, bn, True) for conv, bn in zip(net.middle, net.bns)]
+    return [(net.first, None, True)] + middle + [(net.last, None, False)]
+
+
+def fold_layer(conv, bn, scale_in=1.0, scale_out=1.0):
+    """Folded float64 (weight, bias) of conv -> bn, for inputs multiplied by scale_in and outputs
+    multiplied by scale_out (the /255 and *255 of the models)."""
+    w = conv.weight.detach().double().cpu().numpy()
+    b = (conv.bias.detach().double().cpu().numpy() if conv.bias is not None
+         else np.zeros(w.shape[0]))
+    if bn is not None:
+        s = (bn.weight.detach().double().cpu().numpy()
+             / np.sqrt(bn.running_var.detach().double().cpu().numpy() + bn.eps))
+        w = w * s[:, None, None, None]
+        b = (b - bn.running_mean.detach().double().cpu().numpy()) * s + bn.bias.detach().double().cpu().numpy()
+    return w * scale_in * scale_out, b * scale_out
+
+
+def fold_network(net, prefix):
+    """Folds a ComCNN or RecCNN. Returns (layer descriptions, {name: float32 array})."""
+    from . import models
+    parts = _network_parts(net)
+    layers, tensors = [], {}
+    for i, (conv, bn, relu) in enumerate(parts):
+        first, last = i == 0, i == len(parts) - 1
+        w, b = fold_layer(conv, bn, scale_in=1 / models.PIXEL if first else 1.0,
+                          scale_out=models.PIXEL if last else 1.0)
+        name = f"{prefix}.{i}"
+        tensors[name + ".weight"] = w.astype(np.float32)
+        tensors[name + ".bias"] = b.astype(np.float32)
+        layers.append({
+            "name": name, "kind": "conv3x3", "stride": conv.stride[0], "padding": 1,
+            "cin": conv.in_channels, "cout": conv.out_channels,
+            "activation": "relu" if relu else "none", "batchnorm_folded": bn is not None,
+        })
+    return layers, tensors
+
+
+def export_config(profile, com, rec, source):
+    """config.json contents and tensors for a (com or None, rec) pair. com None: the ablation, whose
+    compact image is the integer 2x2 average (resample.average2x2)."""
+    from . import models
+    tensors = {}
+    networks = {}
+    if com is not None:
+        layers, t = fold_network(com, "com")
+        tensors.update(t)
+        networks["com"] = {
+            "reads": "image",  # RGB8 H x W, replicate-padded to even H and W
+            "residual_added_to": "average2x2",  # float mean of each 2x2 block of the padded image
+            "output": "compact image: round half to even, clamp 0..255; ceil(H/2) x ceil(W/2)",
+            "pixel_shuffle": 1,
+            "layers": layers,
+        }
+    layers, t = fold_network(rec, "rec")
+    tensors.update(t)
+    fast = isinstance(rec, models.RecCNNFast)
+    networks["rec"] = {
+        # fast: every layer at compact resolution, then PixelShuffle(2); paper: full resolution.
+        "reads": "decoded" if fast else "upsampled",
+        "residual_added_to": "upsampled",  # resample.upsample2x of the decoded compact image
+        "output": "image: round half to even, clamp 0..255, crop to H x W",
+        "pixel_shuffle": 2 if fast else 1,
+        "layers": layers,
+    }
+    config = {
+        "format": FORMAT, "version": FORMAT_VERSION, "profile": profile, "source": source,
+        "compact": "comcnn" if com is not None else "average2x2",
+        "input_scale": "RGB 0..255 (the models' /255 is folded into layer 0)",
+        "output_scale": "residual in pixel units (the models' *255 is folded into the last layer)",
+        "weight_layout": "OIHW float32, cross-correlation, zero padding 1",
+        "networks": networks,
+    }
+    return config, tensors
+
+
+def layer_macs(net_config):
+    """MACs per output pixel of one exported network, from its layer list: each layer's MACs are
+    9 * cin * cout per pixel of its own output, scaled by that output's area relative to the
+    network's final output."""
+    area, total = 1.0, 0.0
+    for layer in net_config["layers"]:
+        area /= layer["stride"] ** 2
+        total += 9 * layer["cin"] * layer["cout"] * area
+    return total / (area * net_config["pixel_shuffle"] ** 2)
+
+
+# ---------------------------------------------------------------- loading (numpy, no torch)
+
+def load_exported(folder):
+    """(config, {name: float32 array}) of an exported Weights/<profile>/ folder."""
+    from safetensors.numpy import load_file
+    with open(os.path.join(folder, "config.json")) as fh:
+        config = json.load(fh)
+    if config.get("format") != FORMAT or config.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{folder}/config.json is not {FORMAT} version {FORMAT_VERSION}")
+    return config, load_file(os.path.join(folder, "model.safetensors"))
+
+
+def run_layers(net_config, tensors, x):
+    """Runs an exported network on a float32 torch tensor N x C x H x W (pixel units). Returns the
+    residual, pixel-shuffled when the network says so (not yet cropped or added)."""
+    import torch
+    import torch.nn.functional as F
+    for layer in net_config["layers"]:
+        w = torch.from_numpy(tensors[layer["name"] + ".weight"])
+        b = torch.from_numpy(tensors[layer["name"] + ".bias"])
+        x = F.conv2d(x, w, b, stride=layer["stride"], padding=layer["padding"])
+        if layer["activation"] == "relu":
+            x = F.relu(x)
+    if net_config["pixel_shuffle"] > 1:
+        x = F.pixel_shuffle(x, net_config["pixel_shuffle"])
+    return x
+
+
+# ---------------------------------------------------------------- checkpoint -> folder
+
+def load_checkpoint(path, weights, profile=None):
+    """Loads a train.py checkpoint; returns (checkpoint dict, profile, com or None, rec, step of
+    the chosen weights) with the models in eval mode. weights: latest (the checkpoint's own com/rec), best (the best pair on the
+    development set), ablation (the RecCNN trained on the 2x2 average; com is None)."""
+    import torch
+    from . import models
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    name = ckpt["config"]["profile"]
+    if profile is not None and profile != name:
+        raise SystemExit(f"{path} holds profile {name!r}, not {profile!r}")
+    if weights == "latest":
+        com_state, rec_state, step = ckpt["com"], ckpt["rec"], ckpt["step"]
+    elif weights == "best":
+        if ckpt.get("best") is None:
+            raise SystemExit(f"{path} has no best models yet (step {ckpt['step']}): "
+                             "use --weights latest or ablation")
+        com_state, rec_state, step = ckpt["best"]["com"], ckpt["best"]["rec"], ckpt["best"]["step"]
+    elif weights == "ablation":
+        if ckpt.get("ablation") is None:
+            raise SystemExit(f"{path} has no ablation models yet (step {ckpt['step']}): "
+                             "use --weights latest")
+        com_state, rec_state, step = None, ckpt["ablation"]["rec"], ckpt["ablation"]["step"]
+    else:
+        raise ValueError(weights)
+    rec = models.RECCNN[name]()
+    rec.load_state_dict(rec_state)
+    rec.eval()
+    com = None
+    if com_state is not None:
+        com = models.ComCNN()
+        com.load_state_dict(com_state)
+        com.eval()
+    return ckpt, name, com, rec, step
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build_metrics(ckpt, profile, weights, step, config, validation=None):
+    from . import models
+    chosen = {"latest": None, "best": ckpt.get("best"), "ablation": ckpt.get("ablation")}[weights]
+    com = config["networks"].get("com")
+    rec_macs = models.macs_per_output_pixel(profile)
+    if abs(layer_macs(config["networks"]["rec"]) - rec_macs) > 1e-6:
+        raise AssertionError("exported RecCNN layers disagree with models.macs_per_output_pixel")
+    elapsed = ckpt.get("elapsed")
+    return {
+        "profile": profile,
+        "weights": weights,
+        "compact": config["compact"],
+        "reccnn_macs_per_output_pixel": rec_macs,
+        # The ablation's compact image is the 2x2 average: no ComCNN MACs.
+        "comcnn_macs_per_input_pixel": models.comcnn_macs_per_input_pixel() if com else 0,
+        "training": {
+            "config": ckpt["config"],
+            "checkpoint_step": ckpt["step"],
+            "weights_step": step,
+            "wall_hours": None if elapsed is None else elapsed / 3600,
+        },
+        # Development-set result of these weights as train.py recorded it (none for `latest`).
+        "dev": None if chosen is None else chosen.get("dev"),
+        "validation": validation,
+    }
+
+
+def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
+    """Writes the three files; out defaults to <repo>/Weights/<profile>. Returns (config, metrics, out)."""
+    from safetensors.numpy import save_file
+    ckpt, name, com, rec, step = load_checkpoint(checkpoint, weights, profile)
+    out = out or os.path.join(REPO, "Weights", name)
+    source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step}
+    config, tensors = export_config(name, com, rec, source)
+    validation = None
+    if metrics_json:
+        with open(metrics_json) as fh:
+            validation = json.load(fh)
+    os.makedirs(out, exist_ok=True)
+    model_path = os.path.join(out, "model.safetensors")
+    save_file(tensors, model_path, metadata={"format": FORMAT, "profile": name})
+    with open(os.path.join(out, "config.json"), "w") as fh:
+        json.dump(config, fh, indent=2)
+        fh.write("\n")
+    metrics = build_metrics(ckpt, name, weights, step, config, validation)
+    metrics["model_safetensors_sha256"] = _sha256(model_path)
+    with open(os.path.join(out, "metrics.json"), "w") as fh:
+        json.dump(metrics, fh, indent=2)
+        fh.write("\n")
+    return config, metrics, out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="train.py checkpoint (checkpoints/<profile>.pt)")
+    p.add_argument("--profile", help="expected profile (checked against the checkpoint)")
+    p.add_argument("--weights", default="best", choices=["best", "latest", "ablation"])
+    p.add_argument("--out", help="output folder (default <repo>/Weights/<profile>)")
+    p.add_argument("--metrics", help="evaluate.py JSON to copy into metrics.json as validation")
+    args = p.parse_args(argv)
+    config, metrics, out = export(args.checkpoint, args.weights, args.out, args.profile, args.metrics)
+    print(f"exported {config['profile']} ({args.weights}, step {metrics['training']['weights_step']}) "
+          f"to {out}: {len(config['networks'])} networks, "
+          f"{metrics['reccnn_macs_per_output_pixel']:.0f} RecCNN MAC per output pixel", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
