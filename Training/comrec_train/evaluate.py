@@ -32,9 +32,10 @@ import numpy as np
 from . import metrics, msssim
 from .codec import BicubicCodec, ExportedCodec, ModelCodec
 
-# The ComRec APP9 segment that every half-resolution file carries (Sources/ComRecCodec/Segment.swift;
-# docs/format.md is to specify it): marker 2, length 2, magic "ComRec\0" 7, version 1, name length 1,
-# the profile name, model hash 8, width 4, height 4, quality 1. Keep in step with that layout.
+# The ComRec APP9 segment that every half-resolution file carries (docs/format.md, "Segment layout";
+# Sources/ComRecCodec/Segment.swift): marker 2, length 2, magic "ComRec\0" 7, version 1, name
+# length 1, the profile name, model hash 8, width 4, height 4, quality 1: 30 + n bytes, as
+# format.md's "Overhead" says. Version 1 defines no extension records. Keep in step with format.md.
 COMREC_SEGMENT_FIXED_BYTES = 2 + 2 + 7 + 1 + 1 + 8 + 4 + 4 + 1
 
 
