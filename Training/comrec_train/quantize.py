@@ -69,6 +69,7 @@ class QuantConv(nn.Module):
             "weight": w_q.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.int8),
             "bias": b_q.detach().cpu().numpy().astype(np.int32),
             "multiplier": m.detach().cpu().numpy().astype(np.float32),
+            "stride": self.stride,
         }
 
 
@@ -110,3 +111,80 @@ def calibrate(layers, images, percentile=99.99):
         top = float(np.percentile(x.flatten().numpy()[::7], percentile))
         scales.append(max(top, 1e-6) / HIDDEN_MAX)
     return scales
+
+
+# ---------------------------------------------------------------- a whole profile
+
+def float_layers(net_config, tensors):
+    """Exported float layers (export.py) as {"weight" OIHW, "bias", "stride"} dicts."""
+    return [{"weight": tensors[l["name"] + ".weight"], "bias": tensors[l["name"] + ".bias"],
+             "stride": l["stride"]} for l in net_config["layers"]]
+
+
+class QuantProfile:
+    """The int8 networks of one profile: ComCNN (or the 2x2 average) and RecCNN."""
+
+    def __init__(self, config, com_chain, rec_chain):
+        self.config = config
+        self.profile = config["profile"]
+        self.com = com_chain
+        self.rec = rec_chain
+
+    @classmethod
+    def calibrated(cls, config, tensors, crops):
+        """crops: uint8 N x H x W x 3 training crops (even sizes)."""
+        from . import intref, jpeg, resample
+        x = torch.from_numpy(crops).permute(0, 3, 1, 2).float()
+        com = None
+        if config["compact"] == "comcnn":
+            layers = float_layers(config["networks"]["com"], tensors)
+            com = QuantChain(layers, calibrate(layers, x))
+        # RecCNN is calibrated on what it reads: decoded compact images (fast) or their x2
+        # upsampling (paper), here from the int8 ComCNN and a mid quality.
+        tmp = cls(config, com, None)
+        compact = np.stack([tmp.compact(c) for c in crops])
+        decoded = np.stack([jpeg.roundtrip(c, 40)[0] for c in compact])
+        reads = config["networks"]["rec"]["reads"]
+        if reads == "upsampled":
+            decoded = np.stack([resample.upsample2x(d) for d in decoded])
+        layers = float_layers(config["networks"]["rec"], tensors)
+        rec_in = torch.from_numpy(decoded).permute(0, 3, 1, 2).float()
+        return cls(config, com, QuantChain(layers, calibrate(layers, rec_in)))
+
+    def compact(self, image):
+        """uint8 H x W x 3 -> compact uint8, exactly as the int8 runtime makes it."""
+        from . import intref, resample
+        if self.com is None:
+            return resample.average2x2(image)
+        return intref.comcnn(image, self.com.export())
+
+    def reconstruct_torch(self, decoded, up):
+        """decoded: float N x 3 x h x w, up: float N x 3 x H x W (integer valued). Returns the
+        int8 network's output image as float (integer valued), with straight-through gradients."""
+        net = self.config["networks"]["rec"]
+        res = self.rec(decoded if net["reads"] == "decoded" else up)
+        if net["pixel_shuffle"] > 1:
+            res = F.pixel_shuffle(res, net["pixel_shuffle"])
+        res = res[..., :up.shape[-2], :up.shape[-1]]
+        out = up + res
+        return out + (out.clamp(0, 255) - out).detach()
+
+    def reconstruct(self, decoded, out_h, out_w):
+        """uint8 compact -> uint8 image through the numpy integer reference."""
+        from . import intref
+        fn = intref.RECCNN["fast" if self.config["networks"]["rec"]["reads"] == "decoded" else "paper"]
+        return fn(decoded, self.rec.export(), out_h, out_w)
+
+    def int8_tensors(self):
+        out = {}
+        for prefix, chain in (("com", self.com), ("rec", self.rec)):
+            if chain is None:
+                continue
+            for i, layer in enumerate(chain.export()):
+                for key in ("weight", "bias", "multiplier"):
+                    out[f"{prefix}.{i}.{key}"] = layer[key]
+        return out
+
+    def activation_scales(self):
+        return {prefix: [c.out_scale for c in chain.convs]
+                for prefix, chain in (("com", self.com), ("rec", self.rec)) if chain is not None}

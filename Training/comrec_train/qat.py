@@ -1,0 +1,138 @@
+"""Quantise an exported profile to int8: calibrate, fine-tune RecCNN with the exact integer forward
+pass (quantize.py), compare int8 with float on the development set, and write the int8 tensors.
+
+    python -m comrec_train.qat --weights ../Weights/fast [--steps 2000] [--hours 1]
+
+Reads Weights/<profile>/config.json and model.safetensors (export.py); writes int8.safetensors
+(`<net>.<i>.weight` int8 [cout][3][3][cin], `.bias` int32, `.multiplier` float32, in the layer
+order of config.json) and quant.json (activation scales, fine-tuning, int8 vs float figures).
+ComCNN is quantised after training only (three layers); RecCNN is fine-tuned on compact images
+from the int8 ComCNN, really encoded and decoded, so training sees what the runtime will.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data, export, jpeg, metrics, quantize, resample
+
+
+def float_reconstruct(config, tensors, compact_fn, image, quality):
+    """Float pipeline on one image: compact (float ComCNN, rounded), JPEG, float RecCNN."""
+    h, w = image.shape[:2]
+    compact = compact_fn(image)
+    decoded, size = jpeg.roundtrip(compact, quality)
+    up = resample.upsample2x(decoded, h, w)
+    net = config["networks"]["rec"]
+    src = decoded if net["reads"] == "decoded" else up
+    with torch.no_grad():
+        res = export.run_layers(net, tensors, torch.from_numpy(src).permute(2, 0, 1)[None].float())
+    res = res[0, :, :h, :w].permute(1, 2, 0).numpy()
+    return np.clip(np.rint(up + res), 0, 255).astype(np.uint8), size
+
+
+def float_compact_fn(config, tensors):
+    if config["compact"] != "comcnn":
+        return resample.average2x2
+    net = config["networks"]["com"]
+
+    def fn(image):
+        from . import intref
+        padded = intref.pad_to_even(image)
+        x = torch.from_numpy(padded).permute(2, 0, 1)[None].float()
+        with torch.no_grad():
+            res = export.run_layers(net, tensors, x)[0].permute(1, 2, 0).numpy()
+        base = F.avg_pool2d(x, 2)[0].permute(1, 2, 0).numpy()
+        return np.clip(np.rint(base + res), 0, 255).astype(np.uint8)
+    return fn
+
+
+def compare(qp, config, tensors, images, qualities):
+    """Per quality: mean bpp and PSNR of the float and the int8 pipelines."""
+    compact_float = float_compact_fn(config, tensors)
+    rows = []
+    for q in qualities:
+        f_bpp, f_psnr, i_bpp, i_psnr = [], [], [], []
+        for img in images:
+            h, w = img.shape[:2]
+            out, size = float_reconstruct(config, tensors, compact_float, img, q)
+            f_bpp.append(size * 8 / (h * w))
+            f_psnr.append(metrics.psnr(out, img))
+            decoded, size = jpeg.roundtrip(qp.compact(img), q)
+            out = qp.reconstruct(decoded, h, w)
+            i_bpp.append(size * 8 / (h * w))
+            i_psnr.append(metrics.psnr(out, img))
+        rows.append({"q": q, "float_bpp": float(np.mean(f_bpp)), "float_psnr": float(np.mean(f_psnr)),
+                     "int8_bpp": float(np.mean(i_bpp)), "int8_psnr": float(np.mean(i_psnr))})
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", required=True, help="exported folder, Weights/<profile>")
+    p.add_argument("--steps", type=int, default=2000, help="fine-tuning steps (0: calibration only)")
+    p.add_argument("--hours", type=float, default=1.0, help="wall-clock budget of the fine-tuning")
+    p.add_argument("--lr", type=float, default=1e-5)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--crop", type=int, default=96)
+    p.add_argument("--quality-range", type=int, nargs=2, default=[5, 90])
+    p.add_argument("--dev-qualities", type=int, nargs="+", default=[10, 20, 40, 60, 90])
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+
+    config, tensors = export.load_exported(args.weights)
+    train, dev = data.load_train_and_dev()
+    sampler = data.CropSampler(train, args.crop, args.seed)
+    qp = quantize.QuantProfile.calibrated(config, tensors, sampler.batch(32))
+    before = compare(qp, config, tensors, dev, args.dev_qualities)
+    print("after calibration:", json.dumps(before), flush=True)
+
+    opt = torch.optim.Adam(qp.rec.parameters(), lr=args.lr)
+    start, step = time.time(), 0
+    while step < args.steps and time.time() - start < args.hours * 3600:
+        crops = sampler.batch(args.batch)
+        qs = [rng.randint(*args.quality_range) for _ in crops]
+        decoded = np.stack([jpeg.roundtrip(qp.compact(c), q)[0] for c, q in zip(crops, qs)])
+        up = np.stack([resample.upsample2x(d) for d in decoded])
+        t = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float()
+        out = qp.reconstruct_torch(t(decoded), t(up))
+        loss = F.mse_loss(out / 255, t(crops) / 255)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            print(f"qat step {step} mse {loss.item():.6f}", flush=True)
+    after = compare(qp, config, tensors, dev, args.dev_qualities)
+    print("after fine-tuning:", json.dumps(after), flush=True)
+
+    from safetensors.numpy import save_file
+    save_file(qp.int8_tensors(), os.path.join(args.weights, "int8.safetensors"),
+              metadata={"format": "comrec-int8-weights", "profile": config["profile"]})
+    with open(os.path.join(args.weights, "quant.json"), "w") as fh:
+        json.dump({
+            "semantics": "docs/int8.md",
+            "activation_scales": qp.activation_scales(),
+            "fine_tuning": {"steps": step, "hours": (time.time() - start) / 3600, "lr": args.lr,
+                            "batch": args.batch, "crop": args.crop,
+                            "quality_range": args.quality_range, "seed": args.seed},
+            "dev_after_calibration": before,
+            "dev_after_fine_tuning": after,
+            "max_psnr_loss_db": max(r["float_psnr"] - r["int8_psnr"] for r in after),
+        }, fh, indent=2)
+        fh.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
