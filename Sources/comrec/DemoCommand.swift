@@ -11,8 +11,8 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             Runs the same code as `comrec encode` and `comrec decode` on \(DemoCommand.bundledImage) \
             (or --input), writing both files to --output-dir (default: a temporary directory that \
-            is removed afterwards), and compares the result with the input. A plain JPEG of the \
-            full-size image at the same quality is shown for reference.
+            is removed afterwards), and compares the result with the input. Plain JPEGs of the \
+            full-size image, at the same quality and at about the same size, are shown for reference.
             """)
 
     static let bundledImage = "Fixtures/synthetic-768x512.png"
@@ -61,10 +61,26 @@ struct DemoCommand: ParsableCommand {
         let rebuilt = try decodeFile(input: encoded, output: decoded, force: force)
         let info = try inspectFile(encoded)
 
-        // Reference: the whole image as one plain JPEG with the same settings.
+        // References: the whole image as one plain JPEG with the same settings, at the same
+        // quality and at the quality whose size comes closest to the ComRec file from below
+        // (codecs are only comparable at matched bits per pixel).
         let jpeg = LibJPEG()
-        let plain = try jpeg.encode(original, settings: options.jpeg, segments: [])
-        let plainDecoded = try jpeg.decode(plain, maxPixels: original.pixelCount)
+        func plainJPEG(_ q: Int) throws -> [UInt8] {
+            var settings = options.jpeg
+            settings.quality = q
+            return try jpeg.encode(original, settings: settings, segments: [])
+        }
+        var low = 1, high = 100
+        while low < high {  // largest quality whose file is not larger than the ComRec file
+            let mid = (low + high + 1) / 2
+            if try plainJPEG(mid).count <= report.fileBytes { low = mid } else { high = mid - 1 }
+        }
+        func describe(_ q: Int) throws -> String {
+            let file = try plainJPEG(q)
+            let decoded = try jpeg.decode(file, maxPixels: original.pixelCount)
+            let bpp = Metrics.bitsPerPixel(fileBytes: file.count, width: original.width, height: original.height)
+            return "quality \(q): \(f(bpp, 3)) bits per pixel, PSNR \(f(Metrics.psnr(original, decoded), 2)) dB"
+        }
 
         func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
         print("""
@@ -73,9 +89,9 @@ struct DemoCommand: ParsableCommand {
               compact image  \(info.compactWidth) x \(info.compactHeight) (JPEG 4:2:0)
               ComRec file    \(report.fileBytes) bytes = \(f(report.bitsPerPixel, 3)) bits per pixel
               decoded        \(rebuilt.width) x \(rebuilt.height), PSNR \(f(Metrics.psnr(original, rebuilt), 2)) dB (RGB, against the input)
-              for reference  plain JPEG of the full image at quality \(quality): \
-            \(f(Metrics.bitsPerPixel(fileBytes: plain.count, width: original.width, height: original.height), 3)) bits per pixel, \
-            PSNR \(f(Metrics.psnr(original, plainDecoded), 2)) dB
+            plain JPEG of the full image, for reference:
+              same quality   \(try describe(quality))
+              similar size   \(try describe(low))
             """)
         if outputDir != nil { print("  files          \(encoded), \(decoded)") }
     }
