@@ -61,3 +61,24 @@ let package = Package(
     ]
 )
 
+// The int8 runtime (docs/int8.md, docs/performance.md). Each x86 kernel module is compiled with
+// its own target features and only called after the cpuid check in ComRecRuntime, so one x86
+// build runs on any x86-64 CPU. The flags are given only when the host is x86-64 (an ARM build
+// selects its NEON kernels at build time; scripts/embedded-aarch64.sh builds those).
+#if arch(x86_64)
+let avx512Flags: [String] = ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx512vnni"].flatMap { ["-Xcc", $0] }
+let avx2Flags: [String] = ["-Xcc", "-mavx2"]
+#else
+let avx512Flags: [String] = []
+let avx2Flags: [String] = []
+#endif
+package.targets += [
+    .target(name: "ComRecKernelsAVX512", dependencies: ["ComRecKernels"], swiftSettings: [.unsafeFlags(avx512Flags)]),
+    .target(name: "ComRecKernelsAVX2", dependencies: ["ComRecKernels"], swiftSettings: [.unsafeFlags(avx2Flags)]),
+    .target(name: "CComRecCPU"),
+    // Thread pool (pthreads), kernel dispatch (cpuid, COMREC_ISA), tiled network executor, bench.
+    .target(name: "ComRecRuntime", dependencies: ["ComRecKernels", "ComRecKernelsAVX512", "ComRecKernelsAVX2", "CComRecCPU"]),
+    .testTarget(name: "ComRecKernelsTests", dependencies: ["ComRecKernels", "ComRecRuntime"]),
+    .testTarget(name: "ComRecRuntimeTests", dependencies: ["ComRecRuntime", "ComRecKernels"]),
+]
+package.products += [.library(name: "ComRecRuntime", targets: ["ComRecRuntime"])]

@@ -1,0 +1,100 @@
+// The static description of a network that generated code hands to the executor: plain structs
+// and pointers (Embedded-safe), one per 3x3 convolution, in two forms:
+//   Conv3x3Canonical: what training exports, weights [cout][ky][kx][cin] (the reference reads it);
+//   Conv3x3Packed:    the same layer in the kernels' packing (Packing.swift), which the tiled
+//                     executor and every SIMD kernel read.
+
+/// What a layer reads and writes (docs/int8.md).
+public enum ConvLayerKind: Equatable, Sendable {
+    /// RGB8 image (0...255, 3 channels) in, U7 out, ReLU.
+    case firstConv3x3
+    /// U7 in, U7 out, ReLU; stride 1 or 2.
+    case conv3x3
+    /// U7 in; 3-channel signed residual (-255...255) added to the base image, clamped to 0...255.
+    case lastConv3x3Residual
+    /// U7 in; 12-channel residual, pixel-shuffled to twice the resolution, added to the base image.
+    case lastConv3x3PixelShuffleResidual
+}
+
+/// One 3x3 convolution as exported by training (canonical layouts).
+public struct Conv3x3Canonical {
+    public var kind: ConvLayerKind
+    public var inChannels: Int
+    public var outChannels: Int
+    public var stride: Int
+    /// `[outChannels][3][3][inChannels]`, -127...127.
+    public var weights: UnsafePointer<Int8>
+    /// `[outChannels]`, in accumulator units.
+    public var bias: UnsafePointer<Int32>
+    /// `[outChannels]`, `s_in * s_w[c] / s_out` as Float32.
+    public var multipliers: UnsafePointer<Float>
+
+    public init(
+        kind: ConvLayerKind, inChannels: Int, outChannels: Int, stride: Int = 1,
+        weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, multipliers: UnsafePointer<Float>
+    ) {
+        self.kind = kind
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.stride = stride
+        self.weights = weights
+        self.bias = bias
+        self.multipliers = multipliers
+    }
+}
+
+/// One 3x3 convolution in kernel packing. `weights` holds `packedWeightCount(...)` bytes written
+/// by `packConv3x3Weights`; `bias` and `multipliers` hold `paddedOutChannels(outChannels)` entries
+/// (zero past `outChannels`). Generated code may point these at static data packed ahead of time.
+public struct Conv3x3Packed {
+    public var kind: ConvLayerKind
+    public var inChannels: Int
+    public var outChannels: Int
+    public var stride: Int
+    public var weights: UnsafePointer<Int8>
+    public var bias: UnsafePointer<Int32>
+    public var multipliers: UnsafePointer<Float>
+
+    public init(
+        kind: ConvLayerKind, inChannels: Int, outChannels: Int, stride: Int = 1,
+        weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, multipliers: UnsafePointer<Float>
+    ) {
+        self.kind = kind
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.stride = stride
+        self.weights = weights
+        self.bias = bias
+        self.multipliers = multipliers
+    }
+
+    /// Channels per pixel of the tensor the kernel reads (see `kernelInChannels`).
+    public var kernelIn: Int { kernelInChannels(kind: kind, inChannels: inChannels) }
+    /// Output channels the kernel computes (multiple of 16).
+    public var kernelOut: Int { paddedOutChannels(outChannels) }
+
+    /// Packs a canonical layer into freshly allocated memory; release it with `deallocate()`.
+    public static func allocate(packing layer: Conv3x3Canonical) -> Conv3x3Packed {
+        let count = packedWeightCount(kind: layer.kind, inChannels: layer.inChannels, outChannels: layer.outChannels)
+        let w = UnsafeMutablePointer<Int8>.allocate(capacity: count)
+        packConv3x3Weights(
+            kind: layer.kind, inChannels: layer.inChannels, outChannels: layer.outChannels,
+            canonical: layer.weights, packed: w)
+        let n = paddedOutChannels(layer.outChannels)
+        let b = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        let m = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        padConv3x3Parameters(
+            outChannels: layer.outChannels, bias: layer.bias, multipliers: layer.multipliers,
+            paddedBias: b, paddedMultipliers: m)
+        return Conv3x3Packed(
+            kind: layer.kind, inChannels: layer.inChannels, outChannels: layer.outChannels,
+            stride: layer.stride, weights: w, bias: b, multipliers: m)
+    }
+
+    /// Frees memory made by `allocate(packing:)` (never call it on static data).
+    public func deallocate() {
+        UnsafeMutablePointer(mutating: weights).deallocate()
+        UnsafeMutablePointer(mutating: bias).deallocate()
+        UnsafeMutablePointer(mutating: multipliers).deallocate()
+    }
+}

@@ -1,0 +1,133 @@
+// The tiled, threaded executor against a whole-image run of the scalar reference: random weights,
+// the three network shapes ComRec ships (paper RecCNN, fast pixel-shuffle RecCNN, ComCNN with a
+// stride-2 layer), odd sizes, images smaller than a tile, several tile heights and thread counts,
+// every kernel family the CPU supports.
+import ComRecKernels
+import ComRecRuntime
+import XCTest
+
+/// A random network in canonical form, owning its memory.
+final class RandomNetwork {
+    let canonical: [Conv3x3Canonical]
+    let packed: [Conv3x3Packed]
+    private var storage: [UnsafeMutableRawPointer] = []
+
+    /// `shape`: (kind, inChannels, outChannels, stride) per layer.
+    init(_ shape: [(ConvLayerKind, Int, Int, Int)], seed: UInt64) {
+        var state = seed
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        var layers: [Conv3x3Canonical] = []
+        var owned: [UnsafeMutableRawPointer] = []
+        for (kind, cin, cout, stride) in shape {
+            let w = UnsafeMutablePointer<Int8>.allocate(capacity: cout * 9 * cin)
+            for i in 0..<(cout * 9 * cin) { w[i] = Int8(Int(next() % 255) - 127) }
+            let b = UnsafeMutablePointer<Int32>.allocate(capacity: cout)
+            let m = UnsafeMutablePointer<Float>.allocate(capacity: cout)
+            let inMax: Float = kind == .firstConv3x3 ? 255 : 127
+            let typical = 74 * inMax / 2 * Float(9 * cin).squareRoot()
+            let target: Float = kind == .conv3x3 || kind == .firstConv3x3 ? 120 : 300
+            for c in 0..<cout {
+                b[c] = Int32(Int(next() % 4001) - 2000) * Int32(cin)
+                m[c] = target * (0.3 + Float(next() % 1000) / 1000) / typical
+            }
+            owned += [UnsafeMutableRawPointer(w), UnsafeMutableRawPointer(b), UnsafeMutableRawPointer(m)]
+            layers.append(Conv3x3Canonical(kind: kind, inChannels: cin, outChannels: cout, stride: stride,
+                                           weights: w, bias: b, multipliers: m))
+        }
+        canonical = layers
+        packed = layers.map { Conv3x3Packed.allocate(packing: $0) }
+        storage = owned
+    }
+
+    deinit {
+        for p in packed { p.deallocate() }
+        for p in storage { p.deallocate() }
+    }
+}
+
+func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed
+    return (0..<count).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return UInt8(truncatingIfNeeded: state >> 56)
+    }
+}
+
+final class NetworkExecutorTests: XCTestCase {
+    static let paperLike: [(ConvLayerKind, Int, Int, Int)] =
+        [(.firstConv3x3, 3, 64, 1), (.conv3x3, 64, 64, 1), (.conv3x3, 64, 64, 1), (.lastConv3x3Residual, 64, 3, 1)]
+    static let fastLike: [(ConvLayerKind, Int, Int, Int)] =
+        [(.firstConv3x3, 3, 64, 1), (.conv3x3, 64, 64, 1), (.lastConv3x3PixelShuffleResidual, 64, 12, 1)]
+    static let comCNN: [(ConvLayerKind, Int, Int, Int)] =
+        [(.firstConv3x3, 3, 64, 1), (.conv3x3, 64, 64, 2), (.lastConv3x3Residual, 64, 3, 1)]
+
+    /// Runs `shape` on a `width x height` image, reference vs executor, over the grid of settings.
+    func check(_ shape: [(ConvLayerKind, Int, Int, Int)], width: Int, height: Int, crop: Int = 0,
+               tileHeights: [Int], threadCounts: [Int], isas: [KernelISA] = KernelISA.supported,
+               seed: UInt64, line: UInt = #line) {
+        let network = RandomNetwork(shape, seed: seed)
+        var ow = width, oh = height
+        for (kind, _, _, stride) in shape {
+            ow = (ow + stride - 1) / stride
+            oh = (oh + stride - 1) / stride
+            if kind == .lastConv3x3PixelShuffleResidual { ow *= 2; oh *= 2 }
+        }
+        ow -= crop
+        oh -= crop
+        let input = randomBytes(width * height * 3, seed: seed &+ 1)
+        let base = randomBytes(ow * oh * 3, seed: seed &+ 2)
+        var expected = [UInt8](repeating: 0, count: ow * oh * 3)
+        runNetworkReference(layers: network.canonical, input: input, width: width, height: height,
+                            base: base, output: &expected, outputWidth: ow, outputHeight: oh)
+        for threads in threadCounts {
+            let pool = ThreadPool(threads: threads)
+            for isa in isas {
+                let executor = NetworkExecutor(pool: pool, isa: isa)
+                for tile in tileHeights {
+                    var actual = [UInt8](repeating: 0x55, count: ow * oh * 3)
+                    executor.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height,
+                                 base: base, output: &actual, outputWidth: ow, outputHeight: oh, tileHeight: tile)
+                    XCTAssertTrue(actual == expected,
+                                  "\(isa.rawValue), \(threads) threads, tile \(tile), \(width)x\(height): differs from the reference",
+                                  line: line)
+                }
+            }
+        }
+    }
+
+    func testPaperShape() {
+        check(Self.paperLike, width: 17, height: 11, tileHeights: [0, 1, 6], threadCounts: [1, 2], seed: 11)
+        check(Self.paperLike, width: 23, height: 17, tileHeights: [4, 100], threadCounts: [3], isas: [KernelISA.best], seed: 19)
+    }
+
+    func testFastPixelShuffleShape() {
+        check(Self.fastLike, width: 13, height: 9, tileHeights: [0, 2, 5], threadCounts: [1, 2], seed: 12)
+    }
+
+    func testFastPixelShuffleCroppedToOddSize() {
+        check(Self.fastLike, width: 8, height: 6, crop: 1, tileHeights: [0, 3], threadCounts: [2], seed: 13)
+    }
+
+    func testComCNNStride2Shape() {
+        check(Self.comCNN, width: 19, height: 15, tileHeights: [0, 1, 3], threadCounts: [1, 2], seed: 14)
+    }
+
+    func testTinyImages() {
+        check(Self.paperLike, width: 1, height: 1, tileHeights: [0, 16], threadCounts: [1, 2], seed: 15)
+        check(Self.comCNN, width: 2, height: 3, tileHeights: [0, 1], threadCounts: [2], seed: 16)
+        check(Self.fastLike, width: 1, height: 2, tileHeights: [1, 8], threadCounts: [2], seed: 17)
+    }
+
+    func testDeeperNetworkWideImage() {
+        let shape: [(ConvLayerKind, Int, Int, Int)] = [(.firstConv3x3, 3, 64, 1)]
+            + Array(repeating: (.conv3x3, 64, 64, 1), count: 5) + [(.lastConv3x3Residual, 64, 3, 1)]
+        check(shape, width: 70, height: 21, tileHeights: [0, 6, 13], threadCounts: [2],
+              isas: [KernelISA.best], seed: 18)
+    }
+}
