@@ -40,8 +40,11 @@ let package = Package(
             name: "CComRecImage", dependencies: ["CLibPNG", "CLibJPEG"],
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
+        // Removes temporary output files on SIGINT/SIGTERM/SIGHUP (a handler must be C).
+        .target(name: "CComRecSignals"),
+
         // Files, PNG/JPEG/PPM reading and writing, atomic output, metrics.
-        .target(name: "ComRecIO", dependencies: ["ComRecCodec", "CComRecImage"]),
+        .target(name: "ComRecIO", dependencies: ["ComRecCodec", "CComRecImage", "CComRecSignals"]),
 
         // The command-line tool.
         .executableTarget(

@@ -87,7 +87,7 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         let info = try inspect(file)
         let segment = info.segment
         guard let profile = profiles.first(where: { $0.name == segment.profile }) else {
-            throw .unknownProfile(name: segment.profile, available: profiles.map(\.name))
+            throw .unknownProfile(name: segment.profile, available: profiles.map { $0.name })
         }
         guard profile.modelHash == segment.modelHash else {
             throw .modelMismatch(profile: profile.name, fileHash: segment.modelHash, buildHash: profile.modelHash)

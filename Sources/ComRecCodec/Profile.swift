@@ -68,5 +68,5 @@ extension Profile {
         all.first { $0.name == name }
     }
 
-    public static var names: [String] { all.map(\.name) }
+    public static var names: [String] { all.map { $0.name } }
 }

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CComRecSignals
 
 // Files: reading inputs (never written to) and writing outputs atomically. An output is written
 // to a temporary file in the same directory and renamed into place, so a reader never sees a
@@ -51,6 +52,8 @@ public final class AtomicOutput {
     let temporaryPath: String
     private var fd: Int32
     private var finished = false
+    /// Registration with the interrupt cleanup (see installInterruptCleanup), or -1.
+    private var cleanupSlot: Int32 = -1
 
     /// Checks `path` and creates the temporary file. Refuses an existing `path` unless `force`,
     /// a directory at `path` always, and a `path` that is the same file as one of `inputs`.
@@ -80,17 +83,26 @@ public final class AtomicOutput {
         }
         var descriptor: Int32 = -1
         var candidate = ""
+        var slot: Int32 = -1
+        var failure: Int32 = 0
         for attempt in 0..<100 {
             candidate = directory + "/." + name + ".comrec-\(getpid())-\(attempt)-\(UInt32.random(in: 0...UInt32.max)).tmp"
+            // Registered before it exists, so that no moment is left where an interrupt could
+            // leave the file behind (the name is unique to this process).
+            slot = crc_cleanup_add(candidate)
             descriptor = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if descriptor >= 0 || errno != EEXIST { break }
+            failure = errno
+            if descriptor >= 0 { break }
+            crc_cleanup_remove(slot)
+            if failure != EEXIST { break }
         }
         guard descriptor >= 0 else {
             throw ComRecIOError(
-                path: path, "cannot write to directory \(directory): \(systemMessage(errno)); choose a writable output directory")
+                path: path, "cannot write to directory \(directory): \(systemMessage(failure)); choose a writable output directory")
         }
         fd = descriptor
         temporaryPath = candidate
+        cleanupSlot = slot
     }
 
     deinit { discard() }
@@ -140,8 +152,16 @@ public final class AtomicOutput {
             fd = -1
         }
         unlink(temporaryPath)  // after a rename there is nothing to remove; after link, the extra name
+        crc_cleanup_remove(cleanupSlot)
+        cleanupSlot = -1
         finished = true
     }
+}
+
+/// Makes SIGINT, SIGTERM and SIGHUP delete the temporary files of every AtomicOutput still open
+/// before the process dies (by the same signal). For programs, not libraries: call once at start.
+public func installInterruptCleanup() {
+    crc_cleanup_install()
 }
 
 /// Writes `bytes` to `path` atomically (see AtomicOutput).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ComRecIO
 
 /// `comrec`: the root command. It only lists the subcommands; each lives in its own file.
 @main
@@ -17,7 +18,14 @@ struct ComRecCLI: ParsableCommand {
             DecodeCommand.self,
             InfoCommand.self,
             DemoCommand.self,
+            BenchCommand.self,
             // Add further subcommands here, for example BenchCommand.self (Sources/comrec/BenchCommand.swift).
         ]
     )
+
+    static func main() {
+        // Ctrl-C in the middle of a file must not leave its hidden temporary file behind.
+        installInterruptCleanup()
+        main(nil)
+    }
 }

@@ -148,6 +148,32 @@ import Testing
         #expect(elsewhere.status == 0, "\(elsewhere.stderr)")
     }
 
+    /// Ctrl-C while a file is being encoded: the process dies by SIGINT and its hidden temporary
+    /// file is gone. The input is large enough (12 megapixels, debug build) that the signal
+    /// arrives while the work is still going on.
+    @Test func interruptLeavesNoTemporaryFile() throws {
+        let dir = TemporaryDirectory()
+        let big = Fixtures.image(width: 4000, height: 3000) { x, y in [UInt8(x & 255), UInt8(y & 255), UInt8((x ^ y) & 255)] }
+        let input = dir.write("big.png", try PNG.encode(big))
+        let outDir = dir.file("out")
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: false)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = ["encode", input, "-o", outDir + "/big.jpg"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while (try FileManager.default.contentsOfDirectory(atPath: outDir)).isEmpty && process.isRunning && Date() < deadline {
+            usleep(2_000)
+        }
+        #expect(process.isRunning, "comrec finished before it could be interrupted")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGINT)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outDir).isEmpty)
+    }
+
     @Test func helpListsTheSubcommands() throws {
         let result = try CLI.run(["--help"])
         #expect(result.status == 0)
