@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "comrec",
             dependencies: [
-                "ComRecIO", "ComRecCodec",
+                "ComRecIO", "ComRecCodec", "ComRecRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -67,7 +67,7 @@ public enum KernelISA: String, CaseIterable, Sendable {
         case .avx512vnni: return ["conv3x3U7S8_64x6_avx512vnni", "conv3x3U7S8_16x8_avx512vnni"]
         case .avx2: return ["conv3x3U7S8_16x4_avx2"]
         case .neondot: return ["conv3x3U7S8_16x4_neondot"]
-        case .neon: return ["conv3x3U7S8_16x2_neon"]
+        case .neon: return ["conv3x3U7S8_16x1_neon"]
         case .portable: return ["conv3x3U7S8_16x1_portable"]
         }
     }

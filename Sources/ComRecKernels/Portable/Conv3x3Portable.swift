@@ -50,3 +50,20 @@ public func conv3x3U7S8_16x1_portable(_ r: Conv3x3Row) {
         }
     }
 }
+
+/// Multiply-accumulates per iteration of `peakU7S8_portable`: 8 x SIMD16<Int32> multiply-add.
+public let peakMACsPerIteration_portable = 8 * 16
+
+/// The portable kernel's peak: Int32 SIMD multiply-adds on registers only, as the kernel does them.
+/// `weight` comes from the caller so that the compiler cannot turn the multiplies into shifts, and
+/// each accumulator reads its neighbour so that nothing can be hoisted or folded.
+@inline(never)
+public func peakU7S8_portable(iterations: Int, weight: Int32) -> Int32 {
+    let w = SIMD16<Int32>(repeating: weight)
+    var a0 = SIMD16<Int32>(repeating: 1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+    for _ in 0..<iterations {
+        a0 &+= a1 &* w; a1 &+= a2 &* w; a2 &+= a3 &* w; a3 &+= a4 &* w
+        a4 &+= a5 &* w; a5 &+= a6 &* w; a6 &+= a7 &* w; a7 &+= a0 &* w
+    }
+    return (a0 &+ a1 &+ a2 &+ a3 &+ a4 &+ a5 &+ a6 &+ a7).wrappedSum()
+}

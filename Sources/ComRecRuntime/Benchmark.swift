@@ -1,0 +1,140 @@
+// Measurements for `comrec bench`: each kernel family's int8 peak (a register-only microkernel)
+// and one 3x3 convolution layer over a whole image, with a given number of threads.
+import ComRecKernels
+
+#if arch(x86_64)
+import ComRecKernelsAVX2
+import ComRecKernelsAVX512
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Monotonic seconds.
+public func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+public enum Benchmark {
+    /// The peak of `isa` in GMAC/s with `pool.threadCount` threads, each running the family's
+    /// register-only loop: best of `repetitions` runs of about `seconds` each.
+    public static func peakGMACs(isa: KernelISA, pool: ThreadPool, seconds: Double = 0.25, repetitions: Int = 3) -> Double {
+        let (perIteration, loop) = peakLoop(isa)
+        // Calibrate one thread's iteration count for the target time.
+        var iterations = 1 << 16
+        while true {
+            let t0 = monotonicSeconds()
+            _ = loop(iterations)
+            let dt = monotonicSeconds() - t0
+            if dt > seconds / 4 {
+                iterations = Int(Double(iterations) * seconds / dt)
+                break
+            }
+            iterations *= 4
+        }
+        var best = 0.0
+        let sink = Unchecked(UnsafeMutablePointer<Int32>.allocate(capacity: pool.threadCount))
+        defer { sink.value.deallocate() }
+        let n = iterations
+        for _ in 0..<repetitions {
+            let t0 = monotonicSeconds()
+            pool.run(tasks: pool.threadCount) { _, worker in sink.value[worker] = loop(n) }
+            let dt = monotonicSeconds() - t0
+            best = max(best, Double(perIteration) * Double(n) * Double(pool.threadCount) / dt / 1e9)
+        }
+        return best
+    }
+
+    static func peakLoop(_ isa: KernelISA) -> (Int, (Int) -> Int32) {
+        switch isa {
+        #if arch(x86_64)
+        case .avx512vnni: return (peakMACsPerIteration_avx512vnni, { peakU7S8_avx512vnni(iterations: $0) })
+        case .avx2: return (peakMACsPerIteration_avx2, { peakU7S8_avx2(iterations: $0) })
+        #endif
+        default: return (peakMACsPerIteration_portable, { peakU7S8_portable(iterations: $0, weight: 3) })
+        }
+    }
+
+    /// Timing of one 3x3 convolution layer (U7 in, U7 out) over a `width x height` image.
+    public struct ConvTiming {
+        public var macs: Double
+        public var bestSeconds: Double
+        public var medianSeconds: Double
+        public var gmacs: Double { macs / bestSeconds / 1e9 }
+    }
+
+    /// Runs a `inChannels -> outChannels` 3x3 convolution with random U7 data `repetitions` times
+    /// (after one warm-up run), output rows split over the pool in chunks of `rowsPerTask`.
+    public static func conv3x3(
+        isa: KernelISA, pool: ThreadPool, width: Int = 768, height: Int = 512,
+        inChannels: Int = 64, outChannels: Int = 64, stride: Int = 1, repetitions: Int = 10, rowsPerTask: Int = 8
+    ) -> ConvTiming {
+        let ow = (width + stride - 1) / stride, oh = (height + stride - 1) / stride
+        let inRow = (width + 2) * inChannels, outRow = (ow + 2) * outChannels
+        let input = UnsafeMutablePointer<UInt8>.allocate(capacity: height * inRow)
+        let output = UnsafeMutablePointer<UInt8>.allocate(capacity: oh * outRow)
+        let zero = UnsafeMutablePointer<UInt8>.allocate(capacity: inRow)
+        let canonical = UnsafeMutablePointer<Int8>.allocate(capacity: outChannels * 9 * inChannels)
+        let bias = UnsafeMutablePointer<Int32>.allocate(capacity: outChannels)
+        let multipliers = UnsafeMutablePointer<Float>.allocate(capacity: outChannels)
+        defer {
+            input.deallocate(); output.deallocate(); zero.deallocate()
+            canonical.deallocate(); bias.deallocate(); multipliers.deallocate()
+        }
+        var state: UInt64 = 0x1234_5678
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        for y in 0..<height {
+            for i in 0..<inRow {
+                let border = i < inChannels || i >= inRow - inChannels
+                input[y * inRow + i] = border ? 0 : UInt8(next() & 127)
+            }
+        }
+        zero.initialize(repeating: 0, count: inRow)
+        output.initialize(repeating: 0, count: oh * outRow)
+        for i in 0..<(outChannels * 9 * inChannels) { canonical[i] = Int8(Int(next() % 255) - 127) }
+        for c in 0..<outChannels {
+            bias[c] = Int32(Int(next() % 20001) - 10000)
+            multipliers[c] = 1.0 / 2048
+        }
+        let layer = Conv3x3Packed.allocate(packing: Conv3x3Canonical(
+            kind: .conv3x3, inChannels: inChannels, outChannels: outChannels, stride: stride,
+            weights: canonical, bias: bias, multipliers: multipliers))
+        defer { layer.deallocate() }
+        let job = Unchecked((input, output, zero, layer, isa))
+        let tasks = (oh + rowsPerTask - 1) / rowsPerTask
+        func runOnce() {
+            pool.run(tasks: tasks) { task, _ in
+                let (input, output, zero, layer, isa) = job.value
+                for y in (task * rowsPerTask)..<min(oh, (task + 1) * rowsPerTask) {
+                    func row(_ ky: Int) -> UnsafePointer<UInt8> {
+                        let iy = stride * y + ky - 1
+                        return iy < 0 || iy >= height ? UnsafePointer(zero) : UnsafePointer(input + iy * inRow)
+                    }
+                    isa.conv3x3(Conv3x3Row(
+                        row0: row(0), row1: row(1), row2: row(2), inChannels: layer.kernelIn,
+                        outChannels: layer.kernelOut, stride: stride, width: ow, weights: layer.weights,
+                        bias: layer.bias, multipliers: layer.multipliers,
+                        output: output + y * outRow + outChannels, requantize: true))
+                }
+            }
+        }
+        runOnce()
+        var times: [Double] = []
+        for _ in 0..<max(1, repetitions) {
+            let t0 = monotonicSeconds()
+            runOnce()
+            times.append(monotonicSeconds() - t0)
+        }
+        times.sort()
+        let macs = Double(ow * oh) * Double(outChannels) * Double(9 * inChannels)
+        return ConvTiming(macs: macs, bestSeconds: times[0], medianSeconds: times[times.count / 2])
+    }
+}

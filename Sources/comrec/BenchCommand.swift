@@ -1,0 +1,170 @@
+import ArgumentParser
+import ComRecRuntime
+import Foundation
+
+/// `comrec bench`: the int8 kernels against the machine's measured peak and against the runtimes
+/// a user would pick instead (Benchmarks/peers.py), in one run. docs/performance.md explains the
+/// figures.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the int8 convolution kernels against the CPU's peak and peer runtimes.",
+        discussion: """
+            For every kernel family this CPU supports (or --isa): the int8 peak of a register-only \
+            microkernel, and a 3x3 64->64 convolution on a 768x512 image (GMAC/s, fraction of that \
+            peak, time), with each thread count. Then the same layer in ONNX Runtime int8, ncnn \
+            int8 and fp32 and PyTorch fp32 with the same thread counts, run by Benchmarks/peers.py \
+            in Benchmarks/.venv (create it with `bash Benchmarks/setup-venv.sh`; without it the \
+            peers are skipped with a note). Build with `swift build -c release` for real figures. \
+            --json prints {"peak": [...], "conv": [...], "peers": [...]}.
+            """)
+
+    @Flag(help: "Print one JSON object instead of tables.")
+    var json = false
+
+    @Option(name: .customLong("threads"), parsing: .upToNextOption, help: "Thread counts to measure.")
+    var threadCounts: [Int] = [1, 2]
+
+    @Option(name: .customLong("isa"), parsing: .upToNextOption,
+            help: "Kernel families (default: all this CPU supports): \(KernelISA.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var isaNames: [String] = []
+
+    @Option(help: "Timed runs of the convolution (best and median are reported).")
+    var repetitions = 10
+
+    @Option(help: "Image width.") var width = 768
+    @Option(help: "Image height.") var height = 512
+
+    @Flag(help: "Do not run Benchmarks/peers.py.")
+    var noPeers = false
+
+    @Option(help: "Python for the peers (default: Benchmarks/.venv/bin/python).")
+    var python: String?
+
+    func validate() throws {
+        if threadCounts.isEmpty || threadCounts.contains(where: { $0 < 1 || $0 > 256 }) {
+            throw ValidationError("--threads takes counts from 1 to 256, for example --threads 1 2")
+        }
+        if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
+        if width < 1 || height < 1 { throw ValidationError("--width and --height must be positive") }
+    }
+
+    func run() throws {
+        var isas: [KernelISA] = []
+        for name in isaNames {
+            guard let isa = KernelISA(rawValue: name) else {
+                throw ValidationError("unknown kernel family \(name); use one of \(KernelISA.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            isas.append(try KernelISA.select(override: isa))
+        }
+        if isas.isEmpty { isas = KernelISA.supported }
+        let log = FileHandle.standardError
+        let layer = "conv3x3 64->64 \(width)x\(height)"
+
+        var peaks: [[String: Any]] = [], convs: [[String: Any]] = []
+        for threads in threadCounts {
+            let pool = ThreadPool(threads: threads)
+            for isa in isas {
+                log.write("measuring \(isa.rawValue), \(threads) thread(s)...\n".data(using: .utf8)!)
+                let peak = Benchmark.peakGMACs(isa: isa, pool: pool)
+                let conv = Benchmark.conv3x3(isa: isa, pool: pool, width: width, height: height, repetitions: repetitions)
+                peaks.append(["isa": isa.rawValue, "threads": threads, "gmacs": peak])
+                convs.append([
+                    "isa": isa.rawValue, "threads": threads, "layer": layer, "kernel": isa.kernelNames[0],
+                    "gmacs": conv.gmacs, "fraction_of_peak": conv.gmacs / peak,
+                    "seconds": conv.bestSeconds, "median_seconds": conv.medianSeconds,
+                ])
+            }
+        }
+        var peers: [[String: Any]] = []
+        var peerNote: String?
+        if !noPeers {
+            (peers, peerNote) = runPeers()
+        }
+
+        if json {
+            var object: [String: Any] = ["peak": peaks, "conv": convs, "peers": peers]
+            if let note = peerNote { object["peers_note"] = note }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("int8 peak (register-only microkernel per kernel family)")
+        print(pad("isa", 12) + pad("threads", 9) + "GMAC/s")
+        for p in peaks {
+            print(pad(p["isa"] as! String, 12) + pad("\(p["threads"]!)", 9) + fixed(p["gmacs"] as! Double, 1))
+        }
+        print("\n\(layer), U7 x S8 -> U7, best of \(repetitions) (median)")
+        print(pad("isa", 12) + pad("threads", 9) + pad("GMAC/s", 9) + pad("of peak", 9) + pad("ms", 17) + "vs 1 thread")
+        for c in convs {
+            let isa = c["isa"] as! String, threads = c["threads"] as! Int, seconds = c["seconds"] as! Double
+            let one = convs.first { $0["isa"] as! String == isa && $0["threads"] as! Int == 1 }
+            let speedup = one.map { fixed(($0["seconds"] as! Double) / seconds, 2) + "x" } ?? "-"
+            print(pad(isa, 12) + pad("\(threads)", 9) + pad(fixed(c["gmacs"] as! Double, 1), 9)
+                + pad(fixed(100 * (c["fraction_of_peak"] as! Double), 1) + "%", 9)
+                + pad(fixed(1e3 * seconds, 2) + " (" + fixed(1e3 * (c["median_seconds"] as! Double), 2) + ")", 17) + speedup)
+        }
+        if !peers.isEmpty {
+            print("\npeers, same layer (Benchmarks/peers.py, a stack of 8 layers, best of 5)")
+            print(pad("runtime", 20) + pad("threads", 9) + "GMAC/s")
+            for p in peers {
+                let g = (p["gmacs"] as? Double).map { fixed($0, 1) } ?? "failed: \(p["error"] ?? "")"
+                print(pad(p["name"] as! String, 20) + pad("\(p["threads"]!)", 9) + g)
+            }
+        }
+        if let note = peerNote { print("\n" + note) }
+    }
+
+    /// Runs Benchmarks/peers.py once per thread count; returns its rows, or a note saying why not.
+    private func runPeers() -> ([[String: Any]], String?) {
+        guard let script = findPeersScript() else {
+            return ([], "peers skipped: Benchmarks/peers.py not found (run comrec bench from the repository)")
+        }
+        let benchmarks = (script as NSString).deletingLastPathComponent
+        let interpreter = python ?? benchmarks + "/.venv/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: interpreter) else {
+            return ([], "peers skipped: \(interpreter) does not exist; create it with `bash \(benchmarks)/setup-venv.sh`")
+        }
+        var rows: [[String: Any]] = []
+        for threads in threadCounts {
+            FileHandle.standardError.write("measuring peers, \(threads) thread(s)...\n".data(using: .utf8)!)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: interpreter)
+            process.arguments = [script, "--json", "--threads", "\(threads)", "--width", "\(width)", "--height", "\(height)"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            do {
+                try process.run()
+            } catch {
+                return (rows, "peers failed: cannot run \(interpreter): \(error)")
+            }
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0,
+                  let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+                return (rows, "peers failed: \(script) exited with status \(process.terminationStatus)")
+            }
+            rows += list
+        }
+        return (rows, nil)
+    }
+
+    private func findPeersScript() -> String? {
+        var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        for _ in 0..<6 {
+            let candidate = directory.appendingPathComponent("Benchmarks/peers.py").path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        // The source tree this binary was built from.
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Benchmarks/peers.py").path
+        return FileManager.default.fileExists(atPath: source) ? source : nil
+    }
+}
+
+private func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
+}
+
+private func fixed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
