@@ -18,6 +18,7 @@ struct ComRecCLI: ParsableCommand {
             DecodeCommand.self,
             InfoCommand.self,
             DemoCommand.self,
+            BenchCommand.self,
             // Add further subcommands here, for example BenchCommand.self (Sources/comrec/BenchCommand.swift).
         ]
     )
