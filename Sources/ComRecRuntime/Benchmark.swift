@@ -138,3 +138,87 @@ public enum Benchmark {
         return ConvTiming(macs: macs, bestSeconds: times[0], medianSeconds: times[times.count / 2])
     }
 }
+
+extension Benchmark {
+    /// Network shapes for timing whole networks (random weights).
+    public enum NetworkShape: String, CaseIterable, Sendable {
+        /// RecCNN at full resolution: 3->64, 18 x 64->64, 64->3 residual.
+        case paper
+        /// RecCNN at compact resolution: 3->64, 10 x 64->64, 64->12 pixel-shuffled residual.
+        case fast
+        /// ComCNN: 3->64, 64->64 stride 2, 64->3 residual onto the 2x2 average.
+        case comcnn
+
+        var layers: [(ConvLayerKind, Int, Int, Int)] {
+            switch self {
+            case .paper:
+                return [(.firstConv3x3, 3, 64, 1)] + Array(repeating: (.conv3x3, 64, 64, 1), count: 18)
+                    + [(.lastConv3x3Residual, 64, 3, 1)]
+            case .fast:
+                return [(.firstConv3x3, 3, 64, 1)] + Array(repeating: (.conv3x3, 64, 64, 1), count: 10)
+                    + [(.lastConv3x3PixelShuffleResidual, 64, 12, 1)]
+            case .comcnn:
+                return [(.firstConv3x3, 3, 64, 1), (.conv3x3, 64, 64, 2), (.lastConv3x3Residual, 64, 3, 1)]
+            }
+        }
+    }
+
+    /// Timing of a whole network producing a `width x height` output with the tiled executor.
+    /// `macs` counts the network's multiply-accumulates once (no halo recomputation, the
+    /// first layer as 3 input channels), so GMAC/s here is "useful" work.
+    public static func network(
+        _ shape: NetworkShape, isa: KernelISA, pool: ThreadPool, width: Int = 768, height: Int = 512,
+        tileHeight: Int = 128, repetitions: Int = 3
+    ) -> ConvTiming {
+        let layers = shape.layers
+        // Input size: the compact image for the pixel-shuffle profile, the full image otherwise.
+        let inWidth = shape == .fast ? (width + 1) / 2 : width
+        let inHeight = shape == .fast ? (height + 1) / 2 : height
+        var w = inWidth, h = inHeight, macs = 0.0
+        var storage: [UnsafeMutableRawPointer] = []
+        var packed: [Conv3x3Packed] = []
+        var state: UInt64 = 99
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        for (kind, cin, cout, stride) in layers {
+            let wt = UnsafeMutablePointer<Int8>.allocate(capacity: cout * 9 * cin)
+            for i in 0..<(cout * 9 * cin) { wt[i] = Int8(Int(next() % 255) - 127) }
+            let b = UnsafeMutablePointer<Int32>.allocate(capacity: cout)
+            let m = UnsafeMutablePointer<Float>.allocate(capacity: cout)
+            for c in 0..<cout {
+                b[c] = Int32(Int(next() % 20001) - 10000)
+                m[c] = 1.0 / 4096
+            }
+            storage += [UnsafeMutableRawPointer(wt), UnsafeMutableRawPointer(b), UnsafeMutableRawPointer(m)]
+            packed.append(Conv3x3Packed.allocate(packing: Conv3x3Canonical(
+                kind: kind, inChannels: cin, outChannels: cout, stride: stride, weights: wt, bias: b, multipliers: m)))
+            w = (w + stride - 1) / stride
+            h = (h + stride - 1) / stride
+            macs += Double(w * h) * Double(9 * cin * cout)
+        }
+        let outWidth = shape == .fast ? 2 * w : w, outHeight = shape == .fast ? 2 * h : h
+        let input = UnsafeMutablePointer<UInt8>.allocate(capacity: inWidth * inHeight * 3)
+        let base = UnsafeMutablePointer<UInt8>.allocate(capacity: outWidth * outHeight * 3)
+        let output = UnsafeMutablePointer<UInt8>.allocate(capacity: outWidth * outHeight * 3)
+        for i in 0..<(inWidth * inHeight * 3) { input[i] = UInt8(truncatingIfNeeded: next()) }
+        for i in 0..<(outWidth * outHeight * 3) { base[i] = UInt8(truncatingIfNeeded: next()) }
+        defer {
+            for p in packed { p.deallocate() }
+            for p in storage { p.deallocate() }
+            input.deallocate(); base.deallocate(); output.deallocate()
+        }
+        let executor = NetworkExecutor(pool: pool, isa: isa)
+        var times: [Double] = []
+        for _ in 0..<max(1, repetitions) {
+            let t0 = monotonicSeconds()
+            executor.run(layers: packed, input: input, inputWidth: inWidth, inputHeight: inHeight,
+                         base: base, output: output, outputWidth: outWidth, outputHeight: outHeight,
+                         tileHeight: tileHeight)
+            times.append(monotonicSeconds() - t0)
+        }
+        times.sort()
+        return ConvTiming(macs: macs, bestSeconds: times[0], medianSeconds: times[times.count / 2])
+    }
+}

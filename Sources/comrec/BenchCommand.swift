@@ -35,6 +35,13 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Image width.") var width = 768
     @Option(help: "Image height.") var height = 512
 
+    @Option(name: .customLong("network"), parsing: .upToNextOption,
+            help: "Whole networks to time with the tiled executor, best kernel family (paper, fast, comcnn; none by default).")
+    var networkNames: [String] = []
+
+    @Option(help: "Output rows per tile for --network.")
+    var tileHeight = 128
+
     @Flag(help: "Do not run Benchmarks/peers.py.")
     var noPeers = false
 
@@ -76,6 +83,22 @@ struct BenchCommand: ParsableCommand {
                 ])
             }
         }
+        var networks: [[String: Any]] = []
+        for name in networkNames {
+            guard let shape = Benchmark.NetworkShape(rawValue: name) else {
+                throw ValidationError("unknown network \(name); use paper, fast or comcnn")
+            }
+            for threads in threadCounts {
+                log.write("timing network \(name), \(threads) thread(s)...\n".data(using: .utf8)!)
+                let t = Benchmark.network(shape, isa: isas[0], pool: ThreadPool(threads: threads), width: width,
+                                          height: height, tileHeight: tileHeight)
+                networks.append([
+                    "network": name, "isa": isas[0].rawValue, "threads": threads, "tile_height": tileHeight,
+                    "output": "\(width)x\(height)", "gmacs": t.gmacs, "seconds": t.bestSeconds,
+                    "median_seconds": t.medianSeconds,
+                ])
+            }
+        }
         var peers: [[String: Any]] = []
         var peerNote: String?
         if !noPeers {
@@ -84,6 +107,7 @@ struct BenchCommand: ParsableCommand {
 
         if json {
             var object: [String: Any] = ["peak": peaks, "conv": convs, "peers": peers]
+            if !networks.isEmpty { object["networks"] = networks }
             if let note = peerNote { object["peers_note"] = note }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -103,6 +127,15 @@ struct BenchCommand: ParsableCommand {
             print(pad(isa, 12) + pad("\(threads)", 9) + pad(fixed(c["gmacs"] as! Double, 1), 9)
                 + pad(fixed(100 * (c["fraction_of_peak"] as! Double), 1) + "%", 9)
                 + pad(fixed(1e3 * seconds, 2) + " (" + fixed(1e3 * (c["median_seconds"] as! Double), 2) + ")", 17) + speedup)
+        }
+        if !networks.isEmpty {
+            print("\nwhole networks, tiled executor (\(tileHeight)-row tiles), useful GMAC/s (halo recomputation not counted)")
+            print(pad("network", 10) + pad("isa", 12) + pad("threads", 9) + pad("GMAC/s", 9) + "ms (median)")
+            for n in networks {
+                print(pad(n["network"] as! String, 10) + pad(n["isa"] as! String, 12) + pad("\(n["threads"]!)", 9)
+                    + pad(fixed(n["gmacs"] as! Double, 1), 9)
+                    + fixed(1e3 * (n["seconds"] as! Double), 1) + " (" + fixed(1e3 * (n["median_seconds"] as! Double), 1) + ")")
+            }
         }
         if !peers.isEmpty {
             print("\npeers, same layer (Benchmarks/peers.py, a stack of 8 layers, best of 5)")
