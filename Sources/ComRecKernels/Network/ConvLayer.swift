@@ -16,17 +16,27 @@ public enum ConvLayerKind: Equatable, Sendable {
     case lastConv3x3PixelShuffleResidual
 }
 
-/// One 3x3 convolution as exported by training (canonical layouts).
-public struct Conv3x3Canonical {
+/// How a layer's weights are laid out (a type-level tag: canonical and packed layers cannot be
+/// mixed up).
+public protocol Conv3x3WeightLayout {}
+/// `[outChannels][3][3][inChannels]`, as training exports; bias and multipliers have
+/// `outChannels` entries.
+public enum CanonicalWeights: Conv3x3WeightLayout {}
+/// `packConv3x3Weights` order (`packedWeightCount(...)` bytes); bias and multipliers have
+/// `paddedOutChannels(outChannels)` entries, zero past `outChannels`.
+public enum PackedWeights: Conv3x3WeightLayout {}
+
+/// One 3x3 convolution: kind, channels, stride and pointers to its parameters in `Layout`.
+public struct Conv3x3Layer<Layout: Conv3x3WeightLayout> {
     public var kind: ConvLayerKind
     public var inChannels: Int
     public var outChannels: Int
     public var stride: Int
-    /// `[outChannels][3][3][inChannels]`, -127...127.
+    /// -127...127.
     public var weights: UnsafePointer<Int8>
-    /// `[outChannels]`, in accumulator units.
+    /// In accumulator units.
     public var bias: UnsafePointer<Int32>
-    /// `[outChannels]`, `s_in * s_w[c] / s_out` as Float32.
+    /// `s_in * s_w[c] / s_out` as Float32.
     public var multipliers: UnsafePointer<Float>
 
     public init(
@@ -43,31 +53,14 @@ public struct Conv3x3Canonical {
     }
 }
 
-/// One 3x3 convolution in kernel packing. `weights` holds `packedWeightCount(...)` bytes written
-/// by `packConv3x3Weights`; `bias` and `multipliers` hold `paddedOutChannels(outChannels)` entries
-/// (zero past `outChannels`). Generated code may point these at static data packed ahead of time.
-public struct Conv3x3Packed {
-    public var kind: ConvLayerKind
-    public var inChannels: Int
-    public var outChannels: Int
-    public var stride: Int
-    public var weights: UnsafePointer<Int8>
-    public var bias: UnsafePointer<Int32>
-    public var multipliers: UnsafePointer<Float>
+/// A layer as exported by training; the scalar reference reads it.
+public typealias Conv3x3Canonical = Conv3x3Layer<CanonicalWeights>
 
-    public init(
-        kind: ConvLayerKind, inChannels: Int, outChannels: Int, stride: Int = 1,
-        weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, multipliers: UnsafePointer<Float>
-    ) {
-        self.kind = kind
-        self.inChannels = inChannels
-        self.outChannels = outChannels
-        self.stride = stride
-        self.weights = weights
-        self.bias = bias
-        self.multipliers = multipliers
-    }
+/// A layer in kernel packing; the tiled executor and every kernel read it. Generated code may
+/// point it at static data packed ahead of time.
+public typealias Conv3x3Packed = Conv3x3Layer<PackedWeights>
 
+extension Conv3x3Layer where Layout == PackedWeights {
     /// Channels per pixel of the tensor the kernel reads (see `kernelInChannels`).
     public var kernelIn: Int { kernelInChannels(kind: kind, inChannels: inChannels) }
     /// Output channels the kernel computes (multiple of 16).
