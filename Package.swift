@@ -25,7 +25,8 @@ let package = Package(
 
         // Profiles, the encode/decode pipeline on in-memory RGB8 buffers and the ComRec APPn
         // segment. No Foundation and no C libraries: JPEG coding comes in through a protocol.
-        .target(name: "ComRecCodec", dependencies: ["ComRecKernels"]),
+        // Learned profiles run ComRecModels (declared below, with the runtime it runs on).
+        .target(name: "ComRecCodec", dependencies: ["ComRecKernels", "ComRecModels"]),
 
         // System libraries (Debian libpng-dev, libjpeg62-turbo-dev), reached through module maps.
         .systemLibrary(
@@ -85,3 +86,24 @@ package.targets += [
     .testTarget(name: "ComRecRuntimeTests", dependencies: ["ComRecRuntime", "ComRecKernels"]),
 ]
 package.products += [.library(name: "ComRecRuntime", targets: ["ComRecRuntime"])]
+
+// Generated networks (docs/models.md). comrec-compile turns a model folder (Weights/<profile>/)
+// into Swift source; ComRecModels decodes and runs it (Embedded-safe: built without ComRecRuntime
+// it runs one thread with the portable kernels); ComRecCodec registers it as a profile.
+// ComRecTestModels holds the generated synthetic test models, for tests only.
+package.targets += [
+    .target(name: "ComRecModels", dependencies: ["ComRecKernels", "ComRecRuntime"], exclude: ["Generated/README.md"]),
+    .target(name: "ComRecCompiler", dependencies: ["ComRecCodec", "ComRecModels", "ComRecKernels"]),
+    .executableTarget(name: "comrec-compile", dependencies: ["ComRecCompiler"]),
+    .target(name: "ComRecTestModels", dependencies: ["ComRecModels", "ComRecKernels"], path: "Tests/ComRecTestModels"),
+    .testTarget(
+        name: "ComRecModelsTests",
+        dependencies: [
+            "ComRecModels", "ComRecTestModels", "ComRecCompiler", "ComRecCodec", "ComRecIO", "ComRecKernels",
+            "ComRecRuntime",
+        ]),
+]
+package.products += [
+    .library(name: "ComRecModels", targets: ["ComRecModels"]),
+    .executable(name: "comrec-compile", targets: ["comrec-compile"]),
+]

@@ -1,0 +1,65 @@
+import ComRecKernels
+
+// A profile's two halves on RGB8 buffers (rows packed, 3 bytes per pixel), wired as docs/int8.md
+// and Training/comrec_train/intref.py define them:
+//   compact:      ComCNN on the image replicate-padded to even sizes, residual onto the 2x2
+//                 average (or the 2x2 average alone for a model without ComCNN);
+//   reconstruct:  paper: bicubic x2 of the decoded compact image, the RecCNN on it at full
+//                 resolution, residual onto it; fast: the RecCNN on the decoded compact image,
+//                 its 12-channel residual pixel-shuffled onto the bicubic x2; cropped to W x H.
+// Memory besides the caller's buffers: the padded copy of an odd-sized image (encode), the
+// upsampled image (paper decode; fast writes it straight into the output) and the tiles' scratch.
+
+extension LearnedModel {
+    /// Writes the compact image (ceil(width / 2) x ceil(height / 2)) of `image` to `compact`.
+    public func makeCompact<Runner: NetworkRunner>(
+        image: UnsafePointer<UInt8>, width: Int, height: Int, compact: UnsafeMutablePointer<UInt8>, runner: Runner
+    ) {
+        precondition(width > 0 && height > 0)
+        let cw = (width + 1) / 2, ch = (height + 1) / 2
+        // The base, straight into the output: the network adds its residual in place. Averaging
+        // the unpadded image with its edge replicated equals averaging the padded one.
+        average2x2(src: image, srcWidth: width, srcHeight: height, channels: 3, dst: compact)
+        guard let com else { return }
+        let pw = 2 * cw, ph = 2 * ch
+        if pw == width && ph == height {
+            runner.run(layers: com.packed, input: image, inputWidth: pw, inputHeight: ph,
+                       base: compact, output: compact, outputWidth: cw, outputHeight: ch)
+            return
+        }
+        let padded = UnsafeMutablePointer<UInt8>.allocate(capacity: pw * ph * 3)
+        defer { padded.deallocate() }
+        for y in 0..<ph {
+            let src = image + min(y, height - 1) * width * 3, dst = padded + y * pw * 3
+            dst.update(from: src, count: width * 3)
+            if pw > width { (dst + width * 3).update(from: src + (width - 1) * 3, count: 3) }
+        }
+        runner.run(layers: com.packed, input: padded, inputWidth: pw, inputHeight: ph,
+                   base: compact, output: compact, outputWidth: cw, outputHeight: ch)
+    }
+
+    /// Writes the `width x height` reconstruction of the decoded compact image (which must be
+    /// ceil(width / 2) x ceil(height / 2)) to `output`.
+    public func reconstruct<Runner: NetworkRunner>(
+        compact: UnsafePointer<UInt8>, compactWidth: Int, compactHeight: Int,
+        width: Int, height: Int, output: UnsafeMutablePointer<UInt8>, runner: Runner
+    ) {
+        precondition(width > 0 && height > 0)
+        precondition(compactWidth == (width + 1) / 2 && compactHeight == (height + 1) / 2,
+                     "the compact image must be ceil(W/2) x ceil(H/2)")
+        switch rec.role {
+        case .reccnnDecoded:
+            upsample2xBicubic(src: compact, srcWidth: compactWidth, srcHeight: compactHeight, channels: 3,
+                              dst: output, dstWidth: width, rows: 0..<height)
+            runner.run(layers: rec.packed, input: compact, inputWidth: compactWidth, inputHeight: compactHeight,
+                       base: output, output: output, outputWidth: width, outputHeight: height)
+        case .reccnnUpsampled, .comcnn:
+            let up = UnsafeMutablePointer<UInt8>.allocate(capacity: width * height * 3)
+            defer { up.deallocate() }
+            upsample2xBicubic(src: compact, srcWidth: compactWidth, srcHeight: compactHeight, channels: 3,
+                              dst: up, dstWidth: width, rows: 0..<height)
+            runner.run(layers: rec.packed, input: up, inputWidth: width, inputHeight: height,
+                       base: up, output: output, outputWidth: width, outputHeight: height)
+        }
+    }
+}

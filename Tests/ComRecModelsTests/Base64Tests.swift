@@ -1,0 +1,32 @@
+import ComRecModels
+import Foundation
+import XCTest
+
+final class Base64Tests: XCTestCase {
+    func decode(_ text: String) -> [UInt8]? {
+        Array(text.utf8).withUnsafeBufferPointer { decodeBase64($0) }
+    }
+
+    func testMatchesFoundationForEveryLengthAndLineBreaks() {
+        var state: UInt32 = 7
+        for length in 0..<200 {
+            let bytes: [UInt8] = (0..<length).map { _ in
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return UInt8(truncatingIfNeeded: state >> 24)
+            }
+            let text = Data(bytes).base64EncodedString()
+            XCTAssertEqual(decode(text), bytes, "length \(length)")
+            let wrapped = Data(bytes).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
+            XCTAssertEqual(decode(wrapped + "\n"), bytes, "length \(length), wrapped")
+        }
+    }
+
+    func testRefusesMalformedText() {
+        for bad in ["A", "AB", "ABC", "A===", "AB=C", "AB==CD==", "AB*D", "QUJD=", "QQ==QQ==", "QQ=", "ÿÿÿÿ"] {
+            XCTAssertNil(decode(bad), bad)
+        }
+        XCTAssertEqual(decode(""), [])
+        XCTAssertEqual(decode("QQ=="), [0x41])
+        XCTAssertEqual(decode("QUI="), [0x41, 0x42])
+    }
+}

@@ -1,0 +1,101 @@
+// The Swift runtime against the numpy integer reference's golden hashes (Fixtures/golden/,
+// Training/comrec_train/golden.py): every learned profile, through the codec profile, on every
+// kernel family this CPU supports, 1, 2 and 3 threads and several tile heights; the test models
+// also through the single-threaded runner of Embedded builds and the scalar reference.
+import ComRecCodec
+import ComRecKernels
+import ComRecModels
+import ComRecRuntime
+import ComRecTestModels
+import XCTest
+
+final class GoldenTests: XCTestCase {
+    override func tearDown() {
+        try? ModelEngine.configure()  // back to the environment's settings
+        super.tearDown()
+    }
+
+    /// The golden case's input image and its synthetic decoded compact image.
+    func inputs(_ c: GoldenCase) -> (image: RGB8Image, decoded: RGB8Image) {
+        let cw = (c.width + 1) / 2, ch = (c.height + 1) / 2
+        return (RGB8Image(width: c.width, height: c.height,
+                          pixels: goldenSyntheticImage(width: c.width, height: c.height, seed: c.image_seed)),
+                RGB8Image(width: cw, height: ch, pixels: goldenSyntheticImage(width: cw, height: ch, seed: c.decoded_seed)))
+    }
+
+    func testSyntheticImageMatchesThePythonFormula() {
+        // The literal values of Training/tests/test_test_models.py::test_synthetic_image_is_pinned.
+        let image = goldenSyntheticImage(width: 13, height: 7, seed: 9)
+        XCTAssertEqual(Array(image[0..<3]), [64, 86, 84])
+        XCTAssertEqual(Array(image[(6 * 13 + 12) * 3..<(6 * 13 + 12) * 3 + 3]), [255, 239, 255])
+        XCTAssertEqual(Array(image[(3 * 13 + 5) * 3..<(3 * 13 + 5) * 3 + 3]), [93, 95, 121])
+        XCTAssertEqual(hex(sha256(image)), "15c7cf197bf290bcf9831633c0ec5d53b7ab29f38d732ab8def82f24dc052a2f")
+    }
+
+    func testEveryLearnedProfileHasGoldenVectorsAndEveryFileAProfile() throws {
+        let names = Set(learnedProfiles.map { $0.name })
+        let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden")
+            .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
+        XCTAssertEqual(Set(files), names, "run `python -m comrec_train.golden` for each model folder (docs/models.md)")
+    }
+
+    func testProfilesOnEveryKernelFamilyThreadCountAndTileHeight() throws {
+        for profile in learnedProfiles {
+            let golden = try GoldenFile.load(profile.name)
+            for isa in KernelISA.supported {
+                // Every thread count with one tile per thread, and with tiles thinner than the
+                // receptive field (a halo of up to 19 rows in `paper`).
+                for (threads, tileHeight) in [(1, 0), (2, 0), (3, 0), (1, 3), (2, 1), (3, 5)] {
+                    do {
+                        try ModelEngine.configure(threads: threads, isa: isa, tileHeight: tileHeight)
+                        let setting = "\(profile.name), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)"
+                        for c in golden.cases {
+                            let (image, decoded) = inputs(c)
+                            XCTAssertEqual(hex(sha256(profile.makeCompact(image).pixels)), c.compact_sha256,
+                                           "compact \(c.width)x\(c.height), \(setting)")
+                            let context = ReconstructionContext(width: c.width, height: c.height, quality: 50)
+                            XCTAssertEqual(hex(sha256(profile.reconstruct(decoded, context).pixels)), c.reconstructed_sha256,
+                                           "reconstructed \(c.width)x\(c.height), \(setting)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Embedded build's runner (one thread, portable kernels) and the scalar reference run of
+    /// the canonical layers, on the test models.
+    func testSerialRunnerAndReferenceOnTestModels() throws {
+        for model in [TestPaperModel.model, TestFastModel.model] {
+            let golden = try GoldenFile.load(model.profile)
+            for c in golden.cases {
+                let (image, decoded) = inputs(c)
+                let cw = decoded.width, ch = decoded.height
+                for tileHeight in [0, 3] {
+                    let runner = SerialNetworkRunner<PortableConv3x3>(tileHeight: tileHeight)
+                    var compact = [UInt8](repeating: 0, count: cw * ch * 3)
+                    model.makeCompact(image: image.pixels, width: c.width, height: c.height, compact: &compact, runner: runner)
+                    XCTAssertEqual(hex(sha256(compact)), c.compact_sha256, "\(model.profile) compact \(c.width)x\(c.height)")
+                    var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
+                    model.reconstruct(compact: decoded.pixels, compactWidth: cw, compactHeight: ch,
+                                      width: c.width, height: c.height, output: &out, runner: runner)
+                    XCTAssertEqual(hex(sha256(out)), c.reconstructed_sha256, "\(model.profile) reconstructed \(c.width)x\(c.height)")
+                }
+                XCTAssertEqual(hex(sha256(referenceReconstruct(model, decoded, c.width, c.height))), c.reconstructed_sha256,
+                               "\(model.profile) reference \(c.width)x\(c.height)")
+            }
+        }
+    }
+
+    /// RecCNN with the scalar reference operators and canonical weights.
+    func referenceReconstruct(_ model: LearnedModel, _ decoded: RGB8Image, _ width: Int, _ height: Int) -> [UInt8] {
+        var up = [UInt8](repeating: 0, count: width * height * 3)
+        upsample2xBicubic(src: decoded.pixels, srcWidth: decoded.width, srcHeight: decoded.height, channels: 3,
+                          dst: &up, dstWidth: width, rows: 0..<height)
+        var out = [UInt8](repeating: 0, count: width * height * 3)
+        let input = model.rec.role == .reccnnDecoded ? decoded : RGB8Image(width: width, height: height, pixels: up)
+        runNetworkReference(layers: model.rec.canonical, input: input.pixels, width: input.width, height: input.height,
+                            base: up, output: &out, outputWidth: width, outputHeight: height)
+        return out
+    }
+}

@@ -1,0 +1,71 @@
+// Whole ComRec files with learned (test) profiles through the codec API and libjpeg-turbo: the
+// encoder writes the profile and model hash, the decoder picks the network from the segment.
+import ComRecCodec
+import ComRecIO
+import ComRecModels
+import ComRecTestModels
+import XCTest
+
+final class LearnedProfileCodecTests: XCTestCase {
+    let testProfiles = [Profile.learned(TestPaperModel.self), Profile.learned(TestFastModel.self)]
+
+    func image(_ width: Int, _ height: Int, seed: Int) -> RGB8Image {
+        RGB8Image(width: width, height: height, pixels: goldenSyntheticImage(width: width, height: height, seed: seed))
+    }
+
+    func testEncodeAndDecodeEveryTestProfile() throws {
+        let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: testProfiles + [.bicubic])
+        let original = image(45, 31, seed: 7)
+        for profile in testProfiles {
+            let file = try pipeline.encode(original, profile: profile, settings: JPEGSettings(quality: 80))
+            let info = try pipeline.inspect(file)
+            XCTAssertEqual(info.segment.profile, profile.name)
+            XCTAssertEqual(info.segment.modelHash, profile.modelHash)
+            XCTAssertEqual(info.modelStatus, .available)
+            XCTAssertEqual([info.compactWidth, info.compactHeight], [23, 16])
+            // The decoder runs the file's profile: the same bytes as the profile on the decoded JPEG.
+            let decoded = try pipeline.decode(file)
+            let compact = try LibJPEG().decode(file, maxPixels: 1 << 20)
+            let expected = profile.reconstruct(compact, ReconstructionContext(width: 45, height: 31, quality: 80))
+            XCTAssertEqual(decoded, expected, profile.name)
+            XCTAssertEqual([decoded.width, decoded.height], [45, 31])
+            // And the compact image in the file is the profile's (JPEG 4:4:4 at quality 100 stays close).
+            let sharp = try pipeline.encode(original, profile: profile, settings: JPEGSettings(quality: 100, chroma: .full444))
+            let stored = try LibJPEG().decode(sharp, maxPixels: 1 << 20)
+            let made = profile.makeCompact(original)
+            XCTAssertLessThan(Metrics.meanSquaredError(stored, made), 4, profile.name)
+        }
+    }
+
+    func testDecoderRefusesOtherWeightsAndUnknownProfiles() throws {
+        let fast = testProfiles[1]
+        let file = try ComRecPipeline(jpeg: LibJPEG(), profiles: testProfiles).encode(
+            image(16, 10, seed: 3), profile: fast, settings: JPEGSettings(quality: 50))
+        // A build whose test-fast has other weights (here: test-paper's networks under that name).
+        let impostor = Profile(
+            name: "test-fast", modelHash: testProfiles[0].modelHash, summary: "other weights",
+            makeCompact: testProfiles[0].makeCompact, reconstruct: testProfiles[0].reconstruct)
+        XCTAssertThrowsError(try ComRecPipeline(jpeg: LibJPEG(), profiles: [impostor]).decode(file)) { error in
+            guard case ComRecError.modelMismatch(let name, let fileHash, let buildHash)? = error as? ComRecError else {
+                return XCTFail("\(error)")
+            }
+            XCTAssertEqual(name, "test-fast")
+            XCTAssertEqual(fileHash, fast.modelHash)
+            XCTAssertEqual(buildHash, testProfiles[0].modelHash)
+        }
+        XCTAssertThrowsError(try ComRecPipeline(jpeg: LibJPEG(), profiles: [.bicubic]).decode(file)) { error in
+            guard case ComRecError.unknownProfile(let name, _)? = error as? ComRecError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "test-fast")
+        }
+    }
+
+    func testRuntimeBuiltModelMatchesTheGeneratedOne() throws {
+        // What benchmarks do with a model folder at run time: same blobs, same profile bytes.
+        let source = TestFastModel.model
+        let model = LearnedModel(
+            profile: "bench-fast", summary: "runtime", modelHash: source.modelHash,
+            com: try LearnedNetwork(blob: Array(source.com!.blob)), rec: try LearnedNetwork(blob: Array(source.rec.blob)))
+        let original = image(21, 14, seed: 2)
+        XCTAssertEqual(Profile.learned(model: model).makeCompact(original), testProfiles[1].makeCompact(original))
+    }
+}

@@ -1,0 +1,107 @@
+"""The synthetic test models (make_test_model.py) and golden vectors (golden.py): the committed
+fixtures are exactly what the scripts make, and the safetensors writer writes real safetensors.
+numpy only (CI)."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from comrec_train import golden, intref, make_test_model, resample
+
+MODELS = os.path.join(make_test_model.REPO, "Fixtures", "models")
+
+
+def test_committed_models_are_current():
+    assert make_test_model.main(["--check"]) == 0
+
+
+def test_committed_golden_vectors_are_current():
+    folders = [os.path.join(MODELS, name) for name in make_test_model.TEST_MODELS]
+    assert golden.main(["--check"] + folders) == 0
+
+
+def test_safetensors_round_trip(tmp_path):
+    tensors = {"b.weight": np.arange(-6, 6, dtype=np.int8).reshape(2, 3, 2),
+               "a.bias": np.array([-(2 ** 31), 7, 2 ** 31 - 1], np.int32),
+               "a.multiplier": np.array([0.5, 1e-7, -3.25], np.float32)}
+    path = tmp_path / "t.safetensors"
+    make_test_model.write_safetensors(path, tensors, {"format": "x"})
+    raw = path.read_bytes()
+    size = int.from_bytes(raw[:8], "little")
+    assert size % 8 == 0 and json.loads(raw[8:8 + size])["__metadata__"] == {"format": "x"}
+    back = make_test_model.read_safetensors(path)
+    assert sorted(back) == sorted(tensors)
+    for name, a in tensors.items():
+        assert back[name].dtype == a.dtype and np.array_equal(back[name], a)
+
+
+def test_safetensors_package_reads_our_files():
+    numpy_loader = pytest.importorskip("safetensors.numpy")
+    for name in make_test_model.TEST_MODELS:
+        path = os.path.join(MODELS, name, "int8.safetensors")
+        theirs, ours = numpy_loader.load_file(path), make_test_model.read_safetensors(path)
+        assert sorted(theirs) == sorted(ours)
+        for key in theirs:
+            assert theirs[key].dtype == ours[key].dtype and np.array_equal(theirs[key], ours[key])
+
+
+@pytest.mark.parametrize("name", sorted(make_test_model.TEST_MODELS))
+def test_models_have_the_exported_format(name):
+    config, nets = make_test_model.load_model(os.path.join(MODELS, name))
+    assert config["profile"] == name and config["format"] == "comrec-float-weights"
+    for net, spec in config["networks"].items():
+        layers = spec["layers"]
+        assert layers[0]["cin"] == 3
+        for i, (l, q) in enumerate(zip(layers, nets[net])):
+            assert l["name"] == f"{net}.{i}"
+            assert q["weight"].dtype == np.int8 and q["weight"].shape == (l["cout"], 3, 3, l["cin"])
+            assert q["weight"].min() >= -127
+            assert q["bias"].dtype == np.int32 and q["bias"].shape == (l["cout"],)
+            assert q["multiplier"].dtype == np.float32 and q["multiplier"].shape == (l["cout"],)
+            if i < len(layers) - 1:
+                assert l["cout"] % 16 == 0 and l["activation"] == "relu"
+                assert layers[i + 1]["cin"] == l["cout"]
+        assert layers[-1]["cout"] == 3 * spec["pixel_shuffle"] ** 2
+    assert ("com" in config["networks"]) == (config["compact"] == "comcnn")
+
+
+@pytest.mark.parametrize("name", sorted(make_test_model.TEST_MODELS))
+def test_hidden_activations_are_spread(name):
+    """Random weights with calibrated multipliers: neither dead nor saturated, so that every layer
+    changes the golden hashes."""
+    config, nets = make_test_model.load_model(os.path.join(MODELS, name))
+    image = golden.synthetic_image(33, 17, 3)
+    for net, layers in nets.items():
+        if layers is None:
+            continue
+        reads = config["networks"][net]["reads"]
+        x = {"image": intref.pad_to_even(image), "decoded": resample.average2x2(image),
+             "upsampled": image}[reads]
+        for layer in layers[:-1]:
+            x = intref.conv_relu(x, layer, layer["stride"])
+            assert 0.2 < (x == 0).mean() < 0.8 and (x == 127).mean() < 0.05
+        res = intref.residual(x, layers[-1])
+        assert 3 < res.std() < 40
+
+
+def test_average2x2_profile_compact_is_the_average():
+    config, nets = make_test_model.load_model(os.path.join(MODELS, "test-paper"))
+    image = golden.synthetic_image(9, 6, 1)
+    assert np.array_equal(golden.compact_image(config, nets, image), resample.average2x2(image))
+
+
+def test_synthetic_image_is_pinned():
+    """Literal values, repeated in the Swift port's test (Tests/ComRecModelsTests)."""
+    image = golden.synthetic_image(13, 7, 9)
+    assert image.shape == (7, 13, 3)
+    assert list(image[0, 0]) == [64, 86, 84] and list(image[6, 12]) == [255, 239, 255]
+    assert list(image[3, 5]) == [93, 95, 121]
+    assert golden.sha256(image) == "15c7cf197bf290bcf9831633c0ec5d53b7ab29f38d732ab8def82f24dc052a2f"
+    assert golden.synthetic_image(1, 1, 0).shape == (1, 1, 3)
+
+
+def test_golden_cases_cover_odd_and_tiny_sizes():
+    sizes = [(w, h) for w, h, _, _ in golden.CASES]
+    assert (1, 1) in sizes
+    assert any(w % 2 and h % 2 for w, h in sizes) and any(w % 2 == 0 and h % 2 == 0 for w, h in sizes)

@@ -1,0 +1,77 @@
+// The golden vectors of the test models (Fixtures/golden/test-*.json) in an Embedded Swift build
+// for aarch64, run under qemu-aarch64 by scripts/qemu-models.sh. `goldenCases` comes from the
+// golden JSON files (the script writes it next to this file's object). No Foundation, no threads:
+// SerialNetworkRunner with each kernel family this build has (portable, NEON, and NEON dot when
+// built with -D COMREC_NEON_DOT), several tile heights.
+import ComRecCodec
+import ComRecKernels
+import ComRecModels
+import ComRecTestModels
+
+func hex(_ bytes: [UInt8]) -> String {
+    let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+    var s = ""
+    for b in bytes {
+        s.append(digits[Int(b >> 4)])
+        s.append(digits[Int(b & 15)])
+    }
+    return s
+}
+
+/// The bytes of a hex string (String comparison would need Unicode tables: compare bytes).
+func unhex(_ text: StaticString) -> [UInt8] {
+    var out: [UInt8] = []
+    text.withUTF8Buffer { b in
+        func v(_ c: UInt8) -> UInt8 { c >= 0x61 ? c - 0x61 + 10 : c - 0x30 }
+        var i = 0
+        while i + 1 < b.count {
+            out.append(v(b[i]) << 4 | v(b[i + 1]))
+            i += 2
+        }
+    }
+    return out
+}
+
+/// Checks every case of model `index` (0 test-paper, 1 test-fast) with kernel family `K`;
+/// returns the number of mismatches.
+func check<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, name: StaticString, checks: inout Int) -> Int {
+    var failures = 0
+    for c in goldenCases where c.model == index {
+        let cw = (c.width + 1) / 2, ch = (c.height + 1) / 2
+        let image = goldenSyntheticImage(width: c.width, height: c.height, seed: c.imageSeed)
+        let decoded = goldenSyntheticImage(width: cw, height: ch, seed: c.decodedSeed)
+        for tileHeight in [0, 1, 3] {
+            let runner = SerialNetworkRunner<K>(tileHeight: tileHeight)
+            var compact = [UInt8](repeating: 0, count: cw * ch * 3)
+            model.makeCompact(image: image, width: c.width, height: c.height, compact: &compact, runner: runner)
+            var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
+            model.reconstruct(compact: decoded, compactWidth: cw, compactHeight: ch, width: c.width, height: c.height,
+                              output: &out, runner: runner)
+            for (what, got, want) in [("compact", sha256(compact), c.compact), ("reconstructed", sha256(out), c.reconstructed)] {
+                checks += 1
+                if got != unhex(want) {
+                    failures += 1
+                    print("FAIL \(model.profile) \(name) \(c.width)x\(c.height) tile height \(tileHeight) \(what): \(hex(got)), golden \(want)")
+                }
+            }
+        }
+    }
+    return failures
+}
+
+@main
+struct QemuModels {
+    static func main() {
+        var failures = 0, checks = 0
+        for (index, model) in [TestPaperModel.model, TestFastModel.model].enumerated() {
+            failures += check(model, index: index, kernel: PortableConv3x3.self, name: "portable", checks: &checks)
+            #if arch(arm64)
+            failures += check(model, index: index, kernel: NeonConv3x3.self, name: "neon", checks: &checks)
+            #if COMREC_NEON_DOT
+            failures += check(model, index: index, kernel: NeonDotConv3x3.self, name: "neondot", checks: &checks)
+            #endif
+            #endif
+        }
+        print(failures == 0 ? "qemu-models: all \(checks) golden checks passed" : "qemu-models: \(failures) of \(checks) golden checks FAILED")
+    }
+}
