@@ -68,7 +68,11 @@ struct BenchCommand: ParsableCommand {
         let log = FileHandle.standardError
         let layer = "conv3x3 64->64 \(width)x\(height)"
 
+        // Ours and the peers are measured per thread count, back to back, so that both see the
+        // same machine: on a shared machine the load changes within minutes.
         var peaks: [[String: Any]] = [], convs: [[String: Any]] = []
+        var peers: [[String: Any]] = []
+        var peerNote: String?
         for threads in threadCounts {
             let pool = ThreadPool(threads: threads)
             for isa in isas {
@@ -81,6 +85,11 @@ struct BenchCommand: ParsableCommand {
                     "gmacs": conv.gmacs, "fraction_of_peak": conv.gmacs / peak,
                     "seconds": conv.bestSeconds, "median_seconds": conv.medianSeconds,
                 ])
+            }
+            if !noPeers && peerNote == nil {
+                let (rows, note) = runPeers(threads: threads)
+                peers += rows
+                peerNote = note
             }
         }
         var networks: [[String: Any]] = []
@@ -99,11 +108,6 @@ struct BenchCommand: ParsableCommand {
                 ])
             }
         }
-        var peers: [[String: Any]] = []
-        var peerNote: String?
-        if !noPeers {
-            (peers, peerNote) = runPeers()
-        }
 
         if json {
             var object: [String: Any] = ["peak": peaks, "conv": convs, "peers": peers]
@@ -117,6 +121,15 @@ struct BenchCommand: ParsableCommand {
         print(pad("isa", 12) + pad("threads", 9) + "GMAC/s")
         for p in peaks {
             print(pad(p["isa"] as! String, 12) + pad("\(p["threads"]!)", 9) + fixed(p["gmacs"] as! Double, 1))
+        }
+        for isa in isas {
+            let one = peaks.first { $0["isa"] as! String == isa.rawValue && $0["threads"] as! Int == 1 }
+            for p in peaks where p["isa"] as! String == isa.rawValue && (p["threads"] as! Int) > 1 {
+                guard let one = one else { continue }
+                let scaling = (p["gmacs"] as! Double) / (one["gmacs"] as! Double)
+                print("  \(isa.rawValue): the peak with \(p["threads"]!) threads is \(fixed(scaling, 2))x the 1-thread peak"
+                    + (scaling < 0.9 * Double(p["threads"] as! Int) ? " (this machine does not give each thread a full core now)" : ""))
+            }
         }
         print("\n\(layer), U7 x S8 -> U7, best of \(repetitions) (median)")
         print(pad("isa", 12) + pad("threads", 9) + pad("GMAC/s", 9) + pad("of peak", 9) + pad("ms", 17) + "vs 1 thread")
@@ -148,8 +161,8 @@ struct BenchCommand: ParsableCommand {
         if let note = peerNote { print("\n" + note) }
     }
 
-    /// Runs Benchmarks/peers.py once per thread count; returns its rows, or a note saying why not.
-    private func runPeers() -> ([[String: Any]], String?) {
+    /// Runs Benchmarks/peers.py with `threads`; returns its rows, or a note saying why not.
+    private func runPeers(threads: Int) -> ([[String: Any]], String?) {
         guard let script = findPeersScript() else {
             return ([], "peers skipped: Benchmarks/peers.py not found (run comrec bench from the repository)")
         }
@@ -159,7 +172,7 @@ struct BenchCommand: ParsableCommand {
             return ([], "peers skipped: \(interpreter) does not exist; create it with `bash \(benchmarks)/setup-venv.sh`")
         }
         var rows: [[String: Any]] = []
-        for threads in threadCounts {
+        do {
             FileHandle.standardError.write("measuring peers, \(threads) thread(s)...\n".data(using: .utf8)!)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: interpreter)
