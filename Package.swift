@@ -96,6 +96,8 @@ package.targets += [
     .target(name: "ComRecCompiler", dependencies: ["ComRecCodec", "ComRecModels", "ComRecKernels"]),
     .executableTarget(name: "comrec-compile", dependencies: ["ComRecCompiler"]),
     .target(name: "ComRecTestModels", dependencies: ["ComRecModels", "ComRecKernels"], path: "Tests/ComRecTestModels"),
+    // Rate-distortion measurement and rate control (ComRecIO: MS-SSIM, BD-rate, comrec eval, --bpp).
+    .testTarget(name: "ComRecEvalTests", dependencies: ["ComRecIO", "ComRecCodec", "ComRecTestModels"]),
     .testTarget(
         name: "ComRecModelsTests",
         dependencies: [

@@ -19,6 +19,7 @@ struct ComRecCLI: ParsableCommand {
             InfoCommand.self,
             DemoCommand.self,
             BenchCommand.self,
+            EvalCommand.self,
             // Add further subcommands here, for example BenchCommand.self (Sources/comrec/BenchCommand.swift).
         ]
     )

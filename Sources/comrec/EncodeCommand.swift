@@ -22,6 +22,11 @@ struct EncodeCommand: ParsableCommand {
     var quality: Int = EncodeOptions.defaultQuality
 
     @Option(help: ArgumentHelp(
+        "Rate control: the largest file of at most this many bits per pixel of the image (whole file; replaces --quality).",
+        valueName: "bits"))
+    var bpp: Double?
+
+    @Option(help: ArgumentHelp(
         "Codec profile: \(Profile.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).",
         valueName: "name"))
     var profile: String = Profile.defaultName
@@ -37,6 +42,7 @@ struct EncodeCommand: ParsableCommand {
     func validate() throws {
         try validateQuality(quality)
         _ = try resolveProfile(profile)
+        if let bpp, !(bpp > 0 && bpp.isFinite) { throw ValidationError("--bpp must be a positive number of bits per pixel, not \(bpp)") }
     }
 
     func run() throws {
@@ -44,6 +50,11 @@ struct EncodeCommand: ParsableCommand {
             profile: try resolveProfile(profile), quality: quality, progressive: progressive,
             read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha), force: write.force)
         try runBatch(inputs: inputs, output: write.output, outputExtension: "jpg", verb: "encoded") { input, output in
+            if let bpp {  // rate control (ComRecIO/RateDistortion.swift)
+                let chosen = try encodeFile(input: input, output: output, options: options, maxBitsPerPixel: bpp)
+                return "\(input) -> \(output): \(chosen.report.width) x \(chosen.report.height), quality \(chosen.quality), "
+                    + "\(chosen.report.fileBytes) bytes, " + String(format: "%.3f", chosen.report.bitsPerPixel) + " bpp"
+            }
             let report = try encodeFile(input: input, output: output, options: options)
             return "\(input) -> \(output): \(report.width) x \(report.height), \(report.fileBytes) bytes, "
                 + String(format: "%.3f", report.bitsPerPixel) + " bpp"

@@ -1,0 +1,42 @@
+// MS-SSIM against numbers computed by Training/comrec_train/msssim.py on the golden synthetic
+// images (Training/comrec_train/golden.py's synthetic_image, ported in ComRecTestModels).
+import ComRecCodec
+import ComRecIO
+import ComRecTestModels
+import XCTest
+
+final class MSSSIMTests: XCTestCase {
+    func image(_ w: Int, _ h: Int, _ seed: Int) -> RGB8Image {
+        RGB8Image(width: w, height: h, pixels: goldenSyntheticImage(width: w, height: h, seed: seed))
+    }
+
+    /// clip(a + b // divisor - offset, 0, 255), as the Python test images were made.
+    func perturbed(_ a: RGB8Image, _ b: RGB8Image, divisor: Int, offset: Int) -> RGB8Image {
+        RGB8Image(width: a.width, height: a.height, pixels: zip(a.pixels, b.pixels).map {
+            UInt8(min(max(Int($0) + Int($1) / divisor - offset, 0), 255))
+        })
+    }
+
+    func testMatchesPythonWithFewerScales() {
+        let a = image(48, 45, 1), b = image(48, 45, 2)
+        let c = perturbed(a, image(48, 45, 3), divisor: 16, offset: 8)
+        XCTAssertEqual(MSSSIM.msSSIM(a, c, scales: 3)!, 0.9980022568963564, accuracy: 1e-12)
+        XCTAssertEqual(MSSSIM.msSSIM(a, b, scales: 3)!, 0.0)  // a negative term clamps to 0
+        XCTAssertEqual(MSSSIM.msSSIM(a, c, scales: 1)!, 0.9968274399759399, accuracy: 1e-12)
+    }
+
+    func testMatchesPythonWithFiveScales() {
+        let a = image(170, 165, 4)
+        XCTAssertEqual(MSSSIM.msSSIM(a, perturbed(a, image(170, 165, 5), divisor: 8, offset: 16))!, 0.9900510065391527, accuracy: 1e-12)
+        let d = RGB8Image(width: a.width, height: a.height, pixels: a.pixels.map { UInt8(min(Int($0) / 2 + 60, 255)) })
+        XCTAssertEqual(MSSSIM.msSSIM(a, d)!, 0.8114281291758632, accuracy: 1e-12)
+        XCTAssertEqual(MSSSIM.msSSIM(a, a)!, 1.0, accuracy: 1e-15)
+    }
+
+    func testTooSmallForFiveScalesIsNil() {
+        XCTAssertEqual(MSSSIM.minSide(), 161)
+        XCTAssertEqual(MSSSIM.minSide(scales: 3), 41)
+        XCTAssertNil(MSSSIM.msSSIM(image(160, 300, 1), image(160, 300, 1)))
+        XCTAssertNotNil(MSSSIM.msSSIM(image(161, 161, 1), image(161, 161, 2)))
+    }
+}

@@ -1,0 +1,66 @@
+// `comrec eval` and `comrec encode --bpp` through the built binary.
+import ComRecCodec
+import ComRecIO
+import ComRecTestSupport
+import Foundation
+import Testing
+
+@Suite struct EvalAndRateControlCLITests {
+    @Test func encodeWithBPPWritesTheLargestFileNotAbove() throws {
+        let dir = TemporaryDirectory()
+        let jpg = dir.file("rate.jpg")
+        let result = try CLI.run(["encode", Fixtures.demoImage, "-o", jpg, "--bpp", "0.3"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("quality "), "\(result.stdout)")
+        let bytes = readBytes(jpg).count
+        #expect(Double(bytes * 8) / Double(768 * 512) <= 0.3)
+        #expect(Double(bytes * 8) / Double(768 * 512) > 0.2, "far below the budget: \(bytes) bytes")
+    }
+
+    @Test func encodeWithImpossibleBPPFailsClearly() throws {
+        let dir = TemporaryDirectory()
+        let jpg = dir.file("rate.jpg")
+        let tiny = try CLI.run(["encode", Fixtures.demoImage, "-o", jpg, "--bpp", "0.001"])
+        #expect(tiny.status == 1)
+        #expect(tiny.stderr.contains("even quality 1 gives"), "\(tiny.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: jpg))
+        let zero = try CLI.run(["encode", Fixtures.demoImage, "-o", jpg, "--bpp", "0"])
+        #expect(zero.status == 64, "\(zero.stderr)")
+        #expect(zero.stderr.contains("--bpp"))
+    }
+
+    @Test func evalWritesJSONAndPlot() throws {
+        let dir = TemporaryDirectory()
+        let images = dir.file("images")
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        for name in ["rgb-33x17.png", "rgb-7x5.png"] {
+            try FileManager.default.copyItem(atPath: Fixtures.path(name), toPath: images + "/" + name)
+        }
+        let plot = dir.file("rd.svg")
+        let result = try CLI.run(["eval", images, "--json", "--jpeg-qualities", "10,50,90",
+                                  "--half-qualities", "20,60,95", "--plot", plot])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let curves = try #require(object["curves"] as? [String: [[String: Any]]])
+        #expect(Set(curves.keys) == ["jpeg", "bicubic"])
+        #expect(curves["jpeg"]?.map { $0["q"] as? Int } == [10, 50, 90])
+        for point in curves["bicubic"] ?? [] {
+            #expect((point["bpp"] as? Double ?? 0) > 0 && (point["psnr"] as? Double ?? 0) > 10)
+            #expect(point["ms_ssim"] is NSNull, "images under 161 pixels have no MS-SSIM")
+        }
+        #expect(object["images"] as? Int == 2)
+        let bd = try #require(object["bd"] as? [String: [String: Any]])
+        #expect(bd["bicubic"]?["bd_rate_vs_jpeg"] != nil)
+        let svg = String(decoding: readBytes(plot), as: UTF8.self)
+        #expect(svg.hasPrefix("<svg") && svg.contains("bicubic"))
+    }
+
+    @Test func evalRefusesAFolderWithoutPNGs() throws {
+        let dir = TemporaryDirectory()
+        let result = try CLI.run(["eval", dir.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("holds no .png files"), "\(result.stderr)")
+        let unknown = try CLI.run(["eval", dir.path, "--profile", "nope"])
+        #expect(unknown.status == 64)
+    }
+}
