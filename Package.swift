@@ -95,6 +95,10 @@ package.targets += [
     .target(name: "ComRecModels", dependencies: ["ComRecKernels", "ComRecRuntime"], exclude: ["Generated/README.md"]),
     .target(name: "ComRecCompiler", dependencies: ["ComRecCodec", "ComRecModels", "ComRecKernels"]),
     .executableTarget(name: "comrec-compile", dependencies: ["ComRecCompiler"]),
+    // Times a model folder's networks and runs encodes/decodes with it (Benchmarks/onnx_models.py).
+    .executableTarget(
+        name: "comrec-models-bench",
+        dependencies: ["ComRecCompiler", "ComRecModels", "ComRecCodec", "ComRecIO", "ComRecRuntime", "ComRecKernels"]),
     .target(name: "ComRecTestModels", dependencies: ["ComRecModels", "ComRecKernels"], path: "Tests/ComRecTestModels"),
     // Rate-distortion measurement and rate control (ComRecIO: MS-SSIM, BD-rate, comrec eval, --bpp).
     .testTarget(name: "ComRecEvalTests", dependencies: ["ComRecIO", "ComRecCodec", "ComRecTestModels"]),

@@ -185,3 +185,18 @@ func le32(_ bytes: [UInt8], _ i: Int) -> UInt32 {
 }
 
 func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+extension CompiledModel {
+    /// The model ready to run, built at run time from the folder's blobs: what the generated file
+    /// would decode to, without compiling it (benchmarks of models that are not compiled in).
+    public func learnedModel() throws -> LearnedModel {
+        do {
+            return LearnedModel(
+                profile: profile, summary: summary, modelHash: modelHash.value,
+                com: try com.map { (n: CompiledNetwork) throws(ModelBlobError) in try LearnedNetwork(blob: n.blob, role: .comcnn) },
+                rec: try LearnedNetwork(blob: rec.blob, role: rec.role))
+        } catch {
+            throw CompileError("\(profile): \(error.description)")
+        }
+    }
+}

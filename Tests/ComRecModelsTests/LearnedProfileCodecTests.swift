@@ -1,6 +1,7 @@
 // Whole ComRec files with learned (test) profiles through the codec API and libjpeg-turbo: the
 // encoder writes the profile and model hash, the decoder picks the network from the segment.
 import ComRecCodec
+import ComRecCompiler
 import ComRecIO
 import ComRecModels
 import ComRecTestModels
@@ -61,11 +62,13 @@ final class LearnedProfileCodecTests: XCTestCase {
 
     func testRuntimeBuiltModelMatchesTheGeneratedOne() throws {
         // What benchmarks do with a model folder at run time: same blobs, same profile bytes.
-        let source = TestFastModel.model
-        let model = LearnedModel(
-            profile: "bench-fast", summary: "runtime", modelHash: source.modelHash,
-            com: try LearnedNetwork(blob: Array(source.com!.blob)), rec: try LearnedNetwork(blob: Array(source.rec.blob)))
-        let original = image(21, 14, seed: 2)
-        XCTAssertEqual(Profile.learned(model: model).makeCompact(original), testProfiles[1].makeCompact(original))
+        let model = try CompiledModel(folder: packageRoot + "/Fixtures/models/test-fast").learnedModel()
+        XCTAssertEqual(model.modelHash, TestFastModel.model.modelHash)
+        XCTAssertEqual(model.hashedBytes, TestFastModel.model.hashedBytes)
+        let profile = Profile.learned(model: model), original = image(21, 14, seed: 2)
+        XCTAssertEqual(profile.makeCompact(original), testProfiles[1].makeCompact(original))
+        let context = ReconstructionContext(width: 21, height: 14, quality: 50)
+        let decoded = image(11, 7, seed: 9)
+        XCTAssertEqual(profile.reconstruct(decoded, context), testProfiles[1].reconstruct(decoded, context))
     }
 }
