@@ -222,3 +222,32 @@ extension Benchmark {
         return ConvTiming(macs: macs, bestSeconds: times[0], medianSeconds: times[times.count / 2])
     }
 }
+
+extension Benchmark {
+    /// Seconds for a bicubic x2 upsampling of a (width/2) x (height/2) RGB8 image to width x
+    /// height: the reference and the fast version (same bytes), best of `repetitions`.
+    public static func upsample(width: Int = 768, height: Int = 512, repetitions: Int = 3)
+        -> (reference: Double, fast: Double) {
+        let sw = (width + 1) / 2, sh = (height + 1) / 2
+        let src = UnsafeMutablePointer<UInt8>.allocate(capacity: sw * sh * 3)
+        let dst = UnsafeMutablePointer<UInt8>.allocate(capacity: width * height * 3)
+        defer { src.deallocate(); dst.deallocate() }
+        for i in 0..<(sw * sh * 3) { src[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
+        func best(_ body: () -> Void) -> Double {
+            var t = Double.infinity
+            for _ in 0..<repetitions {
+                let t0 = monotonicSeconds()
+                body()
+                t = min(t, monotonicSeconds() - t0)
+            }
+            return t
+        }
+        let reference = best {
+            upsample2xBicubic(src: src, srcWidth: sw, srcHeight: sh, channels: 3, dst: dst, dstWidth: width, rows: 0..<height)
+        }
+        let fast = best {
+            upsample2xBicubicFast(src: src, srcWidth: sw, srcHeight: sh, channels: 3, dst: dst, dstWidth: width, rows: 0..<height)
+        }
+        return (reference, fast)
+    }
+}
