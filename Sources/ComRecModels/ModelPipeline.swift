@@ -49,14 +49,14 @@ extension LearnedModel {
                      "the compact image must be ceil(W/2) x ceil(H/2)")
         switch rec.role {
         case .reccnnDecoded:
-            upsample2xBicubic(src: compact, srcWidth: compactWidth, srcHeight: compactHeight, channels: 3,
+            upsample2xBicubicFast(src: compact, srcWidth: compactWidth, srcHeight: compactHeight, channels: 3,
                               dst: output, dstWidth: width, rows: 0..<height)
             runner.run(layers: rec.packed, input: compact, inputWidth: compactWidth, inputHeight: compactHeight,
                        base: output, output: output, outputWidth: width, outputHeight: height)
         case .reccnnUpsampled, .comcnn:
             let up = UnsafeMutablePointer<UInt8>.allocate(capacity: width * height * 3)
             defer { up.deallocate() }
-            upsample2xBicubic(src: compact, srcWidth: compactWidth, srcHeight: compactHeight, channels: 3,
+            upsample2xBicubicFast(src: compact, srcWidth: compactWidth, srcHeight: compactHeight, channels: 3,
                               dst: up, dstWidth: width, rows: 0..<height)
             runner.run(layers: rec.packed, input: up, inputWidth: width, inputHeight: height,
                        base: up, output: output, outputWidth: width, outputHeight: height)
