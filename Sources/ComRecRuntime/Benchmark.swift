@@ -168,7 +168,7 @@ extension Benchmark {
     /// first layer as 3 input channels), so GMAC/s here is "useful" work.
     public static func network(
         _ shape: NetworkShape, isa: KernelISA, pool: ThreadPool, width: Int = 768, height: Int = 512,
-        tileHeight: Int = 128, repetitions: Int = 3
+        tileHeight: Int = 0, repetitions: Int = 3
     ) -> ConvTiming {
         let layers = shape.layers
         // Input size: the compact image for the pixel-shuffle profile, the full image otherwise.

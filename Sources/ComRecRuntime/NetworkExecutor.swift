@@ -13,7 +13,8 @@ public struct NetworkExecutor: Sendable {
     }
 
     /// Runs `layers` (see `TiledNetworkRun.init` for the buffers and sizes). `tileHeight` is in
-    /// output rows; 0 means one tile per thread.
+    /// output rows; 0 means one tile per thread, which recomputes the least halo (the scratch
+    /// memory does not depend on the tile height).
     public func run(
         layers: [Conv3x3Packed], input: UnsafePointer<UInt8>, inputWidth: Int, inputHeight: Int,
         base: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, outputWidth: Int, outputHeight: Int,

@@ -42,8 +42,8 @@ struct BenchCommand: ParsableCommand {
             help: "Whole networks to time with the tiled executor, best kernel family (paper, fast, comcnn; none by default).")
     var networkNames: [String] = []
 
-    @Option(help: "Output rows per tile for --network.")
-    var tileHeight = 128
+    @Option(help: "Output rows per tile for --network (0: one tile per thread).")
+    var tileHeight = 0
 
     @Flag(help: "Do not run Benchmarks/peers.py.")
     var noPeers = false
@@ -175,7 +175,8 @@ struct BenchCommand: ParsableCommand {
                 + pad(fixed(1e3 * seconds, 2) + " (" + fixed(1e3 * (c["median_seconds"] as! Double), 2) + ")", 17) + speedup)
         }
         if !networks.isEmpty {
-            print("\nwhole networks, tiled executor (\(tileHeight)-row tiles), useful GMAC/s (halo recomputation not counted)")
+            let tiles = tileHeight == 0 ? "one tile per thread" : "\(tileHeight)-row tiles"
+            print("\nwhole networks, tiled executor (\(tiles)), useful GMAC/s (halo recomputation not counted)")
             print(pad("network", 10) + pad("isa", 12) + pad("threads", 9) + pad("GMAC/s", 9) + "ms (median)")
             for n in networks where n["gmacs"] != nil {
                 print(pad(n["network"] as! String, 10) + pad(n["isa"] as! String, 12) + pad("\(n["threads"]!)", 9)

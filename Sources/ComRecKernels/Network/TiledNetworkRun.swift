@@ -1,9 +1,13 @@
-// Tiled execution of a whole network: the output is cut into bands of rows ("tiles"); each tile
-// runs every layer on just the rows it needs, i.e. its rows plus a halo that grows by one row per
-// layer above and below (the receptive field), clipped at the image edges. Rows outside the image
-// are zero padding in the whole-image computation too, so a tile's bytes never depend on the tile
-// height or on which thread runs it. Memory is two band buffers per thread, sized by the tile,
-// not by the image height.
+// Tiled execution of a whole network: the output is cut into bands of rows ("tiles"); a tile is
+// computed by streaming rows through the layers. Every layer keeps a ring of its last 4 output
+// rows; to produce row y, layer l first asks layer l-1 for the rows it reads (s*y - 1 ... s*y + 1),
+// which recursively asks the layer below, so each row of each layer is computed once per tile and
+// the memory is 4 rows per layer (plus a zero row and one row of accumulators): it depends on the
+// width and the depth, not on the tile height or the image height. A tile starts with the rows its
+// first output row needs (its top halo, one row per layer) and ends with its bottom halo, so tiles
+// only recompute halo rows at their edges: fewer, taller tiles do less work at no memory cost.
+// Rows outside the image are zero padding in the whole-image computation too, so a tile's bytes
+// never depend on the tile height or on which thread runs it.
 //
 // This file is Embedded-safe and single-threaded: ComRecRuntime hands tiles to its thread pool.
 
@@ -28,7 +32,7 @@ public struct TiledNetworkRun {
     // widths[l], heights[l]: size of layer l's input; index layers.count is the last layer's output.
     let widths: [Int]
     let heights: [Int]
-    let bandBytes: Int
+    let ringBytes: [Int]
     let zeroRowBytes: Int
     let shuffle: Bool
 
@@ -79,23 +83,25 @@ public struct TiledNetworkRun {
         let rows = tileHeight <= 0 ? gridHeight : (shuffle ? (tileHeight + 1) / 2 : tileHeight)
         self.tileRows = min(rows, gridHeight)
         self.tileCount = (gridHeight + tileRows - 1) / tileRows
-        // The largest band any tile needs, over the expanded input and every hidden layer.
-        var band = 0, zero = 0
-        let ranges = UnsafeMutablePointer<Int>.allocate(capacity: 2 * (layers.count + 1))
-        defer { ranges.deallocate() }
-        for t in 0..<tileCount {
-            TiledNetworkRun.rowRanges(tile: t, tileRows: tileRows, layers: layers, heights: heights, into: ranges)
-            for l in 0..<layers.count {  // band l holds the input of layer l
-                let rows = ranges[2 * l + 1] - ranges[2 * l]
-                band = max(band, rows * (widths[l] + 2) * layers[l].kernelIn)
-            }
+        // Ring l holds rows of layer l's input: the expanded RGB8 input for l = 0 (12 channels),
+        // layer l-1's U7 output otherwise.
+        var ringBytes: [Int] = [], zero = 0
+        for l in 0..<layers.count {
+            let rowBytes = (widths[l] + 2) * layers[l].kernelIn
+            ringBytes.append(roundUp64(TiledNetworkRun.ringRows * rowBytes))
+            zero = max(zero, rowBytes)
         }
-        for l in 0..<layers.count { zero = max(zero, (widths[l] + 2) * layers[l].kernelIn) }
-        self.bandBytes = roundUp64(band)
+        self.ringBytes = ringBytes
         self.zeroRowBytes = roundUp64(zero)
         let accBytes = roundUp64(gridWidth * last.kernelOut * 4)
-        self.scratchBytes = 2 * bandBytes + zeroRowBytes + accBytes + 64
+        var total = zeroRowBytes + accBytes + 64
+        for r in ringBytes { total += r }
+        self.scratchBytes = total
     }
+
+    /// Rows each layer keeps: a 3x3 layer reads 3 consecutive rows of its input, and the producer
+    /// has made exactly up to the last of them, so 3 would do; 4 leaves a spare.
+    static let ringRows = 4
 
     /// Row ranges [lo, hi) of every layer's input for tile `tile`: ranges[2l], ranges[2l+1] for
     /// layer l's input, and the last pair for the last layer's output (the tile itself).
@@ -123,54 +129,15 @@ public struct TiledNetworkRun {
         precondition(tile >= 0 && tile < tileCount)
         let n = layers.count
         let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: scratch) + 63) & ~63)!
-        var src = aligned.assumingMemoryBound(to: UInt8.self)
-        var dst = src + bandBytes
-        let zeroRow = dst + bandBytes
-        let accRow = UnsafeMutableRawPointer(zeroRow + zeroRowBytes)
-        zeroRow.initialize(repeating: 0, count: zeroRowBytes)
-        let ranges = UnsafeMutablePointer<Int>.allocate(capacity: 2 * (n + 1))
-        defer { ranges.deallocate() }
-        TiledNetworkRun.rowRanges(tile: tile, tileRows: tileRows, layers: layers, heights: heights, into: ranges)
-
-        // The first layer's input: RGB8 rows expanded to 12 U7 channels, in padded rows.
-        var inLo = ranges[0]
-        var inStride = (widths[0] + 2) * 12
-        for y in ranges[0]..<ranges[1] {
-            let row = src + (y - inLo) * inStride
-            clearBorders(row, width: widths[0], channels: 12)
-            expandRGB8Row(input + y * inputWidth * 3, width: inputWidth, into: row + 12)
-        }
-        for l in 0..<n {
-            let layer = layers[l]
-            let kin = layer.kernelIn, kout = layer.kernelOut
-            let inHeight = heights[l], outWidth = widths[l + 1]
-            let outLo = ranges[2 * l + 2], outHi = ranges[2 * l + 3]
-            let outStride = (outWidth + 2) * kout
-            let lastLayer = l == n - 1
-            for y in outLo..<outHi {
-                var pointers = (zeroRow, zeroRow, zeroRow)
-                for ky in 0..<3 {
-                    let iy = layer.stride * y + ky - 1
-                    if iy >= 0 && iy < inHeight {
-                        let p = src + (iy - inLo) * inStride
-                        if ky == 0 { pointers.0 = p } else if ky == 1 { pointers.1 = p } else { pointers.2 = p }
-                    }
-                }
-                let out = lastLayer ? accRow : UnsafeMutableRawPointer(dst + (y - outLo) * outStride + kout)
-                K.conv3x3(Conv3x3Row(
-                    row0: pointers.0, row1: pointers.1, row2: pointers.2,
-                    inChannels: kin, outChannels: kout, stride: layer.stride, width: outWidth,
-                    weights: layer.weights, bias: layer.bias, multipliers: layer.multipliers,
-                    output: out, requantize: !lastLayer))
-                if lastLayer {
-                    finishRow(y, accumulators: accRow.assumingMemoryBound(to: Int32.self), layer: layer)
-                } else {
-                    clearBorders(dst + (y - outLo) * outStride, width: outWidth, channels: kout)
-                }
-            }
-            swap(&src, &dst)
-            inLo = outLo
-            inStride = outStride
+        var stream = RowStream(run: self, scratch: aligned.assumingMemoryBound(to: UInt8.self))
+        defer { stream.deallocate() }
+        TiledNetworkRun.rowRanges(tile: tile, tileRows: tileRows, layers: layers, heights: heights, into: stream.ranges)
+        for l in 0..<n { stream.next[l] = stream.ranges[2 * l] }  // the first row each ring will get
+        let last = layers[n - 1]
+        for y in stream.ranges[2 * n]..<stream.ranges[2 * n + 1] {
+            stream.produceInput(of: n - 1, forOutputRow: y, kernel: K.self)
+            stream.convolve(layer: n - 1, row: y, into: stream.accRow, requantize: false, kernel: K.self)
+            finishRow(y, accumulators: stream.accRow.assumingMemoryBound(to: Int32.self), layer: last)
         }
     }
 
@@ -201,6 +168,78 @@ public struct TiledNetworkRun {
                 }
             }
         }
+    }
+}
+
+/// The rings of one tile run: `ring(l)` holds rows `next[l] - 4 ..< next[l]` of layer l's input
+/// (row r in slot r % 4).
+struct RowStream {
+    let run: TiledNetworkRun
+    let rings: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>>
+    let next: UnsafeMutablePointer<Int>
+    let ranges: UnsafeMutablePointer<Int>
+    let zeroRow: UnsafeMutablePointer<UInt8>
+    let accRow: UnsafeMutableRawPointer
+
+    init(run: TiledNetworkRun, scratch: UnsafeMutablePointer<UInt8>) {
+        self.run = run
+        let n = run.layers.count
+        rings = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>>.allocate(capacity: n)
+        next = UnsafeMutablePointer<Int>.allocate(capacity: n)
+        ranges = UnsafeMutablePointer<Int>.allocate(capacity: 2 * (n + 1))
+        var p = scratch
+        for l in 0..<n {
+            rings[l] = p
+            p += run.ringBytes[l]
+        }
+        zeroRow = p
+        zeroRow.initialize(repeating: 0, count: run.zeroRowBytes)
+        accRow = UnsafeMutableRawPointer(p + run.zeroRowBytes)
+    }
+
+    func deallocate() {
+        rings.deallocate()
+        next.deallocate()
+        ranges.deallocate()
+    }
+
+    @inline(__always) func rowBytes(_ l: Int) -> Int { (run.widths[l] + 2) * run.layers[l].kernelIn }
+
+    /// Row r of layer l's input (a ring slot), or the zero row outside the image.
+    func inputRow(_ l: Int, _ r: Int) -> UnsafeMutablePointer<UInt8> {
+        if r < 0 || r >= run.heights[l] { return zeroRow }
+        precondition(r < next[l] && r >= next[l] - TiledNetworkRun.ringRows, "row no longer in the ring")
+        return rings[l] + (r % TiledNetworkRun.ringRows) * rowBytes(l)
+    }
+
+    /// Makes sure layer l's input holds every row that layer l's output row y reads.
+    func produceInput<K: Conv3x3Kernel>(of l: Int, forOutputRow y: Int, kernel: K.Type) {
+        let last = min(run.layers[l].stride * y + 1, run.heights[l] - 1)
+        while next[l] <= last {
+            let r = next[l]
+            let row = rings[l] + (r % TiledNetworkRun.ringRows) * rowBytes(l)
+            let channels = run.layers[l].kernelIn
+            if l == 0 {
+                expandRGB8Row(run.input + r * run.inputWidth * 3, width: run.inputWidth, into: row + channels)
+            } else {
+                produceInput(of: l - 1, forOutputRow: r, kernel: K.self)
+                convolve(layer: l - 1, row: r, into: UnsafeMutableRawPointer(row + channels), requantize: true, kernel: K.self)
+            }
+            clearBorders(row, width: run.widths[l], channels: channels)
+            next[l] = r + 1
+        }
+    }
+
+    /// Output row y of layer l, from the rows of its input ring.
+    func convolve<K: Conv3x3Kernel>(
+        layer l: Int, row y: Int, into output: UnsafeMutableRawPointer, requantize: Bool, kernel: K.Type
+    ) {
+        let layer = run.layers[l], s = layer.stride
+        K.conv3x3(Conv3x3Row(
+            row0: inputRow(l, s * y - 1), row1: inputRow(l, s * y), row2: inputRow(l, s * y + 1),
+            inChannels: layer.kernelIn, outChannels: layer.kernelOut, stride: s, width: run.widths[l + 1],
+            weights: layer.weights, bias: layer.bias, multipliers: layer.multipliers,
+            output: output, requantize: requantize))
     }
 }
 
