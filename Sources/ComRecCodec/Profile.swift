@@ -1,3 +1,6 @@
+// Generated learned profiles (Sources/ComRecModels/Generated, docs/models.md) are registered below.
+import ComRecModels
+
 /// What the decoder knows when it rebuilds an image (learned profiles condition on the quality).
 public struct ReconstructionContext: Sendable {
     /// Size of the original image, from the ComRec segment.
