@@ -124,7 +124,7 @@ struct BenchCommand: ParsableCommand {
         if !networkNames.isEmpty {
             let (reference, fast) = Benchmark.upsample(width: width, height: height)
             networks.append(["network": "upsample2x-bicubic", "isa": "scalar", "threads": 1,
-                             "output": "\(width)x\(height)", "seconds": fast, "reference_seconds": reference])
+                             "image": "\(width)x\(height)", "seconds": fast, "reference_seconds": reference])
         }
         for name in networkNames {
             guard let shape = Benchmark.NetworkShape(rawValue: name) else {
@@ -136,7 +136,7 @@ struct BenchCommand: ParsableCommand {
                                           height: height, tileHeight: tileHeight)
                 networks.append([
                     "network": name, "isa": isas[0].rawValue, "threads": threads, "tile_height": tileHeight,
-                    "output": "\(width)x\(height)", "gmacs": t.gmacs, "seconds": t.bestSeconds,
+                    "image": "\(width)x\(height)", "gmacs": t.gmacs, "seconds": t.bestSeconds,
                     "median_seconds": t.medianSeconds,
                 ])
             }
