@@ -19,40 +19,61 @@ public enum NeonConv3x3: Conv3x3Kernel {
     unsafeBitCast(vdup_n_s32(p.loadUnaligned(fromByteOffset: offset, as: Int32.self)), to: SIMD8<Int8>.self)
 }
 
+/// Eight half-channel accumulators: h_k holds output channels cb + 2k and cb + 2k + 1, each as two
+/// partial sums.
+private struct Halves {
+    var h0 = SIMD4<Int32>(repeating: 0), h1 = SIMD4<Int32>(repeating: 0)
+    var h2 = SIMD4<Int32>(repeating: 0), h3 = SIMD4<Int32>(repeating: 0)
+    var h4 = SIMD4<Int32>(repeating: 0), h5 = SIMD4<Int32>(repeating: 0)
+    var h6 = SIMD4<Int32>(repeating: 0), h7 = SIMD4<Int32>(repeating: 0)
+
+    /// Adds one step (one group of 4 input channels, weights at w) or two (the next group's
+    /// weights at v, inputs b1), two products per s16 lane.
+    @inline(__always) mutating func add(_ w: UnsafeRawPointer, _ b0: SIMD8<Int8>, _ v: UnsafeRawPointer, _ b1: SIMD8<Int8>, pair: Bool) {
+        @inline(__always) func mac(_ h: SIMD4<Int32>, _ offset: Int) -> SIMD4<Int32> {
+            var s = vmull_s8(half(w, offset), b0)
+            if pair { s = vmlal_s8(s, half(v, offset), b1) }
+            return vpadalq_s16(h, s)
+        }
+        h0 = mac(h0, 0); h1 = mac(h1, 8); h2 = mac(h2, 16); h3 = mac(h3, 24)
+        h4 = mac(h4, 32); h5 = mac(h5, 40); h6 = mac(h6, 48); h7 = mac(h7, 56)
+    }
+
+    @inline(__always) func finish(_ r: Conv3x3Row, _ x: Int, _ cb: Int) {
+        finishNeon16(vpaddq_s32(h0, h1), vpaddq_s32(h2, h3), vpaddq_s32(h4, h5), vpaddq_s32(h6, h7), r, x, cb)
+    }
+}
+
+/// One pixel x 16 output channels per block. A 16x2 block (sharing weight loads between two
+/// pixels) needs 16 accumulators + 16 weight halves + 16 products, more than the 32 v registers:
+/// LLVM spilled about 40 times per block for cortex-a53, so 16x1 (no spills) is the kernel.
 @inline(never)
 public func conv3x3U7S8_16x1_neon(_ r: Conv3x3Row) {
     let steps = 3 * (r.inChannels / 4)  // taps kx = 0...2 x channel groups (Packing.swift)
     let p = r.stride * r.inChannels
     let weightStep = r.outChannels * 4
+    let zero = SIMD8<Int8>(repeating: 0)
     for x in 0..<r.width {
         var cb = 0
         while cb < r.outChannels {
-            // h_k: output channels cb + 2k, cb + 2k + 1, each as two partial sums.
-            let z = SIMD4<Int32>(repeating: 0)
-            var h0 = z, h1 = z, h2 = z, h3 = z, h4 = z, h5 = z, h6 = z, h7 = z
+            var h = Halves()
             var w = UnsafeRawPointer(r.weights) + cb * 4
             for ky in 0..<3 {
                 var a = UnsafeRawPointer(r.row(ky)) + x * p
                 var j = 0
-                while j < steps {
-                    let pair = j + 1 < steps
-                    let b0 = broadcast(a, 0)
-                    let b1 = pair ? broadcast(a, 4) : SIMD8<Int8>(repeating: 0)
-                    let v = w + weightStep
-                    @inline(__always) func mac(_ h: SIMD4<Int32>, _ offset: Int) -> SIMD4<Int32> {
-                        var s = vmull_s8(half(w, offset), b0)
-                        if pair { s = vmlal_s8(s, half(v, offset), b1) }
-                        return vpadalq_s16(h, s)
-                    }
-                    h0 = mac(h0, 0); h1 = mac(h1, 8); h2 = mac(h2, 16); h3 = mac(h3, 24)
-                    h4 = mac(h4, 32); h5 = mac(h5, 40); h6 = mac(h6, 48); h7 = mac(h7, 56)
-                    let taken = pair ? 2 : 1
-                    w += taken * weightStep
-                    a += 4 * taken
-                    j += taken
+                // Steps go in pairs (smull + smlal); an odd last step of a row goes alone.
+                while j + 1 < steps {
+                    h.add(w, broadcast(a, 0), w + weightStep, broadcast(a, 4), pair: true)
+                    w += 2 * weightStep
+                    a += 8
+                    j += 2
+                }
+                if j < steps {
+                    h.add(w, broadcast(a, 0), w, zero, pair: false)
+                    w += weightStep
                 }
             }
-            finishNeon16(vpaddq_s32(h0, h1), vpaddq_s32(h2, h3), vpaddq_s32(h4, h5), vpaddq_s32(h6, h7), r, x, cb)
+            h.finish(r, x, cb)
             cb += 16
         }
     }

@@ -129,7 +129,7 @@ public struct TiledNetworkRun {
         precondition(tile >= 0 && tile < tileCount)
         let n = layers.count
         let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: scratch) + 63) & ~63)!
-        var stream = RowStream(run: self, scratch: aligned.assumingMemoryBound(to: UInt8.self))
+        let stream = RowStream(run: self, scratch: aligned.assumingMemoryBound(to: UInt8.self))
         defer { stream.deallocate() }
         TiledNetworkRun.rowRanges(tile: tile, tileRows: tileRows, layers: layers, heights: heights, into: stream.ranges)
         for l in 0..<n { stream.next[l] = stream.ranges[2 * l] }  // the first row each ring will get
