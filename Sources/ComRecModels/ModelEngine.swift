@@ -16,26 +16,24 @@ import Glibc
 import Darwin
 #endif
 
-/// ComRecRuntime's executor with tile heights planned for the image (`planTileHeight`).
+/// ComRecRuntime's executor: tiles of output rows over its thread pool.
 public struct ThreadedNetworkRunner: NetworkRunner {
     public let executor: NetworkExecutor
-    public var tiles: TilePolicy
+    /// Output rows per tile; 0: one tile per thread.
+    public var tileHeight: Int
 
-    public init(executor: NetworkExecutor, tileHeight: Int = 0, scratchBudget: Int = defaultScratchBudget) {
+    public init(executor: NetworkExecutor, tileHeight: Int = 0) {
         self.executor = executor
-        tiles = TilePolicy(tileHeight: tileHeight, scratchBudget: scratchBudget)
+        self.tileHeight = tileHeight
     }
 
     public func run(
         layers: [Conv3x3Packed], input: UnsafePointer<UInt8>, inputWidth: Int, inputHeight: Int,
         base: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, outputWidth: Int, outputHeight: Int
     ) {
-        let height = tiles.height(
-            layers: layers, inputWidth: inputWidth, inputHeight: inputHeight, outputWidth: outputWidth,
-            outputHeight: outputHeight, threads: executor.pool.threadCount)
         executor.run(
             layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight, base: base,
-            output: output, outputWidth: outputWidth, outputHeight: outputHeight, tileHeight: height)
+            output: output, outputWidth: outputWidth, outputHeight: outputHeight, tileHeight: tileHeight)
     }
 }
 
