@@ -57,6 +57,11 @@ public struct TiledNetworkRun {
         for l in 0..<layers.count {
             let layer = layers[l]
             precondition(layer.stride == 1 || layer.stride == 2)
+            // A hidden tensor holds paddedOutChannels(outChannels) bytes per pixel and the next
+            // layer reads kernelInChannels(inChannels): the two agree only for multiples of 16.
+            precondition(
+                l == layers.count - 1 || layer.outChannels % 16 == 0,
+                "hidden layers must have a multiple of 16 output channels")
             if l > 0 {
                 precondition(layer.inChannels == layers[l - 1].outChannels, "channel counts must chain")
                 precondition(l == layers.count - 1 || layer.kind == .conv3x3, "only the first and last layers are special")
