@@ -168,10 +168,14 @@ static void write_fn(png_structp png, png_bytep data, size_t length) {
 
 static void flush_fn(png_structp png) { (void)png; }
 
-int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int level,
                    uint8_t **out, size_t *out_size, char *error) {
     *out = NULL;
     *out_size = 0;
+    if (level < 0 || level > 9) {
+        set_error(error, "PNG compression level must be 0...9");
+        return -1;
+    }
     int type;
     switch (channels) {
     case 1: type = PNG_COLOR_TYPE_GRAY; break;
@@ -203,6 +207,7 @@ int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int c
         return -1;
     }
     png_set_write_fn(s->png, s, write_fn, flush_fn);
+    png_set_compression_level(s->png, level);
     png_set_IHDR(s->png, s->info, width, height, 8, type, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(s->png, s->info);

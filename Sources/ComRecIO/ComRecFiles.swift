@@ -58,13 +58,15 @@ public func decodeComRec(_ bytes: [UInt8], path: String, maxPixels: Int = defaul
     }
 }
 
-/// Decodes the ComRec file at `input` and writes the image to `output` as PNG.
+/// Decodes the ComRec file at `input` and writes the image to `output` as PNG (zlib level
+/// `pngLevel`).
 @discardableResult
-public func decodeFile(input: String, output: String, maxPixels: Int = defaultMaxPixels, force: Bool = false) throws -> RGB8Image {
+public func decodeFile(input: String, output: String, maxPixels: Int = defaultMaxPixels, force: Bool = false,
+                       pngLevel: Int = PNG.defaultCompressionLevel) throws -> RGB8Image {
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let image = try decodeComRec(bytes, path: input, maxPixels: maxPixels)
-    let png = try attributing(to: output) { try PNG.encode(image) }
+    let png = try attributing(to: output) { try PNG.encode(image, compressionLevel: pngLevel) }
     try out.commit(png)
     return image
 }

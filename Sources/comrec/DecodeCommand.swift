@@ -18,9 +18,23 @@ struct DecodeCommand: ParsableCommand {
 
     @OptionGroup var read: ReadOptions
 
+    @Option(name: .customLong("png-level"),
+            help: ArgumentHelp(
+                "zlib compression level of the PNG, 0 (none, fastest) to 9 (smallest). The default, 2, "
+                    + "is within about 1% of level 6's size in a third of its time.",
+                valueName: "0-9"))
+    var pngLevel: Int = PNG.defaultCompressionLevel
+
+    func validate() throws {
+        guard (0...9).contains(pngLevel) else {
+            throw ValidationError("--png-level must be 0...9, not \(pngLevel)")
+        }
+    }
+
     func run() throws {
         try runBatch(inputs: inputs, output: write.output, outputExtension: "png", verb: "decoded") { input, output in
-            let image = try decodeFile(input: input, output: output, maxPixels: read.maxPixels, force: write.force)
+            let image = try decodeFile(input: input, output: output, maxPixels: read.maxPixels, force: write.force,
+                                       pngLevel: pngLevel)
             return "\(input) -> \(output): \(image.width) x \(image.height)"
         }
     }

@@ -35,6 +35,22 @@ import Testing
         #expect(throws: (any Error).self) { try PNG.decode(Crafting.pngHeaderOnly(width: 0, height: 0)) }
     }
 
+    @Test func everyCompressionLevelRoundTripsAndLevelsTradeSize() throws {
+        // Noise-free gradients compress well, so zlib's levels must differ in size.
+        let smooth = Fixtures.image(width: 96, height: 64) { x, y in [UInt8(x * 2), UInt8(y * 3), UInt8((x + y) & 0xFF)] }
+        var sizes: [Int] = []
+        for level in 0...9 {
+            let png = try PNG.encode(smooth, compressionLevel: level)
+            #expect(try PNG.decode(png) == smooth, "level \(level)")
+            sizes.append(png.count)
+        }
+        #expect(sizes[0] > smooth.pixels.count, "level 0 stores the filtered rows uncompressed")
+        #expect(sizes[9] < sizes[0] / 4)
+        #expect(try PNG.encode(smooth).count == sizes[PNG.defaultCompressionLevel])
+        #expect(throws: (any Error).self) { try PNG.encode(smooth, compressionLevel: 10) }
+        #expect(throws: (any Error).self) { try PNG.encode(smooth, compressionLevel: -1) }
+    }
+
     @Test func emptyImageCannotBeWritten() {
         #expect(throws: (any Error).self) { try PNG.encode(RGB8Image(width: 0, height: 4)) }
     }

@@ -124,6 +124,8 @@ import Testing
         ["encode", "x.png", "-o", "y.jpg", "--profile", "nope"],
         ["encode", "x.png"],
         ["decode", "x.jpg", "-o", "y.png", "--max-pixels", "0"],
+        ["decode", "x.jpg", "-o", "y.png", "--png-level", "10"],
+        ["decode", "x.jpg", "-o", "y.png", "--png-level", "-1"],
         ["frobnicate"],
     ])
     func usageErrorsExit64(_ arguments: [String]) throws {

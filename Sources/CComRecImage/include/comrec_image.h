@@ -98,9 +98,9 @@ int crc_png_has_alpha(const crc_png_reader *reader);
 int crc_png_decode(crc_png_reader *reader, uint8_t *pixels, int channels, char *error);
 
 /// Writes `width` x `height` interleaved 8-bit pixels (`channels` 1: grey, 3: RGB, 4: RGBA) as a
-/// non-interlaced 8-bit PNG into a new buffer (*out, *out_size; free with crc_free).
-/// Returns 0, or -1 with a message.
-int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+/// non-interlaced 8-bit PNG into a new buffer (*out, *out_size; free with crc_free), with zlib
+/// compression `level` (0-9; libpng's adaptive row filters). Returns 0, or -1 with a message.
+int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int level,
                    uint8_t **out, size_t *out_size, char *error);
 
 #ifdef __cplusplus
