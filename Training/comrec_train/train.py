@@ -146,13 +146,19 @@ class Trainer:
         with torch.no_grad():
             _, ref_rate = jpeg.jpeg_proxy(models.average2x2(x).round(), qs)
         ratio = (rate / ref_rate).mean()
-        with self.autocast():
-            out = self.rec(dec, models.upsample2x(dec))
-        mse = F.mse_loss(out.float() / 255, x / 255)
-        lam = math.exp(self.log_lambda)
-        loss = mse + lam * ratio
-        self.opt_com.zero_grad(set_to_none=True)
-        loss.backward()
+        # RecCNN is frozen here: no weight gradients for it (a third of its backward pass), only
+        # the gradient through it to ComCNN.
+        self.rec.requires_grad_(False)
+        try:
+            with self.autocast():
+                out = self.rec(dec, models.upsample2x(dec))
+            mse = F.mse_loss(out.float() / 255, x / 255)
+            lam = math.exp(self.log_lambda)
+            loss = mse + lam * ratio
+            self.opt_com.zero_grad(set_to_none=True)
+            loss.backward()
+        finally:
+            self.rec.requires_grad_(True)
         self.opt_com.step()
         # Multiplier update: raise lambda while over budget, lower it while under.
         self.log_lambda += self.cfg["rate_lambda_step"] * (ratio.item() - self.cfg["rate_target"])
@@ -283,16 +289,19 @@ class Trainer:
 
     # ------------------------------------------------------------------ main loop
 
-    def run(self, hours):
+    def run(self, hours, steps=None):
+        """Trains for at most `hours` of wall time and `steps` steps (None: no step limit) in
+        this invocation, within the config's total budget, then saves the checkpoint."""
         cfg = self.cfg
         start = time.time()
+        first_step = self.step
         last_ckpt = last_dev = start
         window = []
         log(self.log, f"profile {self.profile} on {self.device}, step {self.step}, budget {hours} h "
             f"this run, total {cfg['total_hours']} h / {cfg['total_steps']} steps")
         while self.step < cfg["total_steps"] and self.elapsed < cfg["total_hours"] * 3600:
             t0 = time.time()
-            if t0 - start > hours * 3600:
+            if t0 - start > hours * 3600 or (steps is not None and self.step - first_step >= steps):
                 break
             phase = self.phase()
             for opt in (self.opt_com, self.opt_rec):
@@ -346,6 +355,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="JSON config (configs/paper.json, configs/fast.json)")
     p.add_argument("--hours", type=float, default=1.0, help="wall-clock budget of this invocation")
+    p.add_argument("--steps", type=int, default=None, help="step budget of this invocation (default: none)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     p.add_argument("--run-dir", default=None, help="log folder (default runs/<profile>)")
@@ -356,7 +366,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     run_dir = args.run_dir or os.path.join(TRAINING, "runs", cfg["profile"])
-    Trainer(cfg, args.device, run_dir, args.checkpoint_dir).run(args.hours)
+    Trainer(cfg, args.device, run_dir, args.checkpoint_dir).run(args.hours, args.steps)
 
 
 if __name__ == "__main__":
