@@ -61,10 +61,12 @@ extension Profile {
     /// Every profile this build can encode and decode. Register a new profile here (one line).
     public static let all: [Profile] = [
         .bicubic,
+        .learned(FastModel.self),
     ]
 
-    /// The profile `comrec encode` uses when `--profile` is not given.
-    public static let defaultName = "bicubic"
+    /// The profile `comrec encode` uses when `--profile` is not given: `fast`, the only trained
+    /// profile so far (docs/models.md).
+    public static let defaultName = "fast"
 
     /// The registered profile called `name`, if any.
     public static func named(_ name: String) -> Profile? {

@@ -53,7 +53,8 @@ final class RateControlTests: XCTestCase {
             XCTAssertEqual(written.count, chosen.report.fileBytes)
             XCTAssertLessThanOrEqual(Double(written.count * 8) / pixels, target)
             if chosen.quality < 100 {
-                let next = try comRecFile(compact: Profile.bicubic.makeCompact(image), width: 96, height: 64, profile: .bicubic,
+                let profile = EncodeOptions().profile  // what encodeFile used
+                let next = try comRecFile(compact: profile.makeCompact(image), width: 96, height: 64, profile: profile,
                                           settings: JPEGSettings(quality: chosen.quality + 1), jpeg: LibJPEG())
                 XCTAssertGreaterThan(Double(next.count * 8) / pixels, target, "quality \(chosen.quality + 1) also fits")
             }

@@ -20,8 +20,9 @@ import Testing
         #expect(info.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
         #expect(object["formatVersion"] as? Int == 1)
-        #expect(object["profile"] as? String == "bicubic")
-        #expect(object["modelHash"] as? String == Profile.bicubic.modelHash.description)
+        let profile = try #require(Profile.named(Profile.defaultName))
+        #expect(object["profile"] as? String == profile.name)
+        #expect(object["modelHash"] as? String == profile.modelHash.description)
         #expect(object["modelStatus"] as? String == "available")
         #expect(object["width"] as? Int == 768 && object["height"] as? Int == 512)
         #expect(object["compactWidth"] as? Int == 384 && object["compactHeight"] as? Int == 256)
@@ -30,7 +31,7 @@ import Testing
         #expect((object["bitsPerPixel"] as? Double ?? 0) > 0)
 
         let text = try CLI.run(["info", jpg])
-        #expect(text.status == 0 && text.stdout.contains("quality 60") && text.stdout.contains("bicubic"))
+        #expect(text.status == 0 && text.stdout.contains("quality 60") && text.stdout.contains(profile.name))
 
         let decode = try CLI.run(["decode", jpg, "-o", png])
         #expect(decode.status == 0, "\(decode.stderr)")

@@ -42,7 +42,7 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let curves = try #require(object["curves"] as? [String: [[String: Any]]])
-        #expect(Set(curves.keys) == ["jpeg", "bicubic"])
+        #expect(Set(curves.keys) == Set(["jpeg"] + Profile.names))
         #expect(curves["jpeg"]?.map { $0["q"] as? Int } == [10, 50, 90])
         for point in curves["bicubic"] ?? [] {
             #expect((point["bpp"] as? Double ?? 0) > 0 && (point["psnr"] as? Double ?? 0) > 10)

@@ -1,7 +1,7 @@
 """Export a trained profile as float weights for the Swift code generator: Weights/<profile>/.
 
     python -m comrec_train.export --checkpoint checkpoints/fast.pt --profile fast --weights best \
-        --out ../Weights/fast [--metrics eval.json]
+        --out ../Weights/fast [--metrics cbsd68=eval-cbsd68.json ...]
 
 Writes three files:
 - model.safetensors: float32 tensors `com.<i>.weight`, `com.<i>.bias`, `rec.<i>.weight`,
@@ -12,7 +12,7 @@ Writes three files:
 - config.json: the layer list and the wiring (what each network reads, what its residual is added
   to, pixel shuffle, whether ComCNN or the 2x2 average makes the compact image).
 - metrics.json: MACs, training config, steps, wall time, development results of these weights and,
-  with --metrics, the validation results of an evaluate.py JSON.
+  with --metrics, the validation results of evaluate.py JSONs, one per validation set.
 
 Folding, so that the exported network is a plain chain of conv3x3 (+ ReLU) on pixel units:
 - BatchNorm (eval mode, running statistics) into the convolution before it:
@@ -230,6 +230,17 @@ def build_metrics(ckpt, profile, weights, step, config, validation=None):
     }
 
 
+def read_validation(specs):
+    """{set name: evaluate.py JSON} from 'NAME=PATH' strings (a bare PATH is named after its file)."""
+    validation = {}
+    for spec in ([specs] if isinstance(specs, str) else specs):
+        name, _, path = spec.rpartition("=")
+        name = name or os.path.splitext(os.path.basename(path))[0]
+        with open(path) as fh:
+            validation[name] = json.load(fh)
+    return validation
+
+
 def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
     """Writes the three files; out defaults to <repo>/Weights/<profile>. Returns (config, metrics, out)."""
     from safetensors.numpy import save_file
@@ -237,10 +248,7 @@ def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
     out = out or os.path.join(REPO, "Weights", name)
     source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step}
     config, tensors = export_config(name, com, rec, source)
-    validation = None
-    if metrics_json:
-        with open(metrics_json) as fh:
-            validation = json.load(fh)
+    validation = read_validation(metrics_json) if metrics_json else None
     os.makedirs(out, exist_ok=True)
     model_path = os.path.join(out, "model.safetensors")
     save_file(tensors, model_path, metadata={"format": FORMAT, "profile": name})
@@ -261,7 +269,8 @@ def main(argv=None):
     p.add_argument("--profile", help="expected profile (checked against the checkpoint)")
     p.add_argument("--weights", default="best", choices=["best", "latest", "ablation"])
     p.add_argument("--out", help="output folder (default <repo>/Weights/<profile>)")
-    p.add_argument("--metrics", help="evaluate.py JSON to copy into metrics.json as validation")
+    p.add_argument("--metrics", action="append", metavar="[SET=]JSON",
+                   help="evaluate.py JSON to copy into metrics.json under validation.SET (repeatable)")
     args = p.parse_args(argv)
     config, metrics, out = export(args.checkpoint, args.weights, args.out, args.profile, args.metrics)
     print(f"exported {config['profile']} ({args.weights}, step {metrics['training']['weights_step']}) "

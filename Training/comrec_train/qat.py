@@ -7,9 +7,11 @@ Reads Weights/<profile>/config.json and model.safetensors (export.py); writes in
 (`<net>.<i>.weight` int8 [cout][3][3][cin], `.bias` int32, `.multiplier` float32, in the layer
 order of config.json) and quant.json (activation scales, fine-tuning, int8 vs float figures).
 ComCNN is quantised after training only (three layers); RecCNN is fine-tuned on compact images
-from the int8 ComCNN, really encoded and decoded, so training sees what the runtime will.
+from the int8 ComCNN, really encoded and decoded, so training sees what the runtime will. The
+fine-tuned network is written only if it beats the calibrated one on the development set.
 """
 import argparse
+import copy
 import json
 import os
 import random
@@ -73,6 +75,10 @@ def compare(qp, config, tensors, images, qualities):
     return rows
 
 
+def mean_int8_psnr(rows):
+    return float(np.mean([r["int8_psnr"] for r in rows]))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", required=True, help="exported folder, Weights/<profile>")
@@ -98,6 +104,7 @@ def main(argv=None):
     before = compare(qp, config, tensors, dev, args.dev_qualities)
     print("after calibration:", json.dumps(before), flush=True)
 
+    calibrated_state = copy.deepcopy(qp.rec.state_dict())
     opt = torch.optim.Adam(qp.rec.parameters(), lr=args.lr)
     start, step = time.time(), 0
     while step < args.steps and time.time() - start < args.hours * 3600:
@@ -114,8 +121,17 @@ def main(argv=None):
         step += 1
         if step % 50 == 0:
             print(f"qat step {step} mse {loss.item():.6f}", flush=True)
-    after = compare(qp, config, tensors, dev, args.dev_qualities)
-    print("after fine-tuning:", json.dumps(after), flush=True)
+    after = compare(qp, config, tensors, dev, args.dev_qualities) if step else None
+    if step:
+        print("after fine-tuning:", json.dumps(after), flush=True)
+    # Fine-tuning on small noisy batches can lose to the calibrated network (measured on `fast`:
+    # -0.002 dB after calibration, -0.04 dB after 1400 steps): keep whichever is better on the
+    # development set.
+    kept, written = ("fine-tuned", after) if step else ("calibrated", before)
+    if step and mean_int8_psnr(after) < mean_int8_psnr(before):
+        qp.rec.load_state_dict(calibrated_state)
+        kept, written = "calibrated", before
+        print("fine-tuning did not help on the development set: keeping the calibrated network", flush=True)
 
     from safetensors.numpy import save_file
     save_file(qp.int8_tensors(), os.path.join(args.weights, "int8.safetensors"),
@@ -124,12 +140,14 @@ def main(argv=None):
         json.dump({
             "semantics": "docs/int8.md",
             "activation_scales": qp.activation_scales(),
+            "kept": kept,
             "fine_tuning": {"steps": step, "hours": (time.time() - start) / 3600, "lr": args.lr,
                             "batch": args.batch, "crop": args.crop,
                             "quality_range": args.quality_range, "seed": args.seed},
             "dev_after_calibration": before,
-            "dev_after_fine_tuning": after,
-            "max_psnr_loss_db": max(r["float_psnr"] - r["int8_psnr"] for r in after),
+            "dev_after_fine_tuning": after if step else None,
+            "dev_as_written": written,
+            "max_psnr_loss_db": max(r["float_psnr"] - r["int8_psnr"] for r in written),
         }, fh, indent=2)
         fh.write("\n")
 

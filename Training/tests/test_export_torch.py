@@ -71,7 +71,8 @@ def test_export_folder_round_trip(tmp_path):
     (tmp_path / "eval.json").write_text(json.dumps(validation))
     out = tmp_path / "Weights" / "fast"
     export.main(["--checkpoint", str(ckpt), "--profile", "fast", "--weights", "best",
-                 "--out", str(out), "--metrics", str(tmp_path / "eval.json")])
+                 "--out", str(out), "--metrics", str(tmp_path / "eval.json"),
+                 "--metrics", "cset5=" + str(tmp_path / "eval.json")])
     config, tensors = export.load_exported(out)
     layers = config["networks"]["com"]["layers"] + config["networks"]["rec"]["layers"]
     assert sorted(tensors) == sorted(n for l in layers for n in (l["name"] + ".weight", l["name"] + ".bias"))
@@ -80,7 +81,7 @@ def test_export_folder_round_trip(tmp_path):
         assert tensors[layer["name"] + ".weight"].dtype == np.float32
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["training"]["weights_step"] == 20  # the checkpoint's best, not its latest (30)
-    assert metrics["dev"]["step"] == 20 and metrics["validation"] == validation
+    assert metrics["dev"]["step"] == 20 and metrics["validation"] == {"eval": validation, "cset5": validation}
     assert metrics["training"]["wall_hours"] == pytest.approx(0.01)
     assert metrics["reccnn_macs_per_output_pixel"] == models.macs_per_output_pixel("fast")
 
