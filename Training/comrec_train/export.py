@@ -251,6 +251,7 @@ def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
     validation = read_validation(metrics_json) if metrics_json else None
     os.makedirs(out, exist_ok=True)
     model_path = os.path.join(out, "model.safetensors")
+    tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}  # see qat.write_int8
     save_file(tensors, model_path, metadata={"format": FORMAT, "profile": name})
     with open(os.path.join(out, "config.json"), "w") as fh:
         json.dump(config, fh, indent=2)

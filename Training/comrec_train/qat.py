@@ -75,6 +75,15 @@ def compare(qp, config, tensors, images, qualities):
     return rows
 
 
+def write_int8(qp, folder, profile):
+    """Writes qp's int8 tensors to folder/int8.safetensors. Every array is made C-contiguous:
+    safetensors.numpy stores an array's memory as it lies, whatever its strides."""
+    from safetensors.numpy import save_file
+    tensors = {k: np.ascontiguousarray(v) for k, v in qp.int8_tensors().items()}
+    save_file(tensors, os.path.join(folder, "int8.safetensors"),
+              metadata={"format": "comrec-int8-weights", "profile": profile})
+
+
 def mean_int8_psnr(rows):
     return float(np.mean([r["int8_psnr"] for r in rows]))
 
@@ -133,9 +142,7 @@ def main(argv=None):
         kept, written = "calibrated", before
         print("fine-tuning did not help on the development set: keeping the calibrated network", flush=True)
 
-    from safetensors.numpy import save_file
-    save_file(qp.int8_tensors(), os.path.join(args.weights, "int8.safetensors"),
-              metadata={"format": "comrec-int8-weights", "profile": config["profile"]})
+    write_int8(qp, args.weights, config["profile"])
     with open(os.path.join(args.weights, "quant.json"), "w") as fh:
         json.dump({
             "semantics": "docs/int8.md",

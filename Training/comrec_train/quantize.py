@@ -65,8 +65,9 @@ class QuantConv(nn.Module):
     def export(self):
         w_q, b_q, m = self.quantised()
         return {
-            # canonical layout [cout][ky][kx][cin]
-            "weight": w_q.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.int8),
+            # canonical layout [cout][ky][kx][cin]. Contiguous: safetensors.numpy writes an
+            # array's memory as it lies, so a permuted view would be stored in OIHW order.
+            "weight": np.ascontiguousarray(w_q.detach().permute(0, 2, 3, 1).cpu().numpy().astype(np.int8)),
             "bias": b_q.detach().cpu().numpy().astype(np.int32),
             "multiplier": m.detach().cpu().numpy().astype(np.float32),
             "stride": self.stride,

@@ -39,3 +39,28 @@ def test_qat_forward_is_integer_reference(spec, size):
     want = intref.residual(feats, q[-1])
     assert np.array_equal(got, want)
     assert np.abs(want).max() > 0 and feats.max() > 0
+
+
+@pytest.mark.parametrize("profile,weights", [("fast", "ablation"), ("fast", "best"), ("paper", "best")])
+def test_int8_file_runs_as_the_quantised_profile(tmp_path, profile, weights):
+    """What qat writes is what it measured: the int8.safetensors read back (as golden.py, the
+    compiler and the Swift runtime read it) gives the in-memory quantised profile's pixels. A
+    permuted weight array once went to the file in its memory order and passed every other test."""
+    from conftest import make_checkpoint, synthetic_image
+    from comrec_train import export, golden, qat
+    from comrec_train.make_test_model import load_model
+    ckpt = make_checkpoint(tmp_path / f"{profile}.pt", profile, seed=4)
+    out = tmp_path / profile
+    export.export(str(ckpt), weights, out=str(out), profile=profile)
+    config, tensors = export.load_exported(str(out))
+    crops = np.stack([synthetic_image(32, 32, seed=s) for s in range(4)])
+    qp = quantize.QuantProfile.calibrated(config, tensors, crops)
+    qat.write_int8(qp, str(out), profile)
+    file_config, nets = load_model(str(out))
+    image = synthetic_image(23, 30, seed=9)
+    compact = qp.compact(image)
+    assert np.array_equal(golden.compact_image(file_config, nets, image), compact)
+    want = qp.reconstruct(compact, 23, 30)
+    got = golden.reconstruct(file_config, nets, compact, 23, 30)
+    assert np.array_equal(got, want)
+    assert not np.array_equal(want, golden.reconstruct(file_config, nets, compact[::-1].copy(), 23, 30))
