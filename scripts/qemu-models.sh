@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The generated test models under qemu-aarch64: ComRecKernels, ComRecModels, ComRecCodec (SHA-256)
-# and Tests/ComRecTestModels compiled with Embedded Swift for aarch64-none-none-elf, linked with
-# Debian's aarch64-linux-gnu gcc and libc, run under qemu-aarch64. Every golden hash of
-# Fixtures/golden/test-*.json must come out, with every kernel family of the build: portable and
-# NEON for cortex-a53, and NEON dot as well for cortex-a76 (docs/models.md, "Golden vectors").
+# The generated models under qemu-aarch64: ComRecKernels, ComRecModels (with the shipped profiles
+# of Sources/ComRecModels/Generated), ComRecCodec (SHA-256) and Tests/ComRecTestModels compiled
+# with Embedded Swift for aarch64-none-none-elf, linked with Debian's aarch64-linux-gnu gcc and
+# libc, run under qemu-aarch64. Every golden hash of Fixtures/golden/*.json (test models and
+# shipped profiles) must come out, with every kernel family of the build: portable and NEON for
+# cortex-a53, and NEON dot as well for cortex-a76 (docs/models.md, "Golden vectors").
 # Needs gcc-aarch64-linux-gnu and qemu-user (scripts/embedded-aarch64.sh installs them), python3.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,16 +15,20 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # The golden cases as Swift (the Embedded program reads no files).
-python3 - "$work/GoldenCases.swift" Fixtures/golden/test-*.json <<'PY'
+# Each golden file names its profile; comrec-compile names the model type after it
+# (test-paper -> TestPaperModel, fast -> FastModel).
+python3 - "$work/GoldenCases.swift" Fixtures/golden/*.json <<'PY'
 import json, sys
-models = {"test-paper": 0, "test-fast": 1}  # the order of main.swift's model list
-out = ["struct GoldenCase { var model: Int; var width: Int; var height: Int; var imageSeed: Int",
+docs = [json.load(open(path)) for path in sorted(sys.argv[2:])]
+type_name = lambda profile: "".join(p[:1].upper() + p[1:] for p in profile.replace("_", "-").split("-")) + "Model"
+out = ["import ComRecModels", "import ComRecTestModels", "",
+       "struct GoldenCase { var model: Int; var width: Int; var height: Int; var imageSeed: Int",
        "    var decodedSeed: Int; var compact: StaticString; var reconstructed: StaticString }",
+       "let goldenModels: [LearnedModel] = [" + ", ".join(type_name(d["profile"]) + ".model" for d in docs) + "]",
        "let goldenCases: [GoldenCase] = ["]
-for path in sys.argv[2:]:
-    doc = json.load(open(path))
+for index, doc in enumerate(docs):
     for c in doc["cases"]:
-        out.append(f'    GoldenCase(model: {models[doc["profile"]]}, width: {c["width"]}, height: {c["height"]}, '
+        out.append(f'    GoldenCase(model: {index}, width: {c["width"]}, height: {c["height"]}, '
                    f'imageSeed: {c["image_seed"]}, decodedSeed: {c["decoded_seed"]}, '
                    f'compact: "{c["compact_sha256"]}", reconstructed: "{c["reconstructed_sha256"]}"),')
 out.append("]")

@@ -1,6 +1,7 @@
-// The golden vectors of the test models (Fixtures/golden/test-*.json) in an Embedded Swift build
-// for aarch64, run under qemu-aarch64 by scripts/qemu-models.sh. `goldenCases` comes from the
-// golden JSON files (the script writes it next to this file's object). No Foundation, no threads:
+// The golden vectors of the test models and the shipped profiles (Fixtures/golden/*.json) in an
+// Embedded Swift build for aarch64, run under qemu-aarch64 by scripts/qemu-models.sh.
+// `goldenModels` and `goldenCases` come from the golden JSON files (the script writes them next to
+// this file's object). No Foundation, no threads:
 // SerialNetworkRunner with each kernel family this build has (portable, NEON, and NEON dot when
 // built with -D COMREC_NEON_DOT), several tile heights.
 import ComRecCodec
@@ -32,7 +33,7 @@ func unhex(_ text: StaticString) -> [UInt8] {
     return out
 }
 
-/// Checks every case of model `index` (0 test-paper, 1 test-fast) with kernel family `K`;
+/// Checks every case of `goldenModels[index]` with kernel family `K`;
 /// returns the number of mismatches.
 func check<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, name: StaticString, checks: inout Int) -> Int {
     var failures = 0
@@ -63,7 +64,7 @@ func check<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, 
 struct QemuModels {
     static func main() {
         var failures = 0, checks = 0
-        for (index, model) in [TestPaperModel.model, TestFastModel.model].enumerated() {
+        for (index, model) in goldenModels.enumerated() {
             failures += check(model, index: index, kernel: PortableConv3x3.self, name: "portable", checks: &checks)
             #if arch(arm64)
             failures += check(model, index: index, kernel: NeonConv3x3.self, name: "neon", checks: &checks)
