@@ -59,8 +59,9 @@ public enum PNG {
     }
 
     /// The zlib level `encode` uses unless told otherwise. Measured on 768 x 512 photos
-    /// (docs/performance.md): level 2 writes files within about 1% of level 6 (zlib's default) in
-    /// a third of the time; decoding a `fast` file is dominated by the PNG otherwise.
+    /// (docs/performance.md): level 2 writes files 3% (a photo) to 11% (the synthetic demo image)
+    /// larger than level 6, zlib's default, and saves about 90 ms of a 768 x 512 `fast` decode
+    /// that takes 0.14 s in all.
     public static let defaultCompressionLevel = 2
 
     /// An 8-bit RGB PNG of `image` (no interlacing; zlib `compressionLevel` 0...9, libpng's

@@ -21,7 +21,7 @@ struct DecodeCommand: ParsableCommand {
     @Option(name: .customLong("png-level"),
             help: ArgumentHelp(
                 "zlib compression level of the PNG, 0 (none, fastest) to 9 (smallest). The default, 2, "
-                    + "is within about 1% of level 6's size in a third of its time.",
+                    + "writes files 3-11% larger than zlib's usual 6 and saves most of the PNG's time.",
                 valueName: "0-9"))
     var pngLevel: Int = PNG.defaultCompressionLevel
 
