@@ -103,3 +103,29 @@ def reccnn_fast(decoded, layers, out_h, out_w):
 
 
 RECCNN = {"paper": reccnn_paper, "fast": reccnn_fast}
+
+
+# ---------------------------------------------------------------- full-resolution mode (issue #6)
+
+def enhancer_paper(decoded, layers):
+    """paper enhancer: every layer at full resolution on the decoded JPEG; residual onto it."""
+    features = run_layers(decoded, layers[:-1])
+    return add_clamp(decoded, residual(features, layers[-1]))
+
+
+def enhancer_fast(decoded, layers):
+    """fast enhancer: the decoded JPEG replicate-padded to even sizes, a stride-2 first layer, the
+    other layers at half resolution, the 12-channel residual pixel-shuffled, cropped to H x W and
+    added to the decoded image."""
+    assert layers[0].get("stride", 1) == 2 and all(l.get("stride", 1) == 1 for l in layers[1:])
+    h, w = decoded.shape[:2]
+    features = run_layers(pad_to_even(decoded), layers[:-1])
+    return add_clamp(decoded, pixel_shuffle(residual(features, layers[-1]), h, w))
+
+
+ENHANCER = {"paper": enhancer_paper, "fast": enhancer_fast}
+
+
+def enhancer_wiring(net_config):
+    """"fast" or "paper" from an exported "enhance" network's config (pixel_shuffle 2 or 1)."""
+    return {2: "fast", 1: "paper"}[net_config["pixel_shuffle"]]
