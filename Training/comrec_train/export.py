@@ -3,9 +3,13 @@
     python -m comrec_train.export --checkpoint checkpoints/fast.pt --profile fast --weights best \
         --out ../Weights/fast [--metrics cbsd68=eval-cbsd68.json ...]
 
+A checkpoint of train_enhance.py (the full-resolution mode, issue #6) exports the same way, by
+default to Weights/<profile>-full: one network `enhance` (see export_enhancer_config), top-level
+"mode": "full" and "compact": "none".
+
 Writes three files:
 - model.safetensors: float32 tensors `com.<i>.weight`, `com.<i>.bias`, `rec.<i>.weight`,
-  `rec.<i>.bias`, i = layer index in network order (safetensors stores names sorted, so the order
+  `rec.<i>.bias` (or `enhance.<i>.weight`, `enhance.<i>.bias`), i = layer index in network order (safetensors stores names sorted, so the order
   is the one in config.json, not the file's). Weights are OIHW (cout, cin, ky, kx), PyTorch's
   cross-correlation: out[c](y, x) = bias[c] + sum w[c, ci, ky, kx] * in[ci](s*y + ky - 1, s*x + kx - 1),
   zero padding 1, the convention of docs/int8.md.
@@ -119,6 +123,33 @@ def export_config(profile, com, rec, source):
     return config, tensors
 
 
+def export_enhancer_config(profile, net, source):
+    """config.json contents and tensors of a full-resolution enhancer (models.EnhancerPaper or
+    EnhancerFast): one network, `enhance`, that reads the decoded full-resolution JPEG and adds its
+    residual to that same image."""
+    from . import models
+    fast = isinstance(net, models.EnhancerFast)
+    layers, tensors = fold_network(net, "enhance")
+    config = {
+        "format": FORMAT, "version": FORMAT_VERSION, "profile": profile, "mode": "full",
+        "source": source,
+        "compact": "none",  # no compact image: the file is a full-resolution JPEG
+        "input_scale": "RGB 0..255 (the models' /255 is folded into layer 0)",
+        "output_scale": "residual in pixel units (the models' *255 is folded into the last layer)",
+        "weight_layout": "OIHW float32, cross-correlation, zero padding 1",
+        "networks": {"enhance": {
+            # The decoded full-resolution JPEG, RGB8 H x W; fast: replicate-padded to even H and W
+            # and read by a stride-2 first layer, every other layer at half resolution.
+            "reads": "image",
+            "residual_added_to": "image",  # the same decoded image, H x W
+            "output": "image: round half to even, clamp 0..255, crop to H x W",
+            "pixel_shuffle": 2 if fast else 1,
+            "layers": layers,
+        }},
+    }
+    return config, tensors
+
+
 def layer_macs(net_config):
     """MACs per output pixel of one exported network, from its layer list: each layer's MACs are
     9 * cin * cout per pixel of its own output, scaled by that output's area relative to the
@@ -159,6 +190,33 @@ def run_layers(net_config, tensors, x):
 
 
 # ---------------------------------------------------------------- checkpoint -> folder
+
+def load_enhancer_checkpoint(path, weights, profile=None, ckpt=None):
+    """Loads a train_enhance.py checkpoint; returns (checkpoint dict, profile, enhancer in eval
+    mode, step of the chosen weights). weights: latest or best (lowest development BD-rate)."""
+    import torch
+    from . import models
+    if ckpt is None:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    if ckpt.get("kind") != "enhancer":
+        raise SystemExit(f"{path} is not an enhancer checkpoint (train_enhance.py)")
+    cfg = ckpt["config"]
+    name = cfg["profile"]
+    if profile is not None and profile != name:
+        raise SystemExit(f"{path} holds profile {name!r}, not {profile!r}")
+    if weights == "latest":
+        state, step = ckpt["enhance"], ckpt["step"]
+    elif weights == "best":
+        if ckpt.get("best") is None:
+            raise SystemExit(f"{path} has no best enhancer yet (step {ckpt['step']}): use --weights latest")
+        state, step = ckpt["best"]["enhance"], ckpt["best"]["step"]
+    else:
+        raise SystemExit(f"an enhancer checkpoint has latest and best weights, not {weights!r}")
+    net = models.make_enhancer(name, cfg.get("width"), cfg.get("middle"))
+    net.load_state_dict(state)
+    net.eval()
+    return ckpt, name, net, step
+
 
 def load_checkpoint(path, weights, profile=None):
     """Loads a train.py checkpoint; returns (checkpoint dict, profile, com or None, rec, step of
@@ -230,6 +288,31 @@ def build_metrics(ckpt, profile, weights, step, config, validation=None):
     }
 
 
+def build_enhancer_metrics(ckpt, profile, weights, step, config, validation=None):
+    from . import models
+    cfg = ckpt["config"]
+    macs = layer_macs(config["networks"]["enhance"])
+    if abs(macs - models.enhancer_macs_per_output_pixel(profile, cfg.get("width"), cfg.get("middle"))) > 1e-6:
+        raise AssertionError("exported enhancer layers disagree with models.enhancer_macs_per_output_pixel")
+    elapsed = ckpt.get("elapsed")
+    chosen = ckpt.get("best") if weights == "best" else None
+    return {
+        "profile": profile,
+        "mode": "full",
+        "weights": weights,
+        "enhancer_macs_per_output_pixel": macs,
+        "training": {
+            "config": cfg,
+            "checkpoint_step": ckpt["step"],
+            "weights_step": step,
+            "wall_hours": None if elapsed is None else elapsed / 3600,
+        },
+        # Development-set result of these weights as train_enhance.py recorded it (none for `latest`).
+        "dev": None if chosen is None else chosen.get("dev"),
+        "validation": validation,
+    }
+
+
 def read_validation(specs):
     """{set name: evaluate.py JSON} from 'NAME=PATH' strings (a bare PATH is named after its file)."""
     validation = {}
@@ -243,11 +326,20 @@ def read_validation(specs):
 
 def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
     """Writes the three files; out defaults to <repo>/Weights/<profile>. Returns (config, metrics, out)."""
+    import torch
     from safetensors.numpy import save_file
-    ckpt, name, com, rec, step = load_checkpoint(checkpoint, weights, profile)
-    out = out or os.path.join(REPO, "Weights", name)
-    source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step}
-    config, tensors = export_config(name, com, rec, source)
+    raw = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    enhancer = raw.get("kind") == "enhancer"
+    if enhancer:
+        ckpt, name, net, step = load_enhancer_checkpoint(checkpoint, weights, profile, ckpt=raw)
+        out = out or os.path.join(REPO, "Weights", name + "-full")
+        source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step}
+        config, tensors = export_enhancer_config(name, net, source)
+    else:
+        ckpt, name, com, rec, step = load_checkpoint(checkpoint, weights, profile)
+        out = out or os.path.join(REPO, "Weights", name)
+        source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step}
+        config, tensors = export_config(name, com, rec, source)
     validation = read_validation(metrics_json) if metrics_json else None
     os.makedirs(out, exist_ok=True)
     model_path = os.path.join(out, "model.safetensors")
@@ -256,7 +348,8 @@ def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
     with open(os.path.join(out, "config.json"), "w") as fh:
         json.dump(config, fh, indent=2)
         fh.write("\n")
-    metrics = build_metrics(ckpt, name, weights, step, config, validation)
+    build = build_enhancer_metrics if enhancer else build_metrics
+    metrics = build(ckpt, name, weights, step, config, validation)
     metrics["model_safetensors_sha256"] = _sha256(model_path)
     with open(os.path.join(out, "metrics.json"), "w") as fh:
         json.dump(metrics, fh, indent=2)
@@ -266,17 +359,24 @@ def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="train.py checkpoint (checkpoints/<profile>.pt)")
+    p.add_argument("--checkpoint", required=True,
+                   help="train.py checkpoint (checkpoints/<profile>.pt) or train_enhance.py checkpoint "
+                        "(checkpoints/<profile>-full.pt)")
     p.add_argument("--profile", help="expected profile (checked against the checkpoint)")
     p.add_argument("--weights", default="best", choices=["best", "latest", "ablation"])
-    p.add_argument("--out", help="output folder (default <repo>/Weights/<profile>)")
+    p.add_argument("--out", help="output folder (default <repo>/Weights/<profile>, enhancers "
+                                 "<repo>/Weights/<profile>-full)")
     p.add_argument("--metrics", action="append", metavar="[SET=]JSON",
                    help="evaluate.py JSON to copy into metrics.json under validation.SET (repeatable)")
     args = p.parse_args(argv)
     config, metrics, out = export(args.checkpoint, args.weights, args.out, args.profile, args.metrics)
+    if config.get("mode") == "full":
+        what = f"enhancer, {metrics['enhancer_macs_per_output_pixel']:.0f} MAC per output pixel"
+    else:
+        what = (f"{len(config['networks'])} networks, "
+                f"{metrics['reccnn_macs_per_output_pixel']:.0f} RecCNN MAC per output pixel")
     print(f"exported {config['profile']} ({args.weights}, step {metrics['training']['weights_step']}) "
-          f"to {out}: {len(config['networks'])} networks, "
-          f"{metrics['reccnn_macs_per_output_pixel']:.0f} RecCNN MAC per output pixel", file=sys.stderr)
+          f"to {out}: {what}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,13 @@ For each case (sizes chosen to include 1 x 1, odd and thin images):
   width x height. No JPEG is involved, so the hashes do not depend on a libjpeg version.
 Hashes are over the raw RGB bytes, rows top to bottom, no header.
 
+A full-resolution model folder (config "mode": "full", one network `enhance`, issue #6) gets, per
+case, `enhanced_sha256`: the enhancer's output (intref.enhancer_paper / enhancer_fast) for a
+synthetic decoded full-resolution image synthetic_image(width, height, decoded_seed). Its file is
+named <profile>-full.json and goes by default to Fixtures/golden/full/ (kept out of
+Fixtures/golden/*.json until the Swift runtime runs enhancers: its golden tests and
+scripts/qemu-models.sh take every file there as a half-resolution profile).
+
 synthetic_image is integer arithmetic only, so that Swift (Tests/ComRecTestModels/
 SyntheticImage.swift) and the Embedded qemu check compute the same pixels.
 """
@@ -29,6 +36,7 @@ from . import intref, resample
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 GOLDEN = os.path.join(REPO, "Fixtures", "golden")
+GOLDEN_FULL = os.path.join(GOLDEN, "full")  # enhancers (full-resolution mode)
 
 # (width, height, image_seed, decoded_seed). Small: the Swift tests run them in debug builds on
 # every kernel family, thread count and tile height.
@@ -74,12 +82,43 @@ def reconstruct(config, nets, decoded, height, width):
     return intref.RECCNN[wiring](decoded, nets["rec"], height, width)
 
 
+def is_full(config):
+    return config.get("mode") == "full"
+
+
+def golden_name(config):
+    """File name (without .json) of a model's golden vectors: the profile, plus -full for an
+    enhancer."""
+    return config["profile"] + ("-full" if is_full(config) else "")
+
+
+def enhance(config, nets, decoded):
+    wiring = intref.enhancer_wiring(config["networks"]["enhance"])
+    return intref.ENHANCER[wiring](decoded, nets["enhance"])
+
+
 def golden(folder, cases=CASES):
     """The golden-vector document of the model folder `folder`."""
     from .make_test_model import load_model
     config, nets = load_model(folder)
     with open(os.path.join(folder, "int8.safetensors"), "rb") as fh:
         weights_sha = hashlib.sha256(fh.read()).hexdigest()
+    if is_full(config):
+        out = []
+        for width, height, _, decoded_seed in cases:
+            decoded = synthetic_image(width, height, decoded_seed)
+            enhanced = enhance(config, nets, decoded)
+            assert enhanced.shape == (height, width, 3)
+            out.append({"width": width, "height": height, "decoded_seed": decoded_seed,
+                        "enhanced_sha256": sha256(enhanced)})
+        return {
+            "profile": config["profile"],
+            "mode": "full",
+            "about": "SHA-256 of the numpy integer reference's enhancer outputs on synthetic decoded "
+                     "images; see Training/comrec_train/golden.py and docs/training.md",
+            "int8_safetensors_sha256": weights_sha,
+            "cases": out,
+        }
     out = []
     for width, height, image_seed, decoded_seed in cases:
         image = synthetic_image(width, height, image_seed)
@@ -105,19 +144,21 @@ def render(doc):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("folders", nargs="+", help="model folders (config.json + int8.safetensors)")
-    p.add_argument("--out", default=GOLDEN, help="output folder (default Fixtures/golden)")
+    p.add_argument("--out", default=None,
+                   help="output folder (default Fixtures/golden, Fixtures/golden/full for enhancers)")
     p.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on a difference")
     args = p.parse_args(argv)
     stale = []
     for folder in args.folders:
         doc = golden(folder)
-        path = os.path.join(args.out, doc["profile"] + ".json")
+        out_dir = args.out or (GOLDEN_FULL if doc.get("mode") == "full" else GOLDEN)
+        path = os.path.join(out_dir, golden_name(doc) + ".json")
         text = render(doc)
         if args.check:
             if not os.path.exists(path) or open(path).read() != text:
                 stale.append(path)
             continue
-        os.makedirs(args.out, exist_ok=True)
+        os.makedirs(out_dir, exist_ok=True)
         with open(path, "w") as fh:
             fh.write(text)
         print(f"wrote {path}", file=sys.stderr)

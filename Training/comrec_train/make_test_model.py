@@ -1,6 +1,6 @@
 """Synthetic int8 models for tests and benchmarks: random weights, no training, numpy only.
 
-    python -m comrec_train.make_test_model                  # rewrite Fixtures/models/test-*/
+    python -m comrec_train.make_test_model                  # rewrite Fixtures/models/test-*/ and full/test-*/
     python -m comrec_train.make_test_model --check          # exit 1 if they differ from this script
     python -m comrec_train.make_test_model --shape paper --out /tmp/paper-shape   # full-size shapes
 
@@ -10,6 +10,11 @@ generator (comrec-compile) and the golden vectors (golden.py) read it like real 
 - int8.safetensors: qat.py's tensors `<net>.<i>.weight` int8 [cout][3][3][cin], `.bias` int32 in
   accumulator units, `.multiplier` float32, net = com | rec.
 There is no model.safetensors (float weights): nothing here needs one.
+
+Full-resolution enhancers (issue #6, export.export_enhancer_config: "mode": "full", one network
+`enhance`, tensors `enhance.<i>.*`) are made the same way: TEST_ENHANCERS, written to
+Fixtures/models/full/ (kept out of Fixtures/models/test-* until the Swift runtime runs enhancers:
+its tests take every test-* folder there as a compiled-in half-resolution test model).
 
 The weights are random (np.random.RandomState, whose stream numpy keeps stable) but the
 requantisation multipliers are calibrated on a synthetic image, so that hidden activations spread
@@ -47,6 +52,20 @@ FULL_SHAPES = {
     "paper": {"compact": "comcnn", "com_width": 64, "rec": "paper", "rec_width": 64, "rec_middle": 18, "seed": 21},
     "fast": {"compact": "comcnn", "com_width": 64, "rec": "fast", "rec_width": 64, "rec_middle": 10, "seed": 22},
 }
+
+# Test enhancers (folder name: {spec}); profile is the test profile they belong to, as an exported
+# enhancer's profile is `fast` or `paper`. test-fast-full: 3->16 stride 2, 16->16, 16->12 and a
+# pixel shuffle; test-paper-full: 3->16, 16->16, 16->3 at full resolution.
+FIXTURES_FULL = os.path.join(FIXTURES, "full")
+TEST_ENHANCERS = {
+    "test-fast-full": {"mode": "full", "profile": "test-fast", "wiring": "fast", "width": 16, "middle": 1, "seed": 13},
+    "test-paper-full": {"mode": "full", "profile": "test-paper", "wiring": "paper", "width": 16, "middle": 1,
+                        "seed": 14},
+}
+FULL_SHAPES.update({
+    "fast-full": {"mode": "full", "profile": "fast", "wiring": "fast", "width": 64, "middle": 10, "seed": 23},
+    "paper-full": {"mode": "full", "profile": "paper", "wiring": "paper", "width": 64, "middle": 18, "seed": 24},
+})
 
 HIDDEN_TARGET = 100.0  # 99th percentile of a hidden channel maps to this U7 level
 RESIDUAL_STD = 10.0  # standard deviation of a residual channel, in grey levels
@@ -183,14 +202,56 @@ def make_model(name, spec, calibration_size=(48, 64)):
     return config, tensors
 
 
+def make_enhancer_model(profile, spec, calibration_size=(48, 64)):
+    """(config dict, {tensor name: array}) of a synthetic full-resolution enhancer."""
+    rng = np.random.RandomState(spec["seed"])
+    h, w = calibration_size
+    image = golden.synthetic_image(w, h, seed=spec["seed"])
+    fast = spec["wiring"] == "fast"
+    width, middle = spec["width"], spec["middle"]
+    shapes = [(3, width, 2 if fast else 1)] + [(width, width, 1)] * middle + [(width, 12 if fast else 3, 1)]
+    layers = _random_chain(rng, shapes, intref.pad_to_even(image) if fast else image)
+    config = {
+        "format": "comrec-float-weights", "version": 1, "profile": profile, "mode": "full",
+        "source": {"synthetic": "Training/comrec_train/make_test_model.py", "seed": spec["seed"],
+                   "note": "random weights with calibrated multipliers; not a trained model"},
+        "compact": "none",
+        "input_scale": "RGB 0..255 (the models' /255 is folded into layer 0)",
+        "output_scale": "residual in pixel units (the models' *255 is folded into the last layer)",
+        "weight_layout": "OIHW float32, cross-correlation, zero padding 1",
+        "networks": {"enhance": {
+            "reads": "image", "residual_added_to": "image",
+            "output": "image: round half to even, clamp 0..255, crop to H x W",
+            "pixel_shuffle": 2 if fast else 1,
+            "layers": [_layer_config("enhance", i, *s, i == len(shapes) - 1) for i, s in enumerate(shapes)],
+        }},
+    }
+    tensors = {f"enhance.{i}.{key}": layer[key] for i, layer in enumerate(layers)
+               for key in ("weight", "bias", "multiplier")}
+    return config, tensors
+
+
 def write_model(folder, name, spec):
+    """name: the profile in config.json."""
     os.makedirs(folder, exist_ok=True)
-    config, tensors = make_model(name, spec)
+    full = spec.get("mode") == "full"
+    config, tensors = (make_enhancer_model if full else make_model)(name, spec)
     with open(os.path.join(folder, "config.json"), "w") as fh:
         json.dump(config, fh, indent=2)
         fh.write("\n")
-    write_safetensors(os.path.join(folder, "int8.safetensors"), tensors,
-                      {"format": "comrec-int8-weights", "profile": name})
+    metadata = {"format": "comrec-int8-weights", "profile": name}
+    if full:
+        metadata["mode"] = "full"
+    write_safetensors(os.path.join(folder, "int8.safetensors"), tensors, metadata)
+
+
+def test_model_folders(root=None):
+    """{folder: (profile, spec)} of every committed test model, half-resolution and enhancers.
+    root: one folder for all of them instead of Fixtures/models and Fixtures/models/full."""
+    out = {os.path.join(root or FIXTURES, name): (name, spec) for name, spec in TEST_MODELS.items()}
+    out.update({os.path.join(root or FIXTURES_FULL, name): (spec["profile"], spec)
+                for name, spec in TEST_ENHANCERS.items()})
+    return out
 
 
 def _files(folder):
@@ -203,20 +264,23 @@ def _files(folder):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--check", action="store_true", help="compare Fixtures/models/ with this script instead of writing")
+    p.add_argument("--check", action="store_true",
+                   help="compare Fixtures/models/ (and Fixtures/models/full/) with this script instead of writing")
     p.add_argument("--shape", choices=sorted(FULL_SHAPES), help="write one model with a real profile's shapes")
-    p.add_argument("--name", help="profile name in config.json for --shape (default: <shape>)")
-    p.add_argument("--out", help="output folder for --shape (default: Fixtures/models)")
+    p.add_argument("--name", help="profile name in config.json for --shape (default: <shape>; "
+                                  "fast-full and paper-full: fast and paper)")
+    p.add_argument("--out", help="output folder (default: Fixtures/models, enhancers Fixtures/models/full; "
+                                 "--shape: Fixtures/models/<shape>-shape)")
     args = p.parse_args(argv)
     if args.shape:
+        spec = FULL_SHAPES[args.shape]
         out = args.out or os.path.join(FIXTURES, args.shape + "-shape")
-        write_model(out, args.name or args.shape, FULL_SHAPES[args.shape])
+        write_model(out, args.name or spec.get("profile", args.shape), spec)
         print(f"wrote {out}", file=sys.stderr)
         return 0
     import tempfile
     stale = []
-    for name, spec in TEST_MODELS.items():
-        folder = os.path.join(args.out or FIXTURES, name)
+    for folder, (name, spec) in test_model_folders(args.out).items():
         if args.check:
             with tempfile.TemporaryDirectory() as tmp:
                 write_model(tmp, name, spec)

@@ -9,6 +9,12 @@ order of config.json) and quant.json (activation scales, fine-tuning, int8 vs fl
 ComCNN is quantised after training only (three layers); RecCNN is fine-tuned on compact images
 from the int8 ComCNN, really encoded and decoded, so training sees what the runtime will. The
 fine-tuned network is written only if it beats the calibrated one on the development set.
+
+A full-resolution export (config "mode": "full", one network `enhance`, issue #6) is quantised the
+same way: calibrated on 32 training crops really encoded and decoded at the qualities
+ENHANCER_CALIBRATION_QUALITIES in turn, fine-tuned on crops decoded at random qualities from
+--quality-range (default 5-95), compared on the development crops as plain JPEGs at
+--dev-qualities (default 10 20 30 50 75 90); tensors `enhance.<i>.*`.
 """
 import argparse
 import copy
@@ -75,13 +81,99 @@ def compare(qp, config, tensors, images, qualities):
     return rows
 
 
-def write_int8(qp, folder, profile):
+def write_int8(qp, folder, profile, mode=None):
     """Writes qp's int8 tensors to folder/int8.safetensors. Every array is made C-contiguous:
     safetensors.numpy stores an array's memory as it lies, whatever its strides."""
     from safetensors.numpy import save_file
     tensors = {k: np.ascontiguousarray(v) for k, v in qp.int8_tensors().items()}
-    save_file(tensors, os.path.join(folder, "int8.safetensors"),
-              metadata={"format": "comrec-int8-weights", "profile": profile})
+    metadata = {"format": "comrec-int8-weights", "profile": profile}
+    if mode:
+        metadata["mode"] = mode
+    save_file(tensors, os.path.join(folder, "int8.safetensors"), metadata=metadata)
+
+
+# ---------------------------------------------------------------- full-resolution enhancer
+
+ENHANCER_CALIBRATION_QUALITIES = [10, 20, 30, 50, 75, 90]
+
+
+def float_enhance(config, tensors, decoded):
+    """The exported float enhancer on one decoded uint8 image: rounded (half to even) uint8."""
+    net = config["networks"]["enhance"]
+    h, w = decoded.shape[:2]
+    x = decoded
+    if net["pixel_shuffle"] > 1:
+        from . import intref
+        x = intref.pad_to_even(decoded)
+    with torch.no_grad():
+        res = export.run_layers(net, tensors, torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float())
+    res = res[0, :, :h, :w].permute(1, 2, 0).numpy()
+    return np.clip(np.rint(decoded + res), 0, 255).astype(np.uint8)
+
+
+def compare_enhancer(qe, config, tensors, images, qualities):
+    """Per quality: mean bpp and PSNR of the plain JPEG, the float and the int8 enhancer."""
+    rows = []
+    for q in qualities:
+        bpp, p_jpeg, p_float, p_int8 = [], [], [], []
+        for img in images:
+            decoded, size = jpeg.roundtrip(img, q)
+            bpp.append(size * 8 / (img.shape[0] * img.shape[1]))
+            p_jpeg.append(metrics.psnr(decoded, img))
+            p_float.append(metrics.psnr(float_enhance(config, tensors, decoded), img))
+            p_int8.append(metrics.psnr(qe.enhance(decoded), img))
+        rows.append({"q": q, "bpp": float(np.mean(bpp)), "jpeg_psnr": float(np.mean(p_jpeg)),
+                     "float_psnr": float(np.mean(p_float)), "int8_psnr": float(np.mean(p_int8))})
+    return rows
+
+
+def quantise_enhancer(args, config, tensors, sampler, dev, rng):
+    """Calibration, fine-tuning and export of a full-resolution enhancer (see the module doc)."""
+    crops = sampler.batch(32)
+    qs = ENHANCER_CALIBRATION_QUALITIES
+    decoded_calibration = np.stack([jpeg.roundtrip(c, qs[k % len(qs)])[0] for k, c in enumerate(crops)])
+    qe = quantize.QuantEnhancer.calibrated(config, tensors, decoded_calibration)
+    before = compare_enhancer(qe, config, tensors, dev, args.dev_qualities)
+    print("after calibration:", json.dumps(before), flush=True)
+
+    calibrated_state = copy.deepcopy(qe.chain.state_dict())
+    opt = torch.optim.Adam(qe.chain.parameters(), lr=args.lr)
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float()
+    start, step = time.time(), 0
+    while step < args.steps and time.time() - start < args.hours * 3600:
+        crops = sampler.batch(args.batch)
+        decoded = np.stack([jpeg.roundtrip(c, rng.randint(*args.quality_range))[0] for c in crops])
+        loss = F.mse_loss(qe.enhance_torch(t(decoded)) / 255, t(crops) / 255)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            print(f"qat step {step} mse {loss.item():.6f}", flush=True)
+    after = compare_enhancer(qe, config, tensors, dev, args.dev_qualities) if step else None
+    if step:
+        print("after fine-tuning:", json.dumps(after), flush=True)
+    kept, written = ("fine-tuned", after) if step else ("calibrated", before)
+    if step and mean_int8_psnr(after) < mean_int8_psnr(before):
+        qe.chain.load_state_dict(calibrated_state)
+        kept, written = "calibrated", before
+        print("fine-tuning did not help on the development set: keeping the calibrated network", flush=True)
+    write_int8(qe, args.weights, config["profile"], mode="full")
+    return {
+        "semantics": "docs/int8.md",
+        "mode": "full",
+        "activation_scales": qe.activation_scales(),
+        "calibration": {"crops": len(decoded_calibration), "crop": args.crop, "qualities": qs},
+        "kept": kept,
+        "fine_tuning": {"steps": step, "hours": (time.time() - start) / 3600, "lr": args.lr,
+                        "batch": args.batch, "crop": args.crop,
+                        "quality_range": args.quality_range, "seed": args.seed},
+        "dev_after_calibration": before,
+        "dev_after_fine_tuning": after,
+        "dev_as_written": written,
+        "max_psnr_loss_db": max(r["float_psnr"] - r["int8_psnr"] for r in written),
+        "min_gain_over_jpeg_db": min(r["int8_psnr"] - r["jpeg_psnr"] for r in written),
+    }
 
 
 def mean_int8_psnr(rows):
@@ -96,8 +188,10 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=1e-5)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--crop", type=int, default=96)
-    p.add_argument("--quality-range", type=int, nargs=2, default=[5, 90])
-    p.add_argument("--dev-qualities", type=int, nargs="+", default=[10, 20, 40, 60, 90])
+    p.add_argument("--quality-range", type=int, nargs=2, default=None,
+                   help="fine-tuning qualities (default 5 90; full-resolution mode 5 95)")
+    p.add_argument("--dev-qualities", type=int, nargs="+", default=None,
+                   help="default 10 20 40 60 90; full-resolution mode 10 20 30 50 75 90")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
@@ -107,8 +201,19 @@ def main(argv=None):
     rng = random.Random(args.seed)
 
     config, tensors = export.load_exported(args.weights)
+    full = config.get("mode") == "full"
+    if args.quality_range is None:
+        args.quality_range = [5, 95] if full else [5, 90]
+    if args.dev_qualities is None:
+        args.dev_qualities = ENHANCER_CALIBRATION_QUALITIES if full else [10, 20, 40, 60, 90]
     train, dev = data.load_train_and_dev()
     sampler = data.CropSampler(train, args.crop, args.seed)
+    if full:
+        doc = quantise_enhancer(args, config, tensors, sampler, dev, rng)
+        with open(os.path.join(args.weights, "quant.json"), "w") as fh:
+            json.dump(doc, fh, indent=2)
+            fh.write("\n")
+        return 0
     qp = quantize.QuantProfile.calibrated(config, tensors, sampler.batch(32))
     before = compare(qp, config, tensors, dev, args.dev_qualities)
     print("after calibration:", json.dumps(before), flush=True)

@@ -189,3 +189,54 @@ class QuantProfile:
     def activation_scales(self):
         return {prefix: [c.out_scale for c in chain.convs]
                 for prefix, chain in (("com", self.com), ("rec", self.rec)) if chain is not None}
+
+
+# ---------------------------------------------------------------- full-resolution enhancer (issue #6)
+
+class QuantEnhancer:
+    """The int8 enhancer of a full-resolution export (config "mode": "full", one network
+    `enhance`): tensors enhance.<i>.weight / .bias / .multiplier."""
+
+    def __init__(self, config, chain):
+        self.config = config
+        self.profile = config["profile"]
+        self.net = config["networks"]["enhance"]
+        self.chain = chain
+
+    @classmethod
+    def calibrated(cls, config, tensors, decoded):
+        """decoded: uint8 N x H x W x 3 decoded JPEGs (even sizes), what the enhancer reads."""
+        layers = float_layers(config["networks"]["enhance"], tensors)
+        x = torch.from_numpy(np.ascontiguousarray(decoded)).permute(0, 3, 1, 2).float()
+        return cls(config, QuantChain(layers, calibrate(layers, x)))
+
+    def wiring(self):
+        from . import intref
+        return intref.enhancer_wiring(self.net)
+
+    def enhance_torch(self, decoded):
+        """decoded: float N x 3 x H x W (integer valued). Returns the int8 enhancer's output image
+        as float (integer valued), with straight-through gradients."""
+        from . import models
+        h, w = decoded.shape[-2:]
+        shuffle = self.net["pixel_shuffle"]
+        res = self.chain(models.pad_to_even(decoded) if shuffle > 1 else decoded)
+        if shuffle > 1:
+            res = F.pixel_shuffle(res, shuffle)
+        out = decoded + res[..., :h, :w]
+        return out + (out.clamp(0, 255) - out).detach()
+
+    def enhance(self, decoded):
+        """uint8 H x W x 3 decoded JPEG -> uint8 image through the numpy integer reference."""
+        from . import intref
+        return intref.ENHANCER[self.wiring()](decoded, self.chain.export())
+
+    def int8_tensors(self):
+        out = {}
+        for i, layer in enumerate(self.chain.export()):
+            for key in ("weight", "bias", "multiplier"):
+                out[f"enhance.{i}.{key}"] = layer[key]
+        return out
+
+    def activation_scales(self):
+        return {"enhance": [c.out_scale for c in self.chain.convs]}

@@ -10,6 +10,10 @@ import pytest
 from comrec_train import golden, intref, make_test_model, resample
 
 MODELS = os.path.join(make_test_model.REPO, "Fixtures", "models")
+# Every committed test model folder: half-resolution (Fixtures/models/test-*) and enhancers
+# (Fixtures/models/full/test-*-full).
+FOLDERS = sorted(make_test_model.test_model_folders())
+FOLDER_IDS = [os.path.basename(f) for f in FOLDERS]
 
 
 def test_committed_models_are_current():
@@ -17,8 +21,19 @@ def test_committed_models_are_current():
 
 
 def test_committed_golden_vectors_are_current():
-    folders = [os.path.join(MODELS, name) for name in make_test_model.TEST_MODELS]
-    assert golden.main(["--check"] + folders) == 0
+    assert golden.main(["--check"] + FOLDERS) == 0
+
+
+def test_enhancers_are_kept_apart_from_the_half_resolution_fixtures():
+    """Until the Swift runtime runs enhancers, its tests take every Fixtures/models/test-* folder and
+    every Fixtures/golden/*.json as a half-resolution profile: no enhancer may be there."""
+    for name in os.listdir(MODELS):
+        if name.startswith("test-"):
+            assert json.load(open(os.path.join(MODELS, name, "config.json"))).get("mode") != "full", name
+    for name in os.listdir(golden.GOLDEN):
+        if name.endswith(".json"):
+            assert json.load(open(os.path.join(golden.GOLDEN, name))).get("mode") != "full", name
+    assert sorted(os.listdir(golden.GOLDEN_FULL)) == sorted(n + ".json" for n in make_test_model.TEST_ENHANCERS)
 
 
 def test_safetensors_round_trip(tmp_path):
@@ -38,18 +53,18 @@ def test_safetensors_round_trip(tmp_path):
 
 def test_safetensors_package_reads_our_files():
     numpy_loader = pytest.importorskip("safetensors.numpy")
-    for name in make_test_model.TEST_MODELS:
-        path = os.path.join(MODELS, name, "int8.safetensors")
+    for folder in FOLDERS:
+        path = os.path.join(folder, "int8.safetensors")
         theirs, ours = numpy_loader.load_file(path), make_test_model.read_safetensors(path)
         assert sorted(theirs) == sorted(ours)
         for key in theirs:
             assert theirs[key].dtype == ours[key].dtype and np.array_equal(theirs[key], ours[key])
 
 
-@pytest.mark.parametrize("name", sorted(make_test_model.TEST_MODELS))
-def test_models_have_the_exported_format(name):
-    config, nets = make_test_model.load_model(os.path.join(MODELS, name))
-    assert config["profile"] == name and config["format"] == "comrec-float-weights"
+@pytest.mark.parametrize("folder", FOLDERS, ids=FOLDER_IDS)
+def test_models_have_the_exported_format(folder):
+    config, nets = make_test_model.load_model(folder)
+    assert golden.golden_name(config) == os.path.basename(folder) and config["format"] == "comrec-float-weights"
     for net, spec in config["networks"].items():
         layers = spec["layers"]
         assert layers[0]["cin"] == 3
@@ -64,13 +79,19 @@ def test_models_have_the_exported_format(name):
                 assert layers[i + 1]["cin"] == l["cout"]
         assert layers[-1]["cout"] == 3 * spec["pixel_shuffle"] ** 2
     assert ("com" in config["networks"]) == (config["compact"] == "comcnn")
+    if config.get("mode") == "full":
+        assert list(config["networks"]) == ["enhance"] and config["compact"] == "none"
+        spec = config["networks"]["enhance"]
+        assert spec["reads"] == spec["residual_added_to"] == "image"
+        strides = [l["stride"] for l in spec["layers"]]
+        assert strides == [spec["pixel_shuffle"]] + [1] * (len(strides) - 1)
 
 
-@pytest.mark.parametrize("name", sorted(make_test_model.TEST_MODELS))
-def test_hidden_activations_are_spread(name):
+@pytest.mark.parametrize("folder", FOLDERS, ids=FOLDER_IDS)
+def test_hidden_activations_are_spread(folder):
     """Random weights with calibrated multipliers: neither dead nor saturated, so that every layer
     changes the golden hashes."""
-    config, nets = make_test_model.load_model(os.path.join(MODELS, name))
+    config, nets = make_test_model.load_model(folder)
     image = golden.synthetic_image(33, 17, 3)
     for net, layers in nets.items():
         if layers is None:
@@ -105,3 +126,16 @@ def test_golden_cases_cover_odd_and_tiny_sizes():
     sizes = [(w, h) for w, h, _, _ in golden.CASES]
     assert (1, 1) in sizes
     assert any(w % 2 and h % 2 for w, h in sizes) and any(w % 2 == 0 and h % 2 == 0 for w, h in sizes)
+
+
+@pytest.mark.parametrize("name", sorted(make_test_model.TEST_ENHANCERS))
+def test_enhancer_golden_cases_change_the_image(name):
+    config, nets = make_test_model.load_model(os.path.join(make_test_model.FIXTURES_FULL, name))
+    doc = golden.golden(os.path.join(make_test_model.FIXTURES_FULL, name))
+    assert doc["mode"] == "full" and [c["width"] for c in doc["cases"]] == [w for w, _, _, _ in golden.CASES]
+    for c in doc["cases"]:
+        decoded = golden.synthetic_image(c["width"], c["height"], c["decoded_seed"])
+        out = golden.enhance(config, nets, decoded)
+        assert out.shape == decoded.shape and golden.sha256(out) == c["enhanced_sha256"]
+        if c["width"] * c["height"] > 1:
+            assert not np.array_equal(out, decoded)
