@@ -1,0 +1,258 @@
+"""The full-resolution enhancer (issue #6): models, export, int8 (QAT forward == intref, the written
+file reads back to the same pixels) and the trainer's resume."""
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from comrec_train import export, golden, intref, models, qat, quantize, train_enhance  # noqa: E402
+from comrec_train.make_test_model import load_model  # noqa: E402
+from conftest import randomise, synthetic_image  # noqa: E402
+
+pytestmark = pytest.mark.torch
+TOLERANCE = 1e-3  # pixels
+SIZES = [(1, 1), (7, 5), (16, 12), (17, 12), (23, 30)]
+
+
+def as_tensor(img):
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)[None].float()
+
+
+def small(profile, seed):
+    """A randomised enhancer of the profile's wiring, 16 channels wide (fast tests)."""
+    return randomise(models.make_enhancer(profile, width=16, middle=2), seed)
+
+
+def make_enhancer_checkpoint(path, profile, seed=0, width=16, middle=2):
+    """A train_enhance.py-shaped checkpoint with random models: latest and best differ."""
+    torch.manual_seed(seed)
+    nets = [randomise(models.make_enhancer(profile, width, middle), seed + k) for k in range(2)]
+    config = {"profile": profile, "mode": "full", "name": f"{profile}-full", "seed": seed, "crop": 64,
+              "batch": 4, "quality_range": [5, 95], "width": width, "middle": middle}
+    torch.save({"kind": "enhancer", "config": config, "step": 30, "elapsed": 36.0,
+                "enhance": nets[0].state_dict(),
+                "best": {"score": -0.1, "step": 20, "dev": {"step": 20, "bd_rate_vs_jpeg": -0.1},
+                         "enhance": nets[1].state_dict()}}, path)
+    return path
+
+
+# ---------------------------------------------------------------- models
+
+@pytest.mark.parametrize("profile", ["fast", "paper"])
+@pytest.mark.parametrize("h,w", SIZES)
+def test_output_has_the_input_size(profile, h, w):
+    net = small(profile, 1)
+    with torch.no_grad():
+        out = net(as_tensor(synthetic_image(h, w, seed=h)))
+    assert out.shape == (1, 3, h, w)
+
+
+@pytest.mark.parametrize("profile", ["fast", "paper"])
+def test_a_fresh_enhancer_is_the_identity(profile):
+    net = models.make_enhancer(profile).eval()
+    for h, w in ((17, 12), (8, 8)):
+        x = as_tensor(synthetic_image(h, w, seed=w))
+        with torch.no_grad():
+            assert torch.equal(net(x), x)
+
+
+def test_macs():
+    assert models.enhancer_macs_per_output_pixel("fast") == (9 * 3 * 64 + 10 * 9 * 64 * 64 + 9 * 64 * 12) / 4
+    assert models.enhancer_macs_per_output_pixel("fast") <= 100_000
+    assert models.enhancer_macs_per_output_pixel("paper") == models.macs_per_output_pixel("paper") == 667008
+    for profile in ("fast", "paper"):
+        config, _ = export.export_enhancer_config(profile, models.make_enhancer(profile), source={})
+        assert export.layer_macs(config["networks"]["enhance"]) == models.enhancer_macs_per_output_pixel(profile)
+        net = models.make_enhancer(profile)
+        first = net.first
+        assert first.stride == ((2, 2) if profile == "fast" else (1, 1)) and first.in_channels == 3
+        assert len(net.middle) == {"fast": 10, "paper": 18}[profile]
+
+
+# ---------------------------------------------------------------- export
+
+def exported_output(config, tensors, img):
+    """The folded float network on a uint8 image, before rounding: float 1 x 3 x H x W."""
+    net = config["networks"]["enhance"]
+    h, w = img.shape[:2]
+    src = intref.pad_to_even(img) if net["pixel_shuffle"] > 1 else img
+    res = export.run_layers(net, tensors, as_tensor(src))
+    return as_tensor(img) + res[..., :h, :w]
+
+
+@pytest.mark.parametrize("profile", ["fast", "paper"])
+def test_folded_enhancer_equals_the_torch_model(profile):
+    net = small(profile, 2)
+    config, tensors = export.export_enhancer_config(profile, net, source={})
+    assert config["mode"] == "full" and config["compact"] == "none" and list(config["networks"]) == ["enhance"]
+    layers = config["networks"]["enhance"]["layers"]
+    assert layers[0]["stride"] == (2 if profile == "fast" else 1) and layers[-1]["cout"] == (12 if profile == "fast" else 3)
+    assert any(layer["batchnorm_folded"] for layer in layers)
+    for h, w in SIZES:
+        img = synthetic_image(h, w, seed=w)
+        with torch.no_grad():
+            assert (exported_output(config, tensors, img) - net(as_tensor(img))).abs().max().item() < TOLERANCE
+
+
+def test_export_folder_round_trip(tmp_path):
+    ckpt = make_enhancer_checkpoint(tmp_path / "fast-full.pt", "fast", seed=5)
+    out = tmp_path / "Weights" / "fast-full"
+    export.main(["--checkpoint", str(ckpt), "--profile", "fast", "--weights", "best", "--out", str(out)])
+    config, tensors = export.load_exported(str(out))
+    assert config["profile"] == "fast" and config["mode"] == "full"
+    spec = config["networks"]["enhance"]
+    assert spec["reads"] == "image" and spec["residual_added_to"] == "image" and spec["pixel_shuffle"] == 2
+    assert sorted(tensors) == sorted(n for l in spec["layers"] for n in (l["name"] + ".weight", l["name"] + ".bias"))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["training"]["weights_step"] == 20 and metrics["dev"]["step"] == 20
+    assert metrics["enhancer_macs_per_output_pixel"] == models.enhancer_macs_per_output_pixel("fast", 16, 2)
+    assert metrics["training"]["wall_hours"] == pytest.approx(0.01) and metrics["mode"] == "full"
+    _, _, net, step = export.load_enhancer_checkpoint(str(ckpt), "best")
+    assert step == 20
+    img = synthetic_image(37, 29, seed=6)
+    with torch.no_grad():
+        assert (exported_output(config, tensors, img) - net(as_tensor(img))).abs().max().item() < TOLERANCE
+    with pytest.raises(SystemExit, match="latest and best"):
+        export.load_enhancer_checkpoint(str(ckpt), "ablation")
+    with pytest.raises(SystemExit, match="fast"):
+        export.load_enhancer_checkpoint(str(ckpt), "best", profile="paper")
+
+
+# ---------------------------------------------------------------- int8
+
+def calibrated(profile, seed, width=16, middle=2):
+    net = randomise(models.make_enhancer(profile, width, middle), seed)
+    config, tensors = export.export_enhancer_config(profile, net, source={})
+    decoded = np.stack([synthetic_image(32, 32, seed=s) for s in range(4)])
+    return quantize.QuantEnhancer.calibrated(config, tensors, decoded)
+
+
+@pytest.mark.parametrize("profile", ["fast", "paper"])
+def test_qat_forward_is_the_integer_reference(profile):
+    qe = calibrated(profile, 3)
+    for h, w in SIZES:
+        img = synthetic_image(h, w, seed=h + w)
+        with torch.no_grad():
+            got = qe.enhance_torch(as_tensor(img))[0].permute(1, 2, 0).numpy()
+        want = qe.enhance(img)
+        assert got.shape == img.shape and np.array_equal(got.astype(np.int64), want.astype(np.int64)), (h, w)
+    assert not np.array_equal(want, img)
+
+
+def test_qat_gradients_reach_the_float_weights():
+    qe = calibrated("fast", 4)
+    x = as_tensor(synthetic_image(16, 16, seed=1))
+    loss = (qe.enhance_torch(x) / 255 - x / 255).pow(2).mean()
+    loss.backward()
+    assert all(c.weight.grad is not None and c.weight.grad.abs().sum() > 0 for c in qe.chain.convs)
+
+
+@pytest.mark.parametrize("profile,width,middle", [("fast", None, None), ("paper", 16, 2)])
+def test_int8_file_runs_as_the_quantised_enhancer(tmp_path, profile, width, middle):
+    """What qat writes is what it measured: int8.safetensors read back as golden.py, the compiler
+    and the runtime read it gives the in-memory quantised enhancer's pixels."""
+    ckpt = make_enhancer_checkpoint(tmp_path / "e.pt", profile, seed=4, width=width, middle=middle)
+    out = tmp_path / f"{profile}-full"
+    export.export(str(ckpt), "best", out=str(out), profile=profile)
+    config, tensors = export.load_exported(str(out))
+    decoded = np.stack([synthetic_image(32, 32, seed=s) for s in range(4)])
+    qe = quantize.QuantEnhancer.calibrated(config, tensors, decoded)
+    qat.write_int8(qe, str(out), profile, mode="full")
+    file_config, nets = load_model(str(out))
+    assert sorted(nets) == ["com", "enhance"] and nets["com"] is None
+    image = synthetic_image(23, 30, seed=9)
+    want = qe.enhance(image)
+    assert np.array_equal(golden.enhance(file_config, nets, image), want)
+    assert not np.array_equal(want, image)
+    doc = golden.golden(str(out))
+    assert doc["mode"] == "full" and golden.golden_name(doc) == f"{profile}-full"
+    assert golden.main([str(out), "--out", str(tmp_path / "golden")]) == 0
+    assert (tmp_path / "golden" / f"{profile}-full.json").exists()
+
+
+# ---------------------------------------------------------------- trainer
+
+def tiny_config(**extra):
+    cfg = {"profile": "fast", "mode": "full", "name": "tiny-full", "seed": 3, "crop": 32, "batch": 2,
+           "quality_range": [5, 95], "lr": 0.001, "bf16": False, "width": 16, "middle": 2,
+           "total_steps": 6, "total_hours": 1, "log_every": 2, "dev_every_minutes": 1000,
+           "checkpoint_every_minutes": 1000, "dev_qualities": [10, 30, 75]}
+    cfg.update(extra)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def tiny_datasets(tmp_path_factory):
+    """A made-up train/ tree: 14 synthetic images (12 become the development set)."""
+    root = tmp_path_factory.mktemp("datasets")
+    bsd = root / "train" / "cbsd432"
+    bsd.mkdir(parents=True)
+    (root / "train" / "wikipedia").mkdir()
+    for k in range(14):
+        Image.fromarray(synthetic_image(200, 208, seed=k)).save(bsd / f"{k:03d}.png")
+    return str(root)
+
+
+def make_trainer(cfg, root, tmp):
+    return train_enhance.EnhanceTrainer(dict(cfg, datasets=root), "cpu", os.path.join(tmp, "runs"),
+                                        os.path.join(tmp, "ckpt"))
+
+
+def test_config_is_checked():
+    with pytest.raises(SystemExit, match="multiple of 16"):
+        train_enhance.check_config(tiny_config(crop=40))
+    with pytest.raises(SystemExit, match="profile"):
+        train_enhance.check_config(tiny_config(profile="slow"))
+    for name in ("fast-full", "paper-full"):
+        with open(os.path.join(train_enhance.TRAINING, "configs", name + ".json")) as fh:
+            cfg = json.load(fh)
+        train_enhance.check_config(cfg)
+        assert train_enhance.run_name(cfg) == name and cfg["quality_range"] == [5, 95]
+
+
+def test_resume_matches_an_uninterrupted_run(tiny_datasets, tmp_path):
+    torch.set_num_threads(1)
+    cfg = tiny_config()
+    whole = make_trainer(cfg, tiny_datasets, str(tmp_path / "whole"))
+    whole.run(hours=1)
+    assert whole.step == cfg["total_steps"]
+
+    first = make_trainer(cfg, tiny_datasets, str(tmp_path / "cut"))
+    first.run(hours=1, steps=4)
+    resumed = make_trainer(cfg, tiny_datasets, str(tmp_path / "cut"))
+    assert resumed.step == 4
+    resumed.run(hours=1)
+    a, b = whole.net.state_dict(), resumed.net.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"enhance.{k} differs after resuming"
+    assert any(not torch.equal(v, models.make_enhancer("fast", 16, 2).state_dict()[k])
+               for k, v in a.items() if "last" in k), "the enhancer trained"
+
+    # The end of the run is judged on the development set, and the result is the best so far.
+    lines = open(tmp_path / "whole" / "ckpt" / "tiny-full-dev.jsonl").read().splitlines()
+    assert len(lines) == 1
+    dev = json.loads(lines[0])
+    assert [r["q"] for r in dev["qualities"]] == cfg["dev_qualities"] and dev["step"] == 6
+    bpps = [r["bpp"] for r in dev["qualities"]]
+    assert dev["bd_range_bpp"] == [min(bpps), max(bpps)]
+    for r in dev["qualities"]:
+        assert r["gain_db"] == pytest.approx(r["psnr_enhanced"] - r["psnr_jpeg"])
+    assert whole.best is not None and whole.best["step"] == 6 and whole.best["score"] == dev["bd_rate_vs_jpeg"]
+    assert open(tmp_path / "whole" / "runs" / "train.log").read().count("dev step 6") == 1
+
+    # And the checkpoint exports.
+    config, metrics, out = export.export(str(tmp_path / "whole" / "ckpt" / "tiny-full.pt"), "best",
+                                         out=str(tmp_path / "exported"))
+    assert metrics["training"]["checkpoint_step"] == 6 and metrics["dev"]["step"] == 6
+    assert config["networks"]["enhance"]["pixel_shuffle"] == 2
+
+
+def test_a_fast_checkpoint_is_not_resumed_as_an_enhancer(tiny_datasets, tmp_path):
+    os.makedirs(tmp_path / "ckpt")
+    torch.save({"config": {"profile": "fast"}, "step": 1}, tmp_path / "ckpt" / "tiny-full.pt")
+    with pytest.raises(SystemExit, match="not a fast enhancer"):
+        make_trainer(tiny_config(), tiny_datasets, str(tmp_path))
