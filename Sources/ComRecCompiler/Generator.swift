@@ -85,7 +85,8 @@ public func modelTypeName(profile: String) -> String {
 /// request states it (relative paths stay relative) and the text.
 public func generate(_ request: GeneratorRequest, root: String? = nil) throws -> (path: String, text: String) {
     let model = try CompiledModel(folder: resolve(request.folder, root: root), displayFolder: request.folder, profile: request.profile)
-    let type = modelTypeName(profile: model.profile)
+    // A full-resolution enhancer shares its profile's name: its type says Full ("FastFullModel").
+    let type = modelTypeName(profile: model.fullResolution ? model.profile + "-full" : model.profile)
     let path = request.output ?? "Sources/ComRecModels/Generated/\(type).swift"
     return (path, emitSwift(model, typeName: type, request: request))
 }

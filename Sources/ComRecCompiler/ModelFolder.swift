@@ -20,6 +20,8 @@ public struct CompiledNetwork {
             area /= Double(s.stride * s.stride)
             total += Double(s.macsPerOutputPixel) * area
         }
+        // The fast RecCNN's grid is the compact image, a quarter of the output's pixels; every
+        // other network's grid is its input image.
         return role == .reccnnDecoded ? total / 4 : total
     }
 }
@@ -29,7 +31,10 @@ public struct CompiledModel {
     public var profile: String
     public var synthetic: Bool
     public var com: CompiledNetwork?
+    /// The decoding network: RecCNN, or the enhancer of a full-resolution model.
     public var rec: CompiledNetwork
+    /// Whether config.json says `"mode": "full"` (an enhancer; issue #6).
+    public var fullResolution: Bool { rec.role == .enhancer }
     /// SHA-256 (hex) of config.json and int8.safetensors, recorded in the generated file.
     public var configSHA256: String
     public var weightsSHA256: String
@@ -38,6 +43,14 @@ public struct CompiledModel {
     public var modelHash: ModelHash { ModelHash(hashing: (com?.blob ?? []) + rec.blob) }
 
     public var summary: String {
+        if fullResolution {
+            let width = rec.layers.dropFirst().first?.inChannels ?? 0
+            let wiring = rec.role == .enhancer && rec.layers.last?.kind == .lastConv3x3PixelShuffleResidual
+                ? "at half resolution + pixel shuffle" : "at full resolution"
+            let macs = String(format: "%.0fk", rec.macsPerImagePixel / 1000)
+            let text = "full-resolution JPEG + enhancer \(rec.layers.count) x \(width) \(wiring), int8 (\(macs) MAC/pixel)"
+            return synthetic ? "synthetic test model, random weights: " + text : text
+        }
         let compact = com == nil ? "2x2 average" : "ComCNN"
         let width = rec.layers.dropFirst().first?.inChannels ?? 0
         let wiring = rec.role == .reccnnDecoded ? "at compact resolution + pixel shuffle" : "at full resolution"
@@ -72,9 +85,33 @@ public struct CompiledModel {
         guard !nameBytes.isEmpty, nameBytes.count <= 16,
               nameBytes.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F })
         else { throw fail("profile name '\(name)' must be 1...16 of [a-z0-9_-]") }
-        guard let networks = config["networks"] as? [String: Any], let recConfig = networks["rec"] as? [String: Any] else {
-            throw fail("no networks.rec")
+        guard let networks = config["networks"] as? [String: Any] else { throw fail("no networks") }
+        let source = config["source"] as? [String: Any]
+        self.profile = name
+        self.synthetic = source?["synthetic"] != nil
+        self.configSHA256 = hex(sha256([UInt8](configData)))
+        self.weightsSHA256 = hex(sha256([UInt8](weightsData)))
+        switch config["mode"] as? String {
+        case "full":
+            // A full-resolution enhancer (Training/comrec_train/export.py, issue #6).
+            guard config["compact"] as? String == "none", networks.count == 1,
+                  let enhance = networks["enhance"] as? [String: Any]
+            else { throw fail("a full-resolution model has compact \"none\" and one network, networks.enhance") }
+            guard enhance["reads"] as? String == "image", enhance["residual_added_to"] as? String == "image" else {
+                throw fail("networks.enhance must read the image and add its residual to it")
+            }
+            let shuffle = enhance["pixel_shuffle"] as? Int
+            guard shuffle == 1 || shuffle == 2 else { throw fail("networks.enhance.pixel_shuffle must be 1 or 2") }
+            self.com = nil
+            self.rec = try Self.network("enhance", enhance, role: .enhancer, pixelShuffle: shuffle == 2, file: file,
+                                        configPath: configPath, weightsPath: weightsPath)
+            return
+        case nil, "half":
+            break
+        case let other?:
+            throw fail("mode must be half or full, not \(other)")
         }
+        guard let recConfig = networks["rec"] as? [String: Any] else { throw fail("no networks.rec") }
         let compact = config["compact"] as? String
         var com: CompiledNetwork?
         switch compact {
@@ -83,7 +120,7 @@ public struct CompiledModel {
             guard comConfig["reads"] as? String == "image", comConfig["residual_added_to"] as? String == "average2x2",
                   comConfig["pixel_shuffle"] as? Int == 1
             else { throw fail("networks.com must read the image and add its residual to average2x2") }
-            com = try Self.network("com", comConfig, role: .comcnn, file: file, configPath: configPath, weightsPath: weightsPath)
+            com = try Self.network("com", comConfig, role: .comcnn, pixelShuffle: false, file: file, configPath: configPath, weightsPath: weightsPath)
         case "average2x2":
             guard networks["com"] == nil else { throw fail("compact is average2x2 but networks.com exists") }
         default:
@@ -96,19 +133,15 @@ public struct CompiledModel {
         default: throw fail("networks.rec must read upsampled with pixel_shuffle 1 (paper) or decoded with pixel_shuffle 2 (fast)")
         }
         guard recConfig["residual_added_to"] as? String == "upsampled" else { throw fail("networks.rec must add its residual to upsampled") }
-        let rec = try Self.network("rec", recConfig, role: role, file: file, configPath: configPath, weightsPath: weightsPath)
-        let source = config["source"] as? [String: Any]
-        self.profile = name
-        self.synthetic = source?["synthetic"] != nil
+        let rec = try Self.network("rec", recConfig, role: role, pixelShuffle: role == .reccnnDecoded, file: file,
+                                   configPath: configPath, weightsPath: weightsPath)
         self.com = com
         self.rec = rec
-        self.configSHA256 = hex(sha256([UInt8](configData)))
-        self.weightsSHA256 = hex(sha256([UInt8](weightsData)))
     }
 
     /// One network's layers from config.json and its tensors from int8.safetensors, as a blob.
     static func network(
-        _ prefix: String, _ config: [String: Any], role: NetworkRole, file: SafeTensorsFile,
+        _ prefix: String, _ config: [String: Any], role: NetworkRole, pixelShuffle: Bool, file: SafeTensorsFile,
         configPath: String, weightsPath: String
     ) throws -> CompiledNetwork {
         guard let layers = config["layers"] as? [[String: Any]], !layers.isEmpty else {
@@ -128,7 +161,7 @@ public struct CompiledModel {
                 throw fail("cin, cout and stride are required")
             }
             let kind: ConvLayerKind = i == 0 ? .firstConv3x3
-                : (last ? (role == .reccnnDecoded ? .lastConv3x3PixelShuffleResidual : .lastConv3x3Residual) : .conv3x3)
+                : (last ? (pixelShuffle ? .lastConv3x3PixelShuffleResidual : .lastConv3x3Residual) : .conv3x3)
             shapes.append(LayerShape(kind, cin, cout, stride: stride))
             payload += try tensors("\(prefix).\(i)", cin: cin, cout: cout, inputMax: i == 0 ? 255 : 127, file: file, path: weightsPath)
         }
@@ -194,7 +227,7 @@ extension CompiledModel {
             return LearnedModel(
                 profile: profile, summary: summary, modelHash: modelHash.value,
                 com: try com.map { (n: CompiledNetwork) throws(ModelBlobError) in try LearnedNetwork(blob: n.blob, role: .comcnn) },
-                rec: try LearnedNetwork(blob: rec.blob, role: rec.role))
+                rec: try LearnedNetwork(blob: rec.blob, role: rec.role))  // RecCNN or enhancer
         } catch {
             throw CompileError("\(profile): \(error.description)")
         }

@@ -22,15 +22,21 @@ func emitSwift(_ model: CompiledModel, typeName: String, request: GeneratorReque
     s += "// and int8.safetensors (SHA-256 \(model.weightsSHA256)).\n"
     if model.synthetic { s += "// A synthetic test model: random weights, not trained (Training/comrec_train/make_test_model.py).\n" }
     s += "//\n"
-    if let com = model.com {
+    if model.fullResolution {
+        s += model.rec.layers.last?.kind == .lastConv3x3PixelShuffleResidual
+            ? "// Enhancer (full-resolution mode, fast wiring): reads the decoded JPEG padded to even sizes, stride-2 first layer; 12-channel residual pixel-shuffled onto the decoded JPEG.\n"
+            : "// Enhancer (full-resolution mode, paper wiring): reads the decoded JPEG; residual onto it.\n"
+    } else if let com = model.com {
         s += "// ComCNN: reads the image replicate-padded to even sizes; residual onto its 2x2 average.\n"
         s += layerTable(com)
     } else {
         s += "// Compact image: the integer 2x2 average (no ComCNN).\n"
     }
-    s += model.rec.role == .reccnnDecoded
+    if !model.fullResolution {
+        s += model.rec.role == .reccnnDecoded
         ? "// RecCNN (fast wiring): reads the decoded compact image; 12-channel residual pixel-shuffled onto its x2 upsampling.\n"
         : "// RecCNN (paper wiring): reads the x2 upsampling of the decoded compact image; residual onto it.\n"
+    }
     s += layerTable(model.rec)
     s += """
         //
@@ -66,6 +72,7 @@ private func networkSource(_ network: CompiledNetwork, blob: String) -> String {
     case .comcnn: role = ".comcnn"
     case .reccnnUpsampled: role = ".reccnnUpsampled"
     case .reccnnDecoded: role = ".reccnnDecoded"
+    case .enhancer: role = ".enhancer"
     }
     var s = "NetworkSource(\n"
     s += "            role: \(role),\n"

@@ -164,6 +164,19 @@ public func checkShapes(_ shapes: [LayerShape], role: NetworkRole) throws(ModelB
             throw .shape("fast RecCNN ends in a 12-channel pixel-shuffled residual")
         }
         guard downscale == 1 else { throw .shape("RecCNN layers have stride 1") }
+    case .enhancer:
+        switch last.kind {
+        case .lastConv3x3Residual:
+            guard last.outChannels == 3, downscale == 1 else {
+                throw .shape("a full-resolution enhancer ends in a 3-channel residual, with stride 1 throughout")
+            }
+        case .lastConv3x3PixelShuffleResidual:
+            guard last.outChannels == 12, downscale == 2 else {
+                throw .shape("a pixel-shuffled enhancer halves the resolution once and ends in 12 channels")
+            }
+        default:
+            throw .shape("an enhancer ends in a residual layer")
+        }
     }
 }
 
@@ -172,13 +185,15 @@ public final class LearnedModel: @unchecked Sendable {
     public let profile: String
     public let summary: String
     public let modelHash: UInt64
-    /// ComCNN, or nil when the compact image is the 2x2 average.
+    /// ComCNN, or nil when the compact image is the 2x2 average (and for an enhancer).
     public let com: LearnedNetwork?
+    /// The decoding network: a RecCNN (half-resolution mode) or an enhancer (full-resolution mode).
     public let rec: LearnedNetwork
 
     public init(profile: String, summary: String, modelHash: UInt64, com: LearnedNetwork?, rec: LearnedNetwork) {
         precondition(com == nil || com!.role == .comcnn, "the compact network must be a ComCNN")
-        precondition(rec.role != .comcnn, "the reconstruction network must be a RecCNN")
+        precondition(rec.role != .comcnn, "the decoding network must be a RecCNN or an enhancer")
+        precondition(rec.role != .enhancer || com == nil, "an enhancer model has no ComCNN")
         self.profile = profile
         self.summary = summary
         self.modelHash = modelHash
@@ -197,6 +212,10 @@ public final class LearnedModel: @unchecked Sendable {
             fatalError("generated model \(source.profile) is damaged (\(error.description)); regenerate it with comrec-compile")
         }
     }
+
+    /// Whether this is a full-resolution enhancer (`enhance`) rather than a half-resolution pair
+    /// (`makeCompact`, `reconstruct`).
+    public var isEnhancer: Bool { rec.role == .enhancer }
 
     /// The bytes the model hash is computed over: ComCNN's blob (if any), then RecCNN's.
     public var hashedBytes: [UInt8] {

@@ -123,4 +123,9 @@ extension LearnedModel {
                         width: width, height: height, output: output, runner: $0)
         }
     }
+
+    /// `enhance` with the process-wide runner.
+    public func enhance(image: UnsafePointer<UInt8>, width: Int, height: Int, output: UnsafeMutablePointer<UInt8>) {
+        ModelEngine.withDefaultRunner { enhance(image: image, width: width, height: height, output: output, runner: $0) }
+    }
 }

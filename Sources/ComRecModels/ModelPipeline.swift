@@ -7,8 +7,12 @@ import ComRecKernels
 //   reconstruct:  paper: bicubic x2 of the decoded compact image, the RecCNN on it at full
 //                 resolution, residual onto it; fast: the RecCNN on the decoded compact image,
 //                 its 12-channel residual pixel-shuffled onto the bicubic x2; cropped to W x H.
-// Memory besides the caller's buffers: the padded copy of an odd-sized image (encode), the
-// upsampled image (paper decode; fast writes it straight into the output) and the tiles' scratch.
+//   enhance:      (full-resolution mode) the enhancer on the decoded full-resolution image
+//                 (replicate-padded to even sizes when it has a stride-2 layer), its residual
+//                 (pixel-shuffled in the fast wiring) onto that image.
+// Memory besides the caller's buffers: the padded copy of an odd-sized image (encode, enhance),
+// the upsampled image (paper decode; fast writes it straight into the output) and the tiles'
+// scratch.
 
 extension LearnedModel {
     /// Writes the compact image (ceil(width / 2) x ceil(height / 2)) of `image` to `compact`.
@@ -47,13 +51,14 @@ extension LearnedModel {
         precondition(width > 0 && height > 0)
         precondition(compactWidth == (width + 1) / 2 && compactHeight == (height + 1) / 2,
                      "the compact image must be ceil(W/2) x ceil(H/2)")
+        precondition(!isEnhancer, "an enhancer model has no compact image: use enhance")
         switch rec.role {
         case .reccnnDecoded:
             upsample2xBicubicFast(src: compact, srcWidth: compactWidth, srcHeight: compactHeight, channels: 3,
                               dst: output, dstWidth: width, rows: 0..<height)
             runner.run(layers: rec.packed, input: compact, inputWidth: compactWidth, inputHeight: compactHeight,
                        base: output, output: output, outputWidth: width, outputHeight: height)
-        case .reccnnUpsampled, .comcnn:
+        case .reccnnUpsampled, .comcnn, .enhancer:
             let up = UnsafeMutablePointer<UInt8>.allocate(capacity: width * height * 3)
             defer { up.deallocate() }
             upsample2xBicubicFast(src: compact, srcWidth: compactWidth, srcHeight: compactHeight, channels: 3,
@@ -61,5 +66,30 @@ extension LearnedModel {
             runner.run(layers: rec.packed, input: up, inputWidth: width, inputHeight: height,
                        base: up, output: output, outputWidth: width, outputHeight: height)
         }
+    }
+
+    /// Writes the enhancement of the decoded full-resolution `image` (`width x height`) to
+    /// `output` (same size; it may not alias `image`).
+    public func enhance<Runner: NetworkRunner>(
+        image: UnsafePointer<UInt8>, width: Int, height: Int, output: UnsafeMutablePointer<UInt8>, runner: Runner
+    ) {
+        precondition(width > 0 && height > 0)
+        precondition(isEnhancer, "enhance needs a full-resolution enhancer model")
+        let halves = rec.shapes.contains { $0.stride == 2 }
+        let pw = halves ? (width + 1) & ~1 : width, ph = halves ? (height + 1) & ~1 : height
+        guard pw != width || ph != height else {
+            runner.run(layers: rec.packed, input: image, inputWidth: width, inputHeight: height,
+                       base: image, output: output, outputWidth: width, outputHeight: height)
+            return
+        }
+        let padded = UnsafeMutablePointer<UInt8>.allocate(capacity: pw * ph * 3)
+        defer { padded.deallocate() }
+        for y in 0..<ph {
+            let src = image + min(y, height - 1) * width * 3, dst = padded + y * pw * 3
+            dst.update(from: src, count: width * 3)
+            if pw > width { (dst + width * 3).update(from: src + (width - 1) * 3, count: 3) }
+        }
+        runner.run(layers: rec.packed, input: padded, inputWidth: pw, inputHeight: ph,
+                   base: image, output: output, outputWidth: width, outputHeight: height)
     }
 }

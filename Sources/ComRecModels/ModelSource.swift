@@ -26,6 +26,11 @@ public enum NetworkRole: UInt8, Sendable {
     /// `fast` RecCNN: the decoded compact image; a 12-channel residual pixel-shuffled onto the x2
     /// upsampling.
     case reccnnDecoded = 2
+    /// Full-resolution mode's enhancer (issue #6): reads the decoded full-resolution JPEG (padded
+    /// to even sizes by replication when a layer has stride 2) and adds its residual to that same
+    /// image: a 3-channel residual at full resolution (`paper` wiring) or, after a stride-2 first
+    /// layer, a 12-channel residual pixel-shuffled back to full resolution (`fast` wiring).
+    case enhancer = 3
 }
 
 /// Layer kinds as stored in a blob.
@@ -99,8 +104,9 @@ public struct ModelSource: Sendable {
     public var summary: String
     /// First 8 bytes of SHA-256 over the blobs, most significant byte first.
     public var modelHash: UInt64
-    /// ComCNN, or nil when the compact image is the plain 2x2 average.
+    /// ComCNN, or nil when the compact image is the plain 2x2 average (and for an enhancer).
     public var com: NetworkSource?
+    /// The decoding network: a RecCNN (half-resolution mode) or an enhancer (full-resolution mode).
     public var rec: NetworkSource
 
     public init(profile: String, summary: String, modelHash: UInt64, com: NetworkSource?, rec: NetworkSource) {

@@ -179,6 +179,29 @@ final class GeneratedFilesTests: XCTestCase {
         assertRefused(narrow, "multiples of 16")
     }
 
+    func testEnhancerFoldersCompileAndTheirRefusals() throws {
+        let model = try CompiledModel(folder: packageRoot + "/Fixtures/models/full/test-fast-full")
+        XCTAssertTrue(model.fullResolution && model.com == nil && model.rec.role == .enhancer)
+        XCTAssertEqual(try generate(GeneratorRequest(folder: try brokenFolder("full/test-paper-full"))).path,
+                       "Sources/ComRecModels/Generated/TestPaperFullModel.swift")
+        func edit(_ key: String, _ value: Any) -> (inout [String: Any]) -> Void {
+            { config in
+                var networks = config["networks"] as! [String: Any]
+                var enhance = networks["enhance"] as! [String: Any]
+                enhance[key] = value
+                networks["enhance"] = enhance
+                config["networks"] = networks
+            }
+        }
+        assertRefused(try brokenFolder("full/test-fast-full", config: edit("reads", "upsampled")), "read the image")
+        assertRefused(try brokenFolder("full/test-fast-full", config: edit("pixel_shuffle", 3)), "pixel_shuffle must be 1 or 2")
+        // The fast wiring needs its stride-2 layer to pixel-shuffle back to full resolution.
+        assertRefused(try brokenFolder("full/test-fast-full", config: edit("pixel_shuffle", 1)), "3-channel residual")
+        assertRefused(try brokenFolder("full/test-fast-full", config: { $0["mode"] = "quarter" }), "mode must be half or full")
+        assertRefused(try brokenFolder("full/test-fast-full", config: { $0["compact"] = "average2x2" }), "compact")
+        assertRefused(try brokenFolder("full/test-fast-full", tensors: { $0["enhance.1.bias"] = nil }), "no tensor enhance.1.bias")
+    }
+
     // MARK: - Blobs at run time
 
     func testDamagedBlobsAreRefused() {

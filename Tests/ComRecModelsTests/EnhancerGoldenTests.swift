@@ -1,0 +1,109 @@
+// Full-resolution enhancers (issue #6) against the numpy integer reference's golden hashes
+// (Fixtures/golden/full/, Training/comrec_train/golden.py): the synthetic test enhancers of both
+// wirings on every kernel family this CPU supports, 1, 2 and 3 threads and several tile heights,
+// through the single-threaded runner of Embedded builds, and through the scalar reference.
+import ComRecCodec
+import ComRecKernels
+import ComRecModels
+import ComRecRuntime
+import ComRecTestModels
+import Foundation
+import XCTest
+
+/// One case of Fixtures/golden/full/<profile>-full.json.
+struct EnhancerGoldenCase: Decodable {
+    var width: Int
+    var height: Int
+    var decoded_seed: Int
+    var enhanced_sha256: String
+}
+
+struct EnhancerGoldenFile: Decodable {
+    var profile: String
+    var mode: String
+    var int8_safetensors_sha256: String
+    var cases: [EnhancerGoldenCase]
+
+    static func load(_ name: String) throws -> EnhancerGoldenFile {
+        let path = packageRoot + "/Fixtures/golden/full/\(name).json"
+        return try JSONDecoder().decode(EnhancerGoldenFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}
+
+final class EnhancerGoldenTests: XCTestCase {
+    /// The test enhancers and their golden files.
+    let models: [(LearnedModel, String)] = [(TestPaperFullModel.model, "test-paper-full"), (TestFastFullModel.model, "test-fast-full")]
+
+    func decoded(_ c: EnhancerGoldenCase) -> [UInt8] {
+        goldenSyntheticImage(width: c.width, height: c.height, seed: c.decoded_seed)
+    }
+
+    func testBothWiringsAreCovered() {
+        XCTAssertTrue(models.allSatisfy { $0.0.isEnhancer && $0.0.com == nil })
+        XCTAssertEqual(Set(models.map { $0.0.rec.shapes.last!.kind == .lastConv3x3PixelShuffleResidual }), [true, false])
+        XCTAssertTrue(TestFastFullModel.model.rec.shapes[0].stride == 2)
+    }
+
+    func testEveryKernelFamilyThreadCountAndTileHeight() throws {
+        for (model, name) in models {
+            let golden = try EnhancerGoldenFile.load(name)
+            XCTAssertEqual(golden.mode, "full")
+            XCTAssertEqual(golden.profile, model.profile)
+            for isa in KernelISA.supported {
+                for (threads, tileHeight) in GoldenTests.settings {
+                    let runner = ThreadedNetworkRunner(
+                        executor: NetworkExecutor(pool: ThreadPool(threads: threads), isa: isa), tileHeight: tileHeight)
+                    for c in golden.cases {
+                        var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
+                        model.enhance(image: decoded(c), width: c.width, height: c.height, output: &out, runner: runner)
+                        XCTAssertEqual(hex(sha256(out)), c.enhanced_sha256,
+                                       "\(name) \(c.width)x\(c.height), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Embedded build's runner (one thread, portable kernels), and the scalar reference
+    /// operators on the canonical weights.
+    func testSerialRunnerAndReference() throws {
+        for (model, name) in models {
+            for c in try EnhancerGoldenFile.load(name).cases {
+                let image = decoded(c)
+                for tileHeight in [0, 1, 3] {
+                    var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
+                    model.enhance(image: image, width: c.width, height: c.height, output: &out,
+                                  runner: SerialNetworkRunner<PortableConv3x3>(tileHeight: tileHeight))
+                    XCTAssertEqual(hex(sha256(out)), c.enhanced_sha256, "\(name) \(c.width)x\(c.height) tile height \(tileHeight)")
+                }
+                XCTAssertEqual(hex(sha256(reference(model, image, c.width, c.height))), c.enhanced_sha256,
+                               "\(name) reference \(c.width)x\(c.height)")
+            }
+        }
+    }
+
+    /// The enhancer with the scalar reference operators: padded to even by replication when a
+    /// layer has stride 2, residual onto the unpadded image.
+    func reference(_ model: LearnedModel, _ image: [UInt8], _ width: Int, _ height: Int) -> [UInt8] {
+        let halves = model.rec.shapes.contains { $0.stride == 2 }
+        let pw = halves ? (width + 1) & ~1 : width, ph = halves ? (height + 1) & ~1 : height
+        var padded = [UInt8](repeating: 0, count: pw * ph * 3)
+        for y in 0..<ph {
+            for x in 0..<pw {
+                for k in 0..<3 { padded[(y * pw + x) * 3 + k] = image[(min(y, height - 1) * width + min(x, width - 1)) * 3 + k] }
+            }
+        }
+        var out = [UInt8](repeating: 0, count: width * height * 3)
+        runNetworkReference(layers: model.rec.canonical, input: padded, width: pw, height: ph,
+                            base: image, output: &out, outputWidth: width, outputHeight: height)
+        return out
+    }
+
+    /// A half-resolution model refuses to enhance, and an enhancer has no compact image: both are
+    /// programming errors, so what is checked here is only what the type reports.
+    func testModelKindsAreReported() {
+        XCTAssertFalse(TestFastModel.model.isEnhancer)
+        XCTAssertFalse(TestPaperModel.model.isEnhancer)
+        XCTAssertTrue(TestFastFullModel.model.isEnhancer)
+    }
+}
