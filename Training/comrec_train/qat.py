@@ -106,7 +106,7 @@ def float_enhance(config, tensors, decoded):
         from . import intref
         x = intref.pad_to_even(decoded)
     with torch.no_grad():
-        res = export.run_layers(net, tensors, torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].float())
+        res = export.run_layers(net, tensors, torch.from_numpy(np.array(x, np.float32)).permute(2, 0, 1)[None])
     res = res[0, :, :h, :w].permute(1, 2, 0).numpy()
     return np.clip(np.rint(decoded + res), 0, 255).astype(np.uint8)
 
