@@ -16,9 +16,9 @@ Hashes are over the raw RGB bytes, rows top to bottom, no header.
 A full-resolution model folder (config "mode": "full", one network `enhance`, issue #6) gets, per
 case, `enhanced_sha256`: the enhancer's output (intref.enhancer_paper / enhancer_fast) for a
 synthetic decoded full-resolution image synthetic_image(width, height, decoded_seed). Its file is
-named <profile>-full.json and goes by default to Fixtures/golden/full/ (kept out of
-Fixtures/golden/*.json until the Swift runtime runs enhancers: its golden tests and
-scripts/qemu-models.sh take every file there as a half-resolution profile).
+named <profile>-full.json and goes by default to Fixtures/golden/full/ (apart from
+Fixtures/golden/*.json, which the Swift golden tests and scripts/qemu-models.sh take as
+half-resolution profiles; Tests/ComRecModelsTests/EnhancerGoldenTests.swift reads full/).
 
 synthetic_image is integer arithmetic only, so that Swift (Tests/ComRecTestModels/
 SyntheticImage.swift) and the Embedded qemu check compute the same pixels.

@@ -13,8 +13,8 @@ There is no model.safetensors (float weights): nothing here needs one.
 
 Full-resolution enhancers (issue #6, export.export_enhancer_config: "mode": "full", one network
 `enhance`, tensors `enhance.<i>.*`) are made the same way: TEST_ENHANCERS, written to
-Fixtures/models/full/ (kept out of Fixtures/models/test-* until the Swift runtime runs enhancers:
-its tests take every test-* folder there as a compiled-in half-resolution test model).
+Fixtures/models/full/ (apart from Fixtures/models/test-*, which the Swift tests take as the
+compiled-in half-resolution test models).
 
 The weights are random (np.random.RandomState, whose stream numpy keeps stable) but the
 requantisation multipliers are calibrated on a synthetic image, so that hidden activations spread

@@ -25,8 +25,9 @@ def test_committed_golden_vectors_are_current():
 
 
 def test_enhancers_are_kept_apart_from_the_half_resolution_fixtures():
-    """Until the Swift runtime runs enhancers, its tests take every Fixtures/models/test-* folder and
-    every Fixtures/golden/*.json as a half-resolution profile: no enhancer may be there."""
+    """The Swift tests and scripts/qemu-models.sh take every Fixtures/models/test-* folder and every
+    Fixtures/golden/*.json as a half-resolution profile: no enhancer may be there (they are in
+    the full/ subfolders)."""
     for name in os.listdir(MODELS):
         if name.startswith("test-"):
             assert json.load(open(os.path.join(MODELS, name, "config.json"))).get("mode") != "full", name
