@@ -31,13 +31,8 @@ extension LearnedModel {
                        base: compact, output: compact, outputWidth: cw, outputHeight: ch)
             return
         }
-        let padded = UnsafeMutablePointer<UInt8>.allocate(capacity: pw * ph * 3)
+        let padded = replicatePadToEven(image, width: width, height: height)
         defer { padded.deallocate() }
-        for y in 0..<ph {
-            let src = image + min(y, height - 1) * width * 3, dst = padded + y * pw * 3
-            dst.update(from: src, count: width * 3)
-            if pw > width { (dst + width * 3).update(from: src + (width - 1) * 3, count: 3) }
-        }
         runner.run(layers: com.packed, input: padded, inputWidth: pw, inputHeight: ph,
                    base: compact, output: compact, outputWidth: cw, outputHeight: ch)
     }
@@ -82,14 +77,22 @@ extension LearnedModel {
                        base: image, output: output, outputWidth: width, outputHeight: height)
             return
         }
-        let padded = UnsafeMutablePointer<UInt8>.allocate(capacity: pw * ph * 3)
+        let padded = replicatePadToEven(image, width: width, height: height)
         defer { padded.deallocate() }
-        for y in 0..<ph {
-            let src = image + min(y, height - 1) * width * 3, dst = padded + y * pw * 3
-            dst.update(from: src, count: width * 3)
-            if pw > width { (dst + width * 3).update(from: src + (width - 1) * 3, count: 3) }
-        }
         runner.run(layers: rec.packed, input: padded, inputWidth: pw, inputHeight: ph,
                    base: image, output: output, outputWidth: width, outputHeight: height)
     }
+}
+
+/// A new RGB8 copy of `image` with its last column and/or row repeated so that both sizes are
+/// even (ComCNN's and the fast enhancer's input). The caller deallocates it.
+private func replicatePadToEven(_ image: UnsafePointer<UInt8>, width: Int, height: Int) -> UnsafeMutablePointer<UInt8> {
+    let pw = (width + 1) & ~1, ph = (height + 1) & ~1
+    let padded = UnsafeMutablePointer<UInt8>.allocate(capacity: pw * ph * 3)
+    for y in 0..<ph {
+        let src = image + min(y, height - 1) * width * 3, dst = padded + y * pw * 3
+        dst.update(from: src, count: width * 3)
+        if pw > width { (dst + width * 3).update(from: src + (width - 1) * 3, count: 3) }
+    }
+    return padded
 }
