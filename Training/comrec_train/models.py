@@ -99,9 +99,9 @@ class RecCNNFast(nn.Module):
     full-resolution residual added to the x2-upsampled decoded image.
     (1728 + 10 * 36864 + 6912) / 4 = 94.3 k MAC per output pixel."""
 
-    def __init__(self, width=64, middle=10):
+    def __init__(self, width=64, middle=10, first_stride=1):
         super().__init__()
-        self.first = conv3x3(3, width)
+        self.first = conv3x3(3, width, stride=first_stride)  # 2: the full-resolution enhancer
         self.middle = nn.ModuleList(conv3x3(width, width, bias=False) for _ in range(middle))
         self.bns = nn.ModuleList(nn.BatchNorm2d(width) for _ in range(middle))
         self.last = conv3x3(width, 12)
@@ -139,25 +139,13 @@ def comcnn_macs_per_input_pixel():
 # the JPEG artifacts at decode. It reads the decoded image (pixels / 255) and adds PIXEL * residual
 # to that same decoded image. Last layers start at zero: an untrained enhancer is the identity.
 
-class EnhancerPaper(nn.Module):
+class EnhancerPaper(RecCNNPaper):
     """RecCNNPaper's layers on the decoded full-resolution JPEG: conv 3->64 + ReLU;
     18 x (conv 64->64 + BN + ReLU); conv 64->3; residual added to the decoded image.
     ~0.67 M MAC per output pixel."""
 
-    def __init__(self, width=64, middle=18):
-        super().__init__()
-        self.first = conv3x3(3, width)
-        self.middle = nn.ModuleList(conv3x3(width, width, bias=False) for _ in range(middle))
-        self.bns = nn.ModuleList(nn.BatchNorm2d(width) for _ in range(middle))
-        self.last = conv3x3(width, 3)
-        nn.init.zeros_(self.last.weight)
-        nn.init.zeros_(self.last.bias)
-
     def forward(self, decoded):
-        f = F.relu(self.first(decoded / PIXEL))
-        for conv, bn in zip(self.middle, self.bns):
-            f = F.relu(bn(conv(f)))
-        return decoded + PIXEL * self.last(f)
+        return super().forward(decoded, decoded)
 
 
 def pad_to_even(x):
@@ -169,29 +157,17 @@ def pad_to_even(x):
     return F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
 
 
-class EnhancerFast(nn.Module):
-    """The `fast` enhancer: conv 3->64 stride 2 + ReLU on the decoded image replicate-padded to
-    even sizes; 10 x (conv 64->64 + BN + ReLU) at half resolution; conv 64->12; PixelShuffle(2);
-    the residual cropped to H x W and added to the decoded image.
-    (1728 + 10 * 36864 + 6912) / 4 = 94.3 k MAC per output pixel."""
+class EnhancerFast(RecCNNFast):
+    """The `fast` enhancer: RecCNNFast's layers with a stride-2 first layer, on the decoded image
+    replicate-padded to even sizes: conv 3->64 stride 2 + ReLU; 10 x (conv 64->64 + BN + ReLU) at
+    half resolution; conv 64->12; PixelShuffle(2); the residual cropped to H x W and added to the
+    decoded image. (1728 + 10 * 36864 + 6912) / 4 = 94.3 k MAC per output pixel."""
 
     def __init__(self, width=64, middle=10):
-        super().__init__()
-        self.first = conv3x3(3, width, stride=2)
-        self.middle = nn.ModuleList(conv3x3(width, width, bias=False) for _ in range(middle))
-        self.bns = nn.ModuleList(nn.BatchNorm2d(width) for _ in range(middle))
-        self.last = conv3x3(width, 12)
-        self.shuffle = nn.PixelShuffle(2)
-        nn.init.zeros_(self.last.weight)
-        nn.init.zeros_(self.last.bias)
+        super().__init__(width, middle, first_stride=2)
 
     def forward(self, decoded):
-        h, w = decoded.shape[-2:]
-        f = F.relu(self.first(pad_to_even(decoded) / PIXEL))
-        for conv, bn in zip(self.middle, self.bns):
-            f = F.relu(bn(conv(f)))
-        residual = self.shuffle(PIXEL * self.last(f))
-        return decoded + residual[..., :h, :w]
+        return super().forward(pad_to_even(decoded), decoded)
 
 
 ENHANCER = {"paper": EnhancerPaper, "fast": EnhancerFast}

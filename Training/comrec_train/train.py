@@ -351,20 +351,27 @@ def _db(v):
     return "n/a" if v is None else f"{v:+.2f} dB"
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True, help="JSON config (configs/paper.json, configs/fast.json)")
+def parse_run_arguments(doc, config_help, argv=None):
+    """The command line of train.py and train_enhance.py: (args, config dict), with torch's
+    thread count set."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", required=True, help=f"JSON config ({config_help})")
     p.add_argument("--hours", type=float, default=1.0, help="wall-clock budget of this invocation")
     p.add_argument("--steps", type=int, default=None, help="step budget of this invocation (default: none)")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
-    p.add_argument("--run-dir", default=None, help="log folder (default runs/<profile>)")
+    p.add_argument("--run-dir", default=None, help="log folder (default runs/<run name>)")
     p.add_argument("--checkpoint-dir", default=os.path.join(TRAINING, "checkpoints"))
     args = p.parse_args(argv)
     with open(args.config) as fh:
         cfg = json.load(fh)
     if args.threads:
         torch.set_num_threads(args.threads)
+    return args, cfg
+
+
+def main(argv=None):
+    args, cfg = parse_run_arguments(__doc__, "configs/paper.json, configs/fast.json", argv)
     run_dir = args.run_dir or os.path.join(TRAINING, "runs", cfg["profile"])
     Trainer(cfg, args.device, run_dir, args.checkpoint_dir).run(args.hours, args.steps)
 

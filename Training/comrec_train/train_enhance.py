@@ -16,7 +16,6 @@ PSNR of the decoded JPEG and of the enhancer's output (the same file, so the sam
 BD-rate of the enhanced curve against plain JPEG over `bd_range_bpp` (default: the bpp range the
 development JPEG curve spans). The state with the lowest BD-rate is kept as `best`.
 """
-import argparse
 import json
 import os
 import random
@@ -28,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data, jpeg, metrics, models
-from .train import TRAINING, _db, _pct, log
+from .train import TRAINING, _db, _pct, log, parse_run_arguments
 
 
 def check_config(cfg):
@@ -240,19 +239,7 @@ class EnhanceTrainer:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", required=True, help="JSON config (configs/fast-full.json, configs/paper-full.json)")
-    p.add_argument("--hours", type=float, default=1.0, help="wall-clock budget of this invocation")
-    p.add_argument("--steps", type=int, default=None, help="step budget of this invocation (default: none)")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
-    p.add_argument("--run-dir", default=None, help="log folder (default runs/<name>)")
-    p.add_argument("--checkpoint-dir", default=os.path.join(TRAINING, "checkpoints"))
-    args = p.parse_args(argv)
-    with open(args.config) as fh:
-        cfg = json.load(fh)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args, cfg = parse_run_arguments(__doc__, "configs/fast-full.json, configs/paper-full.json", argv)
     run_dir = args.run_dir or os.path.join(TRAINING, "runs", run_name(cfg))
     EnhanceTrainer(cfg, args.device, run_dir, args.checkpoint_dir).run(args.hours, args.steps)
 

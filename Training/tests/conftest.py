@@ -38,6 +38,20 @@ def datasets_root():
     return root
 
 
+@pytest.fixture(scope="session")
+def tiny_datasets(tmp_path_factory):
+    """A made-up train/ tree for trainer tests: 14 synthetic images (12 become the development
+    set)."""
+    from PIL import Image
+    root = tmp_path_factory.mktemp("datasets")
+    bsd = root / "train" / "cbsd432"
+    bsd.mkdir(parents=True)
+    (root / "train" / "wikipedia").mkdir()
+    for k in range(14):
+        Image.fromarray(synthetic_image(200, 208, seed=k)).save(bsd / f"{k:03d}.png")
+    return str(root)
+
+
 def randomise(module, seed, scale=0.05):
     """Gives a freshly built model non-trivial weights and BatchNorm statistics: the models start
     with a zero last layer (output = base), which would make equivalence tests vacuous."""

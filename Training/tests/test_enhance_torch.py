@@ -5,7 +5,6 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image
 
 torch = pytest.importorskip("torch")
 
@@ -185,16 +184,6 @@ def tiny_config(**extra):
     return cfg
 
 
-@pytest.fixture(scope="module")
-def tiny_datasets(tmp_path_factory):
-    """A made-up train/ tree: 14 synthetic images (12 become the development set)."""
-    root = tmp_path_factory.mktemp("datasets")
-    bsd = root / "train" / "cbsd432"
-    bsd.mkdir(parents=True)
-    (root / "train" / "wikipedia").mkdir()
-    for k in range(14):
-        Image.fromarray(synthetic_image(200, 208, seed=k)).save(bsd / f"{k:03d}.png")
-    return str(root)
 
 
 def make_trainer(cfg, root, tmp):
