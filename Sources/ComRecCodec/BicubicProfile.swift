@@ -20,7 +20,9 @@ extension Profile {
         makeCompact: bicubicDownsample2x,
         reconstruct: { compact, context in
             bicubicUpsample2x(compact, width: context.width, height: context.height)
-        }
+        },
+        // Where bicubic half mode meets plain JPEG: 0.36 bpp on CBSD68 and CSet14 (docs/modes.md).
+        halfModeMaxBitsPerPixel: 0.36
     )
 }
 

@@ -8,19 +8,21 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The segment is shorter than its fields or holds an impossible value.
     case malformedSegment(String)
     /// The segment's format version is one this build does not read.
-    case unsupportedVersion(found: Int, supported: Int)
+    case unsupportedVersion(found: Int, supported: ClosedRange<Int>)
+    /// The segment's mode byte (format version 2) is one this build does not know.
+    case unsupportedMode(UInt8)
     /// The segment has a critical extension record this build does not know.
     case unsupportedExtension(tag: UInt8)
     /// The file's profile is not in this build.
     case unknownProfile(name: String, available: [String])
-    /// Same profile name, different model weights.
-    case modelMismatch(profile: String, fileHash: ModelHash, buildHash: ModelHash)
+    /// Same profile name, different model weights (of the file's mode).
+    case modelMismatch(profile: String, mode: CodecMode, fileHash: ModelHash, buildHash: ModelHash)
     /// Claimed dimensions over the pixel limit (checked before allocating).
     case tooLarge(width: Int, height: Int, limit: Int)
     /// A width or height of zero.
     case emptyImage(width: Int, height: Int)
-    /// The compact image does not have the size the original dimensions imply.
-    case compactSizeMismatch(compactWidth: Int, compactHeight: Int, width: Int, height: Int)
+    /// The JPEG does not have the size the original dimensions and the mode imply.
+    case storedSizeMismatch(mode: CodecMode, jpegWidth: Int, jpegHeight: Int, width: Int, height: Int)
     /// An argument outside its range (quality, profile name, ...).
     case invalidArgument(String)
     /// libjpeg (or another JPEG coder) refused the data; the text is its message.
@@ -38,16 +40,20 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
         case .malformedSegment(let why):
             return "malformed ComRec segment: \(why)"
         case .unsupportedVersion(let found, let supported):
-            return "ComRec format version \(found) is not supported by this comrec (it reads version "
-                + "\(supported)); decode it with the comrec release that wrote it"
+            return "ComRec format version \(found) is not supported by this comrec (it reads versions "
+                + "\(supported.lowerBound) to \(supported.upperBound)); decode it with the comrec release that wrote it"
+        case .unsupportedMode(let byte):
+            return "ComRec file uses mode \(byte), which this comrec does not know (it knows "
+                + CodecMode.allCases.map { "\($0.rawValue) \($0.name)" }.joined(separator: ", ") + "); decode it with a newer comrec"
         case .unsupportedExtension(let tag):
             return "ComRec segment needs extension \(tag) which this comrec does not know; "
                 + "decode it with a newer comrec"
         case .unknownProfile(let name, let available):
             return "made with profile '\(name)', which this comrec does not have (it has: "
                 + available.joined(separator: ", ") + ")"
-        case .modelMismatch(let profile, let fileHash, let buildHash):
-            return "made by a different '\(profile)' model (file: model hash \(fileHash), this comrec: "
+        case .modelMismatch(let profile, let mode, let fileHash, let buildHash):
+            let model = mode == .half ? "'\(profile)' model" : "'\(profile)' full-resolution enhancer"
+            return "made by a different \(model) (file: model hash \(fileHash), this comrec: "
                 + "model hash \(buildHash)); decode it with the comrec build that wrote it"
         case .tooLarge(let width, let height, let limit):
             let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
@@ -55,9 +61,13 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "limit of \(pixelCount(limit)); raise --max-pixels if you trust this file"
         case .emptyImage(let width, let height):
             return "image is \(width) x \(height): it has no pixels"
-        case .compactSizeMismatch(let cw, let ch, let width, let height):
+        case .storedSizeMismatch(let mode, let jw, let jh, let width, let height):
+            if mode == .full {
+                return "malformed ComRec file: its JPEG is \(jw) x \(jh) but a full-mode file of an original of "
+                    + "\(width) x \(height) stores it at that size"
+            }
             let expected = compactSize(width: width, height: height)
-            return "malformed ComRec file: the compact image is \(cw) x \(ch) but an original of "
+            return "malformed ComRec file: the compact image is \(jw) x \(jh) but an original of "
                 + "\(width) x \(height) needs \(expected.width) x \(expected.height)"
         case .invalidArgument(let why):
             return why

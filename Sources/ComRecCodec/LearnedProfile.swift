@@ -1,30 +1,80 @@
 import ComRecModels
 
-// Learned profiles: a generated model (comrec-compile, docs/models.md) as a codec profile. Register
-// one in `Profile.all` with one line: `.learned(PaperModel.self)`.
+// Learned profiles: generated models (comrec-compile, docs/models.md) as a codec profile. Register
+// one in `Profile.all` with one line:
+// `.learned(PaperModel.self, enhancer: PaperFullModel.self, halfModeMaxBitsPerPixel: 0.5)`.
 
 extension Profile {
-    /// The profile of generated model `Model`. Its networks are decoded on first use, so
-    /// registering a profile costs nothing until it encodes or decodes.
-    public static func learned<Model: GeneratedModel>(_: Model.Type) -> Profile {
+    /// The profile of generated model `Model` (half mode) with generated enhancer `Enhancer` (full
+    /// mode). Networks are decoded on first use, so registering a profile costs nothing until it
+    /// encodes or decodes. (Generic rather than an existential: Embedded Swift has none.)
+    public static func learned<Model: GeneratedModel, Enhancer: GeneratedModel>(
+        _: Model.Type, enhancer: Enhancer.Type, halfModeMaxBitsPerPixel: Double
+    ) -> Profile {
+        learnedProfile(Model.self, full: .learned(Enhancer.self, profile: Model.source.profile),
+                       halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
+    }
+
+    /// The profile of generated model `Model`, whose full mode is plain JPEG (no enhancer yet).
+    public static func learned<Model: GeneratedModel>(_: Model.Type, halfModeMaxBitsPerPixel: Double) -> Profile {
+        learnedProfile(Model.self, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
+    }
+
+    private static func learnedProfile<Model: GeneratedModel>(
+        _: Model.Type, full: FullResolutionModel, halfModeMaxBitsPerPixel: Double
+    ) -> Profile {
         let source = Model.source
+        precondition(source.rec.role != .enhancer, "\(source.profile): the half-mode model is an enhancer")
         return Profile(
             name: source.profile,
             modelHash: ModelHash(value: source.modelHash),
             summary: source.summary,
             makeCompact: { image in learnedCompact(Model.model, image) },
-            reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context) })
+            reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context) },
+            full: full, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
     }
 
-    /// The profile of a model built at run time (benchmarks, tests): same code path as `learned(_:)`.
-    public static func learned(model: LearnedModel) -> Profile {
+    /// The profile of models built at run time (benchmarks, tests): same code path as `learned(_:)`.
+    public static func learned(model: LearnedModel, enhancer: LearnedModel? = nil, halfModeMaxBitsPerPixel: Double = 0.5) -> Profile {
         Profile(
             name: model.profile,
             modelHash: ModelHash(value: model.modelHash),
             summary: model.summary,
             makeCompact: { image in learnedCompact(model, image) },
-            reconstruct: { compact, context in learnedReconstruct(model, compact, context) })
+            reconstruct: { compact, context in learnedReconstruct(model, compact, context) },
+            full: enhancer.map { FullResolutionModel.learned(model: $0) } ?? .plainJPEG,
+            halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
     }
+}
+
+extension FullResolutionModel {
+    /// The full-resolution model of generated enhancer `Enhancer`, for profile `profile`.
+    public static func learned<Enhancer: GeneratedModel>(_: Enhancer.Type, profile: String) -> FullResolutionModel {
+        let source = Enhancer.source
+        precondition(source.rec.role == .enhancer, "\(source.profile): the full-mode model is not an enhancer")
+        precondition(source.profile == profile, "enhancer of profile \(source.profile) registered for \(profile)")
+        return FullResolutionModel(
+            modelHash: ModelHash(value: source.modelHash), summary: source.summary,
+            enhance: { image, _ in learnedEnhance(Enhancer.model, image) })
+    }
+
+    /// The full-resolution model of an enhancer built at run time (benchmarks, tests).
+    public static func learned(model: LearnedModel) -> FullResolutionModel {
+        precondition(model.isEnhancer, "\(model.profile): not an enhancer")
+        return FullResolutionModel(
+            modelHash: ModelHash(value: model.modelHash), summary: model.summary,
+            enhance: { image, _ in learnedEnhance(model, image) })
+    }
+}
+
+private func learnedEnhance(_ model: LearnedModel, _ image: RGB8Image) -> RGB8Image {
+    var out = RGB8Image(width: image.width, height: image.height)
+    image.pixels.withUnsafeBufferPointer { src in
+        out.pixels.withUnsafeMutableBufferPointer { dst in
+            model.enhance(image: src.baseAddress!, width: image.width, height: image.height, output: dst.baseAddress!)
+        }
+    }
+    return out
 }
 
 private func learnedCompact(_ model: LearnedModel, _ image: RGB8Image) -> RGB8Image {

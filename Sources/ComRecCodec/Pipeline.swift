@@ -20,11 +20,12 @@ public enum ModelStatus: Equatable, Sendable {
     case differentModel(buildHash: ModelHash)
 }
 
-/// What `comrec info` shows: the segment and the compact image's header.
+/// What `comrec info` shows: the segment and the stored JPEG's header.
 public struct ComRecFileInfo: Equatable, Sendable {
     public var segment: ComRecSegment
-    public var compactWidth: Int
-    public var compactHeight: Int
+    /// Size of the JPEG: the compact image (half mode) or the image (full mode).
+    public var storedWidth: Int
+    public var storedHeight: Int
     public var progressive: Bool
     public var fileBytes: Int
     public var modelStatus: ModelStatus
@@ -44,21 +45,42 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         self.maxPixels = maxPixels
     }
 
-    /// A ComRec file (a JPEG of the compact image with the segment) for `image`.
-    public func encode(_ image: RGB8Image, profile: Profile, settings: JPEGSettings) throws(ComRecError) -> [UInt8] {
+    /// A ComRec file for `image` in `mode`: a JPEG of the compact image (half) or of the image
+    /// itself (full), with the segment.
+    public func encode(
+        _ image: RGB8Image, profile: Profile, settings: JPEGSettings, mode: CodecMode = .half
+    ) throws(ComRecError) -> [UInt8] {
         try checkPixelLimit(width: image.width, height: image.height, maxPixels: maxPixels)
+        let stored: RGB8Image
+        switch mode {
+        case .half:
+            stored = profile.makeCompact(image)
+            let expected = compactSize(width: image.width, height: image.height)
+            precondition(stored.width == expected.width && stored.height == expected.height,
+                         "profile \(profile.name) made a compact image of the wrong size")
+        case .full:
+            stored = image
+        }
+        return try file(storing: stored, width: image.width, height: image.height, profile: profile, mode: mode, settings: settings)
+    }
+
+    /// The ComRec file whose JPEG holds `stored`: the compact image that `profile` made of an
+    /// original of `width x height` (half mode), or that original (full mode). Rate control and
+    /// `comrec eval` make the stored image once and call this at many qualities.
+    public func file(
+        storing stored: RGB8Image, width: Int, height: Int, profile: Profile, mode: CodecMode, settings: JPEGSettings
+    ) throws(ComRecError) -> [UInt8] {
         guard (1...100).contains(settings.quality) else {
             throw .invalidArgument("JPEG quality \(settings.quality) is not in 1...100")
         }
         let segment = ComRecSegment(
-            profile: profile.name, modelHash: profile.modelHash,
-            width: image.width, height: image.height, quality: settings.quality)
+            mode: mode, profile: profile.name, modelHash: profile.modelHash(for: mode),
+            width: width, height: height, quality: settings.quality)
         let payload = try segment.serialised()
-        let compact = profile.makeCompact(image)
-        let expected = compactSize(width: image.width, height: image.height)
-        precondition(compact.width == expected.width && compact.height == expected.height,
-                     "profile \(profile.name) made a compact image of the wrong size")
-        return try jpeg.encode(compact, settings: settings, segments: [JPEGSegment(marker: ComRecSegment.marker, payload: payload)])
+        let expected = mode == .half ? compactSize(width: width, height: height) : (width: width, height: height)
+        precondition(stored.width == expected.width && stored.height == expected.height,
+                     "the stored image of a \(mode.name)-mode file has the wrong size")
+        return try jpeg.encode(stored, settings: settings, segments: [JPEGSegment(marker: ComRecSegment.marker, payload: payload)])
     }
 
     /// The segment and compact-image header of a ComRec file, without decoding pixels.
@@ -71,13 +93,16 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         guard candidates.count == 1 else { throw .duplicateSegment }
         let segment = try ComRecSegment(parsing: first.payload)
         let status: ModelStatus
-        if let profile = profiles.first(where: { $0.name == segment.profile }) {
-            status = profile.modelHash == segment.modelHash ? .available : .differentModel(buildHash: profile.modelHash)
+        if segment.mode == .full && segment.modelHash == FullResolutionModel.plainJPEG.modelHash {
+            status = .available  // no network: every build decodes it
+        } else if let profile = profiles.first(where: { $0.name == segment.profile }) {
+            let buildHash = profile.modelHash(for: segment.mode)
+            status = buildHash == segment.modelHash ? .available : .differentModel(buildHash: buildHash)
         } else {
             status = .unknownProfile
         }
         return ComRecFileInfo(
-            segment: segment, compactWidth: header.width, compactHeight: header.height,
+            segment: segment, storedWidth: header.width, storedHeight: header.height,
             progressive: header.progressive, fileBytes: file.count, modelStatus: status)
     }
 
@@ -86,24 +111,38 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
     public func decode(_ file: [UInt8]) throws(ComRecError) -> RGB8Image {
         let info = try inspect(file)
         let segment = info.segment
-        guard let profile = profiles.first(where: { $0.name == segment.profile }) else {
+        switch info.modelStatus {
+        case .available:
+            break
+        case .unknownProfile:
             throw .unknownProfile(name: segment.profile, available: profiles.map { $0.name })
-        }
-        guard profile.modelHash == segment.modelHash else {
-            throw .modelMismatch(profile: profile.name, fileHash: segment.modelHash, buildHash: profile.modelHash)
+        case .differentModel(let buildHash):
+            throw .modelMismatch(profile: segment.profile, mode: segment.mode, fileHash: segment.modelHash, buildHash: buildHash)
         }
         try checkPixelLimit(width: segment.width, height: segment.height, maxPixels: maxPixels)
-        let expected = compactSize(width: segment.width, height: segment.height)
-        guard info.compactWidth == expected.width, info.compactHeight == expected.height else {
-            throw .compactSizeMismatch(
-                compactWidth: info.compactWidth, compactHeight: info.compactHeight,
+        let expected = segment.mode == .half
+            ? compactSize(width: segment.width, height: segment.height) : (width: segment.width, height: segment.height)
+        guard info.storedWidth == expected.width, info.storedHeight == expected.height else {
+            throw .storedSizeMismatch(
+                mode: segment.mode, jpegWidth: info.storedWidth, jpegHeight: info.storedHeight,
                 width: segment.width, height: segment.height)
         }
-        let compact = try jpeg.decode(file, maxPixels: maxPixels)
+        let stored = try jpeg.decode(file, maxPixels: maxPixels)
         let context = ReconstructionContext(width: segment.width, height: segment.height, quality: segment.quality)
-        let image = profile.reconstruct(compact, context)
+        let image: RGB8Image
+        switch segment.mode {
+        case .half:
+            let profile = profiles.first { $0.name == segment.profile }!
+            image = profile.reconstruct(stored, context)
+        case .full:
+            if segment.modelHash == FullResolutionModel.plainJPEG.modelHash {
+                image = stored
+            } else {
+                image = profiles.first { $0.name == segment.profile }!.full.enhance(stored, context)
+            }
+        }
         precondition(image.width == segment.width && image.height == segment.height,
-                     "profile \(profile.name) reconstructed an image of the wrong size")
+                     "profile \(segment.profile) reconstructed an image of the wrong size")
         return image
     }
 }

@@ -1,12 +1,13 @@
 // Generated learned profiles (Sources/ComRecModels/Generated, docs/models.md) are registered below.
 import ComRecModels
 
-/// What the decoder knows when it rebuilds an image (learned profiles condition on the quality).
+/// What the decoder knows when it rebuilds an image (from the ComRec segment, or for `comrec enhance`
+/// from the JPEG's quantisation tables).
 public struct ReconstructionContext: Sendable {
     /// Size of the original image, from the ComRec segment.
     public let width: Int
     public let height: Int
-    /// The compact image's JPEG quality (1...100), from the ComRec segment.
+    /// The JPEG quality (1...100) of the compact image (half mode) or of the image (full mode).
     public let quality: Int
 
     public init(width: Int, height: Int, quality: Int) {
@@ -16,7 +17,38 @@ public struct ReconstructionContext: Sendable {
     }
 }
 
-/// A codec profile: a pair of models that make the compact image and rebuild the original from it.
+/// How a profile restores a full-resolution JPEG (full mode, `comrec enhance`).
+public struct FullResolutionModel: Sendable {
+    /// Identity of the enhancer's weights, written into full-mode files.
+    public let modelHash: ModelHash
+    /// One line for `--help` and `info`.
+    public let summary: String
+    /// Decoded JPEG (W x H) -> restored image of the same size.
+    public let enhance: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
+
+    public init(modelHash: ModelHash, summary: String,
+                enhance: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image) {
+        self.modelHash = modelHash
+        self.summary = summary
+        self.enhance = enhance
+    }
+
+    /// What the no-network full mode is; its hash marks a full-mode file that any build decodes.
+    public static let plainJPEGDescription = "comrec full mode without a network v1: the decoded JPEG is the image"
+
+    /// No network: the file is an ordinary JPEG of the image, decoded as it is. The full mode of
+    /// profiles without a trained enhancer; every build decodes its files, whatever the profile.
+    public static let plainJPEG = FullResolutionModel(
+        modelHash: ModelHash(hashing: Array(plainJPEGDescription.utf8)),
+        summary: "plain JPEG (no enhancer)",
+        enhance: { decoded, _ in decoded })
+
+    /// Whether this is `plainJPEG` (no network).
+    public var isPlainJPEG: Bool { modelHash == FullResolutionModel.plainJPEG.modelHash }
+}
+
+/// A codec profile: a pair of models that make the compact image and rebuild the original from it
+/// (half mode), and the model that restores a full-resolution JPEG (full mode).
 ///
 /// A struct of functions rather than a protocol, so that a registry of profiles needs no
 /// existentials (Embedded Swift has none). A learned profile is a generated file that defines
@@ -33,13 +65,20 @@ public struct Profile: Sendable {
     public let makeCompact: @Sendable (RGB8Image) -> RGB8Image
     /// Decoded compact RGB8 -> RGB8 of exactly `context.width` x `context.height`.
     public let reconstruct: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
+    /// Full mode: the enhancer, or `.plainJPEG`.
+    public let full: FullResolutionModel
+    /// The mode rule of `--mode auto` (docs/modes.md): half mode when the size budget is at most
+    /// this many bits per pixel, full mode above it. Measured per profile with `comrec eval`, as
+    /// the rate where the half-mode curve and the full-mode curve cross.
+    public let halfModeMaxBitsPerPixel: Double
 
     public static let maxNameLength = 16
 
     public init(
         name: String, modelHash: ModelHash, summary: String,
         makeCompact: @escaping @Sendable (RGB8Image) -> RGB8Image,
-        reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
+        reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image,
+        full: FullResolutionModel = .plainJPEG, halfModeMaxBitsPerPixel: Double
     ) {
         precondition(Profile.isValidName(name), "profile name \(name) must be 1...16 of [a-z0-9_-]")
         self.name = name
@@ -47,6 +86,13 @@ public struct Profile: Sendable {
         self.summary = summary
         self.makeCompact = makeCompact
         self.reconstruct = reconstruct
+        self.full = full
+        self.halfModeMaxBitsPerPixel = halfModeMaxBitsPerPixel
+    }
+
+    /// The model hash a file of this profile records in `mode`.
+    public func modelHash(for mode: CodecMode) -> ModelHash {
+        mode == .half ? modelHash : full.modelHash
     }
 
     static func isValidName(_ name: String) -> Bool {
@@ -61,7 +107,8 @@ extension Profile {
     /// Every profile this build can encode and decode. Register a new profile here (one line).
     public static let all: [Profile] = [
         .bicubic,
-        .learned(FastModel.self),
+        // Half mode meets plain JPEG at 0.55 bpp on CBSD68 and CSet14 (docs/modes.md).
+        .learned(FastModel.self, halfModeMaxBitsPerPixel: 0.55),
     ]
 
     /// The profile `comrec encode` uses when `--profile` is not given: `fast`, the only trained

@@ -1,28 +1,51 @@
 // The ComRec APPn segment: byte layout, writing and parsing. docs/format.md is the specification;
 // keep the two in step.
 
-/// The contents of a ComRec segment (version 1).
+/// How a ComRec file stores its image (format version 2; a version 1 file is always `half`).
+public enum CodecMode: UInt8, CaseIterable, Sendable {
+    /// The JPEG holds the compact image (half width and height); RecCNN rebuilds the original.
+    case half = 0
+    /// The JPEG holds the image at its full size; an enhancer (or nothing) removes JPEG artifacts.
+    case full = 1
+
+    /// The name used by `--mode`, `comrec info` and the docs.
+    public var name: String {
+        switch self {
+        case .half: return "half"
+        case .full: return "full"
+        }
+    }
+
+    public init?(name: String) {
+        guard let mode = CodecMode.allCases.first(where: { $0.name == name }) else { return nil }
+        self = mode
+    }
+}
+
+/// The contents of a ComRec segment (versions 1 and 2).
 public struct ComRecSegment: Equatable, Sendable {
     /// JPEG marker that carries the segment: APP9 (docs/format.md says why).
     public static let marker: UInt8 = 0xE9
     /// "ComRec" and a NUL, as JFIF and Exif end their identifiers.
     public static let magic: [UInt8] = Array("ComRec".utf8) + [0]
-    /// The format version this build writes and reads.
-    public static let currentVersion = 1
+    /// The format version this build writes.
+    public static let currentVersion = 2
+    /// The format versions this build reads. Version 1 has no mode byte (its files are `half`).
+    public static let readableVersions = 1...2
     /// Bytes from the marker to the end of the segment may not exceed this (the budget).
     public static let maxWrittenOverhead = 63
-    /// Bytes before the profile name: magic, version, name length.
-    static let fixedHeaderCount = 7 + 1 + 1
-    /// Bytes after the name: model hash, width, height, quality.
-    static let fixedTrailerCount = ModelHash.byteCount + 4 + 4 + 1
 
     public var version: Int
+    /// What the JPEG holds; `half` for every version 1 file.
+    public var mode: CodecMode
     public var profile: String
+    /// Identity of the weights that decode the file: the profile's half-mode model, or in `full`
+    /// mode its enhancer (or `FullResolutionModel.plainJPEG`'s hash: no network).
     public var modelHash: ModelHash
     /// Size of the original image (what decode produces).
     public var width: Int
     public var height: Int
-    /// JPEG quality (1...100) the compact image was written with.
+    /// JPEG quality (1...100) the JPEG (compact or full-size image) was written with.
     public var quality: Int
     /// Extension records: later optional fields. Unknown non-critical ones are kept here as read.
     public var extensions: [Extension]
@@ -40,10 +63,11 @@ public struct ComRecSegment: Equatable, Sendable {
     }
 
     public init(
-        version: Int = ComRecSegment.currentVersion, profile: String, modelHash: ModelHash,
+        version: Int = ComRecSegment.currentVersion, mode: CodecMode = .half, profile: String, modelHash: ModelHash,
         width: Int, height: Int, quality: Int, extensions: [Extension] = []
     ) {
         self.version = version
+        self.mode = mode
         self.profile = profile
         self.modelHash = modelHash
         self.width = width
@@ -58,13 +82,19 @@ public struct ComRecSegment: Equatable, Sendable {
         guard Profile.isValidName(profile) else {
             throw .invalidArgument("profile name '\(profile)' must be 1...\(Profile.maxNameLength) of [a-z0-9_-]")
         }
-        guard (0...255).contains(version) else { throw .invalidArgument("format version \(version) is not a byte") }
+        guard ComRecSegment.readableVersions.contains(version) else {
+            throw .invalidArgument("format version \(version) cannot be written (this build knows \(ComRecSegment.readableVersions))")
+        }
+        guard version >= 2 || mode == .half else {
+            throw .invalidArgument("format version 1 has no mode byte: it can only store half-mode files")
+        }
         guard (1...Int(UInt32.max)).contains(width), (1...Int(UInt32.max)).contains(height) else {
             throw .emptyImage(width: width, height: height)
         }
         guard (1...100).contains(quality) else { throw .invalidArgument("JPEG quality \(quality) is not in 1...100") }
         var out = ComRecSegment.magic
         out.append(UInt8(version))
+        if version >= 2 { out.append(mode.rawValue) }
         out.append(UInt8(name.count))
         out += name
         out += modelHash.bytes
@@ -91,13 +121,19 @@ public struct ComRecSegment: Equatable, Sendable {
     }
 
     /// Parses a payload that starts with the magic. Reads any version's header far enough to report
-    /// it, then refuses versions other than `currentVersion`.
+    /// it, then refuses versions outside `readableVersions`.
     public init(parsing payload: [UInt8]) throws(ComRecError) {
         guard ComRecSegment.isComRec(payload) else { throw .notComRec }
         var reader = ByteReader(payload, position: ComRecSegment.magic.count)
         guard let version = reader.byte() else { throw .malformedSegment("it ends before the format version") }
-        guard Int(version) == ComRecSegment.currentVersion else {
-            throw .unsupportedVersion(found: Int(version), supported: ComRecSegment.currentVersion)
+        guard ComRecSegment.readableVersions.contains(Int(version)) else {
+            throw .unsupportedVersion(found: Int(version), supported: ComRecSegment.readableVersions)
+        }
+        var mode = CodecMode.half
+        if version >= 2 {
+            guard let byte = reader.byte() else { throw .malformedSegment("it ends before the mode") }
+            guard let known = CodecMode(rawValue: byte) else { throw .unsupportedMode(byte) }
+            mode = known
         }
         guard let nameCount = reader.byte(), let nameBytes = reader.bytes(Int(nameCount)) else {
             throw .malformedSegment("it ends inside the profile name")
@@ -121,12 +157,12 @@ public struct ComRecSegment: Equatable, Sendable {
             guard let tag = reader.byte(), let count = reader.byte(), let value = reader.bytes(Int(count)) else {
                 throw .malformedSegment("it ends inside an extension record")
             }
-            // No critical extensions exist in version 1, so any critical tag is unknown.
+            // No critical extensions exist in versions 1 and 2, so any critical tag is unknown.
             if tag & 0x80 != 0 { throw .unsupportedExtension(tag: tag) }
             extensions.append(Extension(tag: tag, value: Array(value)))
         }
         self.init(
-            version: Int(version), profile: name, modelHash: ModelHash(prefixOf: hash),
+            version: Int(version), mode: mode, profile: name, modelHash: ModelHash(prefixOf: hash),
             width: Int(width), height: Int(height), quality: Int(quality), extensions: extensions)
     }
 }

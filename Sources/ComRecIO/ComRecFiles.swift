@@ -6,8 +6,13 @@ import ComRecCodec
 /// Settings for `encodeFile`.
 public struct EncodeOptions: Sendable {
     public var profile: Profile
-    /// Compact-image JPEG settings (4:2:0, optimised Huffman, baseline unless progressive).
+    /// JPEG settings (4:2:0, optimised Huffman, baseline unless progressive) and the quality of
+    /// `encodeFile(input:output:options:)` (a size budget in auto mode, ModeChoice.swift).
     public var jpeg: JPEGSettings
+    /// Half, full, or chosen per file (docs/modes.md).
+    public var mode: ModeRequest
+    /// How auto mode chooses: 1 by the profile's crossover rate, 2 by encoding and decoding both.
+    public var effort: Int
     public var read: ImageReadOptions
     public var force: Bool
 
@@ -16,9 +21,12 @@ public struct EncodeOptions: Sendable {
 
     public init(
         profile: Profile = Profile.named(Profile.defaultName)!, quality: Int = defaultQuality,
-        progressive: Bool = false, read: ImageReadOptions = ImageReadOptions(), force: Bool = false
+        progressive: Bool = false, mode: ModeRequest = .auto, effort: Int = 1,
+        read: ImageReadOptions = ImageReadOptions(), force: Bool = false
     ) {
         self.profile = profile
+        self.mode = mode
+        self.effort = effort
         self.jpeg = JPEGSettings(quality: quality, chroma: .subsampled420, optimizeCoding: true, progressive: progressive)
         self.read = read
         self.force = force
@@ -30,19 +38,39 @@ public struct EncodeReport: Sendable {
     public var width: Int
     public var height: Int
     public var fileBytes: Int
+    public var mode: CodecMode
+    /// JPEG quality of the stored image (compact or full-size).
+    public var quality: Int
+    /// Why this mode (one line).
+    public var reason: String
     public var bitsPerPixel: Double { Metrics.bitsPerPixel(fileBytes: fileBytes, width: width, height: height) }
 }
 
-/// Reads the image at `input` and writes its ComRec file to `output`.
+/// Reads the image at `input` and writes its ComRec file to `output`, at `options.jpeg.quality`.
 @discardableResult
 public func encodeFile(input: String, output: String, options: EncodeOptions = EncodeOptions()) throws -> EncodeReport {
+    try encodeFile(input: input, output: output, options: options, target: .quality(options.jpeg.quality))
+}
+
+/// Reads the image at `input` and writes the largest ComRec file of at most `maxBitsPerPixel` bits
+/// per pixel of the original (the whole file counted) to `output`. `options.jpeg.quality` is ignored.
+@discardableResult
+public func encodeFile(input: String, output: String, options: EncodeOptions, maxBitsPerPixel: Double) throws -> EncodeReport {
+    guard maxBitsPerPixel > 0, maxBitsPerPixel.isFinite else {
+        throw ComRecIOError("--bpp must be a positive number of bits per pixel, not \(maxBitsPerPixel)")
+    }
+    return try encodeFile(input: input, output: output, options: options, target: .bitsPerPixel(maxBitsPerPixel))
+}
+
+private func encodeFile(input: String, output: String, options: EncodeOptions, target: SizeTarget) throws -> EncodeReport {
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: options.force, inputs: [input])
     let image = try attributing(to: input) { try decodeImage(bytes, options: options.read) }
-    let pipeline = ComRecPipeline(jpeg: LibJPEG(), maxPixels: options.read.maxPixels)
-    let file = try attributing(to: input) { try pipeline.encode(image, profile: options.profile, settings: options.jpeg) }
-    try out.commit(file)
-    return EncodeReport(width: image.width, height: image.height, fileBytes: file.count)
+    let encoder = ModeChoosingEncoder(profile: options.profile, settings: options.jpeg, maxPixels: options.read.maxPixels)
+    let made = try attributing(to: input) { try encoder.encode(image, target: target, mode: options.mode, effort: options.effort) }
+    try out.commit(made.file)
+    return EncodeReport(width: image.width, height: image.height, fileBytes: made.file.count, mode: made.mode,
+                        quality: made.quality, reason: made.reason)
 }
 
 /// The reconstructed image of the ComRec file `bytes` (read from `path`, which errors name).

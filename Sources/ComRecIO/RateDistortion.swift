@@ -1,27 +1,9 @@
 import ComRecCodec
 
-// Rate-distortion measurement (`comrec eval`) and rate control (`comrec encode --bpp`): both make
-// the compact image once and then code it at many qualities, so they build the ComRec file from a
-// compact image here instead of calling ComRecPipeline.encode (which remakes it every time).
-
-/// The ComRec file `ComRecPipeline.encode` writes for an image of `width x height` whose compact
-/// image `profile` already made.
-public func comRecFile<JPEG: JPEGCoder>(
-    compact: RGB8Image, width: Int, height: Int, profile: Profile, settings: JPEGSettings, jpeg: JPEG
-) throws(ComRecError) -> [UInt8] {
-    let segment = ComRecSegment(
-        profile: profile.name, modelHash: profile.modelHash, width: width, height: height, quality: settings.quality)
-    return try jpeg.encode(compact, settings: settings, segments: [JPEGSegment(marker: ComRecSegment.marker, payload: try segment.serialised())])
-}
+// Rate-distortion measurement (`comrec eval`) and rate control (`comrec encode --bpp`, ModeChoice.swift):
+// both make the compact image once and then code it at many qualities with ComRecPipeline.file.
 
 // MARK: - Rate control
-
-/// What `encodeFile(input:output:options:maxBitsPerPixel:)` chose and wrote.
-public struct RateControlledEncode: Sendable {
-    public var report: EncodeReport
-    /// The JPEG quality of the compact image.
-    public var quality: Int
-}
 
 /// The highest quality whose file is at most `maxBytes` long, and that file; nil when even
 /// quality 1 is larger. File size grows with quality (JPEG's quantisation tables only get finer),
@@ -40,43 +22,6 @@ public func largestFileNotAbove(maxBytes: Int, encode: (Int) throws -> [UInt8]) 
         }
     }
     return best
-}
-
-/// Reads the image at `input` and writes the largest ComRec file of at most `maxBitsPerPixel` bits
-/// per pixel of the original (the whole file counted) to `output`. `options.jpeg.quality` is ignored.
-public func encodeFile(input: String, output: String, options: EncodeOptions, maxBitsPerPixel: Double) throws -> RateControlledEncode {
-    guard maxBitsPerPixel > 0, maxBitsPerPixel.isFinite else {
-        throw ComRecIOError("--bpp must be a positive number of bits per pixel, not \(maxBitsPerPixel)")
-    }
-    let bytes = try readInputFile(input)
-    let out = try AtomicOutput(path: output, force: options.force, inputs: [input])
-    let image = try attributing(to: input) { try decodeImage(bytes, options: options.read) }
-    try attributing(to: input) {
-        try checkPixelLimit(width: image.width, height: image.height, maxPixels: options.read.maxPixels)
-    }
-    let compact = options.profile.makeCompact(image)
-    let pixels = Double(image.width * image.height)
-    let maxBytes = Int((maxBitsPerPixel * pixels / 8).rounded(.down))
-    let jpeg = LibJPEG()
-    let found = try attributing(to: input) {
-        try largestFileNotAbove(maxBytes: maxBytes) { q in
-            var settings = options.jpeg
-            settings.quality = q
-            return try comRecFile(compact: compact, width: image.width, height: image.height,
-                                  profile: options.profile, settings: settings, jpeg: jpeg)
-        }
-    }
-    guard let (quality, file) = found else {
-        var settings = options.jpeg
-        settings.quality = 1
-        let smallest = try comRecFile(compact: compact, width: image.width, height: image.height,
-                                      profile: options.profile, settings: settings, jpeg: jpeg)
-        let bpp = Metrics.bitsPerPixel(fileBytes: smallest.count, width: image.width, height: image.height)
-        throw ComRecIOError(path: input, "even quality 1 gives \(fmt(bpp, 3)) bits per pixel, above --bpp \(maxBitsPerPixel); "
-                                + "allow more bits per pixel")
-    }
-    try out.commit(file)
-    return RateControlledEncode(report: EncodeReport(width: image.width, height: image.height, fileBytes: file.count), quality: quality)
 }
 
 // MARK: - Rate-distortion curves
@@ -124,21 +69,24 @@ public struct RDEvaluation {
         }
     }
 
-    /// ComRec files of `profile` at each quality, decoded by the codec's decoder.
-    public func profileCurve(_ profile: Profile, qualities: [Int], progress: (Int) -> Void = { _ in }) throws -> [RDPoint] {
+    /// ComRec files of `profile` in `mode` at each quality of the stored JPEG, decoded by the
+    /// codec's decoder.
+    public func profileCurve(
+        _ profile: Profile, mode: CodecMode = .half, qualities: [Int], progress: (Int) -> Void = { _ in }
+    ) throws -> [RDPoint] {
         let pipeline = ComRecPipeline(jpeg: jpeg, profiles: [profile])
-        var compacts: [RGB8Image] = []
+        var stored: [RGB8Image] = []
         var done = 0
         for image in images {
-            compacts.append(profile.makeCompact(image))
+            stored.append(mode == .half ? profile.makeCompact(image) : image)
             done += 1
             progress(done)
         }
         return try qualities.map { q in
             var index = 0
             return try point(q) { image in
-                let file = try comRecFile(compact: compacts[index], width: image.width, height: image.height,
-                                          profile: profile, settings: JPEGSettings(quality: q), jpeg: jpeg)
+                let file = try pipeline.file(storing: stored[index], width: image.width, height: image.height,
+                                             profile: profile, mode: mode, settings: JPEGSettings(quality: q))
                 index += 1
                 let decoded = try pipeline.decode(file)
                 done += 1
@@ -146,6 +94,28 @@ public struct RDEvaluation {
                 return (file.count, decoded)
             }
         }
+    }
+
+    /// What `comrec encode --mode auto --quality q --effort E` makes of each image, at each q, and
+    /// how many of the files chose half mode at each point.
+    public func autoCurve(
+        _ profile: Profile, qualities: [Int], effort: Int = 1, progress: (Int) -> Void = { _ in }
+    ) throws -> (points: [RDPoint], halfCounts: [Int]) {
+        let encoder = ModeChoosingEncoder(profile: profile, settings: JPEGSettings(quality: 75))
+        var done = 0, halfCounts: [Int] = []
+        let points = try qualities.map { q in
+            var halves = 0
+            let p = try point(q) { image in
+                let made = try encoder.encode(image, target: .quality(q), mode: .auto, effort: effort)
+                if made.mode == .half { halves += 1 }
+                done += 1
+                progress(done)
+                return (made.file.count, try encoder.pipeline.decode(made.file))
+            }
+            halfCounts.append(halves)
+            return p
+        }
+        return (points, halfCounts)
     }
 
     /// Means over the images of what `code` makes of each (file bytes, decoded image).

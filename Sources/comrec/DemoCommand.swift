@@ -11,8 +11,10 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             Runs the same code as `comrec encode` and `comrec decode` on \(DemoCommand.bundledImage) \
             (or --input), writing both files to --output-dir (default: a temporary directory that \
-            is removed afterwards), and compares the result with the input. Plain JPEGs of the \
-            full-size image, at the same quality and at about the same size, are shown for reference.
+            is removed afterwards), and compares the result with the input. The file is the \
+            largest of at most --bpp bits per pixel (or --quality), in the mode `comrec encode` \
+            would choose (--mode). A plain JPEG of the full-size image at about the same size is \
+            shown for reference.
             """)
 
     static let bundledImage = "Fixtures/synthetic-768x512.png"
@@ -20,8 +22,14 @@ struct DemoCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Image to use instead of the bundled one.", valueName: "path"))
     var input: String?
 
-    @Option(help: "JPEG quality of the compact image, 1...100.")
-    var quality: Int = EncodeOptions.defaultQuality
+    @Option(help: ArgumentHelp("Size of the ComRec file: at most this many bits per pixel.", valueName: "bits"))
+    var bpp: Double = 0.4
+
+    @Option(help: "Use this JPEG quality instead of --bpp (as `comrec encode --quality`).")
+    var quality: Int?
+
+    @Option(help: ArgumentHelp("auto, half or full (as `comrec encode --mode`).", valueName: "mode"))
+    var mode: String = ModeRequest.auto.rawValue
 
     @Option(help: ArgumentHelp("Codec profile (\(Profile.names.joined(separator: ", "))).", valueName: "name"))
     var profile: String = Profile.defaultName
@@ -33,8 +41,10 @@ struct DemoCommand: ParsableCommand {
     var force = false
 
     func validate() throws {
-        try validateQuality(quality)
+        if let quality { try validateQuality(quality) }
+        guard bpp > 0, bpp.isFinite else { throw ValidationError("--bpp must be a positive number of bits per pixel, not \(bpp)") }
         _ = try resolveProfile(profile)
+        _ = try resolveMode(mode)
     }
 
     func run() throws {
@@ -55,15 +65,20 @@ struct DemoCommand: ParsableCommand {
         if !isDirectory(directory) { throw ComRecIOError(path: directory, "is not a directory; create it first") }
         let encoded = directory + "/demo.jpg", decoded = directory + "/demo.png"
 
-        let options = EncodeOptions(profile: try resolveProfile(profile), quality: quality, force: force)
-        let report = try encodeFile(input: source, output: encoded, options: options)
+        let options = EncodeOptions(profile: try resolveProfile(profile), mode: try resolveMode(mode), force: force)
+        let report = try quality.map { q in
+            var atQuality = options
+            atQuality.jpeg.quality = q
+            return try encodeFile(input: source, output: encoded, options: atQuality)
+        } ?? encodeFile(input: source, output: encoded, options: options, maxBitsPerPixel: bpp)
         let original = try readImage(path: source)
         let rebuilt = try decodeFile(input: encoded, output: decoded, force: force)
         let info = try inspectFile(encoded)
+        let stored = report.mode == .half ? "compact image" : "full image"
 
-        // References: the whole image as one plain JPEG with the same settings, at the same
-        // quality and at the quality whose size comes closest to the ComRec file from below
-        // (codecs are only comparable at matched bits per pixel).
+        // Reference: the whole image as one plain JPEG with the same settings, at the quality whose
+        // size comes closest to the ComRec file from below (codecs are only comparable at matched
+        // bits per pixel).
         let jpeg = LibJPEG()
         func plainJPEG(_ q: Int) throws -> [UInt8] {
             var settings = options.jpeg
@@ -84,14 +99,14 @@ struct DemoCommand: ParsableCommand {
 
         func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
         print("""
-            ComRec demo: profile \(options.profile.name), JPEG quality \(quality)
+            ComRec demo: profile \(options.profile.name), \(quality.map { "quality \($0)" } ?? "at most \(bpp) bits per pixel")
               input          \(source), \(original.width) x \(original.height)
-              compact image  \(info.compactWidth) x \(info.compactHeight) (JPEG 4:2:0)
+              mode           \(report.mode.name) (\(report.reason))
+              stored         \(stored) \(info.storedWidth) x \(info.storedHeight), JPEG 4:2:0 quality \(report.quality)
               ComRec file    \(report.fileBytes) bytes = \(f(report.bitsPerPixel, 3)) bits per pixel
               decoded        \(rebuilt.width) x \(rebuilt.height), PSNR \(f(Metrics.psnr(original, rebuilt), 2)) dB (RGB, against the input)
-            plain JPEG of the full image, for reference:
-              same quality   \(try describe(quality))
-              similar size   \(try describe(low))
+            plain JPEG of the full image at about the same size, for reference:
+              \(try describe(low))
             """)
         if outputDir != nil { print("  files          \(encoded), \(decoded)") }
     }

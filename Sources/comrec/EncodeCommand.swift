@@ -6,8 +6,15 @@ import Foundation
 struct EncodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encode",
-        abstract: "Store images as ComRec files (JPEGs of a half-size compact image).",
+        abstract: "Store images as ComRec files (JPEGs of a half-size compact image, or of the image itself).",
         discussion: """
+            A ComRec file stores either a half-size compact image that a network enlarges again \
+            (half mode, best at low rates) or the image itself as an ordinary JPEG that a network \
+            cleans up (full mode, best at higher rates). --mode auto (the default) picks per image: \
+            with --quality Q the file is at most the size of a plain JPEG at quality Q, and half \
+            mode is used when that is at most the profile's crossover rate (docs/modes.md); with \
+            --effort 2 both modes are made and decoded and the better PSNR is kept.
+
             Reads PNG (8/16-bit grey, RGB or palette), JPEG or binary PPM/PGM. Images with \
             transparent pixels are refused unless --flatten-alpha. The output is written under a \
             temporary name and renamed, so no partial file is ever left; inputs are never modified.
@@ -18,7 +25,7 @@ struct EncodeCommand: ParsableCommand {
 
     @OptionGroup var write: WriteOptions
 
-    @Option(help: "JPEG quality of the compact image, 1...100.")
+    @Option(help: "JPEG quality, 1...100: of the stored image with --mode half or full; with --mode auto, the size budget (a plain JPEG at this quality).")
     var quality: Int = EncodeOptions.defaultQuality
 
     @Option(help: ArgumentHelp(
@@ -31,7 +38,17 @@ struct EncodeCommand: ParsableCommand {
         valueName: "name"))
     var profile: String = Profile.defaultName
 
-    @Flag(help: "Write the compact image as a progressive JPEG (same pixels, often smaller).")
+    @Option(help: ArgumentHelp(
+        "auto (choose per image), half (compact image, best at low rates) or full (the image itself, best at high rates).",
+        valueName: "mode"))
+    var mode: String = ModeRequest.auto.rawValue
+
+    @Option(help: ArgumentHelp(
+        "How --mode auto chooses: 1, by the profile's measured crossover rate; 2, by making and decoding both (slower).",
+        valueName: "1|2"))
+    var effort: Int = 1
+
+    @Flag(help: "Write the JPEG as progressive (same pixels, often smaller).")
     var progressive = false
 
     @Flag(help: "Composite images with transparency on white instead of refusing them.")
@@ -43,21 +60,23 @@ struct EncodeCommand: ParsableCommand {
         try validateQuality(quality)
         _ = try resolveProfile(profile)
         if let bpp, !(bpp > 0 && bpp.isFinite) { throw ValidationError("--bpp must be a positive number of bits per pixel, not \(bpp)") }
+        _ = try resolveMode(mode)
+        guard effort == 1 || effort == 2 else { throw ValidationError("--effort must be 1 or 2, not \(effort)") }
+        if effort == 2 && mode != ModeRequest.auto.rawValue {
+            throw ValidationError("--effort 2 tries both modes; it needs --mode auto, not --mode \(mode)")
+        }
     }
 
     func run() throws {
         let options = EncodeOptions(
             profile: try resolveProfile(profile), quality: quality, progressive: progressive,
+            mode: try resolveMode(mode), effort: effort,
             read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha), force: write.force)
         try runBatch(inputs: inputs, output: write.output, outputExtension: "jpg", verb: "encoded") { input, output in
-            if let bpp {  // rate control (ComRecIO/RateDistortion.swift)
-                let chosen = try encodeFile(input: input, output: output, options: options, maxBitsPerPixel: bpp)
-                return "\(input) -> \(output): \(chosen.report.width) x \(chosen.report.height), quality \(chosen.quality), "
-                    + "\(chosen.report.fileBytes) bytes, " + String(format: "%.3f", chosen.report.bitsPerPixel) + " bpp"
-            }
-            let report = try encodeFile(input: input, output: output, options: options)
-            return "\(input) -> \(output): \(report.width) x \(report.height), \(report.fileBytes) bytes, "
-                + String(format: "%.3f", report.bitsPerPixel) + " bpp"
+            let report = try bpp.map { try encodeFile(input: input, output: output, options: options, maxBitsPerPixel: $0) }
+                ?? encodeFile(input: input, output: output, options: options)
+            return "\(input) -> \(output): \(report.width) x \(report.height), \(report.mode.name) mode, quality \(report.quality), "
+                + "\(report.fileBytes) bytes, " + String(format: "%.3f", report.bitsPerPixel) + " bpp (\(report.reason))"
         }
     }
 }

@@ -44,6 +44,8 @@ struct InfoFacts: Encodable {
     var file: String
     var fileBytes: Int
     var formatVersion: Int
+    /// "half" (compact image) or "full" (the image itself).
+    var mode: String
     var profile: String
     var modelHash: String
     /// "available", "unknown-profile" or "different-model".
@@ -52,9 +54,12 @@ struct InfoFacts: Encodable {
     var buildModelHash: String?
     var width: Int
     var height: Int
-    var compactWidth: Int
-    var compactHeight: Int
-    var compactQuality: Int
+    /// Size and quality of the stored JPEG: the compact image (half mode) or the image (full mode).
+    var storedWidth: Int
+    var storedHeight: Int
+    var storedQuality: Int
+    /// What rebuilds the image: "network" or, for a full-mode file without one, "none".
+    var decoder: String
     var progressive: Bool
     var bitsPerPixel: Double
     var extensions: [ExtensionRecord]
@@ -64,6 +69,7 @@ struct InfoFacts: Encodable {
         self.file = file
         fileBytes = info.fileBytes
         formatVersion = segment.version
+        mode = segment.mode.name
         profile = segment.profile
         modelHash = segment.modelHash.description
         switch info.modelStatus {
@@ -79,9 +85,11 @@ struct InfoFacts: Encodable {
         }
         width = segment.width
         height = segment.height
-        compactWidth = info.compactWidth
-        compactHeight = info.compactHeight
-        compactQuality = segment.quality
+        storedWidth = info.storedWidth
+        storedHeight = info.storedHeight
+        storedQuality = segment.quality
+        let plain = segment.mode == .full && segment.modelHash == FullResolutionModel.plainJPEG.modelHash
+        decoder = plain ? "none" : "network"
         progressive = info.progressive
         // Rounded so that the JSON does not show binary noise.
         let bpp = Metrics.bitsPerPixel(fileBytes: info.fileBytes, width: segment.width, height: segment.height)
@@ -99,14 +107,20 @@ struct InfoFacts: Encodable {
         default: status = "this comrec's model differs: \(buildModelHash ?? "?")"
         }
         let records = extensions.isEmpty ? "none" : extensions.map { "\($0.tag)=\($0.value)" }.joined(separator: " ")
+        let modeText = mode == "half"
+            ? "half (a half-size compact image; the network rebuilds the original)"
+            : decoder == "none" ? "full (the image itself, decoded as it is: no network)"
+            : "full (the image itself; the network removes JPEG artifacts)"
+        let stored = mode == "half" ? "compact image  " : "stored image   "
         return """
             file            \(file)
             file size       \(fileBytes) bytes, \(String(format: "%.4f", bitsPerPixel)) bits per pixel
             format version  \(formatVersion)
+            mode            \(modeText)
             profile         \(profile)
             model hash      \(modelHash) (\(status))
             original size   \(width) x \(height)
-            compact image   \(compactWidth) x \(compactHeight) JPEG, quality \(compactQuality), \(progressive ? "progressive" : "baseline")
+            \(stored) \(storedWidth) x \(storedHeight) JPEG, quality \(storedQuality), \(progressive ? "progressive" : "baseline")
             extensions      \(records)
             """
     }

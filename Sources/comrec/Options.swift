@@ -36,3 +36,11 @@ func resolveProfile(_ name: String) throws -> Profile {
 func validateQuality(_ quality: Int) throws {
     guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100, not \(quality)") }
 }
+
+/// The mode chosen with --mode.
+func resolveMode(_ name: String) throws -> ModeRequest {
+    guard let mode = ModeRequest(rawValue: name) else {
+        throw ValidationError("unknown mode '\(name)'; available: \(ModeRequest.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return mode
+}

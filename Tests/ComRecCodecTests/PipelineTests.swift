@@ -57,7 +57,7 @@ struct FakeJPEG: JPEGCoder {
         let info = try pipeline.inspect(file)
         #expect(info.segment == ComRecSegment(
             profile: "bicubic", modelHash: Profile.bicubic.modelHash, width: 21, height: 14, quality: 33))
-        #expect(info.compactWidth == 11 && info.compactHeight == 7)
+        #expect(info.storedWidth == 11 && info.storedHeight == 7)
         #expect(info.modelStatus == .available)
         #expect(info.fileBytes == file.count)
     }
@@ -78,13 +78,80 @@ struct FakeJPEG: JPEGCoder {
         #expect(throws: ComRecError.duplicateSegment) { try pipeline.decode(file) }
     }
 
+    /// A profile whose full-mode "enhancer" inverts the image: visible in every pixel.
+    static func invertingProfile(hash: UInt64 = 99) -> Profile {
+        Profile(
+            name: "bicubic", modelHash: Profile.bicubic.modelHash, summary: "bicubic, with an inverting enhancer",
+            makeCompact: bicubicDownsample2x, reconstruct: { c, ctx in bicubicUpsample2x(c, width: ctx.width, height: ctx.height) },
+            full: FullResolutionModel(modelHash: ModelHash(value: hash), summary: "inverts") { image, _ in
+                RGB8Image(width: image.width, height: image.height, pixels: image.pixels.map { 255 - $0 })
+            },
+            halfModeMaxBitsPerPixel: 0.4)
+    }
+
+    @Test func fullModeStoresTheImageAndDecodesItWithoutANetwork() throws {
+        let file = try pipeline.encode(original, profile: .bicubic, settings: JPEGSettings(quality: 80), mode: .full)
+        let info = try pipeline.inspect(file)
+        #expect(info.segment.mode == .full && info.segment.version == 2)
+        #expect(info.segment.modelHash == FullResolutionModel.plainJPEG.modelHash)
+        #expect(info.storedWidth == 21 && info.storedHeight == 14 && info.modelStatus == .available)
+        #expect(try pipeline.decode(file) == original)  // FakeJPEG is lossless
+        // No network: a build without the file's profile decodes it too.
+        let other = Profile(
+            name: "not-built", modelHash: ModelHash(value: 7), summary: "not in this build",
+            makeCompact: bicubicDownsample2x, reconstruct: { c, ctx in bicubicUpsample2x(c, width: ctx.width, height: ctx.height) },
+            halfModeMaxBitsPerPixel: 0.4)
+        let foreign = try ComRecPipeline(jpeg: FakeJPEG(), profiles: [other]).encode(
+            original, profile: other, settings: JPEGSettings(quality: 80), mode: .full)
+        #expect(try pipeline.decode(foreign) == original)
+    }
+
+    @Test func fullModeRunsTheProfilesEnhancerAndChecksItsHash() throws {
+        let inverting = Self.invertingProfile()
+        let withEnhancer = ComRecPipeline(jpeg: FakeJPEG(), profiles: [inverting])
+        let file = try withEnhancer.encode(original, profile: inverting, settings: JPEGSettings(quality: 80), mode: .full)
+        #expect(try withEnhancer.inspect(file).segment.modelHash == ModelHash(value: 99))
+        #expect(try withEnhancer.decode(file).pixels == original.pixels.map { 255 - $0 })
+        // Half-mode files of the same profile keep using its half-mode model.
+        let half = try withEnhancer.encode(original, profile: inverting, settings: JPEGSettings(quality: 80), mode: .half)
+        #expect(try withEnhancer.decode(half) == bicubicUpsample2x(bicubicDownsample2x(original), width: 21, height: 14))
+        // A build whose enhancer differs refuses, naming the full-resolution enhancer and both hashes.
+        let expected = ComRecError.modelMismatch(
+            profile: "bicubic", mode: .full, fileHash: ModelHash(value: 99), buildHash: FullResolutionModel.plainJPEG.modelHash)
+        #expect(throws: expected) { try pipeline.decode(file) }
+        #expect(expected.description.contains("enhancer"))
+        #expect(try pipeline.inspect(file).modelStatus == .differentModel(buildHash: FullResolutionModel.plainJPEG.modelHash))
+    }
+
+    @Test func fullModeJPEGMustHaveTheOriginalSize() throws {
+        let payload = try ComRecSegment(
+            mode: .full, profile: "bicubic", modelHash: FullResolutionModel.plainJPEG.modelHash, width: 22, height: 14,
+            quality: 75).serialised()
+        let file = try FakeJPEG().encode(
+            original, settings: JPEGSettings(quality: 75), segments: [JPEGSegment(marker: ComRecSegment.marker, payload: payload)])
+        #expect(throws: ComRecError.storedSizeMismatch(mode: .full, jpegWidth: 21, jpegHeight: 14, width: 22, height: 14)) {
+            try pipeline.decode(file)
+        }
+    }
+
+    @Test func version1FilesStillDecode() throws {
+        let payload = try ComRecSegment(
+            version: 1, profile: "bicubic", modelHash: Profile.bicubic.modelHash, width: 21, height: 14, quality: 75).serialised()
+        let file = try FakeJPEG().encode(
+            bicubicDownsample2x(original), settings: JPEGSettings(quality: 75),
+            segments: [JPEGSegment(marker: ComRecSegment.marker, payload: payload)])
+        #expect(try pipeline.inspect(file).segment.version == 1)
+        #expect(try pipeline.decode(file) == bicubicUpsample2x(bicubicDownsample2x(original), width: 21, height: 14))
+    }
+
     @Test func otherModelIsRefusedNamingBothHashes() throws {
         let other = Profile(
             name: "bicubic", modelHash: ModelHash(value: 42), summary: "same name, other weights",
-            makeCompact: bicubicDownsample2x, reconstruct: { c, ctx in bicubicUpsample2x(c, width: ctx.width, height: ctx.height) })
+            makeCompact: bicubicDownsample2x, reconstruct: { c, ctx in bicubicUpsample2x(c, width: ctx.width, height: ctx.height) },
+            halfModeMaxBitsPerPixel: 0.4)
         let file = try pipeline.encode(original, profile: other, settings: JPEGSettings(quality: 75))
         let expected = ComRecError.modelMismatch(
-            profile: "bicubic", fileHash: ModelHash(value: 42), buildHash: Profile.bicubic.modelHash)
+            profile: "bicubic", mode: .half, fileHash: ModelHash(value: 42), buildHash: Profile.bicubic.modelHash)
         #expect(throws: expected) { try pipeline.decode(file) }
         #expect(expected.description.contains("000000000000002a") && expected.description.contains(Profile.bicubic.modelHash.description))
         #expect(try pipeline.inspect(file).modelStatus == .differentModel(buildHash: Profile.bicubic.modelHash))
@@ -93,7 +160,8 @@ struct FakeJPEG: JPEGCoder {
     @Test func unknownProfileIsRefused() throws {
         let learned = Profile(
             name: "not-built", modelHash: ModelHash(value: 7), summary: "not in this build",
-            makeCompact: bicubicDownsample2x, reconstruct: { c, ctx in bicubicUpsample2x(c, width: ctx.width, height: ctx.height) })
+            makeCompact: bicubicDownsample2x, reconstruct: { c, ctx in bicubicUpsample2x(c, width: ctx.width, height: ctx.height) },
+            halfModeMaxBitsPerPixel: 0.4)
         let file = try pipeline.encode(original, profile: learned, settings: JPEGSettings(quality: 75))
         #expect(throws: ComRecError.unknownProfile(name: "not-built", available: Profile.names)) { try pipeline.decode(file) }
         #expect(try pipeline.inspect(file).modelStatus == .unknownProfile)
@@ -114,7 +182,7 @@ struct FakeJPEG: JPEGCoder {
         let file = try FakeJPEG().encode(
             bicubicDownsample2x(original), settings: JPEGSettings(quality: 75),
             segments: [JPEGSegment(marker: ComRecSegment.marker, payload: payload)])
-        #expect(throws: ComRecError.compactSizeMismatch(compactWidth: 11, compactHeight: 7, width: 100, height: 14)) {
+        #expect(throws: ComRecError.storedSizeMismatch(mode: .half, jpegWidth: 11, jpegHeight: 7, width: 100, height: 14)) {
             try pipeline.decode(file)
         }
     }
@@ -137,11 +205,13 @@ struct FakeJPEG: JPEGCoder {
     /// Every message is a single line (the CLI prints each error as one line).
     @Test func messagesAreOneLine() {
         let errors: [ComRecError] = [
-            .notComRec, .duplicateSegment, .malformedSegment("x"), .unsupportedVersion(found: 2, supported: 1),
+            .notComRec, .duplicateSegment, .malformedSegment("x"), .unsupportedVersion(found: 3, supported: 1...2),
             .unsupportedExtension(tag: 0x81), .unknownProfile(name: "p", available: ["bicubic"]),
-            .modelMismatch(profile: "b", fileHash: ModelHash(value: 1), buildHash: ModelHash(value: 2)),
+            .modelMismatch(profile: "b", mode: .half, fileHash: ModelHash(value: 1), buildHash: ModelHash(value: 2)),
+            .modelMismatch(profile: "b", mode: .full, fileHash: ModelHash(value: 1), buildHash: ModelHash(value: 2)),
             .tooLarge(width: 20000, height: 20000, limit: 100_000_000), .emptyImage(width: 0, height: 0),
-            .compactSizeMismatch(compactWidth: 1, compactHeight: 1, width: 9, height: 9),
+            .storedSizeMismatch(mode: .half, jpegWidth: 1, jpegHeight: 1, width: 9, height: 9),
+            .storedSizeMismatch(mode: .full, jpegWidth: 1, jpegHeight: 1, width: 9, height: 9), .unsupportedMode(7),
             .invalidArgument("x"), .jpeg("x"), .jpegEncoder("x"),
         ]
         for error in errors {

@@ -8,7 +8,8 @@ import Testing
     /// docs/format.md's example, byte for byte.
     static let golden: [UInt8] = [
         0x43, 0x6F, 0x6D, 0x52, 0x65, 0x63, 0x00,  // "ComRec\0"
-        0x01,  // format version
+        0x02,  // format version
+        0x00,  // mode: half
         0x07, 0x62, 0x69, 0x63, 0x75, 0x62, 0x69, 0x63,  // profile name length, "bicubic"
         0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,  // model hash
         0x00, 0x00, 0x03, 0x00,  // width 768
@@ -27,9 +28,34 @@ import Testing
         #expect(try ComRecSegment(parsing: withExtensions.serialised()) == withExtensions)
     }
 
+    /// docs/format.md's version 1 example: no mode byte. Files written before format version 2
+    /// must keep decoding, as half-mode files.
+    static let goldenVersion1: [UInt8] = Array(golden[0..<7]) + [0x01] + Array(golden[9...])
+
+    @Test func version1SegmentsStillParseAsHalfMode() throws {
+        let parsed = try ComRecSegment(parsing: Self.goldenVersion1)
+        var expected = Self.segment
+        expected.version = 1
+        #expect(parsed == expected && parsed.mode == .half)
+        #expect(try expected.serialised() == Self.goldenVersion1)
+        expected.mode = .full
+        #expect(throws: ComRecError.self) { try expected.serialised() }  // version 1 cannot say "full"
+    }
+
+    @Test func modeByteRoundTripsAndUnknownModesAreRefused() throws {
+        var full = Self.segment
+        full.mode = .full
+        let bytes = try full.serialised()
+        #expect(bytes[8] == 1)
+        #expect(try ComRecSegment(parsing: bytes) == full)
+        var unknown = Self.golden
+        unknown[8] = 7
+        #expect(throws: ComRecError.unsupportedMode(7)) { try ComRecSegment(parsing: unknown) }
+    }
+
     @Test func overheadStaysUnder64Bytes() throws {
         // Marker (2) + length (2) + payload, for the bicubic profile and for the longest name.
-        #expect(try Self.segment.serialised().count + 4 == 37)
+        #expect(try Self.segment.serialised().count + 4 == 38)
         var longest = Self.segment
         longest.profile = String(repeating: "x", count: Profile.maxNameLength)
         longest.width = Int(UInt32.max >> 1)
@@ -47,10 +73,12 @@ import Testing
 
     @Test func unknownVersionIsRefusedAndNamed() {
         var bytes = Self.golden
-        bytes[7] = 2
-        #expect(throws: ComRecError.unsupportedVersion(found: 2, supported: 1)) { try ComRecSegment(parsing: bytes) }
+        bytes[7] = 3
+        #expect(throws: ComRecError.unsupportedVersion(found: 3, supported: 1...2)) { try ComRecSegment(parsing: bytes) }
+        bytes[7] = 0
+        #expect(throws: ComRecError.unsupportedVersion(found: 0, supported: 1...2)) { try ComRecSegment(parsing: bytes) }
         // A later version may change every field after the version byte: nothing else is read.
-        #expect(throws: ComRecError.unsupportedVersion(found: 200, supported: 1)) {
+        #expect(throws: ComRecError.unsupportedVersion(found: 200, supported: 1...2)) {
             try ComRecSegment(parsing: ComRecSegment.magic + [200])
         }
     }
@@ -70,11 +98,11 @@ import Testing
             bytes[at] = value
             return bytes
         }
-        #expect(throws: ComRecError.emptyImage(width: 0, height: 512)) { try ComRecSegment(parsing: patched(26, 0)) }
-        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(32, 0)) }  // quality 0
-        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(32, 101)) }  // quality 101
-        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(9, 0x41)) }  // 'A' in the name
-        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(8, 0)) }  // empty name
+        #expect(throws: ComRecError.emptyImage(width: 0, height: 512)) { try ComRecSegment(parsing: patched(27, 0)) }
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(33, 0)) }  // quality 0
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(33, 101)) }  // quality 101
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(10, 0x41)) }  // 'A' in the name
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: patched(9, 0)) }  // empty name
         #expect(throws: ComRecError.notComRec) { try ComRecSegment(parsing: patched(0, 0x63)) }  // magic
     }
 

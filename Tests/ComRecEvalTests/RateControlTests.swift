@@ -1,4 +1,5 @@
-// comRecFile (a ComRec file from a compact image made once) and rate control (`--bpp`).
+// ComRecPipeline.file (a ComRec file from a stored image made once), rate control (`--bpp`) and
+// the mode choice of `--mode auto` (ModeChoice.swift).
 import ComRecCodec
 import ComRecIO
 import ComRecTestModels
@@ -15,14 +16,18 @@ final class RateControlTests: XCTestCase {
         return path
     }
 
-    func testComRecFileIsWhatThePipelineWrites() throws {
+    func testFileIsWhatThePipelineEncodes() throws {
+        let pipeline = ComRecPipeline(jpeg: LibJPEG())
         for profile in [Profile.bicubic] {
             for q in [1, 37, 100] {
                 let settings = JPEGSettings(quality: q)
-                let expected = try ComRecPipeline(jpeg: LibJPEG()).encode(image, profile: profile, settings: settings)
-                let got = try comRecFile(compact: profile.makeCompact(image), width: image.width, height: image.height,
-                                         profile: profile, settings: settings, jpeg: LibJPEG())
-                XCTAssertEqual(got, expected, "quality \(q)")
+                for mode in CodecMode.allCases {
+                    let expected = try pipeline.encode(image, profile: profile, settings: settings, mode: mode)
+                    let stored = mode == .half ? profile.makeCompact(image) : image
+                    let got = try pipeline.file(storing: stored, width: image.width, height: image.height,
+                                                profile: profile, mode: mode, settings: settings)
+                    XCTAssertEqual(got, expected, "quality \(q), \(mode.name) mode")
+                }
             }
         }
     }
@@ -46,20 +51,71 @@ final class RateControlTests: XCTestCase {
         let input = dir + "/in.ppm"
         try Data("P6\n96 64\n255\n".utf8 + image.pixels).write(to: URL(fileURLWithPath: input))
         let pixels = Double(image.width * image.height)
-        for target in [0.6, 1.0, 2.5] {
-            let output = dir + "/out-\(target).jpg"
-            let chosen = try encodeFile(input: input, output: output, options: EncodeOptions(), maxBitsPerPixel: target)
-            let written = readFile(output)
-            XCTAssertEqual(written.count, chosen.report.fileBytes)
-            XCTAssertLessThanOrEqual(Double(written.count * 8) / pixels, target)
-            if chosen.quality < 100 {
-                let profile = EncodeOptions().profile  // what encodeFile used
-                let next = try comRecFile(compact: profile.makeCompact(image), width: 96, height: 64, profile: profile,
-                                          settings: JPEGSettings(quality: chosen.quality + 1), jpeg: LibJPEG())
-                XCTAssertGreaterThan(Double(next.count * 8) / pixels, target, "quality \(chosen.quality + 1) also fits")
+        let pipeline = ComRecPipeline(jpeg: LibJPEG())
+        for mode in ModeRequest.allCases {
+            for target in [0.6, 1.0, 2.5] {
+                let output = dir + "/out-\(mode)-\(target).jpg"
+                let options = EncodeOptions(mode: mode)
+                let chosen = try encodeFile(input: input, output: output, options: options, maxBitsPerPixel: target)
+                let written = readFile(output)
+                XCTAssertEqual(written.count, chosen.fileBytes)
+                XCTAssertLessThanOrEqual(Double(written.count * 8) / pixels, target)
+                if mode != .auto { XCTAssertEqual(chosen.mode.name, mode.rawValue) }
+                if chosen.quality < 100 {
+                    let stored = chosen.mode == .half ? options.profile.makeCompact(image) : image
+                    let next = try pipeline.file(storing: stored, width: 96, height: 64, profile: options.profile, mode: chosen.mode,
+                                                 settings: JPEGSettings(quality: chosen.quality + 1))
+                    XCTAssertGreaterThan(Double(next.count * 8) / pixels, target, "quality \(chosen.quality + 1) also fits")
+                }
+                let info = try inspectFile(output)
+                XCTAssertEqual(info.segment.quality, chosen.quality)
+                XCTAssertEqual(info.segment.mode, chosen.mode)
             }
-            XCTAssertEqual(try inspectFile(output).segment.quality, chosen.quality)
         }
+    }
+
+    /// Effort 1: half mode exactly when the budget is at most the profile's crossover rate.
+    func testAutoModeFollowsTheProfilesCrossoverRate() throws {
+        // Bicubic with a crossover this small image can reach on both sides (its JPEG headers
+        // alone are about 0.5 bits per pixel).
+        let profile = Self.bicubic(crossover: 1.2)
+        let encoder = ModeChoosingEncoder(profile: profile, settings: JPEGSettings(quality: 75))
+        let pixels = Double(image.width * image.height)
+        for bpp in [0.8, 1.1, 1.3, 3.0] {
+            let made = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: .auto)
+            XCTAssertEqual(made.mode, bpp <= profile.halfModeMaxBitsPerPixel ? .half : .full, "--bpp \(bpp)")
+        }
+        var sawHalf = false, sawFull = false
+        for q in [1, 3, 10, 30, 75] {
+            let plain = try encoder.encode(image, target: .quality(q), mode: .full)
+            let budget = Double(plain.file.count * 8) / pixels
+            let made = try encoder.encode(image, target: .quality(q), mode: .auto)
+            XCTAssertLessThanOrEqual(made.file.count, plain.file.count, "quality \(q): never above the plain JPEG's size")
+            if budget <= profile.halfModeMaxBitsPerPixel {
+                XCTAssertEqual(made.mode, .half, "quality \(q), budget \(budget)")
+                sawHalf = true
+            } else {
+                XCTAssertEqual(made.file, plain.file, "quality \(q), budget \(budget)")
+                sawFull = true
+            }
+        }
+        XCTAssertTrue(sawHalf && sawFull, "the qualities cover both sides of the crossover")
+    }
+
+    /// Effort 2: both modes at the same budget, decoded; the file with the better PSNR is kept.
+    func testEffort2KeepsTheBetterOfBothModes() throws {
+        let encoder = ModeChoosingEncoder(profile: .bicubic, settings: JPEGSettings(quality: 75))
+        var chosenModes: Set<CodecMode> = []
+        for bpp in [0.8, 1.5, 4.0] {
+            let made = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: .auto, effort: 2)
+            let half = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: .half)
+            let full = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: .full)
+            let psnrHalf = Metrics.psnr(image, try encoder.pipeline.decode(half.file))
+            let psnrFull = Metrics.psnr(image, try encoder.pipeline.decode(full.file))
+            XCTAssertEqual(made.file, psnrHalf > psnrFull ? half.file : full.file, "--bpp \(bpp): \(made.reason)")
+            chosenModes.insert(made.mode)
+        }
+        XCTAssertEqual(chosenModes, [.half, .full], "the budgets make each mode win once")
     }
 
     func testRefusesABudgetBelowQualityOne() throws {
@@ -71,6 +127,12 @@ final class RateControlTests: XCTestCase {
             XCTAssertTrue("\(error)".hasPrefix(input), "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: output), "no output on failure")
+    }
+
+    static func bicubic(crossover: Double) -> Profile {
+        let b = Profile.bicubic
+        return Profile(name: b.name, modelHash: b.modelHash, summary: b.summary, makeCompact: b.makeCompact,
+                       reconstruct: b.reconstruct, halfModeMaxBitsPerPixel: crossover)
     }
 
     func readFile(_ path: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: path) ?? Data()) }

@@ -10,8 +10,8 @@ import Testing
     @Test func demoImageRoundTrip() throws {
         let dir = TemporaryDirectory()
         let jpg = dir.file("demo.jpg"), png = dir.file("demo.png")
-        let report = try encodeFile(input: Fixtures.demoImage, output: jpg, options: EncodeOptions(profile: .bicubic))
-        #expect(report.width == 768 && report.height == 512)
+        let report = try encodeFile(input: Fixtures.demoImage, output: jpg, options: EncodeOptions(profile: .bicubic, mode: .half))
+        #expect(report.width == 768 && report.height == 512 && report.mode == .half)
         let file = readBytes(jpg)
         #expect(file.count == report.fileBytes && report.bitsPerPixel < 1)
         #expect(file.starts(with: [0xFF, 0xD8]) && file.suffix(2) == [0xFF, 0xD9])
@@ -31,20 +31,26 @@ import Testing
     @Test(arguments: [(1, 1), (7, 5), (33, 17)])
     func oddSizesComeBackAtTheirSize(width: Int, height: Int) throws {
         let dir = TemporaryDirectory()
-        try encodeFile(input: Fixtures.path("rgb-\(width)x\(height).png"), output: dir.file("o.jpg"))
-        let info = try inspectFile(dir.file("o.jpg"))
-        #expect(info.segment.width == width && info.segment.height == height)
-        #expect(info.compactWidth == (width + 1) / 2 && info.compactHeight == (height + 1) / 2)
-        let image = try decodeFile(input: dir.file("o.jpg"), output: dir.file("o.png"))
-        #expect(image.width == width && image.height == height)
+        for mode in [CodecMode.half, .full] {
+            let request: ModeRequest = mode == .half ? .half : .full
+            try encodeFile(input: Fixtures.path("rgb-\(width)x\(height).png"), output: dir.file("o.jpg"),
+                           options: EncodeOptions(mode: request, force: true))
+            let info = try inspectFile(dir.file("o.jpg"))
+            #expect(info.segment.width == width && info.segment.height == height && info.segment.mode == mode)
+            let stored = mode == .half ? ((width + 1) / 2, (height + 1) / 2) : (width, height)
+            #expect(info.storedWidth == stored.0 && info.storedHeight == stored.1)
+            let image = try decodeFile(input: dir.file("o.jpg"), output: dir.file("o.png"), force: true)
+            #expect(image.width == width && image.height == height)
+        }
     }
 
     @Test func infoShowsTheSegment() throws {
         let dir = TemporaryDirectory()
-        try encodeFile(input: Fixtures.demoImage, output: dir.file("q.jpg"), options: EncodeOptions(quality: 42, progressive: true))
+        try encodeFile(input: Fixtures.demoImage, output: dir.file("q.jpg"), options: EncodeOptions(quality: 42, progressive: true, mode: .half))
         let info = try inspectFile(dir.file("q.jpg"))
         let profile = try #require(Profile.named(Profile.defaultName))
-        #expect(info.segment.version == 1 && info.segment.profile == profile.name && info.segment.quality == 42)
+        #expect(info.segment.version == 2 && info.segment.mode == .half)
+        #expect(info.segment.profile == profile.name && info.segment.quality == 42)
         #expect(info.segment.modelHash == profile.modelHash && info.modelStatus == .available)
         #expect(info.progressive)
     }

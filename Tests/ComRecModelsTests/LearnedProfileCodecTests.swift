@@ -8,7 +8,10 @@ import ComRecTestModels
 import XCTest
 
 final class LearnedProfileCodecTests: XCTestCase {
-    let testProfiles = [Profile.learned(TestPaperModel.self), Profile.learned(TestFastModel.self)]
+    let testProfiles = [
+        Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeMaxBitsPerPixel: 0.5),
+        Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeMaxBitsPerPixel: 0.5),
+    ]
 
     func image(_ width: Int, _ height: Int, seed: Int) -> RGB8Image {
         RGB8Image(width: width, height: height, pixels: goldenSyntheticImage(width: width, height: height, seed: seed))
@@ -23,7 +26,7 @@ final class LearnedProfileCodecTests: XCTestCase {
             XCTAssertEqual(info.segment.profile, profile.name)
             XCTAssertEqual(info.segment.modelHash, profile.modelHash)
             XCTAssertEqual(info.modelStatus, .available)
-            XCTAssertEqual([info.compactWidth, info.compactHeight], [23, 16])
+            XCTAssertEqual([info.storedWidth, info.storedHeight], [23, 16])
             // The decoder runs the file's profile: the same bytes as the profile on the decoded JPEG.
             let decoded = try pipeline.decode(file)
             let compact = try LibJPEG().decode(file, maxPixels: 1 << 20)
@@ -38,6 +41,31 @@ final class LearnedProfileCodecTests: XCTestCase {
         }
     }
 
+    func testFullModeRunsTheProfilesEnhancer() throws {
+        let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: testProfiles)
+        let original = image(45, 31, seed: 5)
+        for profile in testProfiles {
+            let file = try pipeline.encode(original, profile: profile, settings: JPEGSettings(quality: 40), mode: .full)
+            let info = try pipeline.inspect(file)
+            XCTAssertEqual(info.segment.mode, .full)
+            XCTAssertEqual(info.segment.modelHash, profile.full.modelHash)
+            XCTAssertNotEqual(profile.full.modelHash, profile.modelHash)
+            XCTAssertEqual([info.storedWidth, info.storedHeight], [45, 31])
+            // The decoder runs the enhancer on the decoded JPEG: the same bytes as the enhancer
+            // itself, and not the plain decode (the test enhancers change pixels).
+            let plain = try LibJPEG().decode(file, maxPixels: 1 << 20)
+            let decoded = try pipeline.decode(file)
+            XCTAssertEqual(decoded, profile.full.enhance(plain, ReconstructionContext(width: 45, height: 31, quality: 40)), profile.name)
+            XCTAssertNotEqual(decoded, plain, profile.name)
+        }
+        // A build whose profile has no enhancer refuses the file, naming the enhancer.
+        let file = try pipeline.encode(original, profile: testProfiles[1], settings: JPEGSettings(quality: 40), mode: .full)
+        let withoutEnhancer = Profile.learned(TestFastModel.self, halfModeMaxBitsPerPixel: 0.5)
+        XCTAssertThrowsError(try ComRecPipeline(jpeg: LibJPEG(), profiles: [withoutEnhancer]).decode(file)) { error in
+            guard case ComRecError.modelMismatch("test-fast", .full, _, _)? = error as? ComRecError else { return XCTFail("\(error)") }
+        }
+    }
+
     func testDecoderRefusesOtherWeightsAndUnknownProfiles() throws {
         let fast = testProfiles[1]
         let file = try ComRecPipeline(jpeg: LibJPEG(), profiles: testProfiles).encode(
@@ -45,9 +73,10 @@ final class LearnedProfileCodecTests: XCTestCase {
         // A build whose test-fast has other weights (here: test-paper's networks under that name).
         let impostor = Profile(
             name: "test-fast", modelHash: testProfiles[0].modelHash, summary: "other weights",
-            makeCompact: testProfiles[0].makeCompact, reconstruct: testProfiles[0].reconstruct)
+            makeCompact: testProfiles[0].makeCompact, reconstruct: testProfiles[0].reconstruct,
+            halfModeMaxBitsPerPixel: 0.5)
         XCTAssertThrowsError(try ComRecPipeline(jpeg: LibJPEG(), profiles: [impostor]).decode(file)) { error in
-            guard case ComRecError.modelMismatch(let name, let fileHash, let buildHash)? = error as? ComRecError else {
+            guard case ComRecError.modelMismatch(let name, .half, let fileHash, let buildHash)? = error as? ComRecError else {
                 return XCTFail("\(error)")
             }
             XCTAssertEqual(name, "test-fast")

@@ -14,7 +14,10 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
 
 /// The learned profiles under test: the synthetic test models, then every registered learned
 /// profile (all but `bicubic`).
-let learnedProfiles: [Profile] = [Profile.learned(TestPaperModel.self), Profile.learned(TestFastModel.self)]
+let learnedProfiles: [Profile] = [
+    Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeMaxBitsPerPixel: 0.5),
+    Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeMaxBitsPerPixel: 0.5),
+]
     + Profile.all.filter { $0.name != "bicubic" }
 
 /// One case of Fixtures/golden/<profile>.json.

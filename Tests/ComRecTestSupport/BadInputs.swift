@@ -48,9 +48,18 @@ public struct BadInput: Sendable, CustomStringConvertible {
                  message: "not a ComRec file"),
         BadInput(name: "JPEG without ComRec segment", command: .decode, fileName: "plain.jpg",
                  contents: Crafting.plainJPEG(), maxPixels: nil, message: "not a ComRec file"),
-        BadInput(name: "unknown format version", command: .decode, fileName: "version2.jpg",
-                 contents: Crafting.comrecFile { $0[Crafting.versionOffset] = 2 }, maxPixels: nil,
-                 message: "ComRec format version 2 is not supported"),
+        BadInput(name: "unknown format version", command: .decode, fileName: "version3.jpg",
+                 contents: Crafting.comrecFile { $0[Crafting.versionOffset] = 3 }, maxPixels: nil,
+                 message: "ComRec format version 3 is not supported"),
+        BadInput(name: "unknown mode", command: .decode, fileName: "mode9.jpg",
+                 contents: Crafting.comrecFile { $0[Crafting.modeOffset] = 9 }, maxPixels: nil,
+                 message: "ComRec file uses mode 9, which this comrec does not know"),
+        BadInput(name: "full-mode file whose JPEG is the compact size", command: .decode, fileName: "fullsize.jpg",
+                 contents: Crafting.comrecFile {
+                     $0[Crafting.modeOffset] = 1
+                     $0.replaceSubrange(Crafting.hashOffset..<Crafting.hashOffset + 8, with: FullResolutionModel.plainJPEG.modelHash.bytes)
+                 }, maxPixels: nil,
+                 message: "a full-mode file of an original of 40 x 30"),
         BadInput(name: "wrong model hash", command: .decode, fileName: "othermodel.jpg",
                  contents: Crafting.comrecFile { $0[Crafting.hashOffset] ^= 0xFF }, maxPixels: nil,
                  message: "made by a different 'bicubic' model"),

@@ -50,8 +50,9 @@ public enum Crafting {
             segments: [JPEGSegment(marker: ComRecSegment.marker, payload: payload)])
     }
 
-    /// Offsets in a bicubic segment payload (docs/format.md).
+    /// Offsets in a bicubic segment payload of format version 2 (docs/format.md).
     public static let versionOffset = 7
-    public static let hashOffset = 16
-    public static let widthOffset = 24
+    public static let modeOffset = 8
+    public static let hashOffset = 17
+    public static let widthOffset = 25
 }

@@ -12,32 +12,57 @@ import Testing
     @Test func encodeInfoDecode() throws {
         let dir = TemporaryDirectory()
         let jpg = dir.file("demo.jpg"), png = dir.file("demo.png")
-        let encode = try CLI.run(["encode", Fixtures.demoImage, "-o", jpg, "--quality", "60"])
+        let encode = try CLI.run(["encode", Fixtures.demoImage, "-o", jpg, "--quality", "60", "--mode", "half"])
         #expect(encode.status == 0, "\(encode.stderr)")
-        #expect(encode.stdout.contains("768 x 512") && encode.stdout.contains("bpp"))
+        #expect(encode.stdout.contains("768 x 512") && encode.stdout.contains("bpp") && encode.stdout.contains("half mode"))
 
         let info = try CLI.run(["info", jpg, "--json"])
         #expect(info.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
-        #expect(object["formatVersion"] as? Int == 1)
+        #expect(object["formatVersion"] as? Int == 2 && object["mode"] as? String == "half")
         let profile = try #require(Profile.named(Profile.defaultName))
         #expect(object["profile"] as? String == profile.name)
         #expect(object["modelHash"] as? String == profile.modelHash.description)
         #expect(object["modelStatus"] as? String == "available")
         #expect(object["width"] as? Int == 768 && object["height"] as? Int == 512)
-        #expect(object["compactWidth"] as? Int == 384 && object["compactHeight"] as? Int == 256)
-        #expect(object["compactQuality"] as? Int == 60)
+        #expect(object["storedWidth"] as? Int == 384 && object["storedHeight"] as? Int == 256)
+        #expect(object["storedQuality"] as? Int == 60 && object["decoder"] as? String == "network")
         #expect(object["fileBytes"] as? Int == readBytes(jpg).count)
         #expect((object["bitsPerPixel"] as? Double ?? 0) > 0)
 
         let text = try CLI.run(["info", jpg])
         #expect(text.status == 0 && text.stdout.contains("quality 60") && text.stdout.contains(profile.name))
+        #expect(text.stdout.contains("mode            half"))
 
         let decode = try CLI.run(["decode", jpg, "-o", png])
         #expect(decode.status == 0, "\(decode.stderr)")
         let image = try readImage(path: png)
         #expect(image.width == 768 && image.height == 512)
         #expect(Set(dir.names) == ["demo.jpg", "demo.png"])
+    }
+
+    /// `--mode auto` (the default): at a high quality budget the file is the plain JPEG of the
+    /// image in full mode, at a low one the compact image in half mode; `info` says which.
+    @Test func autoModePicksByTheBudget() throws {
+        let dir = TemporaryDirectory()
+        let high = dir.file("high.jpg"), low = dir.file("low.jpg")
+        let encodeHigh = try CLI.run(["encode", Fixtures.demoImage, "-o", high, "--quality", "90"])
+        #expect(encodeHigh.status == 0 && encodeHigh.stdout.contains("full mode"), "\(encodeHigh.stdout)\(encodeHigh.stderr)")
+        let encodeLow = try CLI.run(["encode", Fixtures.demoImage, "-o", low, "--bpp", "0.2"])
+        #expect(encodeLow.status == 0 && encodeLow.stdout.contains("half mode"), "\(encodeLow.stdout)\(encodeLow.stderr)")
+        let info = try CLI.run(["info", high, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        #expect(object["mode"] as? String == "full")
+        #expect(object["storedWidth"] as? Int == 768 && object["storedHeight"] as? Int == 512 && object["storedQuality"] as? Int == 90)
+        let decode = try CLI.run(["decode", high, low, "-o", dir.file("out")])
+        #expect(decode.status == 0, "\(decode.stderr)")
+        let effort = try CLI.run(["encode", Fixtures.demoImage, "-o", dir.file("e.jpg"), "--bpp", "0.5", "--effort", "2"])
+        #expect(effort.status == 0 && effort.stdout.contains("effort 2"), "\(effort.stdout)\(effort.stderr)")
+        let refused = try CLI.run(["encode", Fixtures.demoImage, "-o", dir.file("x.jpg"), "--mode", "half", "--effort", "2"])
+        #expect(refused.status != 0 && refused.stderr.contains("--effort 2 tries both modes"))
+        let unknown = try CLI.run(["encode", Fixtures.demoImage, "-o", dir.file("x.jpg"), "--mode", "third"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown mode 'third'"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("x.jpg")))
     }
 
     @Test func existingOutputNeedsForce() throws {

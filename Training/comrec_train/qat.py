@@ -15,6 +15,12 @@ same way: calibrated on 32 training crops really encoded and decoded at the qual
 ENHANCER_CALIBRATION_QUALITIES in turn, fine-tuned on crops decoded at random qualities from
 --quality-range (default 5-95), compared on the development crops as plain JPEGs at
 --dev-qualities (default 10 20 30 50 75 90); tensors `enhance.<i>.*`.
+
+The int8 figures on the development set come from the torch forward pass under no_grad
+(QuantProfile.compact_fast / reconstruct_fast, QuantEnhancer.enhance_fast), equal bit for bit to
+the numpy integer reference intref.py and several times faster. After writing int8.safetensors,
+one development image at the first development quality is also run through intref, and qat stops
+with an error, without writing quant.json, unless both give the same bytes.
 """
 import argparse
 import copy
@@ -72,13 +78,36 @@ def compare(qp, config, tensors, images, qualities):
             out, size = float_reconstruct(config, tensors, compact_float, img, q)
             f_bpp.append(size * 8 / (h * w))
             f_psnr.append(metrics.psnr(out, img))
-            decoded, size = jpeg.roundtrip(qp.compact(img), q)
-            out = qp.reconstruct(decoded, h, w)
+            decoded, size = jpeg.roundtrip(qp.compact_fast(img), q)
+            out = qp.reconstruct_fast(decoded, h, w)
             i_bpp.append(size * 8 / (h * w))
             i_psnr.append(metrics.psnr(out, img))
         rows.append({"q": q, "float_bpp": float(np.mean(f_bpp)), "float_psnr": float(np.mean(f_psnr)),
                      "int8_bpp": float(np.mean(i_bpp)), "int8_psnr": float(np.mean(i_psnr))})
     return rows
+
+
+def check_fast_path(q, image, quality):
+    """Runs one image at one quality through the torch path that compare() / compare_enhancer()
+    measure with and through the numpy integer reference (intref.py); SystemExit unless every byte
+    agrees. q: a QuantProfile or a QuantEnhancer."""
+    start = time.time()
+    h, w = image.shape[:2]
+    if isinstance(q, quantize.QuantEnhancer):
+        decoded = jpeg.roundtrip(image, quality)[0]
+        pairs = [("enhancer", q.enhance_fast(decoded), q.enhance(decoded))]
+    else:
+        compact = q.compact(image)
+        decoded = jpeg.roundtrip(compact, quality)[0]
+        pairs = [("compact image", q.compact_fast(image), compact),
+                 ("reconstruction", q.reconstruct_fast(decoded, h, w), q.reconstruct(decoded, h, w))]
+    for what, fast, ref in pairs:
+        if not np.array_equal(fast, ref):
+            raise SystemExit(f"int8 check FAILED at quality {quality}: the torch {what} {fast.shape} is not "
+                             f"the numpy integer reference's (intref.py) {ref.shape}, so the development "
+                             "figures are not those of int8.safetensors; quant.json not written")
+    print(f"int8 check: torch path == intref on one development image at quality {quality} "
+          f"({time.time() - start:.1f} s)", flush=True)
 
 
 def write_int8(qp, folder, profile, mode=None):
@@ -121,7 +150,7 @@ def compare_enhancer(qe, config, tensors, images, qualities):
             bpp.append(size * 8 / (img.shape[0] * img.shape[1]))
             p_jpeg.append(metrics.psnr(decoded, img))
             p_float.append(metrics.psnr(float_enhance(config, tensors, decoded), img))
-            p_int8.append(metrics.psnr(qe.enhance(decoded), img))
+            p_int8.append(metrics.psnr(qe.enhance_fast(decoded), img))
         rows.append({"q": q, "bpp": float(np.mean(bpp)), "jpeg_psnr": float(np.mean(p_jpeg)),
                      "float_psnr": float(np.mean(p_float)), "int8_psnr": float(np.mean(p_int8))})
     return rows
@@ -142,6 +171,7 @@ def quantise_enhancer(args, config, tensors, sampler, dev, rng):
 
     tuned = fine_tune(qe.chain, batch_loss, lambda: compare_enhancer(qe, config, tensors, dev, args.dev_qualities), args)
     write_int8(qe, args.weights, config["profile"], mode="full")
+    check_fast_path(qe, dev[0], args.dev_qualities[0])
     return {
         "semantics": "docs/int8.md",
         "mode": "full",
@@ -242,6 +272,7 @@ def main(argv=None):
 
     tuned = fine_tune(qp.rec, batch_loss, lambda: compare(qp, config, tensors, dev, args.dev_qualities), args)
     write_int8(qp, args.weights, config["profile"])
+    check_fast_path(qp, dev[0], args.dev_qualities[0])
     with open(os.path.join(args.weights, "quant.json"), "w") as fh:
         json.dump({
             "semantics": "docs/int8.md",

@@ -4,7 +4,17 @@ export, with the forward pass equal bit for bit to the integer semantics (docs/i
 Why the forward pass is exact: inputs and weights are integers held in float32, every product and
 partial sum of a 3x3 convolution stays below 2^24 (docs/int8.md), so a float32 convolution sums
 them exactly in any order; the requantisation is then the same float32 multiply and
-round-half-even (torch.round) as the runtime's. Rounding steps pass gradients straight through.
+round-half-even (torch.round) as the runtime's. Rounding steps pass gradients straight through
+(x + (round(x) - x) is exactly round(x) in float32: the difference is a multiple of x's ulp and at
+most 0.5, and the sum is a representable integer).
+
+So the torch forward under no_grad is the integer reference, whatever order the convolution sums
+in (on the CPU, as here: a GPU's TF32 or Winograd convolutions would not be exact), and faster
+than intref's numpy (`paper`, 192 x 192, one thread: 0.6 s against 2 s, and 20 s and more when
+OpenBLAS's threads compete for a busy machine): `run_chain`, `QuantProfile.compact_fast` /
+`reconstruct_fast` and `QuantEnhancer.enhance_fast` are intref's functions with only the layers
+run by torch. qat.py measures the development set with them and checks them against intref on
+one image (tests/test_quantize_torch.py: on every wiring).
 """
 import numpy as np
 import torch
@@ -72,6 +82,16 @@ class QuantConv(nn.Module):
             "multiplier": m.detach().cpu().numpy().astype(np.float32),
             "stride": self.stride,
         }
+
+
+def run_chain(chain, image):
+    """uint8 H x W x C -> the chain's last layer output (residual, -255...255) as int64 h x w x c,
+    by the torch forward under no_grad on the CPU: intref.run_layers + intref.residual bit for bit
+    (module docstring)."""
+    x = torch.from_numpy(np.array(image, np.float32)).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        out = chain(x)
+    return out[0].permute(1, 2, 0).numpy().astype(np.int64)
 
 
 class QuantChain(nn.Module):
@@ -159,6 +179,14 @@ class QuantProfile:
             return resample.average2x2(image)
         return intref.comcnn(image, self.com.export())
 
+    def compact_fast(self, image):
+        """compact(), bit for bit, with ComCNN's layers run by torch (intref.comcnn otherwise)."""
+        from . import intref, resample
+        if self.com is None:
+            return resample.average2x2(image)
+        padded = intref.pad_to_even(image)
+        return intref.add_clamp(resample.average2x2(padded), run_chain(self.com, padded))
+
     def reconstruct_torch(self, decoded, up):
         """decoded: float N x 3 x h x w, up: float N x 3 x H x W (integer valued). Returns the
         int8 network's output image as float (integer valued), with straight-through gradients."""
@@ -175,6 +203,15 @@ class QuantProfile:
         from . import intref
         fn = intref.RECCNN["fast" if self.config["networks"]["rec"]["reads"] == "decoded" else "paper"]
         return fn(decoded, self.rec.export(), out_h, out_w)
+
+    def reconstruct_fast(self, decoded, out_h, out_w):
+        """reconstruct(), bit for bit, with RecCNN's layers run by torch (intref.reccnn_fast /
+        reccnn_paper otherwise)."""
+        from . import intref, resample
+        up = resample.upsample2x(decoded, out_h, out_w)
+        if self.config["networks"]["rec"]["reads"] == "decoded":
+            return intref.add_clamp(up, intref.pixel_shuffle(run_chain(self.rec, decoded), out_h, out_w))
+        return intref.add_clamp(up, run_chain(self.rec, up))
 
     def int8_tensors(self):
         out = {}
@@ -230,6 +267,17 @@ class QuantEnhancer:
         """uint8 H x W x 3 decoded JPEG -> uint8 image through the numpy integer reference."""
         from . import intref
         return intref.ENHANCER[self.wiring()](decoded, self.chain.export())
+
+    def enhance_fast(self, decoded):
+        """enhance(), bit for bit, with the layers run by torch (intref.enhancer_fast /
+        enhancer_paper otherwise)."""
+        from . import intref
+        if self.wiring() == "paper":
+            return intref.add_clamp(decoded, run_chain(self.chain, decoded))
+        assert self.chain.convs[0].stride == 2 and all(c.stride == 1 for c in self.chain.convs[1:])
+        h, w = decoded.shape[:2]
+        res = run_chain(self.chain, intref.pad_to_even(decoded))
+        return intref.add_clamp(decoded, intref.pixel_shuffle(res, h, w))
 
     def int8_tensors(self):
         out = {}

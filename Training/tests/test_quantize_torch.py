@@ -64,3 +64,87 @@ def test_int8_file_runs_as_the_quantised_profile(tmp_path, profile, weights):
     got = golden.reconstruct(file_config, nets, compact, 23, 30)
     assert np.array_equal(got, want)
     assert not np.array_equal(want, golden.reconstruct(file_config, nets, compact[::-1].copy(), 23, 30))
+
+
+# ---------------------------------------------------------------- the fast exact path of qat's evaluation
+
+FAST_PATH_SIZES = [(23, 30), (17, 9), (8, 13), (1, 3)]
+
+
+def quantised_profile(tmp_path, profile, weights):
+    from conftest import make_checkpoint, synthetic_image
+    from comrec_train import export
+    ckpt = make_checkpoint(tmp_path / f"{profile}.pt", profile, seed=5)
+    out = tmp_path / f"{profile}-{weights}"
+    export.export(str(ckpt), weights, out=str(out), profile=profile)
+    config, tensors = export.load_exported(str(out))
+    crops = np.stack([synthetic_image(32, 32, seed=s) for s in range(4)])
+    return quantize.QuantProfile.calibrated(config, tensors, crops)
+
+
+@pytest.mark.parametrize("profile,weights,reads,compact", [
+    ("fast", "best", "decoded", "comcnn"), ("paper", "best", "upsampled", "comcnn"),
+    ("fast", "ablation", "decoded", "average2x2")])
+def test_fast_path_is_the_integer_reference(tmp_path, profile, weights, reads, compact):
+    """qat.compare() measures with compact_fast / reconstruct_fast (the torch forward under no_grad):
+    they must give intref's bytes, for both RecCNN wirings (paper: reads the upsampled image; fast:
+    reads the decoded compact image, pixel shuffle) and odd sizes (a cropped shuffle)."""
+    from conftest import synthetic_image
+    from comrec_train import jpeg, resample
+    qp = quantised_profile(tmp_path, profile, weights)
+    assert qp.config["networks"]["rec"]["reads"] == reads and qp.config["compact"] == compact
+    rng = np.random.default_rng(7)
+    changed = 0
+    for h, w in FAST_PATH_SIZES:
+        image = synthetic_image(h, w, seed=h * w)
+        compact_image = qp.compact(image)
+        got = qp.compact_fast(image)
+        assert got.dtype == np.uint8 and np.array_equal(got, compact_image), (h, w)
+        noise = rng.integers(0, 256, compact_image.shape).astype(np.uint8)  # drives the clamps
+        for decoded in (jpeg.roundtrip(compact_image, 30)[0], noise):
+            want = qp.reconstruct(decoded, h, w)
+            got = qp.reconstruct_fast(decoded, h, w)
+            assert got.dtype == np.uint8 and got.shape == (h, w, 3) == want.shape, (h, w)
+            assert np.array_equal(got, want), (h, w, int(np.sum(got != want)))
+            changed += int(np.sum(want != resample.upsample2x(decoded, h, w)))
+    # not vacuous: the network changes the upsampled image, ComCNN the 2x2 average
+    assert changed > 100
+    if compact == "comcnn":
+        assert not np.array_equal(compact_image, resample.average2x2(intref.pad_to_even(image)))
+
+
+@pytest.mark.parametrize("profile,shuffle", [("fast", 2), ("paper", 1)])
+def test_fast_enhancer_is_the_integer_reference(profile, shuffle):
+    """qat.compare_enhancer() measures with enhance_fast: intref's bytes for both enhancer wirings
+    (fast: replicate-padded, stride 2, pixel shuffle, cropped; paper: full resolution)."""
+    from conftest import randomise, synthetic_image
+    from comrec_train import export, jpeg, models
+    net = randomise(models.make_enhancer(profile, width=16, middle=2), 3)
+    config, tensors = export.export_enhancer_config(profile, net, source={})
+    decoded = np.stack([synthetic_image(32, 32, seed=s) for s in range(4)])
+    qe = quantize.QuantEnhancer.calibrated(config, tensors, decoded)
+    assert qe.net["pixel_shuffle"] == shuffle and qe.wiring() == profile
+    rng = np.random.default_rng(8)
+    for h, w in FAST_PATH_SIZES + [(1, 1), (16, 12)]:
+        image = synthetic_image(h, w, seed=h + w)
+        for src in (jpeg.roundtrip(image, 20)[0], rng.integers(0, 256, (h, w, 3)).astype(np.uint8)):
+            want = qe.enhance(src)
+            got = qe.enhance_fast(src)
+            assert got.dtype == np.uint8 and got.shape == (h, w, 3) == want.shape, (h, w)
+            assert np.array_equal(got, want), (h, w, int(np.sum(got != want)))
+    assert not np.array_equal(want, src)
+
+
+def test_qat_checks_the_fast_path_against_intref(tmp_path, monkeypatch, capsys):
+    """qat.main's one numpy-reference check passes on the real path and stops qat when the torch
+    path is off by one."""
+    from conftest import synthetic_image
+    from comrec_train import qat
+    qp = quantised_profile(tmp_path, "fast", "best")
+    image = synthetic_image(24, 22, seed=2)
+    qat.check_fast_path(qp, image, 20)
+    assert "torch path == intref" in capsys.readouterr().out
+    real = quantize.run_chain
+    monkeypatch.setattr(quantize, "run_chain", lambda chain, x: real(chain, x) + 1)
+    with pytest.raises(SystemExit, match="int8 check FAILED"):
+        qat.check_fast_path(qp, image, 20)

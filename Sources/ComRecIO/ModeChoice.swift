@@ -1,0 +1,176 @@
+import ComRecCodec
+
+// Mode choice at encode (docs/modes.md): a ComRec file stores either the compact image (half mode)
+// or the image itself (full mode). Half mode wins at low rates and saturates at higher ones, so
+// `--mode auto` picks per file: by the profile's measured crossover rate (effort 1), or by encoding
+// and decoding both candidates and keeping the better PSNR (effort 2).
+
+/// Which mode `comrec encode --mode` asks for.
+public enum ModeRequest: String, CaseIterable, Sendable {
+    /// Half mode below the profile's crossover rate, full mode above (or the better of both with
+    /// effort 2).
+    case auto
+    case half
+    case full
+}
+
+/// What decides the file's size.
+public enum SizeTarget: Equatable, Sendable {
+    /// A JPEG quality. In half or full mode it is the quality of the stored JPEG. In auto mode it
+    /// sets the size budget: the file is at most as large as full mode at that quality, which is
+    /// the plain JPEG of the image plus the ComRec segment.
+    case quality(Int)
+    /// Rate control: the largest file of at most this many bits per pixel of the image.
+    case bitsPerPixel(Double)
+}
+
+/// One ComRec file that the encoder made, and how.
+public struct ModeChoiceResult: Sendable {
+    public var file: [UInt8]
+    public var mode: CodecMode
+    /// JPEG quality of the stored image.
+    public var quality: Int
+    /// Why this mode: one line for the encode report.
+    public var reason: String
+}
+
+/// Encodes one image with a profile in the requested mode.
+public struct ModeChoosingEncoder {
+    public var pipeline: ComRecPipeline<LibJPEG>
+    public var profile: Profile
+    /// Chroma, Huffman and progressive settings; the quality comes from the target.
+    public var settings: JPEGSettings
+
+    public init(profile: Profile, settings: JPEGSettings, maxPixels: Int = defaultMaxPixels) {
+        self.pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: [profile], maxPixels: maxPixels)
+        self.profile = profile
+        self.settings = settings
+    }
+
+    /// The file for `image`; `effort` 1 chooses the auto mode by rule, 2 by trying both.
+    /// Throws when the target cannot be met (rate control below quality 1's size).
+    public func encode(_ image: RGB8Image, target: SizeTarget, mode request: ModeRequest, effort: Int = 1) throws -> ModeChoiceResult {
+        precondition(effort == 1 || effort == 2, "effort is 1 or 2")
+        try checkPixelLimit(width: image.width, height: image.height, maxPixels: pipeline.maxPixels)
+        var candidates = Candidates(encoder: self, image: image)
+        switch request {
+        case .half, .full:
+            let mode: CodecMode = request == .half ? .half : .full
+            guard let made = try candidates.make(mode, target) else { throw try candidates.unreachable(target, mode) }
+            return ModeChoiceResult(file: made.file, mode: mode, quality: made.quality, reason: "--mode \(mode.name)")
+        case .auto:
+            return effort == 1 ? try candidates.byRule(target) : try candidates.byTrial(target)
+        }
+    }
+}
+
+/// The two modes' files for one image, made on demand (the compact image at most once).
+private struct Candidates {
+    let encoder: ModeChoosingEncoder
+    let image: RGB8Image
+    private var compact: RGB8Image?
+
+    init(encoder: ModeChoosingEncoder, image: RGB8Image) {
+        self.encoder = encoder
+        self.image = image
+    }
+
+    var pixels: Double { Double(image.width) * Double(image.height) }
+    var threshold: Double { encoder.profile.halfModeMaxBitsPerPixel }
+
+    mutating func stored(_ mode: CodecMode) -> RGB8Image {
+        if mode == .full { return image }
+        if compact == nil { compact = encoder.profile.makeCompact(image) }
+        return compact!
+    }
+
+    mutating func file(_ mode: CodecMode, quality: Int) throws -> [UInt8] {
+        try file(mode, storing: stored(mode), quality: quality)
+    }
+
+    func file(_ mode: CodecMode, storing stored: RGB8Image, quality: Int) throws -> [UInt8] {
+        var settings = encoder.settings
+        settings.quality = quality
+        return try encoder.pipeline.file(storing: stored, width: image.width, height: image.height,
+                                         profile: encoder.profile, mode: mode, settings: settings)
+    }
+
+    /// The file of `mode` for `target`; nil when rate control cannot reach it.
+    mutating func make(_ mode: CodecMode, _ target: SizeTarget) throws -> (file: [UInt8], quality: Int)? {
+        switch target {
+        case .quality(let q):
+            return (try file(mode, quality: q), q)
+        case .bitsPerPixel(let bpp):
+            return try largest(mode, maxBytes: Int((bpp * pixels / 8).rounded(.down)))
+        }
+    }
+
+    mutating func largest(_ mode: CodecMode, maxBytes: Int) throws -> (file: [UInt8], quality: Int)? {
+        let stored = stored(mode)
+        return try largestFileNotAbove(maxBytes: maxBytes) { q in try file(mode, storing: stored, quality: q) }
+            .map { (file: $0.file, quality: $0.quality) }
+    }
+
+    /// Effort 1: half mode when the size budget is at most the profile's crossover rate.
+    mutating func byRule(_ target: SizeTarget) throws -> ModeChoiceResult {
+        let rule = "\(fmt(threshold, 2)) bpp rule of profile \(encoder.profile.name)"
+        switch target {
+        case .quality(let q):
+            let full = try file(.full, quality: q)
+            let budget = Metrics.bitsPerPixel(fileBytes: full.count, width: image.width, height: image.height)
+            if budget <= threshold, let half = try largest(.half, maxBytes: full.count) {
+                return ModeChoiceResult(file: half.file, mode: .half, quality: half.quality,
+                                        reason: "auto: budget \(fmt(budget, 3)) bpp (full mode at quality \(q)) is within the \(rule)")
+            }
+            return ModeChoiceResult(file: full, mode: .full, quality: q,
+                                    reason: "auto: budget \(fmt(budget, 3)) bpp (quality \(q)) is above the \(rule)")
+        case .bitsPerPixel(let bpp):
+            let first: CodecMode = bpp <= threshold ? .half : .full
+            let why = bpp <= threshold ? "within" : "above"
+            for mode in [first, first == .half ? CodecMode.full : .half] {
+                if let made = try make(mode, target) {
+                    return ModeChoiceResult(file: made.file, mode: mode, quality: made.quality,
+                                            reason: "auto: --bpp \(bpp) is \(why) the \(rule)"
+                                                + (mode == first ? "" : "; \(first.name) mode cannot get that small"))
+                }
+            }
+            throw try unreachable(target, nil)
+        }
+    }
+
+    /// Effort 2: both modes at the same budget, decoded; the better PSNR wins (the smaller file on a tie).
+    mutating func byTrial(_ target: SizeTarget) throws -> ModeChoiceResult {
+        var made: [(mode: CodecMode, file: [UInt8], quality: Int)] = []
+        switch target {
+        case .quality(let q):
+            let full = try file(.full, quality: q)
+            made.append((.full, full, q))
+            if let half = try largest(.half, maxBytes: full.count) { made.append((.half, half.file, half.quality)) }
+        case .bitsPerPixel:
+            for mode in CodecMode.allCases {
+                if let m = try make(mode, target) { made.append((mode, m.file, m.quality)) }
+            }
+        }
+        guard !made.isEmpty else { throw try unreachable(target, nil) }
+        var best: (index: Int, psnr: Double)?
+        var scores: [String] = []
+        for (index, candidate) in made.enumerated() {
+            let psnr = Metrics.psnr(image, try encoder.pipeline.decode(candidate.file))
+            scores.append("\(candidate.mode.name) \(fmt(psnr, 2)) dB at \(candidate.file.count) bytes")
+            if let b = best, !(psnr > b.psnr || (psnr == b.psnr && candidate.file.count < made[b.index].file.count)) { continue }
+            best = (index, psnr)
+        }
+        let winner = made[best!.index]
+        return ModeChoiceResult(file: winner.file, mode: winner.mode, quality: winner.quality,
+                                reason: "auto, effort 2: " + scores.joined(separator: ", "))
+    }
+
+    /// The error for a rate-control target below what `mode` (nil: either mode) reaches at quality 1.
+    mutating func unreachable(_ target: SizeTarget, _ mode: CodecMode?) throws -> ComRecIOError {
+        guard case .bitsPerPixel(let bpp) = target else { return ComRecIOError("no file could be made") }
+        var smallest = Int.max
+        for m in CodecMode.allCases where mode == nil || m == mode { smallest = min(smallest, try file(m, quality: 1).count) }
+        let reached = Metrics.bitsPerPixel(fileBytes: smallest, width: image.width, height: image.height)
+        return ComRecIOError("even quality 1 gives \(fmt(reached, 3)) bits per pixel, above --bpp \(bpp); allow more bits per pixel")
+    }
+}
