@@ -209,6 +209,16 @@ int crc_jpeg_progressive(const crc_jpeg_decoder *decoder) {
     return decoder->cinfo.progressive_mode ? 1 : 0;
 }
 
+int crc_jpeg_quant_table(const crc_jpeg_decoder *decoder, int component, uint16_t table[64]) {
+    const struct jpeg_decompress_struct *c = &decoder->cinfo;
+    if (component < 0 || component >= c->num_components) return -1;
+    int slot = c->comp_info[component].quant_tbl_no;
+    if (slot < 0 || slot >= NUM_QUANT_TBLS || !c->quant_tbl_ptrs[slot]) return -1;
+    // libjpeg stores quantval in natural order (jdmarker.c un-zigzags the DQT segment).
+    for (int i = 0; i < 64; i++) table[i] = c->quant_tbl_ptrs[slot]->quantval[i];
+    return 0;
+}
+
 int crc_jpeg_marker_count(const crc_jpeg_decoder *decoder) {
     int count = 0;
     for (jpeg_saved_marker_ptr m = decoder->cinfo.marker_list; m; m = m->next) count++;

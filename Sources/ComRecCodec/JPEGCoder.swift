@@ -37,13 +37,18 @@ public struct JPEGHeader: Equatable, Sendable {
     public var progressive: Bool
     /// APPn and COM segments in file order.
     public var segments: [JPEGSegment]
+    /// Each component's quantisation table (64 values in natural, row-major order): luma first.
+    /// Empty when the coder does not report them.
+    public var quantTables: [[UInt16]]
 
-    public init(width: Int, height: Int, components: Int, progressive: Bool, segments: [JPEGSegment]) {
+    public init(width: Int, height: Int, components: Int, progressive: Bool, segments: [JPEGSegment],
+                quantTables: [[UInt16]] = []) {
         self.width = width
         self.height = height
         self.components = components
         self.progressive = progressive
         self.segments = segments
+        self.quantTables = quantTables
     }
 }
 

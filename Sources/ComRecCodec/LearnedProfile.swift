@@ -9,9 +9,9 @@ extension Profile {
     /// mode). Networks are decoded on first use, so registering a profile costs nothing until it
     /// encodes or decodes. (Generic rather than an existential: Embedded Swift has none.)
     public static func learned<Model: GeneratedModel, Enhancer: GeneratedModel>(
-        _: Model.Type, enhancer: Enhancer.Type, halfModeMaxBitsPerPixel: Double
+        _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int = 100, halfModeMaxBitsPerPixel: Double
     ) -> Profile {
-        learnedProfile(Model.self, full: .learned(Enhancer.self, profile: Model.source.profile),
+        learnedProfile(Model.self, full: .learned(Enhancer.self, profile: Model.source.profile, maxQuality: enhancerMaxQuality),
                        halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
     }
 
@@ -49,12 +49,12 @@ extension Profile {
 
 extension FullResolutionModel {
     /// The full-resolution model of generated enhancer `Enhancer`, for profile `profile`.
-    public static func learned<Enhancer: GeneratedModel>(_: Enhancer.Type, profile: String) -> FullResolutionModel {
+    public static func learned<Enhancer: GeneratedModel>(_: Enhancer.Type, profile: String, maxQuality: Int = 100) -> FullResolutionModel {
         let source = Enhancer.source
         precondition(source.rec.role == .enhancer, "\(source.profile): the full-mode model is not an enhancer")
         precondition(source.profile == profile, "enhancer of profile \(source.profile) registered for \(profile)")
         return FullResolutionModel(
-            modelHash: ModelHash(value: source.modelHash), summary: source.summary,
+            modelHash: ModelHash(value: source.modelHash), summary: source.summary, maxQuality: maxQuality,
             enhance: { image, _ in learnedEnhance(Enhancer.model, image) })
     }
 

@@ -74,7 +74,7 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
             throw .invalidArgument("JPEG quality \(settings.quality) is not in 1...100")
         }
         let segment = ComRecSegment(
-            mode: mode, profile: profile.name, modelHash: profile.modelHash(for: mode),
+            mode: mode, profile: profile.name, modelHash: profile.modelHash(for: mode, quality: settings.quality),
             width: width, height: height, quality: settings.quality)
         let payload = try segment.serialised()
         let expected = mode == .half ? compactSize(width: width, height: height) : (width: width, height: height)
@@ -96,7 +96,7 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         if segment.mode == .full && segment.modelHash == FullResolutionModel.plainJPEG.modelHash {
             status = .available  // no network: every build decodes it
         } else if let profile = profiles.first(where: { $0.name == segment.profile }) {
-            let buildHash = profile.modelHash(for: segment.mode)
+            let buildHash = segment.mode == .half ? profile.modelHash : profile.full.modelHash
             status = buildHash == segment.modelHash ? .available : .differentModel(buildHash: buildHash)
         } else {
             status = .unknownProfile

@@ -25,13 +25,22 @@ public struct FullResolutionModel: Sendable {
     public let summary: String
     /// Decoded JPEG (W x H) -> restored image of the same size.
     public let enhance: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
+    /// The highest JPEG quality the enhancer improves (measured per enhancer, docs/modes.md).
+    /// Full-mode files of a higher quality are written as plain JPEG (no network at decode), and
+    /// `comrec enhance` leaves such JPEGs as they are.
+    public let maxQuality: Int
 
-    public init(modelHash: ModelHash, summary: String,
+    public init(modelHash: ModelHash, summary: String, maxQuality: Int = 100,
                 enhance: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image) {
+        precondition((1...100).contains(maxQuality))
         self.modelHash = modelHash
         self.summary = summary
+        self.maxQuality = maxQuality
         self.enhance = enhance
     }
+
+    /// Whether the enhancer is used on a JPEG of `quality`.
+    public func improves(quality: Int) -> Bool { !isPlainJPEG && quality <= maxQuality }
 
     /// What the no-network full mode is; its hash marks a full-mode file that any build decodes.
     public static let plainJPEGDescription = "comrec full mode without a network v1: the decoded JPEG is the image"
@@ -90,9 +99,11 @@ public struct Profile: Sendable {
         self.halfModeMaxBitsPerPixel = halfModeMaxBitsPerPixel
     }
 
-    /// The model hash a file of this profile records in `mode`.
-    public func modelHash(for mode: CodecMode) -> ModelHash {
-        mode == .half ? modelHash : full.modelHash
+    /// The model hash a file of this profile records in `mode` at JPEG quality `quality`: in full
+    /// mode, plain JPEG's above the enhancer's `maxQuality`.
+    public func modelHash(for mode: CodecMode, quality: Int) -> ModelHash {
+        if mode == .half { return modelHash }
+        return full.improves(quality: quality) ? full.modelHash : FullResolutionModel.plainJPEG.modelHash
     }
 
     static func isValidName(_ name: String) -> Bool {

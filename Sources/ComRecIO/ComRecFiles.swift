@@ -116,3 +116,57 @@ public func writePNG(_ image: RGB8Image, to path: String, force: Bool = false) t
     let png = try attributing(to: path) { try PNG.encode(image) }
     try out.commit(png)
 }
+
+// MARK: - Enhancing plain JPEGs
+
+/// What `enhanceFile` did.
+public struct EnhanceReport: Sendable {
+    public var width: Int
+    public var height: Int
+    /// The quality the enhancer was run for: estimated from the JPEG's quantisation tables, or given.
+    public var quality: Int
+    /// Whether the tables are exactly libjpeg's at `quality` (nil when the quality was given).
+    public var exactTables: Bool?
+    /// False when the JPEG's quality is above what the enhancer improves: the PNG is the plain decode.
+    public var enhanced: Bool
+}
+
+/// Decodes the plain JPEG at `input` (one without a ComRec segment), restores it with `profile`'s
+/// full-resolution enhancer, and writes the PNG to `output`. The JPEG's quality is estimated from
+/// its quantisation tables unless `quality` is given; above the enhancer's range the image is
+/// written as decoded.
+@discardableResult
+public func enhanceFile(
+    input: String, output: String, profile: Profile, quality: Int? = nil, maxPixels: Int = defaultMaxPixels,
+    force: Bool = false, pngLevel: Int = PNG.defaultCompressionLevel
+) throws -> EnhanceReport {
+    guard !profile.full.isPlainJPEG else {
+        throw ComRecIOError("profile \(profile.name) has no full-resolution enhancer in this build; "
+                            + "profiles with one: \(Profile.all.filter { !$0.full.isPlainJPEG }.map(\.name).joined(separator: ", "))")
+    }
+    let bytes = try readInputFile(input)
+    let out = try AtomicOutput(path: output, force: force, inputs: [input])
+    let jpeg = LibJPEG()
+    let (image, estimate) = try attributing(to: input) { () throws -> (RGB8Image, JPEGQuality.Estimate?) in
+        guard ImageFormat.detect(bytes) == .jpeg else {
+            throw ComRecIOError("not a JPEG (it starts with \(describeStart(bytes))); `comrec enhance` restores JPEG files")
+        }
+        let header = try jpeg.readHeader(bytes)
+        if header.segments.contains(where: { $0.marker == ComRecSegment.marker && ComRecSegment.isComRec($0.payload) }) {
+            throw ComRecIOError("is a ComRec file; decode it with `comrec decode` (which runs its own network)")
+        }
+        let estimate = JPEGQuality.estimate(header.quantTables)
+        if quality == nil && estimate == nil {
+            throw ComRecIOError("has no quantisation tables to estimate its quality from; give --quality")
+        }
+        return (try jpeg.decode(bytes, maxPixels: maxPixels), estimate)
+    }
+    let used = quality ?? estimate!.quality
+    let enhanced = profile.full.improves(quality: used)
+    let result = enhanced
+        ? profile.full.enhance(image, ReconstructionContext(width: image.width, height: image.height, quality: used)) : image
+    let png = try attributing(to: output) { try PNG.encode(result, compressionLevel: pngLevel) }
+    try out.commit(png)
+    return EnhanceReport(width: image.width, height: image.height, quality: used,
+                         exactTables: quality == nil ? estimate!.exact : nil, enhanced: enhanced)
+}

@@ -87,9 +87,15 @@ public struct LibJPEG: JPEGCoder, Sendable {
             let payload = marker.data.map { Array(UnsafeBufferPointer(start: $0, count: marker.length)) } ?? []
             segments.append(JPEGSegment(marker: UInt8(truncatingIfNeeded: marker.code), payload: payload))
         }
+        var tables: [[UInt16]] = []
+        var table = [UInt16](repeating: 0, count: 64)
+        for component in 0..<Int(crc_jpeg_components(decoder)) {
+            guard crc_jpeg_quant_table(decoder, Int32(component), &table) == 0 else { break }
+            tables.append(table)
+        }
         return JPEGHeader(
             width: Int(crc_jpeg_width(decoder)), height: Int(crc_jpeg_height(decoder)),
             components: Int(crc_jpeg_components(decoder)), progressive: crc_jpeg_progressive(decoder) != 0,
-            segments: segments)
+            segments: segments, quantTables: tables)
     }
 }

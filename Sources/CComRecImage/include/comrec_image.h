@@ -61,6 +61,11 @@ int crc_jpeg_components(const crc_jpeg_decoder *decoder);
 /// 1 when the file is progressive.
 int crc_jpeg_progressive(const crc_jpeg_decoder *decoder);
 
+/// The quantisation table of component `component` (0-based) in natural (row-major) order, as
+/// the header's DQT segments define it. Returns 0, or -1 when the component does not exist or its
+/// table has not been defined before the frame header.
+int crc_jpeg_quant_table(const crc_jpeg_decoder *decoder, int component, uint16_t table[64]);
+
 int crc_jpeg_marker_count(const crc_jpeg_decoder *decoder);
 /// The `index`th saved segment, in file order. Returns 0, or -1 when `index` is out of range.
 int crc_jpeg_marker_at(const crc_jpeg_decoder *decoder, int index, crc_jpeg_marker *marker);

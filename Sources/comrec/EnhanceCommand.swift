@@ -1,0 +1,74 @@
+import ArgumentParser
+import ComRecCodec
+import ComRecIO
+
+struct EnhanceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enhance",
+        abstract: "Remove JPEG artifacts from plain JPEGs with a profile's full-resolution enhancer; write PNGs.",
+        discussion: """
+            For JPEGs from any software (files written by `comrec encode` are decoded with `comrec \
+            decode`). The JPEG's quality is estimated from its quantisation tables (exact for \
+            libjpeg-made files, the nearest libjpeg quality for others) unless --quality is given; \
+            JPEGs of a higher quality than the enhancer improves are written as decoded. Output is \
+            written under a temporary name and renamed, so no partial file is ever left.
+            """)
+
+    @Argument(help: ArgumentHelp("JPEG files to enhance.", valueName: "input"))
+    var inputs: [String]
+
+    @OptionGroup var write: WriteOptions
+
+    @Option(help: ArgumentHelp(
+        "Profile whose enhancer to use: \(EnhanceCommand.enhancing.map(\.name).joined(separator: ", ")) (default: \(EnhanceCommand.defaultProfile ?? "none in this build")).",
+        valueName: "name"))
+    var profile: String?
+
+    @Option(help: "Treat the JPEGs as written at this quality (1...100) instead of estimating it.")
+    var quality: Int?
+
+    @Option(name: .customLong("png-level"), help: ArgumentHelp("zlib compression level of the PNG, 0-9.", valueName: "0-9"))
+    var pngLevel: Int = PNG.defaultCompressionLevel
+
+    @OptionGroup var read: ReadOptions
+
+    /// Profiles with a trained enhancer.
+    static var enhancing: [Profile] { Profile.all.filter { !$0.full.isPlainJPEG } }
+
+    /// The default profile if it has an enhancer, else the first profile that has one.
+    static var defaultProfile: String? {
+        enhancing.first { $0.name == Profile.defaultName }?.name ?? enhancing.first?.name
+    }
+
+    func validate() throws {
+        if let quality { try validateQuality(quality) }
+        guard (0...9).contains(pngLevel) else { throw ValidationError("--png-level must be 0...9, not \(pngLevel)") }
+        _ = try chosenProfile()
+    }
+
+    func chosenProfile() throws -> Profile {
+        guard let name = profile ?? EnhanceCommand.defaultProfile else {
+            throw ValidationError("no profile of this build has a full-resolution enhancer yet (docs/modes.md)")
+        }
+        let chosen = try resolveProfile(name)
+        guard !chosen.full.isPlainJPEG else {
+            let others = EnhanceCommand.enhancing.map(\.name)
+            throw ValidationError("profile \(name) has no full-resolution enhancer in this build"
+                                  + (others.isEmpty ? "" : "; use --profile \(others.joined(separator: " or "))"))
+        }
+        return chosen
+    }
+
+    func run() throws {
+        let chosen = try chosenProfile()
+        try runBatch(inputs: inputs, output: write.output, outputExtension: "png", verb: "enhanced") { input, output in
+            let report = try enhanceFile(input: input, output: output, profile: chosen, quality: quality,
+                                         maxPixels: read.maxPixels, force: write.force, pngLevel: pngLevel)
+            let source = report.exactTables.map { $0 ? "libjpeg tables of quality \(report.quality)" : "estimated quality \(report.quality)" }
+                ?? "quality \(report.quality) as given"
+            let what = report.enhanced ? "enhanced with \(chosen.name)"
+                : "written as decoded: quality \(report.quality) is above the \(chosen.name) enhancer's \(chosen.full.maxQuality)"
+            return "\(input) -> \(output): \(report.width) x \(report.height), \(source), \(what)"
+        }
+    }
+}

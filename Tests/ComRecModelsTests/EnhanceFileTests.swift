@@ -1,0 +1,70 @@
+// `comrec enhance` on plain JPEGs (enhanceFile), with the synthetic test enhancers.
+import ComRecCodec
+import ComRecIO
+import ComRecTestModels
+import Foundation
+import XCTest
+
+final class EnhanceFileTests: XCTestCase {
+    let image = RGB8Image(width: 37, height: 22, pixels: goldenSyntheticImage(width: 37, height: 22, seed: 4))
+    let fast = Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, enhancerMaxQuality: 60,
+                               halfModeMaxBitsPerPixel: 0.5)
+
+    func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "comrec-enhance-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+
+    func write(_ bytes: [UInt8], _ path: String) throws -> String {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func testEnhancesAtTheEstimatedQualityAndLeavesHighQualitiesAlone() throws {
+        let dir = try temporaryDirectory()
+        for q in [20, 60, 61, 90] {
+            let jpeg = try LibJPEG().encode(image, settings: JPEGSettings(quality: q), segments: [])
+            let input = try write(jpeg, dir + "/q\(q).jpg"), output = dir + "/q\(q).png"
+            let report = try enhanceFile(input: input, output: output, profile: fast)
+            XCTAssertEqual(report.quality, q)
+            XCTAssertEqual(report.exactTables, true)
+            let decoded = try LibJPEG().decode(jpeg, maxPixels: 1 << 20)
+            let written = try readImage(path: output)
+            if q <= 60 {
+                XCTAssertTrue(report.enhanced)
+                XCTAssertEqual(written, fast.full.enhance(decoded, ReconstructionContext(width: 37, height: 22, quality: q)))
+                XCTAssertNotEqual(written, decoded, "the test enhancer changes pixels")
+            } else {
+                XCTAssertFalse(report.enhanced, "quality \(q) is above the enhancer's 60")
+                XCTAssertEqual(written, decoded)
+            }
+        }
+        // A given quality replaces the estimate.
+        let jpeg = try LibJPEG().encode(image, settings: JPEGSettings(quality: 90), segments: [])
+        let report = try enhanceFile(input: try write(jpeg, dir + "/given.jpg"), output: dir + "/given.png", profile: fast, quality: 30)
+        XCTAssertTrue(report.enhanced)
+        XCTAssertNil(report.exactTables)
+    }
+
+    func testRefusesComRecFilesOtherFormatsAndProfilesWithoutEnhancer() throws {
+        let dir = try temporaryDirectory()
+        let comrec = try ComRecPipeline(jpeg: LibJPEG()).encode(image, profile: .bicubic, settings: JPEGSettings(quality: 50))
+        let png = try PNG.encode(image)
+        let plain = try LibJPEG().encode(image, settings: JPEGSettings(quality: 50), segments: [])
+        let cases: [(String, [UInt8], Profile, String)] = [
+            ("comrec.jpg", comrec, fast, "is a ComRec file; decode it with `comrec decode`"),
+            ("image.png", png, fast, "not a JPEG"),
+            ("truncated.jpg", Array(plain.prefix(plain.count / 2)), fast, "JPEG data is invalid or truncated"),
+            ("plain.jpg", plain, .bicubic, "profile bicubic has no full-resolution enhancer"),
+        ]
+        for (name, bytes, profile, message) in cases {
+            let input = try write(bytes, dir + "/" + name), output = dir + "/" + name + ".png"
+            XCTAssertThrowsError(try enhanceFile(input: input, output: output, profile: profile), name) { error in
+                XCTAssertTrue("\(error)".contains(message), "\(name): \(error)")
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(name): no output on failure")
+        }
+    }
+}
