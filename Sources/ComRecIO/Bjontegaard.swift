@@ -100,6 +100,17 @@ public enum Bjontegaard {
         return bpp.map { f(log10($0)) }
     }
 
+    /// PSNR of `test` minus the anchor's PSNR at the same bits per pixel (the anchor interpolated
+    /// as in the BD figures: PCHIP in log rate), at each test point within [lo, hi] bpp that the
+    /// anchor covers; empty when none is. The smallest is "never worse than the anchor" measured.
+    public static func gainsOverAnchor(anchor: [RDPair], test: [RDPair], lo: Double, hi: Double) -> [(bpp: Double, gain: Double)] {
+        let a = monotone(anchor)
+        guard a.count >= 2 else { return [] }
+        let covered = test.filter { $0.bpp >= max(lo, a[0].bpp) && $0.bpp <= min(hi, a[a.count - 1].bpp) }
+        let anchorPSNR = psnrAt(a, covered.map(\.bpp))
+        return zip(covered, anchorPSNR).map { (bpp: $0.bpp, gain: $0.psnr - $1) }
+    }
+
     /// numpy.linspace(a, b, n).
     static func linspace(_ a: Double, _ b: Double, _ n: Int) -> [Double] {
         let step = (b - a) / Double(n - 1)

@@ -12,16 +12,23 @@ struct EvalCommand: ParsableCommand {
         abstract: "Rate-distortion curves of profiles and plain JPEG over a folder of PNG images.",
         discussion: """
             For every chosen profile (default: every registered one), `bicubic` and plain JPEG of \
-            the whole image (libjpeg-turbo, 4:2:0, optimised Huffman), at a sweep of qualities \
-            covering about 0.1 to 1 bits per pixel: mean bits per pixel of the whole file, RGB \
-            PSNR and MS-SSIM (null when an image is under 161 pixels on a side), then BD-rate and \
-            BD-PSNR against JPEG and BD-rate against bicubic over 0.1-0.6 bpp (PCHIP in log rate, \
-            as Training/comrec_train/metrics.py). Curves are named after the profile, and `jpeg`.
+            the whole image (libjpeg-turbo, 4:2:0, optimised Huffman), at sweeps of qualities \
+            covering about 0.1 to 1.5 bits per pixel: mean bits per pixel of the whole file, RGB \
+            PSNR and MS-SSIM (null when an image is under 161 pixels on a side). Curves: `jpeg`; \
+            per profile `NAME` (half mode), `NAME-full` (full mode, when the profile has an \
+            enhancer) and `NAME-auto` (what `comrec encode --quality Q` makes, mode chosen per \
+            image; with the number of half-mode files per point). Then BD-rate and BD-PSNR against \
+            JPEG and BD-rate against bicubic over 0.1-0.6 bpp (PCHIP in log rate, as \
+            Training/comrec_train/metrics.py), BD-rate against JPEG over 0.1-1.0 bpp, and the \
+            smallest PSNR gain over JPEG at the tested rates within 0.1-1.5 bpp.
             """)
 
-    static let jpegQualities = [3, 5, 7, 10, 13, 16, 20, 25, 30]
+    static let jpegQualities = [3, 5, 7, 10, 13, 16, 20, 25, 30, 40, 50, 60, 70, 80]
     static let halfQualities = [10, 20, 30, 40, 50, 60, 70, 80, 90]
     static let bdRange = (lo: 0.1, hi: 0.6)
+    /// Issue #6's ranges: BD-rate over 0.1-1.0 bpp, "never worse than JPEG" over 0.1-1.5 bpp.
+    static let wideBDRange = (lo: 0.1, hi: 1.0)
+    static let gainRange = (lo: 0.1, hi: 1.5)
 
     @Argument(help: ArgumentHelp("Folder of PNG images.", valueName: "dir"))
     var directory: String
@@ -33,8 +40,16 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("JPEG qualities of the plain JPEG curve.", valueName: "q,q,..."))
     var jpegQualities: String = EvalCommand.jpegQualities.map(String.init).joined(separator: ",")
 
-    @Option(help: ArgumentHelp("JPEG qualities of the compact image for the profiles' curves.", valueName: "q,q,..."))
+    @Option(help: ArgumentHelp("JPEG qualities of the compact image for the profiles' half-mode curves.", valueName: "q,q,..."))
     var halfQualities: String = EvalCommand.halfQualities.map(String.init).joined(separator: ",")
+
+    @Option(help: ArgumentHelp(
+        "Qualities of the full-mode and auto curves (default: --jpeg-qualities; for auto, the size budget).",
+        valueName: "q,q,..."))
+    var fullQualities: String?
+
+    @Option(help: ArgumentHelp("Which curves per profile: any of half, full, auto.", valueName: "m,m,..."))
+    var modes: String = "half,full,auto"
 
     @Option(help: ArgumentHelp("Use only the first N images (by name).", valueName: "n"))
     var limit: Int?
@@ -51,7 +66,21 @@ struct EvalCommand: ParsableCommand {
         for name in profiles { _ = try resolveProfile(name) }
         _ = try qualities(jpegQualities, "--jpeg-qualities")
         _ = try qualities(halfQualities, "--half-qualities")
+        if let fullQualities { _ = try qualities(fullQualities, "--full-qualities") }
+        _ = try chosenModes()
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func chosenModes() throws -> Set<ModeRequest> {
+        var out: Set<ModeRequest> = []
+        for name in modes.split(separator: ",") {
+            guard let mode = ModeRequest(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--modes must be a comma-separated list of half, full, auto, not '\(modes)'")
+            }
+            out.insert(mode)
+        }
+        guard !out.isEmpty else { throw ValidationError("--modes names no mode") }
+        return out
     }
 
     func qualities(_ text: String, _ option: String) throws -> [Int] {
@@ -82,26 +111,52 @@ struct EvalCommand: ParsableCommand {
         chosen.append(.bicubic)
         let jpegQ = try qualities(jpegQualities, "--jpeg-qualities"), halfQ = try qualities(halfQualities, "--half-qualities")
 
+        let fullQ = try fullQualities.map { try qualities($0, "--full-qualities") } ?? jpegQ
+        let modes = try chosenModes()
+
         let evaluation = RDEvaluation(images: images)
-        let total = images.count * (jpegQ.count + chosen.count * (halfQ.count + 1))
+        // Work units for the progress bar: one per image per encode-and-decode.
+        var total = images.count * jpegQ.count
+        for profile in chosen {
+            if modes.contains(.half) { total += images.count * (halfQ.count + 1) }
+            if modes.contains(.full) && !profile.full.isPlainJPEG { total += images.count * (fullQ.count + 1) }
+            if modes.contains(.auto) { total += images.count * fullQ.count }
+        }
         let progress = ProgressLine(total: total, terminal: .standardError, enabled: true)
         var finished = 0
         var curves: [(name: String, points: [RDPoint])] = []
-        progress.show(done: 0, current: "jpeg")
-        curves.append(("jpeg", try evaluation.jpegCurve(qualities: jpegQ) { progress.show(done: finished + $0, current: "jpeg") }))
-        finished += images.count * jpegQ.count
+        var halfFiles: [String: [Int]] = [:]
+        func run(_ name: String, units: Int, _ body: ((Int) -> Void) throws -> [RDPoint]) rethrows {
+            progress.show(done: finished, current: name)
+            curves.append((name, try body { progress.show(done: finished + $0, current: name) }))
+            finished += units
+        }
+        try run("jpeg", units: images.count * jpegQ.count) { try evaluation.jpegCurve(qualities: jpegQ, progress: $0) }
         for profile in chosen {
-            let points = try evaluation.profileCurve(profile, qualities: halfQ) {
-                progress.show(done: finished + $0, current: profile.name)
+            if modes.contains(.half) {
+                try run(profile.name, units: images.count * (halfQ.count + 1)) {
+                    try evaluation.profileCurve(profile, mode: .half, qualities: halfQ, progress: $0)
+                }
             }
-            finished += images.count * (halfQ.count + 1)
-            curves.append((profile.name, points))
+            // Full mode without an enhancer is plain JPEG plus the segment: the jpeg curve already.
+            if modes.contains(.full) && !profile.full.isPlainJPEG {
+                try run(profile.name + "-full", units: images.count * (fullQ.count + 1)) {
+                    try evaluation.profileCurve(profile, mode: .full, qualities: fullQ, progress: $0)
+                }
+            }
+            if modes.contains(.auto) {
+                try run(profile.name + "-auto", units: images.count * fullQ.count) { progress in
+                    let made = try evaluation.autoCurve(profile, qualities: fullQ, progress: progress)
+                    halfFiles[profile.name + "-auto"] = made.halfCounts
+                    return made.points
+                }
+            }
         }
         progress.finish()
 
         let report = EvalReport(
-            curves: curves, images: images.count, folder: directory, seconds: Date().timeIntervalSince(start),
-            withMSSSIM: evaluation.hasMSSSIM)
+            curves: curves, halfFiles: halfFiles, images: images.count, folder: directory,
+            seconds: Date().timeIntervalSince(start), withMSSSIM: evaluation.hasMSSSIM)
         if let plot {
             let svg = RDPlot.svg(curves: curves, title: "\((directory as NSString).lastPathComponent): \(images.count) images")
             try writeFileAtomically(Array(svg.utf8), to: plot, force: true)
@@ -123,6 +178,8 @@ struct EvalCommand: ParsableCommand {
 /// What `comrec eval` prints: the curves, the BD figures, as text or JSON.
 struct EvalReport {
     var curves: [(name: String, points: [RDPoint])]
+    /// For the auto curves: how many of the images were coded in half mode, per point.
+    var halfFiles: [String: [Int]]
     var images: Int
     var folder: String
     var seconds: Double
@@ -140,6 +197,15 @@ struct EvalReport {
                 Bjontegaard.bdRate(anchor: bicubic, test: c, lo: lo, hi: hi))
     }
 
+    /// BD-rate against JPEG over 0.1-1.0 bpp, and the smallest PSNR gain over JPEG (with its rate)
+    /// at the curve's points within 0.1-1.5 bpp.
+    func wide(_ name: String) -> (bdRate: Double?, worst: (bpp: Double, gain: Double)?) {
+        let c = pairs(name), jpeg = pairs("jpeg")
+        let rate = Bjontegaard.bdRate(anchor: jpeg, test: c, lo: EvalCommand.wideBDRange.lo, hi: EvalCommand.wideBDRange.hi)
+        let gains = Bjontegaard.gainsOverAnchor(anchor: jpeg, test: c, lo: EvalCommand.gainRange.lo, hi: EvalCommand.gainRange.hi)
+        return (rate, gains.min { $0.gain < $1.gain })
+    }
+
     func json() throws -> String {
         func number(_ v: Double?) -> Any { v.map { $0.isFinite ? $0 as Any : NSNull() } ?? NSNull() }
         var curveObject: [String: Any] = [:], bdObject: [String: Any] = [:]
@@ -148,10 +214,15 @@ struct EvalReport {
                 ["q": p.quality, "bpp": p.bpp, "psnr": number(p.psnr), "ms_ssim": number(p.msSSIM)]
             }
             let (rj, pj, rb) = bd(name)
-            bdObject[name] = ["bd_rate_vs_jpeg": number(rj), "bd_psnr_vs_jpeg": number(pj), "bd_rate_vs_bicubic": number(rb)]
+            let (wideRate, worst) = wide(name)
+            bdObject[name] = [
+                "bd_rate_vs_jpeg": number(rj), "bd_psnr_vs_jpeg": number(pj), "bd_rate_vs_bicubic": number(rb),
+                "bd_rate_vs_jpeg_0.1_1.0": number(wideRate),
+                "worst_gain_vs_jpeg_db": number(worst?.gain), "worst_gain_at_bpp": number(worst?.bpp),
+            ]
         }
         let object: [String: Any] = [
-            "curves": curveObject, "bd": bdObject, "images": images, "folders": [folder],
+            "curves": curveObject, "bd": bdObject, "half_files": halfFiles, "images": images, "folders": [folder],
             "bd_range_bpp": [EvalCommand.bdRange.lo, EvalCommand.bdRange.hi], "seconds": seconds,
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
@@ -164,10 +235,12 @@ struct EvalReport {
         var lines = ["\(folder): \(images) images, \(String(format: "%.1f", seconds)) s"
                      + (withMSSSIM ? "" : " (MS-SSIM n/a: an image is under 161 pixels on a side)")]
         for (name, points) in curves {
+            let halves = halfFiles[name]
             lines.append("")
-            lines.append("\(name)\n    q      bpp   PSNR dB  MS-SSIM")
-            for p in points {
-                lines.append(String(format: "  %3d  %7.4f  ", p.quality, p.bpp) + pad(f(p.psnr, 2), 8) + "  " + pad(f(p.msSSIM, 4), 7))
+            lines.append("\(name)\n    q      bpp   PSNR dB  MS-SSIM" + (halves == nil ? "" : "  half-mode files"))
+            for (i, p) in points.enumerated() {
+                lines.append(String(format: "  %3d  %7.4f  ", p.quality, p.bpp) + pad(f(p.psnr, 2), 8) + "  " + pad(f(p.msSSIM, 4), 7)
+                             + (halves.map { "  \($0[i]) of \(images)" } ?? ""))
             }
         }
         lines.append("")
@@ -176,6 +249,13 @@ struct EvalReport {
             let (rj, pj, rb) = bd(name)
             lines.append("  \(name): BD-rate vs jpeg \(f(rj.map { $0 * 100 }, 1))%, BD-PSNR vs jpeg \(f(pj, 2)) dB"
                          + (name == "bicubic" ? "" : ", BD-rate vs bicubic \(f(rb.map { $0 * 100 }, 1))%"))
+        }
+        lines.append("Wider: BD-rate vs jpeg over \(EvalCommand.wideBDRange.lo)-\(EvalCommand.wideBDRange.hi) bpp; "
+                     + "smallest PSNR gain over jpeg at the tested rates in \(EvalCommand.gainRange.lo)-\(EvalCommand.gainRange.hi) bpp")
+        for (name, _) in curves where name != "jpeg" {
+            let (rate, worst) = wide(name)
+            lines.append("  \(name): BD-rate \(f(rate.map { $0 * 100 }, 1))%, smallest gain "
+                         + (worst.map { "\(f($0.gain, 2)) dB at \(f($0.bpp, 3)) bpp" } ?? "n/a"))
         }
         return lines.joined(separator: "\n")
     }

@@ -38,21 +38,42 @@ import Testing
         }
         let plot = dir.file("rd.svg")
         let result = try CLI.run(["eval", images, "--json", "--jpeg-qualities", "10,50,90",
-                                  "--half-qualities", "20,60,95", "--plot", plot])
+                                  "--half-qualities", "20,60,95", "--full-qualities", "5,90", "--plot", plot])
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let curves = try #require(object["curves"] as? [String: [[String: Any]]])
-        #expect(Set(curves.keys) == Set(["jpeg"] + Profile.names))
+        let full = Profile.all.filter { !$0.full.isPlainJPEG }.map { $0.name + "-full" }
+        #expect(Set(curves.keys) == Set(["jpeg"] + Profile.names + Profile.names.map { $0 + "-auto" } + full))
         #expect(curves["jpeg"]?.map { $0["q"] as? Int } == [10, 50, 90])
+        #expect(curves["bicubic-auto"]?.map { $0["q"] as? Int } == [5, 90])
+        // Auto mode: the number of half-mode files per point; at quality 90 the budget is far
+        // above every crossover rate, so no file is in half mode.
+        let halfFiles = try #require(object["half_files"] as? [String: [Int]])
+        #expect(halfFiles["bicubic-auto"]?.count == 2 && halfFiles["bicubic-auto"]?.last == 0)
+        #expect(halfFiles.values.allSatisfy { $0.allSatisfy { (0...2).contains($0) } })
         for point in curves["bicubic"] ?? [] {
             #expect((point["bpp"] as? Double ?? 0) > 0 && (point["psnr"] as? Double ?? 0) > 10)
             #expect(point["ms_ssim"] is NSNull, "images under 161 pixels have no MS-SSIM")
         }
         #expect(object["images"] as? Int == 2)
         let bd = try #require(object["bd"] as? [String: [String: Any]])
-        #expect(bd["bicubic"]?["bd_rate_vs_jpeg"] != nil)
+        #expect(bd["bicubic"]?["bd_rate_vs_jpeg"] != nil && bd["bicubic-auto"]?["worst_gain_vs_jpeg_db"] != nil)
         let svg = String(decoding: readBytes(plot), as: UTF8.self)
         #expect(svg.hasPrefix("<svg") && svg.contains("bicubic"))
+    }
+
+    @Test func evalModesSelectTheCurves() throws {
+        let dir = TemporaryDirectory()
+        let images = dir.file("images")
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Fixtures.path("rgb-33x17.png"), toPath: images + "/a.png")
+        let result = try CLI.run(["eval", images, "--json", "--jpeg-qualities", "10,50", "--half-qualities", "20,60",
+                                  "--profile", "bicubic", "--modes", "half"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(Set((object["curves"] as? [String: Any])?.keys ?? [:].keys) == ["jpeg", "bicubic"])
+        let bad = try CLI.run(["eval", images, "--modes", "half,quarter"])
+        #expect(bad.status == 64 && bad.stderr.contains("--modes"))
     }
 
     @Test func evalRefusesAFolderWithoutPNGs() throws {
