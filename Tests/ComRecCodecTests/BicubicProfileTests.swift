@@ -104,6 +104,9 @@ import Testing
     @Test func modelHashIsPinned() {
         #expect(Profile.bicubic.modelHash == ModelHash(hashing: Array(Profile.bicubicDescription.utf8)))
         #expect(Profile.bicubic.modelHash.description == "da37d3fc9901a7e8")
+        // Likewise the no-network full mode's hash (docs/format.md): every plain full-mode file carries it.
+        #expect(FullResolutionModel.plainJPEG.modelHash.description == "4e6f5e637861c226")
+        #expect(Profile.bicubic.full.isPlainJPEG)
     }
 
     @Test func registryFindsProfilesByName() {
