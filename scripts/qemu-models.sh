@@ -3,7 +3,7 @@
 # of Sources/ComRecModels/Generated), ComRecCodec (SHA-256) and Tests/ComRecTestModels compiled
 # with Embedded Swift for aarch64-none-none-elf, linked with Debian's aarch64-linux-gnu gcc and
 # libc, run under qemu-aarch64. Every golden hash of Fixtures/golden/*.json (test models and
-# shipped profiles) must come out, with every kernel family of the build: portable and NEON for
+# shipped profiles) and Fixtures/golden/full/*.json (enhancers) must come out, with every kernel family of the build: portable and NEON for
 # cortex-a53, and NEON dot as well for cortex-a76 (docs/models.md, "Golden vectors").
 # Needs gcc-aarch64-linux-gnu and qemu-user (scripts/embedded-aarch64.sh installs them), python3.
 set -euo pipefail
@@ -17,20 +17,31 @@ trap 'rm -rf "$work"' EXIT
 # The golden cases as Swift (the Embedded program reads no files).
 # Each golden file names its profile; comrec-compile names the model type after it
 # (test-paper -> TestPaperModel, fast -> FastModel).
-python3 - "$work/GoldenCases.swift" Fixtures/golden/*.json <<'PY'
+# Enhancers (Fixtures/golden/full/*.json, mode "full") are named <Profile>FullModel.
+python3 - "$work/GoldenCases.swift" Fixtures/golden/*.json Fixtures/golden/full/*.json <<'PY'
 import json, sys
-docs = [json.load(open(path)) for path in sorted(sys.argv[2:])]
-type_name = lambda profile: "".join(p[:1].upper() + p[1:] for p in profile.replace("_", "-").split("-")) + "Model"
+docs = [json.load(open(path)) for path in sys.argv[2:]]
+def type_name(doc):
+    base = "".join(p[:1].upper() + p[1:] for p in doc["profile"].replace("_", "-").split("-"))
+    return base + ("FullModel" if doc.get("mode") == "full" else "Model")
 out = ["import ComRecModels", "import ComRecTestModels", "",
        "struct GoldenCase { var model: Int; var width: Int; var height: Int; var imageSeed: Int",
        "    var decodedSeed: Int; var compact: StaticString; var reconstructed: StaticString }",
-       "let goldenModels: [LearnedModel] = [" + ", ".join(type_name(d["profile"]) + ".model" for d in docs) + "]",
+       "struct EnhancerCase { var model: Int; var width: Int; var height: Int; var decodedSeed: Int",
+       "    var enhanced: StaticString }",
+       "let goldenModels: [LearnedModel] = [" + ", ".join(type_name(d) + ".model" for d in docs) + "]",
        "let goldenCases: [GoldenCase] = ["]
 for index, doc in enumerate(docs):
-    for c in doc["cases"]:
+    for c in doc["cases"] if doc.get("mode") != "full" else []:
         out.append(f'    GoldenCase(model: {index}, width: {c["width"]}, height: {c["height"]}, '
                    f'imageSeed: {c["image_seed"]}, decodedSeed: {c["decoded_seed"]}, '
                    f'compact: "{c["compact_sha256"]}", reconstructed: "{c["reconstructed_sha256"]}"),')
+out.append("]")
+out.append("let enhancerCases: [EnhancerCase] = [")
+for index, doc in enumerate(docs):
+    for c in doc["cases"] if doc.get("mode") == "full" else []:
+        out.append(f'    EnhancerCase(model: {index}, width: {c["width"]}, height: {c["height"]}, '
+                   f'decodedSeed: {c["decoded_seed"]}, enhanced: "{c["enhanced_sha256"]}"),')
 out.append("]")
 open(sys.argv[1], "w").write("\n".join(out) + "\n")
 PY

@@ -1,4 +1,5 @@
-// The golden vectors of the test models and the shipped profiles (Fixtures/golden/*.json) in an
+// The golden vectors of the test models, the shipped profiles (Fixtures/golden/*.json) and the
+// enhancers (Fixtures/golden/full/*.json) in an
 // Embedded Swift build for aarch64, run under qemu-aarch64 by scripts/qemu-models.sh.
 // `goldenModels` and `goldenCases` come from the golden JSON files (the script writes them next to
 // this file's object). No Foundation, no threads:
@@ -60,16 +61,43 @@ func check<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, 
     return failures
 }
 
+/// Checks every enhancer case of `goldenModels[index]` with kernel family `K`;
+/// returns the number of mismatches.
+func checkEnhancer<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, name: StaticString, checks: inout Int) -> Int {
+    var failures = 0
+    for c in enhancerCases where c.model == index {
+        let decoded = goldenSyntheticImage(width: c.width, height: c.height, seed: c.decodedSeed)
+        for tileHeight in [0, 1, 3] {
+            let runner = SerialNetworkRunner<K>(tileHeight: tileHeight)
+            var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
+            model.enhance(image: decoded, width: c.width, height: c.height, output: &out, runner: runner)
+            checks += 1
+            let got = sha256(out)
+            if got != unhex(c.enhanced) {
+                failures += 1
+                print("FAIL \(model.profile) enhancer \(name) \(c.width)x\(c.height) tile height \(tileHeight): \(hex(got)), golden \(c.enhanced)")
+            }
+        }
+    }
+    return failures
+}
+
+/// Every case of model `index` with kernel family `K`, whichever kind of model it is.
+func checkAll<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, name: StaticString, checks: inout Int) -> Int {
+    model.isEnhancer ? checkEnhancer(model, index: index, kernel: K.self, name: name, checks: &checks)
+        : check(model, index: index, kernel: K.self, name: name, checks: &checks)
+}
+
 @main
 struct QemuModels {
     static func main() {
         var failures = 0, checks = 0
         for (index, model) in goldenModels.enumerated() {
-            failures += check(model, index: index, kernel: PortableConv3x3.self, name: "portable", checks: &checks)
+            failures += checkAll(model, index: index, kernel: PortableConv3x3.self, name: "portable", checks: &checks)
             #if arch(arm64)
-            failures += check(model, index: index, kernel: NeonConv3x3.self, name: "neon", checks: &checks)
+            failures += checkAll(model, index: index, kernel: NeonConv3x3.self, name: "neon", checks: &checks)
             #if COMREC_NEON_DOT
-            failures += check(model, index: index, kernel: NeonDotConv3x3.self, name: "neondot", checks: &checks)
+            failures += checkAll(model, index: index, kernel: NeonDotConv3x3.self, name: "neondot", checks: &checks)
             #endif
             #endif
         }
