@@ -65,6 +65,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.file("x.jpg")))
     }
 
+    /// `comrec enhance` refuses ComRec files and, in a build without any enhancer, says so as a
+    /// usage error; with one, it writes a PNG of the JPEG's size.
+    @Test func enhanceRestoresPlainJPEGsOnly() throws {
+        let dir = TemporaryDirectory()
+        let plain = dir.write("plain.jpg", Crafting.plainJPEG())
+        let result = try CLI.run(["enhance", plain, "-o", dir.file("plain.png")])
+        if Profile.all.allSatisfy({ $0.full.isPlainJPEG }) {
+            #expect(result.status == 64 && result.stderr.contains("no profile of this build has a full-resolution enhancer"),
+                    "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.file("plain.png")))
+        } else {
+            #expect(result.status == 0 && result.stdout.contains("libjpeg tables of quality 80"), "\(result.stdout)\(result.stderr)")
+            let image = try readImage(path: dir.file("plain.png"))
+            #expect(image.width == Crafting.sampleImage.width && image.height == Crafting.sampleImage.height)
+            let comrec = dir.write("comrec.jpg", Crafting.comrecFile())
+            let refused = try CLI.run(["enhance", comrec, "-o", dir.file("comrec.png")])
+            #expect(refused.status == 1 && refused.stderr.contains("is a ComRec file"))
+        }
+        let badProfile = try CLI.run(["enhance", plain, "-o", dir.file("b.png"), "--profile", "bicubic"])
+        #expect(badProfile.status == 64 && badProfile.stderr.contains("profile bicubic has no full-resolution enhancer"))
+    }
+
     @Test func existingOutputNeedsForce() throws {
         let dir = TemporaryDirectory()
         let out = dir.write("out.jpg", Array("keep me".utf8))
