@@ -16,7 +16,7 @@ struct EvalCommand: ParsableCommand {
             covering about 0.1 to 1.5 bits per pixel: mean bits per pixel of the whole file, RGB \
             PSNR and MS-SSIM (null when an image is under 161 pixels on a side). Curves: `jpeg`; \
             per profile `NAME` (half mode), `NAME-full` (full mode, when the profile has an \
-            enhancer) and `NAME-auto` (what `comrec encode --quality Q` makes, mode chosen per \
+            enhancer) and `NAME-auto` (what `comrec encode --quality Q --effort E` makes, mode per \
             image; with the number of half-mode files per point). Then BD-rate and BD-PSNR against \
             JPEG and BD-rate against bicubic over 0.1-0.6 bpp (PCHIP in log rate, as \
             Training/comrec_train/metrics.py), BD-rate against JPEG over 0.1-1.0 bpp, and the \
@@ -51,6 +51,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Which curves per profile: any of half, full, auto.", valueName: "m,m,..."))
     var modes: String = "half,full,auto"
 
+    @Option(help: ArgumentHelp("How the auto curves choose the mode, as `encode --effort`: 1 (rule) or 2 (try both).",
+                               valueName: "1|2"))
+    var effort: Int = 1
+
     @Option(help: ArgumentHelp("Use only the first N images (by name).", valueName: "n"))
     var limit: Int?
 
@@ -68,6 +72,7 @@ struct EvalCommand: ParsableCommand {
         _ = try qualities(halfQualities, "--half-qualities")
         if let fullQualities { _ = try qualities(fullQualities, "--full-qualities") }
         _ = try chosenModes()
+        guard effort == 1 || effort == 2 else { throw ValidationError("--effort must be 1 or 2, not \(effort)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
@@ -146,7 +151,7 @@ struct EvalCommand: ParsableCommand {
             }
             if modes.contains(.auto) {
                 try run(profile.name + "-auto", units: images.count * fullQ.count) { progress in
-                    let made = try evaluation.autoCurve(profile, qualities: fullQ, progress: progress)
+                    let made = try evaluation.autoCurve(profile, qualities: fullQ, effort: effort, progress: progress)
                     halfFiles[profile.name + "-auto"] = made.halfCounts
                     return made.points
                 }
