@@ -24,6 +24,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import sys
 import time
 
@@ -291,7 +292,12 @@ class Trainer:
 
     def run(self, hours, steps=None):
         """Trains for at most `hours` of wall time and `steps` steps (None: no step limit) in
-        this invocation, within the config's total budget, then saves the checkpoint."""
+        this invocation, within the config's total budget, then saves the checkpoint. SIGTERM or
+        Ctrl-C ends the run the same way, after the current step."""
+        with StopRequest() as stop:
+            self._run(hours, steps, stop)
+
+    def _run(self, hours, steps, stop):
         cfg = self.cfg
         start = time.time()
         first_step = self.step
@@ -301,7 +307,7 @@ class Trainer:
             f"this run, total {cfg['total_hours']} h / {cfg['total_steps']} steps")
         while self.step < cfg["total_steps"] and self.elapsed < cfg["total_hours"] * 3600:
             t0 = time.time()
-            if t0 - start > hours * 3600 or (steps is not None and self.step - first_step >= steps):
+            if t0 - start > hours * 3600 or (steps is not None and self.step - first_step >= steps) or stop.requested:
                 break
             phase = self.phase()
             for opt in (self.opt_com, self.opt_rec):
@@ -340,7 +346,7 @@ class Trainer:
                 self.save()
                 last_ckpt = time.time()
         self.save()
-        log(self.log, f"stopped at step {self.step}, {self.elapsed / 3600:.2f} h in total")
+        log(self.log, f"stopped at step {self.step}, {self.elapsed / 3600:.2f} h in total" + stop.describe())
 
 
 def _pct(v):
@@ -349,6 +355,32 @@ def _pct(v):
 
 def _db(v):
     return "n/a" if v is None else f"{v:+.2f} dB"
+
+
+class StopRequest:
+    """While active (a `with` block), SIGTERM and SIGINT do not kill the trainer: they set
+    `requested`, and the training loop finishes its step, saves the checkpoint and returns, so
+    `kill PID` or Ctrl-C loses nothing. The previous handlers are put back on exit."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.requested = None
+
+    def __enter__(self):
+        self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def _handle(self, signum, frame):
+        self.requested = signal.Signals(signum).name
+
+    def __exit__(self, *exc):
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        return False
+
+    def describe(self):
+        return f" (stopped by {self.requested})" if self.requested else ""
 
 
 def parse_run_arguments(doc, config_help, argv=None):

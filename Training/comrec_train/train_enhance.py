@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data, jpeg, metrics, models
-from .train import TRAINING, _db, _pct, log, parse_run_arguments
+from .train import TRAINING, StopRequest, _db, _pct, log, parse_run_arguments
 
 
 def check_config(cfg):
@@ -201,7 +201,12 @@ class EnhanceTrainer:
 
     def run(self, hours, steps=None):
         """Trains for at most `hours` of wall time and `steps` steps (None: no step limit) in this
-        invocation, within the config's total budget, then saves the checkpoint."""
+        invocation, within the config's total budget, then saves the checkpoint. SIGTERM or
+        Ctrl-C ends the run the same way, after the current step."""
+        with StopRequest() as stop:
+            self._run(hours, steps, stop)
+
+    def _run(self, hours, steps, stop):
         cfg = self.cfg
         start = time.time()
         first_step = self.step
@@ -212,7 +217,7 @@ class EnhanceTrainer:
             f"{hours} h this run, total {cfg['total_hours']} h / {cfg['total_steps']} steps")
         while self.budget_left():
             t0 = time.time()
-            if t0 - start > hours * 3600 or (steps is not None and self.step - first_step >= steps):
+            if t0 - start > hours * 3600 or (steps is not None and self.step - first_step >= steps) or stop.requested:
                 break
             for g in self.opt.param_groups:
                 g["lr"] = self.lr()
@@ -235,7 +240,7 @@ class EnhanceTrainer:
         if not self.budget_left() and last_dev_step != self.step:
             self.record_dev(self.evaluate())  # the end of the whole run is always judged
         self.save()
-        log(self.log, f"stopped at step {self.step}, {self.elapsed / 3600:.2f} h in total")
+        log(self.log, f"stopped at step {self.step}, {self.elapsed / 3600:.2f} h in total" + stop.describe())
 
 
 def main(argv=None):

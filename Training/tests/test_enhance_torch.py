@@ -2,6 +2,7 @@
 file reads back to the same pixels) and the trainer's resume."""
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -245,3 +246,23 @@ def test_a_fast_checkpoint_is_not_resumed_as_an_enhancer(tiny_datasets, tmp_path
     torch.save({"config": {"profile": "fast"}, "step": 1}, tmp_path / "ckpt" / "tiny-full.pt")
     with pytest.raises(SystemExit, match="not a fast enhancer"):
         make_trainer(tiny_config(), tiny_datasets, str(tmp_path))
+
+
+def test_sigterm_stops_after_the_step_and_saves(tiny_datasets, tmp_path):
+    torch.set_num_threads(1)
+    cfg = tiny_config()
+    t = make_trainer(cfg, tiny_datasets, str(tmp_path))
+    real_step, calls = t.train_step, []
+
+    def step_then_signal():
+        out = real_step()
+        calls.append(1)
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGINT)
+        return out
+
+    t.train_step = step_then_signal
+    t.run(hours=1)
+    assert t.step == 2
+    assert make_trainer(cfg, tiny_datasets, str(tmp_path)).step == 2, "the checkpoint holds step 2"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

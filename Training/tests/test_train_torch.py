@@ -1,6 +1,7 @@
 """The trainer's schedule, its frozen-network rule and its resume: a run cut in two and resumed from
 the checkpoint ends with the same weights as the same run in one go (same config and seed)."""
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -71,3 +72,26 @@ def test_resume_matches_an_uninterrupted_run(tiny_datasets, tmp_path):
     assert whole.log_lambda == resumed.log_lambda
     dev = [line for line in open(os.path.join(str(tmp_path / "whole"), "ckpt", "fast-dev.jsonl"))]
     assert len(dev) >= 2, "the ablation's end and the end of the first RecCNN phase are judged"
+
+
+def test_sigterm_stops_after_the_step_and_saves(tiny_datasets, tmp_path):
+    """`kill PID` (SIGTERM) during a run: the step finishes, the checkpoint is saved, the run
+    returns; the default handler is back afterwards."""
+    torch.set_num_threads(1)
+    cfg = tiny_config()
+    t = make_trainer(cfg, tiny_datasets, str(tmp_path))
+    real_step, calls = t.rec_step, []
+
+    def step_then_signal(*args):
+        out = real_step(*args)
+        calls.append(1)
+        if len(calls) == 2:  # the second ablation step
+            signal.raise_signal(signal.SIGTERM)
+        return out
+
+    t.rec_step = step_then_signal
+    t.run(hours=1)
+    assert t.step == 2
+    assert make_trainer(cfg, tiny_datasets, str(tmp_path)).step == 2, "the checkpoint holds step 2"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    assert "stopped by SIGTERM" in open(os.path.join(str(tmp_path), "runs", "train.log")).read()
