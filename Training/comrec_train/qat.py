@@ -13,7 +13,7 @@ fine-tuned network is written only if it beats the calibrated one on the develop
 A full-resolution export (config "mode": "full", one network `enhance`, issue #6) is quantised the
 same way: calibrated on 32 training crops really encoded and decoded at the qualities
 ENHANCER_CALIBRATION_QUALITIES in turn, fine-tuned on crops decoded at random qualities from
---quality-range (default 5-95), compared on the development crops as plain JPEGs at
+--quality-range (default 5-75, the enhancers' training range), compared on the development crops as plain JPEGs at
 --dev-qualities (default 10 20 30 50 75 90); tensors `enhance.<i>.*`.
 
 The int8 figures on the development set come from the torch forward pass under no_grad
@@ -235,7 +235,7 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--crop", type=int, default=96)
     p.add_argument("--quality-range", type=int, nargs=2, default=None,
-                   help="fine-tuning qualities (default 5 90; full-resolution mode 5 95)")
+                   help="fine-tuning qualities (default 5 90; full-resolution mode 5 75)")
     p.add_argument("--dev-qualities", type=int, nargs="+", default=None,
                    help="default 10 20 40 60 90; full-resolution mode 10 20 30 50 75 90")
     p.add_argument("--seed", type=int, default=1)
@@ -249,7 +249,7 @@ def main(argv=None):
     config, tensors = export.load_exported(args.weights)
     full = config.get("mode") == "full"
     if args.quality_range is None:
-        args.quality_range = [5, 95] if full else [5, 90]
+        args.quality_range = [5, 75] if full else [5, 90]
     if args.dev_qualities is None:
         args.dev_qualities = ENHANCER_CALIBRATION_QUALITIES if full else [10, 20, 40, 60, 90]
     train, dev = data.load_train_and_dev()

@@ -201,7 +201,7 @@ def test_config_is_checked():
         with open(os.path.join(train_enhance.TRAINING, "configs", name + ".json")) as fh:
             cfg = json.load(fh)
         train_enhance.check_config(cfg)
-        assert train_enhance.run_name(cfg) == name and cfg["quality_range"] == [5, 95]
+        assert train_enhance.run_name(cfg) == name and cfg["quality_range"] == [5, 75]
 
 
 def test_resume_matches_an_uninterrupted_run(tiny_datasets, tmp_path):
