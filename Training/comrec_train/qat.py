@@ -179,7 +179,21 @@ def quantise_enhancer(args, config, tensors, sampler, dev, rng):
         "calibration": {"crops": len(decoded_calibration), "crop": args.crop, "qualities": qs},
         **tuned,
         "min_gain_over_jpeg_db": min(r["int8_psnr"] - r["jpeg_psnr"] for r in tuned["dev_as_written"]),
+        "max_quality": max_quality_with_gain(tuned["dev_as_written"]),
     }
+
+
+def max_quality_with_gain(rows):
+    """The highest development quality up to which the int8 enhancer beats the plain JPEG at every
+    measured quality (None when it loses already at the lowest): the `enhancerMaxQuality` to
+    register the enhancer with (docs/modes.md). Full-mode files and `comrec enhance` leave JPEGs
+    above it as they are."""
+    best = None
+    for r in sorted(rows, key=lambda r: r["q"]):
+        if r["int8_psnr"] <= r["jpeg_psnr"]:
+            break
+        best = r["q"]
+    return best
 
 
 def mean_int8_psnr(rows):

@@ -148,3 +148,11 @@ def test_qat_checks_the_fast_path_against_intref(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(quantize, "run_chain", lambda chain, x: real(chain, x) + 1)
     with pytest.raises(SystemExit, match="int8 check FAILED"):
         qat.check_fast_path(qp, image, 20)
+
+
+def test_max_quality_is_where_the_enhancer_stops_gaining():
+    from comrec_train.qat import max_quality_with_gain
+    rows = lambda gains: [{"q": q, "jpeg_psnr": 30.0, "int8_psnr": 30.0 + g} for q, g in gains]
+    assert max_quality_with_gain(rows([(50, 0.2), (10, 0.6), (75, -0.1), (90, 0.05)])) == 50
+    assert max_quality_with_gain(rows([(10, 0.5), (90, 0.01)])) == 90
+    assert max_quality_with_gain(rows([(10, 0.0), (20, 0.3)])) is None
