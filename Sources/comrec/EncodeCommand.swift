@@ -9,8 +9,8 @@ struct EncodeCommand: ParsableCommand {
         abstract: "Store images as ComRec files (JPEGs of a half-size compact image, or of the image itself).",
         discussion: """
             A ComRec file stores either a half-size compact image that a network enlarges again \
-            (half mode, best at low rates) or the image itself as an ordinary JPEG that a network \
-            cleans up (full mode, best at higher rates). --mode auto (the default) picks per image: \
+            (half mode, best at low rates) or the image itself as an ordinary JPEG, cleaned up at \
+            decode by the profile's enhancer when it has one (full mode, best at higher rates). --mode auto (the default) picks per image: \
             with --quality Q the file is at most the size of a plain JPEG at quality Q, and half \
             mode is used when that is at most the profile's crossover rate (docs/modes.md); with \
             --effort 2 both modes are made and decoded and the better PSNR is kept.
