@@ -45,7 +45,40 @@ def log(fh, msg):
     fh.flush()
 
 
-class Trainer:
+class TrainingRun:
+    """What both trainers (this file's and train_enhance.py's) share: the learning-rate schedule,
+    batches as tensors, random JPEG qualities, bf16 autocast, the atomic checkpoint write and the
+    stop on SIGTERM/Ctrl-C. A subclass has cfg, device, rng, ckpt_path and _state()."""
+
+    def lr(self):
+        # Constant, then / 4 at 70% and / 16 at 90% of the planned steps.
+        frac = self.step / self.cfg["total_steps"]
+        return self.cfg["lr"] * (1.0 if frac < 0.7 else 0.25 if frac < 0.9 else 0.0625)
+
+    def _tensor(self, a):
+        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device).permute(0, 3, 1, 2).float()
+
+    def _qualities(self, n):
+        lo, hi = self.cfg["quality_range"]
+        return [self.rng.randint(lo, hi) for _ in range(n)]
+
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg["bf16"])
+
+    def save(self):
+        tmp = self.ckpt_path + ".tmp"
+        torch.save(self._state(), tmp)
+        os.replace(tmp, self.ckpt_path)
+
+    def run(self, hours, steps=None):
+        """Trains for at most `hours` of wall time and `steps` steps (None: no step limit) in
+        this invocation, within the config's total budget, then saves the checkpoint. SIGTERM or
+        Ctrl-C ends the run the same way, after the current step."""
+        with StopRequest() as stop:
+            self._run(hours, steps, stop)
+
+
+class Trainer(TrainingRun):
     def __init__(self, cfg, device, run_dir, ckpt_dir):
         self.cfg = cfg
         self.device = torch.device(device)
@@ -86,19 +119,7 @@ class Trainer:
         c, r = self.cfg["com_phase_steps"], self.cfg["rec_phase_steps"]
         return "com" if (step - a) % (c + r) < c else "rec"
 
-    def lr(self):
-        # Constant, then / 4 at 70% and / 16 at 90% of the planned steps.
-        frac = self.step / self.cfg["total_steps"]
-        return self.cfg["lr"] * (1.0 if frac < 0.7 else 0.25 if frac < 0.9 else 0.0625)
-
     # ------------------------------------------------------------------ batches
-
-    def _tensor(self, a):
-        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device).permute(0, 3, 1, 2).float()
-
-    def _qualities(self, n):
-        lo, hi = self.cfg["quality_range"]
-        return [self.rng.randint(lo, hi) for _ in range(n)]
 
     @torch.no_grad()
     def compact_images(self, crops, use_com):
@@ -115,9 +136,6 @@ class Trainer:
         decoded = np.stack(decoded)
         up = np.stack([resample.upsample2x(d) for d in decoded])
         return decoded, up, np.array(sizes)
-
-    def autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg["bf16"])
 
     # ------------------------------------------------------------------ steps
 
@@ -250,11 +268,6 @@ class Trainer:
             "best": self.best, "ablation": self.ablation,
         }
 
-    def save(self):
-        tmp = self.ckpt_path + ".tmp"
-        torch.save(self._state(), tmp)
-        os.replace(tmp, self.ckpt_path)
-
     def _load(self):
         s = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
         if s["config"]["profile"] != self.profile:
@@ -289,13 +302,6 @@ class Trainer:
             log(self.log, f"new best at step {self.step}: BD-rate vs JPEG {_pct(score)}")
 
     # ------------------------------------------------------------------ main loop
-
-    def run(self, hours, steps=None):
-        """Trains for at most `hours` of wall time and `steps` steps (None: no step limit) in
-        this invocation, within the config's total budget, then saves the checkpoint. SIGTERM or
-        Ctrl-C ends the run the same way, after the current step."""
-        with StopRequest() as stop:
-            self._run(hours, steps, stop)
 
     def _run(self, hours, steps, stop):
         cfg = self.cfg

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data, jpeg, metrics, models
-from .train import TRAINING, StopRequest, _db, _pct, log, parse_run_arguments
+from .train import TRAINING, TrainingRun, _db, _pct, log, parse_run_arguments
 
 
 def check_config(cfg):
@@ -46,7 +46,7 @@ def run_name(cfg):
     return cfg.get("name") or cfg["profile"] + "-full"
 
 
-class EnhanceTrainer:
+class EnhanceTrainer(TrainingRun):
     def __init__(self, cfg, device, run_dir, ckpt_dir):
         check_config(cfg)
         self.cfg = cfg
@@ -74,20 +74,6 @@ class EnhanceTrainer:
         if os.path.exists(self.ckpt_path):
             self._load()
 
-    def lr(self):
-        # As train.py: constant, then / 4 at 70% and / 16 at 90% of the planned steps.
-        frac = self.step / self.cfg["total_steps"]
-        return self.cfg["lr"] * (1.0 if frac < 0.7 else 0.25 if frac < 0.9 else 0.0625)
-
-    def _tensor(self, a):
-        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device).permute(0, 3, 1, 2).float()
-
-    def _qualities(self, n):
-        lo, hi = self.cfg["quality_range"]
-        return [self.rng.randint(lo, hi) for _ in range(n)]
-
-    def autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg["bf16"])
 
     def batch(self):
         """(original crops, their JPEG round trips at random qualities), uint8 N x H x W x 3."""
@@ -177,11 +163,6 @@ class EnhanceTrainer:
             "torch_rng": torch.get_rng_state(), "best": self.best,
         }
 
-    def save(self):
-        tmp = self.ckpt_path + ".tmp"
-        torch.save(self._state(), tmp)
-        os.replace(tmp, self.ckpt_path)
-
     def _load(self):
         s = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
         if s.get("kind") != "enhancer" or s["config"]["profile"] != self.profile:
@@ -198,13 +179,6 @@ class EnhanceTrainer:
 
     def budget_left(self):
         return self.step < self.cfg["total_steps"] and self.elapsed < self.cfg["total_hours"] * 3600
-
-    def run(self, hours, steps=None):
-        """Trains for at most `hours` of wall time and `steps` steps (None: no step limit) in this
-        invocation, within the config's total budget, then saves the checkpoint. SIGTERM or
-        Ctrl-C ends the run the same way, after the current step."""
-        with StopRequest() as stop:
-            self._run(hours, steps, stop)
 
     def _run(self, hours, steps, stop):
         cfg = self.cfg
