@@ -28,11 +28,19 @@ def _list(folder):
                   if f.lower().endswith((".png", ".jpg", ".jpeg")))
 
 
-def load_train_and_dev(root=None):
+TRAIN_SETS = ("cbsd432", "wikipedia")
+
+
+def load_train_and_dev(root=None, sets=TRAIN_SETS):
+    """(training images, development crops). `sets` names the folders of train/ to train on (a
+    config's "train_sets"); the development set always comes from cbsd432, which must be there."""
     root = dataset_root(root)
+    unknown = sorted(set(sets) - set(TRAIN_SETS))
+    if unknown or "cbsd432" not in sets:
+        raise SystemExit(f"train_sets must include cbsd432 and name only {list(TRAIN_SETS)}, not {list(sets)}")
     bsd = _list(os.path.join(root, "train", "cbsd432"))
-    wiki = _list(os.path.join(root, "train", "wikipedia"))
-    train = [_load(p) for p in bsd[:-DEV_COUNT] + wiki]
+    extra = [p for s in sets if s != "cbsd432" for p in _list(os.path.join(root, "train", s))]
+    train = [_load(p) for p in bsd[:-DEV_COUNT] + extra]
     dev = []
     for p in bsd[-DEV_COUNT:]:
         img = _load(p)

@@ -103,7 +103,7 @@ class Trainer(TrainingRun):
         self.best = None  # {"score", "step", "com", "rec"}
         self.ablation = None  # {"step", "rec", "dev"}
 
-        train, self.dev = data.load_train_and_dev(cfg.get("datasets"))
+        train, self.dev = data.load_train_and_dev(cfg.get("datasets"), cfg.get("train_sets", data.TRAIN_SETS))
         self.sampler = data.CropSampler(train, cfg["crop"], seed)
         self.reference_curves = self._reference_curves()
         if os.path.exists(self.ckpt_path):
@@ -279,7 +279,7 @@ class Trainer(TrainingRun):
         self.step, self.elapsed, self.log_lambda = s["step"], s["elapsed"], s["log_lambda"]
         self.rng.setstate(s["rng"])
         self.sampler.set_state(s["sampler"])
-        torch.set_rng_state(s["torch_rng"])
+        torch.set_rng_state(s["torch_rng"].cpu())  # map_location moved it to the device
         self.best, self.ablation = s["best"], s["ablation"]
         log(self.log, f"resumed {self.ckpt_path} at step {self.step}, {self.elapsed / 3600:.2f} h")
 

@@ -68,7 +68,7 @@ class EnhanceTrainer(TrainingRun):
         self.elapsed = 0.0
         self.best = None  # {"score", "step", "dev", "enhance"}
 
-        train, self.dev = data.load_train_and_dev(cfg.get("datasets"))
+        train, self.dev = data.load_train_and_dev(cfg.get("datasets"), cfg.get("train_sets", data.TRAIN_SETS))
         self.sampler = data.CropSampler(train, cfg["crop"], seed)
         self.reference = self._reference()
         if os.path.exists(self.ckpt_path):
@@ -172,7 +172,7 @@ class EnhanceTrainer(TrainingRun):
         self.step, self.elapsed, self.best = s["step"], s["elapsed"], s["best"]
         self.rng.setstate(s["rng"])
         self.sampler.set_state(s["sampler"])
-        torch.set_rng_state(s["torch_rng"])
+        torch.set_rng_state(s["torch_rng"].cpu())  # map_location moved it to the device
         log(self.log, f"resumed {self.ckpt_path} at step {self.step}, {self.elapsed / 3600:.2f} h")
 
     # ------------------------------------------------------------------ main loop
