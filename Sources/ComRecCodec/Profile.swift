@@ -118,9 +118,8 @@ extension Profile {
     /// Every profile this build can encode and decode. Register a new profile here (one line).
     public static let all: [Profile] = [
         .bicubic,
-        // Half mode meets plain JPEG at 0.62 bpp on CBSD68 and 0.60 on CSet14 (still above it at
-        // 0.83 bpp on CSet5); model c1e304bb4aec52fa, docs/results.md "Crossover". The lower one.
-        .learned(FastModel.self, halfModeMaxBitsPerPixel: 0.60),
+        .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.33),
+        .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32),
     ]
 
     /// The profile `comrec encode` uses when `--profile` is not given: `fast`, the only trained

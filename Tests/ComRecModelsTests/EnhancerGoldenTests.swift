@@ -1,7 +1,8 @@
 // Full-resolution enhancers (issue #6) against the numpy integer reference's golden hashes
 // (Fixtures/golden/full/, Training/comrec_train/golden.py): the synthetic test enhancers of both
 // wirings on every kernel family this CPU supports, 1, 2 and 3 threads and several tile heights,
-// through the single-threaded runner of Embedded builds, and through the scalar reference.
+// through the single-threaded runner of Embedded builds, and through the scalar reference; and the
+// shipped enhancers of the registered profiles on every kernel family.
 import ComRecCodec
 import ComRecKernels
 import ComRecModels
@@ -58,6 +59,38 @@ final class EnhancerGoldenTests: XCTestCase {
                         model.enhance(image: decoded(c), width: c.width, height: c.height, output: &out, runner: runner)
                         XCTAssertEqual(hex(sha256(out)), c.enhanced_sha256,
                                        "\(name) \(c.width)x\(c.height), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The shipped enhancers (the registered profiles' full modes) against
+    /// Fixtures/golden/full/<profile>-full.json, through `Profile.full.enhance` as the codec runs
+    /// it, on every kernel family: GoldenTests' reduced grid, since a debug build's portable
+    /// kernel runs the `paper` enhancer at a few output pixels per millisecond.
+    func testShippedEnhancersOnEveryKernelFamily() throws {
+        defer { try? ModelEngine.configure() }  // back to the environment's settings
+        let shipped = Profile.all.filter { !$0.full.isPlainJPEG }
+        let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden/full")
+            .filter { $0.hasSuffix(".json") && !$0.hasPrefix("test-") }.map { String($0.dropLast(5)) }
+        XCTAssertEqual(Set(files), Set(shipped.map { $0.name + "-full" }),
+                       "run `python -m comrec_train.golden` for each enhancer folder (docs/models.md)")
+        for profile in shipped {
+            let golden = try EnhancerGoldenFile.load(profile.name + "-full")
+            XCTAssertEqual(golden.profile, profile.name)
+            XCTAssertEqual(golden.mode, "full")
+            for isa in KernelISA.supported {
+                let portable = isa == .portable
+                let settings = portable ? [(1, 0)] : [(2, 0), (3, 1)]
+                let cases = portable ? golden.cases.filter { $0.width * $0.height <= 35 } : golden.cases
+                for (threads, tileHeight) in settings {
+                    try ModelEngine.configure(threads: threads, isa: isa, tileHeight: tileHeight)
+                    for c in cases {
+                        let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
+                        let out = profile.full.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
+                        XCTAssertEqual(hex(sha256(out.pixels)), c.enhanced_sha256,
+                                       "\(profile.name)-full \(c.width)x\(c.height), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)")
                     }
                 }
             }
