@@ -8,8 +8,8 @@ decode. docs/performance.md ("Whole networks and decode") has the figures and ho
 
 Models: model folders (config.json + int8.safetensors). By default the real profiles' shapes with
 random weights, written by Training/comrec_train/make_test_model.py --shape paper|fast (the speed
-of these kernels does not depend on the weights' values); give Weights/paper Weights/fast once
-they exist.
+of these kernels does not depend on the weights' values); `--models Weights/paper Weights/fast`
+for the shipped networks.
 
 ONNX: each RecCNN as a chain of QLinearConv with the model's own int8 weights, int32 biases and
 per-channel multipliers (x_scale = y_scale = 1, w_scale = the multiplier, zero points 0:
