@@ -20,14 +20,14 @@ def pad_even(img):
     return np.pad(img, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
-def _tensor(img):
+def _tensor(img, device="cpu"):
     import torch
-    return torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float()  # copy: writable
+    return torch.from_numpy(np.array(img)).permute(2, 0, 1)[None].float().to(device)  # copy: writable
 
 
 def _uint8(t):
     import torch
-    return t.round().clamp(0, 255)[0].permute(1, 2, 0).to(torch.uint8).numpy()
+    return t.round().clamp(0, 255)[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
 
 
 class BicubicCodec:
@@ -42,24 +42,26 @@ class BicubicCodec:
 
 class ModelCodec:
     """Float PyTorch models (models.ComCNN, models.RECCNN[profile]) in eval mode. com None: the
-    compact image is the integer 2x2 average (resample.average2x2), as for the ablation."""
+    compact image is the integer 2x2 average (resample.average2x2), as for the ablation. `device`
+    ("cpu" or "cuda") is where the networks run; the pixels are the same up to float rounding."""
 
-    def __init__(self, com, rec):
-        self.com = None if com is None else com.eval()
-        self.rec = rec.eval()
+    def __init__(self, com, rec, device="cpu"):
+        self.device = device
+        self.com = None if com is None else com.eval().to(device)
+        self.rec = rec.eval().to(device)
 
     def compact(self, img):
         if self.com is None:
             return resample.average2x2(img)
         import torch
         with torch.no_grad():
-            return _uint8(self.com(_tensor(pad_even(img))))
+            return _uint8(self.com(_tensor(pad_even(img), self.device)))
 
     def reconstruct(self, decoded, height, width):
         import torch
         up = resample.upsample2x(decoded)
         with torch.no_grad():
-            out = self.rec(_tensor(decoded), _tensor(up))
+            out = self.rec(_tensor(decoded, self.device), _tensor(up, self.device))
         return _uint8(out)[:height, :width]
 
 

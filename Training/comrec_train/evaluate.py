@@ -177,7 +177,7 @@ def _codecs(args):
         from .export import load_checkpoint
         for weights in args.weights:
             _, profile, com, rec, step = load_checkpoint(path, weights, args.profile)
-            out.append((f"{profile}-{weights}", ModelCodec(com, rec), profile,
+            out.append((f"{profile}-{weights}", ModelCodec(com, rec, args.device), profile,
                         {"checkpoint": path, "weights": weights, "step": step}))
     for folder in args.exported or []:
         codec = ExportedCodec(folder)
@@ -250,6 +250,8 @@ def parse_args(argv=None):
                    help="bytes added to every half-resolution file (default: the ComRec segment, "
                         f"{COMREC_SEGMENT_FIXED_BYTES} + length of the profile name)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="where the checkpoints' float networks run (default cpu)")
     return p.parse_args(argv)
 
 
