@@ -99,6 +99,14 @@ public struct Profile: Sendable {
         self.halfModeMaxBitsPerPixel = halfModeMaxBitsPerPixel
     }
 
+    /// This profile with no enhancer: its full-mode files are plain JPEGs (the plain-JPEG hash),
+    /// which every build decodes. `--effort 2` offers such a file beside the enhanced one, for
+    /// images the enhancer does not improve.
+    public var withoutEnhancer: Profile {
+        Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact,
+                reconstruct: reconstruct, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
+    }
+
     /// The model hash a file of this profile records in `mode` at JPEG quality `quality`: in full
     /// mode, plain JPEG's above the enhancer's `maxQuality`.
     public func modelHash(for mode: CodecMode, quality: Int) -> ModelHash {

@@ -3,7 +3,8 @@ import ComRecCodec
 // Mode choice at encode (docs/modes.md): a ComRec file stores either the compact image (half mode)
 // or the image itself (full mode). Half mode wins at low rates and saturates at higher ones, so
 // `--mode auto` picks per file: by the profile's measured crossover rate (effort 1), or by encoding
-// and decoding both candidates and keeping the better PSNR (effort 2).
+// and decoding both candidates (and the full-mode JPEG without its enhancer) and keeping the better
+// PSNR (effort 2).
 
 /// Which mode `comrec encode --mode` asks for.
 public enum ModeRequest: String, CaseIterable, Sendable {
@@ -138,25 +139,35 @@ private struct Candidates {
         }
     }
 
-    /// Effort 2: both modes at the same budget, decoded; the better PSNR wins (the smaller file on a tie).
+    /// Effort 2: both modes at the same budget, decoded; the better PSNR wins (the smaller file on a
+    /// tie). When the full-mode file runs the enhancer, the same JPEG without it (plain-JPEG hash,
+    /// the same size) is a third candidate, so an image the enhancer does not improve keeps its
+    /// plain decode.
     mutating func byTrial(_ target: SizeTarget) throws -> ModeChoiceResult {
-        var made: [(mode: CodecMode, file: [UInt8], quality: Int)] = []
+        var made: [(mode: CodecMode, file: [UInt8], quality: Int, label: String)] = []
         switch target {
         case .quality(let q):
             let full = try file(.full, quality: q)
-            made.append((.full, full, q))
-            if let half = try largest(.half, maxBytes: full.count) { made.append((.half, half.file, half.quality)) }
+            made.append((.full, full, q, "full"))
+            if let half = try largest(.half, maxBytes: full.count) { made.append((.half, half.file, half.quality, "half")) }
         case .bitsPerPixel:
             for mode in CodecMode.allCases {
-                if let m = try make(mode, target) { made.append((mode, m.file, m.quality)) }
+                if let m = try make(mode, target) { made.append((mode, m.file, m.quality, mode.name)) }
             }
         }
         guard !made.isEmpty else { throw try unreachable(target, nil) }
+        if let full = made.first(where: { $0.mode == .full }), encoder.profile.full.improves(quality: full.quality) {
+            var settings = encoder.settings
+            settings.quality = full.quality
+            let plain = try encoder.pipeline.file(storing: image, width: image.width, height: image.height,
+                                                  profile: encoder.profile.withoutEnhancer, mode: .full, settings: settings)
+            made.append((.full, plain, full.quality, "full without enhancer"))
+        }
         var best: (index: Int, psnr: Double)?
         var scores: [String] = []
         for (index, candidate) in made.enumerated() {
             let psnr = Metrics.psnr(image, try encoder.pipeline.decode(candidate.file))
-            scores.append("\(candidate.mode.name) \(fmt(psnr, 2)) dB at \(candidate.file.count) bytes")
+            scores.append("\(candidate.label) \(fmt(psnr, 2)) dB at \(candidate.file.count) bytes")
             if let b = best, !(psnr > b.psnr || (psnr == b.psnr && candidate.file.count < made[b.index].file.count)) { continue }
             best = (index, psnr)
         }

@@ -118,6 +118,33 @@ final class RateControlTests: XCTestCase {
         XCTAssertEqual(chosenModes, [.half, .full], "the budgets make each mode win once")
     }
 
+    /// Effort 2 also offers the full-mode JPEG without the enhancer: an enhancer that harms the
+    /// image (here it inverts it) is left out, and the file decodes to the plain JPEG's pixels.
+    func testEffort2DropsAnEnhancerThatDoesNotHelp() throws {
+        let b = Profile.bicubic
+        let inverting = FullResolutionModel(modelHash: ModelHash(value: 99), summary: "inverts") { image, _ in
+            RGB8Image(width: image.width, height: image.height, pixels: image.pixels.map { 255 - $0 })
+        }
+        let profile = Profile(name: b.name, modelHash: b.modelHash, summary: "bicubic, inverting enhancer",
+                              makeCompact: b.makeCompact, reconstruct: b.reconstruct, full: inverting,
+                              halfModeMaxBitsPerPixel: 0.36)
+        let encoder = ModeChoosingEncoder(profile: profile, settings: JPEGSettings(quality: 75))
+        let made = try encoder.encode(image, target: .quality(90), mode: .auto, effort: 2)
+        XCTAssertEqual(made.mode, .full, made.reason)
+        XCTAssertTrue(made.reason.contains("full without enhancer"), made.reason)
+        let info = try encoder.pipeline.inspect(made.file)
+        XCTAssertEqual(info.segment.modelHash, FullResolutionModel.plainJPEG.modelHash)
+        XCTAssertEqual(try encoder.pipeline.decode(made.file), try LibJPEG().decode(made.file, maxPixels: 1 << 20))
+        // The enhanced file is the same size: the choice costs no bits.
+        let enhanced = try encoder.encode(image, target: .quality(90), mode: .full)
+        XCTAssertEqual(enhanced.file.count, made.file.count)
+        XCTAssertNotEqual(try encoder.pipeline.inspect(enhanced.file).segment.modelHash, info.segment.modelHash)
+        // A profile without an enhancer gets no third candidate.
+        let plainOnly = try ModeChoosingEncoder(profile: .bicubic, settings: JPEGSettings(quality: 75))
+            .encode(image, target: .quality(90), mode: .auto, effort: 2)
+        XCTAssertFalse(plainOnly.reason.contains("without enhancer"), plainOnly.reason)
+    }
+
     func testRefusesABudgetBelowQualityOne() throws {
         let dir = try temporaryDirectory()
         let input = dir + "/in.ppm", output = dir + "/out.jpg"
