@@ -13,7 +13,7 @@ struct EncodeCommand: ParsableCommand {
             decode by the profile's enhancer when it has one (full mode, best at higher rates). --mode auto (the default) picks per image: \
             with --quality Q the file is at most the size of a plain JPEG at quality Q, and half \
             mode is used when that is at most the profile's crossover rate (docs/modes.md); with \
-            --effort 2 both modes are made and decoded and the better PSNR is kept.
+            --effort 2 both modes are made and decoded (full mode also without its enhancer) and the better PSNR is kept.
 
             Reads PNG (8/16-bit grey, RGB or palette), JPEG or binary PPM/PGM. Images with \
             transparent pixels are refused unless --flatten-alpha. The output is written under a \
