@@ -89,11 +89,12 @@ private struct Candidates {
         try file(mode, storing: stored(mode), quality: quality)
     }
 
-    func file(_ mode: CodecMode, storing stored: RGB8Image, quality: Int) throws -> [UInt8] {
+    /// `profile` defaults to the encoder's; effort 2 passes it without its enhancer.
+    func file(_ mode: CodecMode, storing stored: RGB8Image, quality: Int, profile: Profile? = nil) throws -> [UInt8] {
         var settings = encoder.settings
         settings.quality = quality
         return try encoder.pipeline.file(storing: stored, width: image.width, height: image.height,
-                                         profile: encoder.profile, mode: mode, settings: settings)
+                                         profile: profile ?? encoder.profile, mode: mode, settings: settings)
     }
 
     /// The file of `mode` for `target`; nil when rate control cannot reach it.
@@ -157,10 +158,7 @@ private struct Candidates {
         }
         guard !made.isEmpty else { throw try unreachable(target, nil) }
         if let full = made.first(where: { $0.mode == .full }), encoder.profile.full.improves(quality: full.quality) {
-            var settings = encoder.settings
-            settings.quality = full.quality
-            let plain = try encoder.pipeline.file(storing: image, width: image.width, height: image.height,
-                                                  profile: encoder.profile.withoutEnhancer, mode: .full, settings: settings)
+            let plain = try file(.full, storing: image, quality: full.quality, profile: encoder.profile.withoutEnhancer)
             made.append((.full, plain, full.quality, "full without enhancer"))
         }
         var best: (index: Int, psnr: Double)?
