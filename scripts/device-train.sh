@@ -10,7 +10,8 @@
 # no ../shared; the configs run there name "train_sets": ["cbsd432"]). Checkpoints live in
 # $DEVICE_CK (default /root/comrec-ck), which survives between calls while the machine stays warm;
 # a run with no checkpoint there starts from Training/checkpoints/CONFIG.pt when that exists
-# (resume), else from scratch. Each run comes back as $OUT/CONFIG.tgz; unpack it over
+# (resume; *.pt is git-ignored, so name Training/checkpoints in the call's `carry`), else from
+# scratch. Each run comes back as $OUT/CONFIG.tgz; unpack it over
 # Training/checkpoints (the .pt and -dev.jsonl) to resume here on the CPU or in a later call.
 # DEVICE=cpu runs the same thing on this machine (a smoke test of the script).
 set -uo pipefail
