@@ -117,7 +117,20 @@ class RecCNNFast(nn.Module):
         return upsampled + residual[..., :upsampled.shape[-2], :upsampled.shape[-1]]
 
 
-RECCNN = {"paper": RecCNNPaper, "fast": RecCNNFast}
+# The `tiny` profile, for Cortex-A53-class boards (at most 25k MAC per output pixel at decode):
+# the `fast` wiring with half the width and one layer fewer.
+TINY_SIZES = (32, 9)  # (width, middle layers)
+
+
+class RecCNNTiny(RecCNNFast):
+    """The `tiny` RecCNN: RecCNNFast's wiring with 32 channels and 9 middle layers.
+    9 * (3 * 32 + 9 * 32 * 32 + 32 * 12) / 4 = 21.8 k MAC per output pixel."""
+
+    def __init__(self, width=TINY_SIZES[0], middle=TINY_SIZES[1]):
+        super().__init__(width, middle)
+
+
+RECCNN = {"paper": RecCNNPaper, "fast": RecCNNFast, "tiny": RecCNNTiny}
 
 
 def macs_per_output_pixel(profile):
@@ -126,6 +139,9 @@ def macs_per_output_pixel(profile):
         return 9 * (3 * 64 + 18 * 64 * 64 + 64 * 3)
     if profile == "fast":
         return 9 * (3 * 64 + 10 * 64 * 64 + 64 * 12) / 4
+    if profile == "tiny":
+        w, m = TINY_SIZES
+        return 9 * (3 * w + m * w * w + w * 12) / 4
     raise ValueError(profile)
 
 
@@ -170,8 +186,16 @@ class EnhancerFast(RecCNNFast):
         return super().forward(pad_to_even(decoded), decoded)
 
 
-ENHANCER = {"paper": EnhancerPaper, "fast": EnhancerFast}
-ENHANCER_SIZES = {"paper": (64, 18), "fast": (64, 10)}  # (width, middle layers)
+class EnhancerTiny(EnhancerFast):
+    """The `tiny` enhancer: EnhancerFast's wiring at the `tiny` sizes (32 channels, 9 middle
+    layers): 21.8 k MAC per output pixel."""
+
+    def __init__(self, width=TINY_SIZES[0], middle=TINY_SIZES[1]):
+        super().__init__(width, middle)
+
+
+ENHANCER = {"paper": EnhancerPaper, "fast": EnhancerFast, "tiny": EnhancerTiny}
+ENHANCER_SIZES = {"paper": (64, 18), "fast": (64, 10), "tiny": TINY_SIZES}  # (width, middle layers)
 
 
 def make_enhancer(profile, width=None, middle=None):
@@ -186,6 +210,6 @@ def enhancer_macs_per_output_pixel(profile, width=None, middle=None):
     w, m = width or w, m if middle is None else middle
     if profile == "paper":
         return 9 * (3 * w + m * w * w + w * 3)
-    if profile == "fast":
+    if profile in ("fast", "tiny"):
         return 9 * (3 * w + m * w * w + w * 12) / 4
     raise ValueError(profile)

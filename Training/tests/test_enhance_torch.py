@@ -64,13 +64,16 @@ def test_macs():
     assert models.enhancer_macs_per_output_pixel("fast") == (9 * 3 * 64 + 10 * 9 * 64 * 64 + 9 * 64 * 12) / 4
     assert models.enhancer_macs_per_output_pixel("fast") <= 100_000
     assert models.enhancer_macs_per_output_pixel("paper") == models.macs_per_output_pixel("paper") == 667008
-    for profile in ("fast", "paper"):
+    # Board classes: `tiny` at most 25k MAC per output pixel, a quarter of `fast`'s budget.
+    assert models.enhancer_macs_per_output_pixel("tiny") <= 25_000
+    assert models.macs_per_output_pixel("tiny") == models.enhancer_macs_per_output_pixel("tiny")
+    for profile in ("fast", "paper", "tiny"):
         config, _ = export.export_enhancer_config(profile, models.make_enhancer(profile), source={})
         assert export.layer_macs(config["networks"]["enhance"]) == models.enhancer_macs_per_output_pixel(profile)
         net = models.make_enhancer(profile)
         first = net.first
-        assert first.stride == ((2, 2) if profile == "fast" else (1, 1)) and first.in_channels == 3
-        assert len(net.middle) == {"fast": 10, "paper": 18}[profile]
+        assert first.stride == ((1, 1) if profile == "paper" else (2, 2)) and first.in_channels == 3
+        assert len(net.middle) == {"fast": 10, "paper": 18, "tiny": 9}[profile]
 
 
 # ---------------------------------------------------------------- export

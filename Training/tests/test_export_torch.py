@@ -30,7 +30,7 @@ def folded_outputs(config, tensors, img):
     return compact, up + residual
 
 
-@pytest.mark.parametrize("profile", ["fast", "paper"])
+@pytest.mark.parametrize("profile", ["fast", "paper", "tiny"])
 def test_folded_networks_equal_the_torch_models(profile):
     com = randomise(models.ComCNN(), 1)
     rec = randomise(models.RECCNN[profile](), 2)
@@ -57,7 +57,7 @@ def test_fold_layer_formula():
     assert torch.allclose(got.float(), ref, atol=1e-5)
 
 
-@pytest.mark.parametrize("profile", ["fast", "paper"])
+@pytest.mark.parametrize("profile", ["fast", "paper", "tiny"])
 def test_macs_from_layers_match_models(profile):
     config, _ = export.export_config(profile, models.ComCNN(), models.RECCNN[profile](), source={})
     assert export.layer_macs(config["networks"]["rec"]) == models.macs_per_output_pixel(profile)
