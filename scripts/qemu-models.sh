@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The generated models under qemu-aarch64: ComRecKernels, ComRecModels (with the shipped profiles
-# of Sources/ComRecModels/Generated), ComRecCodec (SHA-256) and Tests/ComRecTestModels compiled
+# The generated models under qemu-aarch64: ComRecKernels, ComRecModels (SHA-256 included),
+# ComRecNetworks (the shipped profiles), ComRecCodec and Tests/ComRecTestModels compiled
 # with Embedded Swift for aarch64-none-none-elf, linked with Debian's aarch64-linux-gnu gcc and
 # libc, run under qemu-aarch64. Every golden hash of Fixtures/golden/*.json (test models and
 # shipped profiles) and Fixtures/golden/full/*.json (enhancers) must come out, with every kernel family of the build: portable and NEON for
@@ -66,6 +66,7 @@ for variant in cortex-a53 cortex-a76; do
     start=$SECONDS
     module ComRecKernels "${kernel_sources[@]}"
     module ComRecModels "${model_sources[@]}"
+    module ComRecNetworks Sources/ComRecNetworks/*.swift
     module ComRecCodec Sources/ComRecCodec/*.swift
     module ComRecTestModels Tests/ComRecTestModels/*.swift
     swiftc "${flags[@]}" -module-name QemuModels -c scripts/qemu-models/main.swift "$work/GoldenCases.swift" -o "$dir/main.o"

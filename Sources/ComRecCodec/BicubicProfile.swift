@@ -1,3 +1,4 @@
+import ComRecModels
 import ComRecKernels
 
 // The `bicubic` profile: no network. Encode downsamples by 2 with the antialiased integer bicubic

@@ -1,3 +1,5 @@
+import ComRecModels
+
 /// Everything that can go wrong in the codec layer. Each case reads as one line that says what is
 /// wrong and, where there is one, what to do; the I/O layer prefixes the file name.
 public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {

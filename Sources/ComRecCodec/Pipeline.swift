@@ -1,3 +1,5 @@
+import ComRecModels
+
 /// The default limit on the pixels of any image read or decoded: 100 megapixels.
 public let defaultMaxPixels = 100_000_000
 

@@ -1,5 +1,6 @@
-// Generated learned profiles (Sources/ComRecModels/Generated, docs/models.md) are registered below.
+// Generated learned profiles (Sources/ComRecNetworks, docs/models.md) are registered below.
 import ComRecModels
+import ComRecNetworks
 
 /// What the decoder knows when it rebuilds an image (from the ComRec segment, or for `comrec enhance`
 /// from the JPEG's quantisation tables).

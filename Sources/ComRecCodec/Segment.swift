@@ -1,6 +1,8 @@
 // The ComRec APPn segment: byte layout, writing and parsing. docs/format.md is the specification;
 // keep the two in step.
 
+import ComRecModels
+
 /// How a ComRec file stores its image (format version 2; a version 1 file is always `half`).
 public enum CodecMode: UInt8, CaseIterable, Sendable {
     /// The JPEG holds the compact image (half width and height); RecCNN rebuilds the original.

@@ -10,8 +10,11 @@ public struct GeneratorRequest: Equatable {
     public var folder: String
     /// Profile name (default: config.json's).
     public var profile: String?
-    /// Output file (default: Sources/ComRecModels/Generated/<Type>.swift).
+    /// Output file (default: `defaultFolder`/<Type>.swift).
     public var output: String?
+
+    /// Where the shipped networks live: the ComRecNetworks target, relative to the package root.
+    public static let defaultFolder = "Sources/ComRecNetworks"
 
     public init(folder: String, profile: String? = nil, output: String? = nil) {
         self.folder = folder
@@ -23,7 +26,7 @@ public struct GeneratorRequest: Equatable {
         usage: comrec-compile MODEL_FOLDER [--profile NAME] [--output FILE.swift] [--check]
 
         Reads MODEL_FOLDER/config.json and MODEL_FOLDER/int8.safetensors and writes a Swift file
-        defining the profile's networks (default: Sources/ComRecModels/Generated/<Name>Model.swift).
+        defining the profile's networks (default: Sources/ComRecNetworks/<Name>Model.swift).
         --check compares with the existing file instead of writing (exit 1 if it differs).
         Run from the package root. See docs/models.md.
         """
@@ -87,7 +90,7 @@ public func generate(_ request: GeneratorRequest, root: String? = nil) throws ->
     let model = try CompiledModel(folder: resolve(request.folder, root: root), displayFolder: request.folder, profile: request.profile)
     // A full-resolution enhancer shares its profile's name: its type says Full ("FastFullModel").
     let type = modelTypeName(profile: model.fullResolution ? model.profile + "-full" : model.profile)
-    let path = request.output ?? "Sources/ComRecModels/Generated/\(type).swift"
+    let path = request.output ?? "\(GeneratorRequest.defaultFolder)/\(type).swift"
     return (path, emitSwift(model, typeName: type, request: request))
 }
 

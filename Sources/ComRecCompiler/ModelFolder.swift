@@ -1,4 +1,3 @@
-import ComRecCodec
 import ComRecKernels
 import ComRecModels
 import Foundation

@@ -10,8 +10,6 @@ import Foundation
 let base64LineLength = 100
 
 func emitSwift(_ model: CompiledModel, typeName: String, request: GeneratorRequest) -> String {
-    let path = request.output ?? "Sources/ComRecModels/Generated/\(typeName).swift"
-    let insideModels = path.hasPrefix("Sources/ComRecModels/") || path.contains("/Sources/ComRecModels/")
     let variable = typeName.prefix(1).lowercased() + typeName.dropFirst()
     var s = "\(GeneratorRequest.firstLinePrefix)\(request.folder) — do not edit; regenerate with: "
         + "swift run comrec-compile \(request.arguments.joined(separator: " "))\n"
@@ -45,9 +43,9 @@ func emitSwift(_ model: CompiledModel, typeName: String, request: GeneratorReque
         // the other; two bands per thread, sized once for the tallest (TiledNetworkRun). The last layer
         // adds its residual to the base row by row. Nothing is allocated per layer.
         import ComRecKernels
+        import ComRecModels
 
         """
-    if !insideModels { s += "import ComRecModels\n" }
     s += "\n"
     s += "/// Profile `\(model.profile)`: \(model.summary).\n"
     s += "public enum \(typeName): GeneratedModel {\n"

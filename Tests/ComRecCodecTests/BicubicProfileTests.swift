@@ -1,4 +1,5 @@
 @testable import ComRecCodec
+import ComRecModels
 import Testing
 
 /// The `bicubic` profile against an independent computation: the Keys cubic (a = -0.5) evaluated

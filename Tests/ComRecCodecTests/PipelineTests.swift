@@ -1,4 +1,5 @@
 @testable import ComRecCodec
+import ComRecModels
 import Testing
 
 /// A lossless stand-in for JPEG, so that the pipeline's logic is tested without libjpeg:

@@ -1,4 +1,5 @@
 @testable import ComRecCodec
+import ComRecModels
 import Testing
 
 @Suite struct SegmentTests {

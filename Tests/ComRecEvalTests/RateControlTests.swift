@@ -1,5 +1,6 @@
 // ComRecPipeline.file (a ComRec file from a stored image made once), rate control (`--bpp`) and
 // the mode choice of `--mode auto` (ModeChoice.swift).
+import ComRecModels
 import ComRecCodec
 import ComRecIO
 import ComRecTestModels

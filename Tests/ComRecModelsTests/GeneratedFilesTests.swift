@@ -12,7 +12,7 @@ final class GeneratedFilesTests: XCTestCase {
     /// Every file with comrec-compile's first line, in the folders that hold generated files.
     func generatedFiles() throws -> [String] {
         var out: [String] = []
-        for folder in ["Sources/ComRecModels/Generated", "Tests/ComRecTestModels"] {
+        for folder in ["Sources/ComRecNetworks", "Tests/ComRecTestModels"] {
             for name in try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/" + folder).sorted()
             where name.hasSuffix(".swift") {
                 let text = try String(contentsOfFile: packageRoot + "/\(folder)/\(name)", encoding: .utf8)
@@ -79,8 +79,8 @@ final class GeneratedFilesTests: XCTestCase {
         XCTAssertThrowsError(try GeneratorRequest.parse(["a", "b"]))
         XCTAssertThrowsError(try GeneratorRequest.parse(["a", "--output"]))
         let (path, text) = try generate(GeneratorRequest(folder: "Fixtures/models/test-paper", profile: "paper"), root: packageRoot)
-        XCTAssertEqual(path, "Sources/ComRecModels/Generated/PaperModel.swift")
-        XCTAssertFalse(text.contains("import ComRecModels"), "a file inside ComRecModels must not import it")
+        XCTAssertEqual(path, "Sources/ComRecNetworks/PaperModel.swift")
+        XCTAssertTrue(text.contains("import ComRecModels"), "generated files live outside ComRecModels and import it")
         XCTAssertTrue(text.contains("public enum PaperModel: GeneratedModel"))
     }
 
@@ -183,7 +183,7 @@ final class GeneratedFilesTests: XCTestCase {
         let model = try CompiledModel(folder: packageRoot + "/Fixtures/models/full/test-fast-full")
         XCTAssertTrue(model.fullResolution && model.com == nil && model.rec.role == .enhancer)
         XCTAssertEqual(try generate(GeneratorRequest(folder: try brokenFolder("full/test-paper-full"))).path,
-                       "Sources/ComRecModels/Generated/TestPaperFullModel.swift")
+                       "Sources/ComRecNetworks/TestPaperFullModel.swift")
         func edit(_ key: String, _ value: Any) -> (inout [String: Any]) -> Void {
             { config in
                 var networks = config["networks"] as! [String: Any]

@@ -40,6 +40,7 @@
 // the other; two bands per thread, sized once for the tallest (TiledNetworkRun). The last layer
 // adds its residual to the base row by row. Nothing is allocated per layer.
 import ComRecKernels
+import ComRecModels
 
 /// Profile `paper`: ComCNN + JPEG + RecCNN 20 x 64 at full resolution, int8 (667k MAC/pixel).
 public enum PaperModel: GeneratedModel {

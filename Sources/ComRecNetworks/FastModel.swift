@@ -32,6 +32,7 @@
 // the other; two bands per thread, sized once for the tallest (TiledNetworkRun). The last layer
 // adds its residual to the base row by row. Nothing is allocated per layer.
 import ComRecKernels
+import ComRecModels
 
 /// Profile `fast`: ComCNN + JPEG + RecCNN 12 x 64 at compact resolution + pixel shuffle, int8 (94k MAC/pixel).
 public enum FastModel: GeneratedModel {

@@ -34,6 +34,7 @@
 // the other; two bands per thread, sized once for the tallest (TiledNetworkRun). The last layer
 // adds its residual to the base row by row. Nothing is allocated per layer.
 import ComRecKernels
+import ComRecModels
 
 /// Profile `paper`: full-resolution JPEG + enhancer 20 x 64 at full resolution, int8 (667k MAC/pixel).
 public enum PaperFullModel: GeneratedModel {

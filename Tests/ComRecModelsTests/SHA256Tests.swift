@@ -1,4 +1,4 @@
-import ComRecCodec
+import ComRecModels
 import Testing
 
 @Suite struct SHA256Tests {

@@ -26,6 +26,7 @@
 // the other; two bands per thread, sized once for the tallest (TiledNetworkRun). The last layer
 // adds its residual to the base row by row. Nothing is allocated per layer.
 import ComRecKernels
+import ComRecModels
 
 /// Profile `fast`: full-resolution JPEG + enhancer 12 x 64 at half resolution + pixel shuffle, int8 (94k MAC/pixel).
 public enum FastFullModel: GeneratedModel {
