@@ -24,7 +24,7 @@ docs = [json.load(open(path)) for path in sys.argv[2:]]
 def type_name(doc):
     base = "".join(p[:1].upper() + p[1:] for p in doc["profile"].replace("_", "-").split("-"))
     return base + ("FullModel" if doc.get("mode") == "full" else "Model")
-out = ["import ComRecModels", "import ComRecTestModels", "",
+out = ["import ComRecModels", "import ComRecNetworks", "import ComRecTestModels", "",
        "struct GoldenCase { var model: Int; var width: Int; var height: Int; var imageSeed: Int",
        "    var decodedSeed: Int; var compact: StaticString; var reconstructed: StaticString }",
        "struct EnhancerCase { var model: Int; var width: Int; var height: Int; var decodedSeed: Int",

@@ -1,27 +1,31 @@
+import ComRecKernels
 import ComRecModels
 
 // Learned profiles: generated models (comrec-compile, docs/models.md) as a codec profile. Register
-// one in `Profile.all` with one line:
-// `.learned(PaperModel.self, enhancer: PaperFullModel.self, halfModeMaxBitsPerPixel: 0.5)`.
+// one in `Profile.registered(runner:)` with one line:
+// `.learned(PaperModel.self, enhancer: PaperFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: runner)`.
+// The runner (how the networks run: threads, kernel family) is injected by whoever builds the
+// profile list; the profile itself only says what to compute.
 
 extension Profile {
     /// The profile of generated model `Model` (half mode) with generated enhancer `Enhancer` (full
     /// mode). Networks are decoded on first use, so registering a profile costs nothing until it
     /// encodes or decodes. (Generic rather than an existential: Embedded Swift has none.)
     public static func learned<Model: GeneratedModel, Enhancer: GeneratedModel>(
-        _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int = 100, halfModeMaxBitsPerPixel: Double
+        _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int = 100, halfModeMaxBitsPerPixel: Double,
+        runner: NetworkRunner
     ) -> Profile {
-        learnedProfile(Model.self, full: .learned(Enhancer.self, profile: Model.source.profile, maxQuality: enhancerMaxQuality),
-                       halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
+        learnedProfile(Model.self, full: .learned(Enhancer.self, profile: Model.source.profile, maxQuality: enhancerMaxQuality, runner: runner),
+                       halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
     }
 
     /// The profile of generated model `Model`, whose full mode is plain JPEG (no enhancer yet).
-    public static func learned<Model: GeneratedModel>(_: Model.Type, halfModeMaxBitsPerPixel: Double) -> Profile {
-        learnedProfile(Model.self, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
+    public static func learned<Model: GeneratedModel>(_: Model.Type, halfModeMaxBitsPerPixel: Double, runner: NetworkRunner) -> Profile {
+        learnedProfile(Model.self, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
     }
 
     private static func learnedProfile<Model: GeneratedModel>(
-        _: Model.Type, full: FullResolutionModel, halfModeMaxBitsPerPixel: Double
+        _: Model.Type, full: FullResolutionModel, halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
     ) -> Profile {
         let source = Model.source
         precondition(source.rec.role != .enhancer, "\(source.profile): the half-mode model is an enhancer")
@@ -29,72 +33,78 @@ extension Profile {
             name: source.profile,
             modelHash: ModelHash(value: source.modelHash),
             summary: source.summary,
-            makeCompact: { image in learnedCompact(Model.model, image) },
-            reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context) },
+            makeCompact: { image in learnedCompact(Model.model, image, runner) },
+            reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context, runner) },
             full: full, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
     }
 
     /// The profile of models built at run time (benchmarks, tests): same code path as `learned(_:)`.
-    public static func learned(model: LearnedModel, enhancer: LearnedModel? = nil, halfModeMaxBitsPerPixel: Double = 0.5) -> Profile {
+    public static func learned(
+        model: LearnedModel, enhancer: LearnedModel? = nil, halfModeMaxBitsPerPixel: Double = 0.5, runner: NetworkRunner
+    ) -> Profile {
         Profile(
             name: model.profile,
             modelHash: ModelHash(value: model.modelHash),
             summary: model.summary,
-            makeCompact: { image in learnedCompact(model, image) },
-            reconstruct: { compact, context in learnedReconstruct(model, compact, context) },
-            full: enhancer.map { FullResolutionModel.learned(model: $0) } ?? .plainJPEG,
+            makeCompact: { image in learnedCompact(model, image, runner) },
+            reconstruct: { compact, context in learnedReconstruct(model, compact, context, runner) },
+            full: enhancer.map { FullResolutionModel.learned(model: $0, runner: runner) } ?? .plainJPEG,
             halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
     }
 }
 
 extension FullResolutionModel {
     /// The full-resolution model of generated enhancer `Enhancer`, for profile `profile`.
-    public static func learned<Enhancer: GeneratedModel>(_: Enhancer.Type, profile: String, maxQuality: Int = 100) -> FullResolutionModel {
+    public static func learned<Enhancer: GeneratedModel>(
+        _: Enhancer.Type, profile: String, maxQuality: Int = 100, runner: NetworkRunner
+    ) -> FullResolutionModel {
         let source = Enhancer.source
         precondition(source.rec.role == .enhancer, "\(source.profile): the full-mode model is not an enhancer")
         precondition(source.profile == profile, "enhancer of profile \(source.profile) registered for \(profile)")
         return FullResolutionModel(
             modelHash: ModelHash(value: source.modelHash), summary: source.summary, maxQuality: maxQuality,
-            enhance: { image, _ in learnedEnhance(Enhancer.model, image) })
+            enhance: { image, _ in learnedEnhance(Enhancer.model, image, runner) })
     }
 
     /// The full-resolution model of an enhancer built at run time (benchmarks, tests).
-    public static func learned(model: LearnedModel) -> FullResolutionModel {
+    public static func learned(model: LearnedModel, runner: NetworkRunner) -> FullResolutionModel {
         precondition(model.isEnhancer, "\(model.profile): not an enhancer")
         return FullResolutionModel(
             modelHash: ModelHash(value: model.modelHash), summary: model.summary,
-            enhance: { image, _ in learnedEnhance(model, image) })
+            enhance: { image, _ in learnedEnhance(model, image, runner) })
     }
 }
 
-private func learnedEnhance(_ model: LearnedModel, _ image: RGB8Image) -> RGB8Image {
+private func learnedEnhance(_ model: LearnedModel, _ image: RGB8Image, _ runner: NetworkRunner) -> RGB8Image {
     var out = RGB8Image(width: image.width, height: image.height)
     image.pixels.withUnsafeBufferPointer { src in
         out.pixels.withUnsafeMutableBufferPointer { dst in
-            model.enhance(image: src.baseAddress!, width: image.width, height: image.height, output: dst.baseAddress!)
+            model.enhance(image: src.baseAddress!, width: image.width, height: image.height, output: dst.baseAddress!, runner: runner)
         }
     }
     return out
 }
 
-private func learnedCompact(_ model: LearnedModel, _ image: RGB8Image) -> RGB8Image {
+private func learnedCompact(_ model: LearnedModel, _ image: RGB8Image, _ runner: NetworkRunner) -> RGB8Image {
     let size = compactSize(width: image.width, height: image.height)
     var compact = RGB8Image(width: size.width, height: size.height)
     image.pixels.withUnsafeBufferPointer { src in
         compact.pixels.withUnsafeMutableBufferPointer { dst in
-            model.makeCompact(image: src.baseAddress!, width: image.width, height: image.height, compact: dst.baseAddress!)
+            model.makeCompact(image: src.baseAddress!, width: image.width, height: image.height, compact: dst.baseAddress!, runner: runner)
         }
     }
     return compact
 }
 
-private func learnedReconstruct(_ model: LearnedModel, _ compact: RGB8Image, _ context: ReconstructionContext) -> RGB8Image {
+private func learnedReconstruct(
+    _ model: LearnedModel, _ compact: RGB8Image, _ context: ReconstructionContext, _ runner: NetworkRunner
+) -> RGB8Image {
     var out = RGB8Image(width: context.width, height: context.height)
     compact.pixels.withUnsafeBufferPointer { src in
         out.pixels.withUnsafeMutableBufferPointer { dst in
             model.reconstruct(
                 compact: src.baseAddress!, compactWidth: compact.width, compactHeight: compact.height,
-                width: context.width, height: context.height, output: dst.baseAddress!)
+                width: context.width, height: context.height, output: dst.baseAddress!, runner: runner)
         }
     }
     return out

@@ -36,12 +36,12 @@ public struct ComRecFileInfo: Equatable, Sendable {
 /// Encode and decode on in-memory buffers: RGB8 -> profile -> JPEG + segment, and back.
 public struct ComRecPipeline<JPEG: JPEGCoder> {
     public var jpeg: JPEG
-    /// Profiles the decoder may use (by name in the file); the registry by default.
+    /// Profiles the decoder may use (by name in the file): usually `Profile.registered(runner:)`.
     public var profiles: [Profile]
     /// Limit on the original and the compact image, checked before allocating.
     public var maxPixels: Int
 
-    public init(jpeg: JPEG, profiles: [Profile] = Profile.all, maxPixels: Int = defaultMaxPixels) {
+    public init(jpeg: JPEG, profiles: [Profile], maxPixels: Int = defaultMaxPixels) {
         self.jpeg = jpeg
         self.profiles = profiles
         self.maxPixels = maxPixels

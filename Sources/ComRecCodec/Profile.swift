@@ -1,4 +1,5 @@
 // Generated learned profiles (Sources/ComRecNetworks, docs/models.md) are registered below.
+import ComRecKernels
 import ComRecModels
 import ComRecNetworks
 
@@ -62,7 +63,7 @@ public struct FullResolutionModel: Sendable {
 ///
 /// A struct of functions rather than a protocol, so that a registry of profiles needs no
 /// existentials (Embedded Swift has none). A learned profile is a generated file that defines
-/// `static let <name> = Profile(...)` in an extension, plus one entry in `Profile.all`.
+/// `static let <name> = Profile(...)` in an extension, plus one entry in `Profile.registered(runner:)`.
 public struct Profile: Sendable {
     /// Short lowercase name: written into every file, and the value of `--profile`.
     /// At most `maxNameLength` characters from [a-z0-9_-].
@@ -124,12 +125,18 @@ public struct Profile: Sendable {
 }
 
 extension Profile {
-    /// Every profile this build can encode and decode. Register a new profile here (one line).
-    public static let all: [Profile] = [
-        .bicubic,
-        .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.33),
-        .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32),
-    ]
+    /// Every profile this build can encode and decode, its networks run by `runner`. Register a new
+    /// profile here (one line). Building the list costs nothing: networks are decoded on first use.
+    public static func registered(runner: NetworkRunner) -> [Profile] {
+        [
+            .bicubic,
+            .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.33, runner: runner),
+            .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32, runner: runner),
+        ]
+    }
+
+    /// The registered profiles' names, in registration order (no runner needed to list them).
+    public static let names: [String] = registered(runner: .portable).map { $0.name }
 
     /// The profile `comrec encode` uses when `--profile` is not given, on every machine: `fast`.
     /// The rule is the better profile for the machine (better measured rate-distortion, then
@@ -137,10 +144,8 @@ extension Profile {
     /// seventh of the decode work (docs/models.md, "The default profile").
     public static let defaultName = "fast"
 
-    /// The registered profile called `name`, if any.
-    public static func named(_ name: String) -> Profile? {
-        all.first { $0.name == name }
+    /// The registered profile called `name`, its networks run by `runner`, if any.
+    public static func named(_ name: String, runner: NetworkRunner) -> Profile? {
+        registered(runner: runner).first { $0.name == name }
     }
-
-    public static var names: [String] { all.map { $0.name } }
 }

@@ -30,6 +30,9 @@ public struct ComRecSegment: Equatable, Sendable {
     public static let marker: UInt8 = 0xE9
     /// "ComRec" and a NUL, as JFIF and Exif end their identifiers.
     public static let magic: [UInt8] = Array("ComRec".utf8) + [0]
+    /// The largest width or height a file may state: 2^31-1 (docs/format.md), for readers whose
+    /// sizes are signed 32-bit integers.
+    public static let maxSide = 0x7FFF_FFFF
     /// The format version this build writes.
     public static let currentVersion = 2
     /// The format versions this build reads. Version 1 has no mode byte (its files are `half`).
@@ -90,8 +93,10 @@ public struct ComRecSegment: Equatable, Sendable {
         guard version >= 2 || mode == .half else {
             throw .invalidArgument("format version 1 has no mode byte: it can only store half-mode files")
         }
-        guard (1...Int(UInt32.max)).contains(width), (1...Int(UInt32.max)).contains(height) else {
-            throw .emptyImage(width: width, height: height)
+        guard width >= 1, height >= 1 else { throw .emptyImage(width: width, height: height) }
+        // The reader refuses sides above 2^31-1 (docs/format.md), so the writer never makes one.
+        guard width <= ComRecSegment.maxSide, height <= ComRecSegment.maxSide else {
+            throw .invalidArgument("the image size \(width) x \(height) is over the format's limit of \(ComRecSegment.maxSide) per side")
         }
         guard (1...100).contains(quality) else { throw .invalidArgument("JPEG quality \(quality) is not in 1...100") }
         var out = ComRecSegment.magic
@@ -148,7 +153,7 @@ public struct ComRecSegment: Equatable, Sendable {
               let height = reader.uint32(), let quality = reader.byte()
         else { throw .malformedSegment("it ends before the model hash, size and quality") }
         guard width > 0, height > 0 else { throw .emptyImage(width: Int(width), height: Int(height)) }
-        guard width <= 0x7FFF_FFFF, height <= 0x7FFF_FFFF else {
+        guard width <= ComRecSegment.maxSide, height <= ComRecSegment.maxSide else {
             throw .malformedSegment("the image size \(width) x \(height) is impossible")
         }
         guard (1...100).contains(quality) else {

@@ -32,7 +32,7 @@ public struct CompiledModel {
     public var com: CompiledNetwork?
     /// The decoding network: RecCNN, or the enhancer of a full-resolution model.
     public var rec: CompiledNetwork
-    /// Whether config.json says `"mode": "full"` (an enhancer; issue #6).
+    /// Whether config.json says `"mode": "full"` (an enhancer).
     public var fullResolution: Bool { rec.role == .enhancer }
     /// SHA-256 (hex) of config.json and int8.safetensors, recorded in the generated file.
     public var configSHA256: String
@@ -92,7 +92,7 @@ public struct CompiledModel {
         self.weightsSHA256 = hex(sha256([UInt8](weightsData)))
         switch config["mode"] as? String {
         case "full":
-            // A full-resolution enhancer (Training/comrec_train/export.py, issue #6).
+            // A full-resolution enhancer (Training/comrec_train/export.py).
             guard config["compact"] as? String == "none", networks.count == 1,
                   let enhance = networks["enhance"] as? [String: Any]
             else { throw fail("a full-resolution model has compact \"none\" and one network, networks.enhance") }

@@ -5,7 +5,8 @@ import ComRecCodec
 
 /// Settings for `encodeFile`.
 public struct EncodeOptions: Sendable {
-    public var profile: Profile
+    /// nil: the default profile (`Profile.defaultName`) on the shared runner.
+    public var profile: Profile?
     /// JPEG settings (4:2:0, optimised Huffman, baseline unless progressive) and the quality of
     /// `encodeFile(input:output:options:)` (a size budget in auto mode, ModeChoice.swift).
     public var jpeg: JPEGSettings
@@ -20,7 +21,7 @@ public struct EncodeOptions: Sendable {
     public static let defaultQuality = 75
 
     public init(
-        profile: Profile = Profile.named(Profile.defaultName)!, quality: Int = defaultQuality,
+        profile: Profile? = nil, quality: Int = defaultQuality,
         progressive: Bool = false, mode: ModeRequest = .auto, effort: Int = 1,
         read: ImageReadOptions = ImageReadOptions(), force: Bool = false
     ) {
@@ -66,16 +67,20 @@ private func encodeFile(input: String, output: String, options: EncodeOptions, t
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: options.force, inputs: [input])
     let image = try attributing(to: input) { try decodeImage(bytes, options: options.read) }
-    let encoder = ModeChoosingEncoder(profile: options.profile, settings: options.jpeg, maxPixels: options.read.maxPixels)
+    let profile = try options.profile ?? Profile.hostedDefault()
+    let encoder = ModeChoosingEncoder(profile: profile, settings: options.jpeg, maxPixels: options.read.maxPixels)
     let made = try attributing(to: input) { try encoder.encode(image, target: target, mode: options.mode, effort: options.effort) }
     try out.commit(made.file)
     return EncodeReport(width: image.width, height: image.height, fileBytes: made.file.count, mode: made.mode,
                         quality: made.quality, reason: made.reason)
 }
 
-/// The reconstructed image of the ComRec file `bytes` (read from `path`, which errors name).
-public func decodeComRec(_ bytes: [UInt8], path: String, maxPixels: Int = defaultMaxPixels) throws -> RGB8Image {
-    let pipeline = ComRecPipeline(jpeg: LibJPEG(), maxPixels: maxPixels)
+/// The reconstructed image of the ComRec file `bytes` (read from `path`, which errors name), with
+/// `profiles` (nil: every registered profile on the shared runner).
+public func decodeComRec(
+    _ bytes: [UInt8], path: String, maxPixels: Int = defaultMaxPixels, profiles: [Profile]? = nil
+) throws -> RGB8Image {
+    let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
     return try attributing(to: path) {
         guard ImageFormat.detect(bytes) == .jpeg else {
             throw ComRecIOError(
@@ -106,7 +111,7 @@ public func inspectFile(_ path: String) throws -> ComRecFileInfo {
         guard ImageFormat.detect(bytes) == .jpeg else {
             throw ComRecIOError("not a ComRec file: it is not a JPEG (it starts with \(describeStart(bytes)))")
         }
-        return try ComRecPipeline(jpeg: LibJPEG()).inspect(bytes)
+        return try ComRecPipeline(jpeg: LibJPEG(), profiles: Profile.catalogue).inspect(bytes)
     }
 }
 
@@ -142,7 +147,7 @@ public func enhanceFile(
 ) throws -> EnhanceReport {
     guard !profile.full.isPlainJPEG else {
         throw ComRecIOError("profile \(profile.name) has no full-resolution enhancer in this build; "
-                            + "profiles with one: \(Profile.all.filter { !$0.full.isPlainJPEG }.map(\.name).joined(separator: ", "))")
+                            + "profiles with one: \(Profile.catalogue.filter { !$0.full.isPlainJPEG }.map(\.name).joined(separator: ", "))")
     }
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])

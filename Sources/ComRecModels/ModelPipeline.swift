@@ -16,8 +16,8 @@ import ComRecKernels
 
 extension LearnedModel {
     /// Writes the compact image (ceil(width / 2) x ceil(height / 2)) of `image` to `compact`.
-    public func makeCompact<Runner: NetworkRunner>(
-        image: UnsafePointer<UInt8>, width: Int, height: Int, compact: UnsafeMutablePointer<UInt8>, runner: Runner
+    public func makeCompact(
+        image: UnsafePointer<UInt8>, width: Int, height: Int, compact: UnsafeMutablePointer<UInt8>, runner: NetworkRunner
     ) {
         precondition(width > 0 && height > 0)
         let cw = (width + 1) / 2, ch = (height + 1) / 2
@@ -39,9 +39,9 @@ extension LearnedModel {
 
     /// Writes the `width x height` reconstruction of the decoded compact image (which must be
     /// ceil(width / 2) x ceil(height / 2)) to `output`.
-    public func reconstruct<Runner: NetworkRunner>(
+    public func reconstruct(
         compact: UnsafePointer<UInt8>, compactWidth: Int, compactHeight: Int,
-        width: Int, height: Int, output: UnsafeMutablePointer<UInt8>, runner: Runner
+        width: Int, height: Int, output: UnsafeMutablePointer<UInt8>, runner: NetworkRunner
     ) {
         precondition(width > 0 && height > 0)
         precondition(compactWidth == (width + 1) / 2 && compactHeight == (height + 1) / 2,
@@ -65,8 +65,8 @@ extension LearnedModel {
 
     /// Writes the enhancement of the decoded full-resolution `image` (`width x height`) to
     /// `output` (same size; it may not alias `image`).
-    public func enhance<Runner: NetworkRunner>(
-        image: UnsafePointer<UInt8>, width: Int, height: Int, output: UnsafeMutablePointer<UInt8>, runner: Runner
+    public func enhance(
+        image: UnsafePointer<UInt8>, width: Int, height: Int, output: UnsafeMutablePointer<UInt8>, runner: NetworkRunner
     ) {
         precondition(width > 0 && height > 0)
         precondition(isEnhancer, "enhance needs a full-resolution enhancer model")

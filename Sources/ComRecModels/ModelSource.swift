@@ -26,7 +26,7 @@ public enum NetworkRole: UInt8, Sendable {
     /// `fast` RecCNN: the decoded compact image; a 12-channel residual pixel-shuffled onto the x2
     /// upsampling.
     case reccnnDecoded = 2
-    /// Full-resolution mode's enhancer (issue #6): reads the decoded full-resolution JPEG (padded
+    /// Full-resolution mode's enhancer: reads the decoded full-resolution JPEG (padded
     /// to even sizes by replication when a layer has stride 2) and adds its residual to that same
     /// image: a 3-channel residual at full resolution (`paper` wiring) or, after a stride-2 first
     /// layer, a 12-channel residual pixel-shuffled back to full resolution (`fast` wiring).

@@ -209,13 +209,12 @@ extension Benchmark {
             for p in storage { p.deallocate() }
             input.deallocate(); base.deallocate(); output.deallocate()
         }
-        let executor = NetworkExecutor(pool: pool, isa: isa)
+        let runner = NetworkRunner.threaded(pool: pool, isa: isa, tileHeight: tileHeight)
         var times: [Double] = []
         for _ in 0..<max(1, repetitions) {
             let t0 = monotonicSeconds()
-            executor.run(layers: packed, input: input, inputWidth: inWidth, inputHeight: inHeight,
-                         base: base, output: output, outputWidth: outWidth, outputHeight: outHeight,
-                         tileHeight: tileHeight)
+            runner.run(layers: packed, input: input, inputWidth: inWidth, inputHeight: inHeight,
+                       base: base, output: output, outputWidth: outWidth, outputHeight: outHeight)
             times.append(monotonicSeconds() - t0)
         }
         times.sort()

@@ -41,7 +41,7 @@ public enum KernelISA: String, CaseIterable, Sendable {
 
     /// `override`, else `COMREC_ISA` from the environment, else the best supported family.
     /// Throws when the name is unknown or the CPU cannot run it.
-    public static func select(override: KernelISA? = nil) throws -> KernelISA {
+    public static func select(override: KernelISA? = nil) throws(KernelISAError) -> KernelISA {
         var choice = override
         if choice == nil, let raw = getenv("COMREC_ISA") {
             let name = String(cString: raw)
@@ -108,7 +108,7 @@ public enum KernelISA: String, CaseIterable, Sendable {
 }
 
 /// An unknown or unsupported kernel family was asked for.
-public struct KernelISAError: Error, CustomStringConvertible {
+public struct KernelISAError: Error, Sendable, CustomStringConvertible {
     public let message: String
     public var description: String { message }
 }

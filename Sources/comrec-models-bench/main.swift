@@ -66,11 +66,11 @@ func printJSON(_ object: [String: Any]) {
 
 switch command {
 case "networks":
-    let threads = intOption("--threads", ModelEngine.defaultThreadCount())
+    let threads = intOption("--threads", NetworkRunner.defaultThreadCount())
     let width = intOption("--width", 768), height = intOption("--height", 512), repeatCount = intOption("--repeat", 5)
     let isa: KernelISA
     do { isa = try KernelISA.select() } catch { fail("\(error)") }
-    let runner = ThreadedNetworkRunner(executor: NetworkExecutor(pool: ThreadPool(threads: threads), isa: isa))
+    let runner = NetworkRunner.threaded(pool: ThreadPool(threads: threads), isa: isa)
     let cw = (width + 1) / 2, ch = (height + 1) / 2
     let image = (0..<(width * height * 3)).map { UInt8(truncatingIfNeeded: ($0 * 7919) >> 3) }
     var output = [UInt8](repeating: 0, count: width * height * 3)
@@ -107,7 +107,9 @@ case "encode", "decode":
     guard let output = option("-o"), arguments.count >= 1 else { fail(usage) }
     let quality = intOption("--quality", EncodeOptions.defaultQuality)
     let input = arguments[0]
-    let profile = Profile.learned(model: model)
+    let runner: NetworkRunner
+    do { runner = try NetworkRunner.shared() } catch { fail("\(error)") }
+    let profile = Profile.learned(model: model, runner: runner)
     do {
         let t0 = monotonicSeconds()
         if command == "encode" {

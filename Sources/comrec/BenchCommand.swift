@@ -39,7 +39,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Image height.") var height = 512
 
     @Option(name: .customLong("network"), parsing: .upToNextOption,
-            help: "Whole networks to time with the tiled executor, best kernel family (paper, fast, comcnn; none by default).")
+            help: "Whole networks to time with the threaded runner, best kernel family (paper, fast, comcnn; none by default).")
     var networkNames: [String] = []
 
     @Option(help: "Output rows per tile for --network (0: one tile per thread).")

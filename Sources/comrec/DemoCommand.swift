@@ -65,7 +65,8 @@ struct DemoCommand: ParsableCommand {
         if !isDirectory(directory) { throw ComRecIOError(path: directory, "is not a directory; create it first") }
         let encoded = directory + "/demo.jpg", decoded = directory + "/demo.png"
 
-        let options = EncodeOptions(profile: try resolveProfile(profile), mode: try resolveMode(mode), force: force)
+        let chosen = try resolveProfile(profile)
+        let options = EncodeOptions(profile: chosen, mode: try resolveMode(mode), force: force)
         let report = try quality.map { q in
             var atQuality = options
             atQuality.jpeg.quality = q
@@ -99,7 +100,7 @@ struct DemoCommand: ParsableCommand {
 
         func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
         print("""
-            ComRec demo: profile \(options.profile.name), \(quality.map { "quality \($0)" } ?? "at most \(bpp) bits per pixel")
+            ComRec demo: profile \(chosen.name), \(quality.map { "quality \($0)" } ?? "at most \(bpp) bits per pixel")
               input          \(source), \(original.width) x \(original.height)
               mode           \(report.mode.name) (\(report.reason))
               stored         \(stored) \(info.storedWidth) x \(info.storedHeight), JPEG 4:2:0 quality \(report.quality)

@@ -34,7 +34,7 @@ struct EncodeCommand: ParsableCommand {
     var bpp: Double?
 
     @Option(help: ArgumentHelp(
-        "Codec profile: \(Profile.all.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).",
+        "Codec profile: \(Profile.catalogue.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).",
         valueName: "name"))
     var profile: String = Profile.defaultName
 

@@ -33,7 +33,7 @@ struct EnhanceCommand: ParsableCommand {
     @OptionGroup var read: ReadOptions
 
     /// Profiles with a trained enhancer.
-    static var enhancing: [Profile] { Profile.all.filter { !$0.full.isPlainJPEG } }
+    static var enhancing: [Profile] { Profile.catalogue.filter { !$0.full.isPlainJPEG } }
 
     /// The default profile if it has an enhancer, else the first profile that has one.
     static var defaultProfile: String? {

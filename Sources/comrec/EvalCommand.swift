@@ -111,7 +111,7 @@ struct EvalCommand: ParsableCommand {
         let start = Date()
         let paths = try listPNGs()
         let images = try paths.map { try readImage(path: $0, options: ImageReadOptions(maxPixels: read.maxPixels)) }
-        var chosen = profiles.isEmpty ? Profile.all.filter { $0.name != "bicubic" } : try profiles.map(resolveProfile)
+        var chosen = profiles.isEmpty ? try Profile.hosted().filter { $0.name != "bicubic" } : try profiles.map(resolveProfile)
         chosen.removeAll { $0.name == "bicubic" }
         chosen.append(.bicubic)
         let jpegQ = try qualities(jpegQualities, "--jpeg-qualities"), halfQ = try qualities(halfQualities, "--half-qualities")

@@ -27,7 +27,7 @@ struct WriteOptions: ParsableArguments {
 
 /// The profile chosen with --profile, checked against the registry.
 func resolveProfile(_ name: String) throws -> Profile {
-    guard let profile = Profile.named(name) else {
+    guard let profile = try Profile.hosted(named: name) else {
         throw ValidationError("unknown profile '\(name)'; available: \(Profile.names.joined(separator: ", "))")
     }
     return profile

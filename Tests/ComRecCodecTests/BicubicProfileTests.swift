@@ -111,10 +111,12 @@ import Testing
     }
 
     @Test func registryFindsProfilesByName() {
-        #expect(Profile.named("bicubic")?.name == "bicubic")
-        #expect(Profile.named(Profile.defaultName) != nil)
-        #expect(Profile.named("nope") == nil)
-        #expect(Set(Profile.names).count == Profile.all.count)
-        #expect(Profile.all.allSatisfy { Profile.isValidName($0.name) })
+        let registered = Profile.registered(runner: .portable)
+        #expect(Profile.named("bicubic", runner: .portable)?.name == "bicubic")
+        #expect(Profile.named(Profile.defaultName, runner: .portable) != nil)
+        #expect(Profile.named("nope", runner: .portable) == nil)
+        #expect(Profile.names == registered.map(\.name))
+        #expect(Set(Profile.names).count == registered.count)
+        #expect(registered.allSatisfy { Profile.isValidName($0.name) })
     }
 }

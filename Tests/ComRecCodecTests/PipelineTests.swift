@@ -44,7 +44,7 @@ struct FakeJPEG: JPEGCoder {
 }
 
 @Suite struct PipelineTests {
-    let pipeline = ComRecPipeline(jpeg: FakeJPEG())
+    let pipeline = ComRecPipeline(jpeg: FakeJPEG(), profiles: Profile.registered(runner: .portable))
     let original = BicubicProfileTests.image(width: 21, height: 14, seed: 9, noise: false)
 
     @Test func roundTripIsTheProfile() throws {
@@ -170,7 +170,7 @@ struct FakeJPEG: JPEGCoder {
 
     @Test func pixelLimitIsCheckedFromTheSegment() throws {
         let file = try pipeline.encode(original, profile: .bicubic, settings: JPEGSettings(quality: 75))
-        let strict = ComRecPipeline(jpeg: FakeJPEG(), maxPixels: 21 * 14 - 1)
+        let strict = ComRecPipeline(jpeg: FakeJPEG(), profiles: Profile.registered(runner: .portable), maxPixels: 21 * 14 - 1)
         #expect(throws: ComRecError.tooLarge(width: 21, height: 14, limit: 21 * 14 - 1)) { try strict.decode(file) }
         #expect(throws: ComRecError.tooLarge(width: 21, height: 14, limit: 21 * 14 - 1)) {
             try strict.encode(original, profile: .bicubic, settings: JPEGSettings(quality: 75))

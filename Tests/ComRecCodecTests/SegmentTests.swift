@@ -118,4 +118,24 @@ import Testing
         bad.profile = "Bicubic"
         #expect(throws: ComRecError.self) { try bad.serialised() }
     }
+
+    /// docs/format.md: width and height are 1 ... 2^31-1. The edge round-trips; one more is refused
+    /// by the writer (so no file is made that the reader refuses) and by the reader.
+    @Test func sideLimitRoundTripsAtItsEdge() throws {
+        var edge = Self.segment
+        edge.width = ComRecSegment.maxSide
+        edge.height = ComRecSegment.maxSide
+        #expect(try ComRecSegment(parsing: edge.serialised()) == edge)
+        var over = edge
+        over.width = ComRecSegment.maxSide + 1
+        #expect(throws: ComRecError.self) { try over.serialised() }
+        over = edge
+        over.height = ComRecSegment.maxSide + 1
+        #expect(throws: ComRecError.self) { try over.serialised() }
+        var bytes = try edge.serialised()
+        bytes[25] = 0xFF  // the width's top byte: 0x7FFFFFFF becomes 0xFFFFFFFF
+        #expect(throws: ComRecError.malformedSegment("the image size 4294967295 x 2147483647 is impossible")) {
+            try ComRecSegment(parsing: bytes)
+        }
+    }
 }

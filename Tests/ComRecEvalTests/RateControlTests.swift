@@ -18,7 +18,7 @@ final class RateControlTests: XCTestCase {
     }
 
     func testFileIsWhatThePipelineEncodes() throws {
-        let pipeline = ComRecPipeline(jpeg: LibJPEG())
+        let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try Profile.hosted())
         for profile in [Profile.bicubic] {
             for q in [1, 37, 100] {
                 let settings = JPEGSettings(quality: q)
@@ -52,19 +52,19 @@ final class RateControlTests: XCTestCase {
         let input = dir + "/in.ppm"
         try Data("P6\n96 64\n255\n".utf8 + image.pixels).write(to: URL(fileURLWithPath: input))
         let pixels = Double(image.width * image.height)
-        let pipeline = ComRecPipeline(jpeg: LibJPEG())
+        let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try Profile.hosted())
         for mode in ModeRequest.allCases {
             for target in [0.6, 1.0, 2.5] {
                 let output = dir + "/out-\(mode)-\(target).jpg"
-                let options = EncodeOptions(mode: mode)
+                let options = EncodeOptions(profile: try Profile.hostedDefault(), mode: mode)
                 let chosen = try encodeFile(input: input, output: output, options: options, maxBitsPerPixel: target)
                 let written = readFile(output)
                 XCTAssertEqual(written.count, chosen.fileBytes)
                 XCTAssertLessThanOrEqual(Double(written.count * 8) / pixels, target)
                 if mode != .auto { XCTAssertEqual(chosen.mode.name, mode.rawValue) }
                 if chosen.quality < 100 {
-                    let stored = chosen.mode == .half ? options.profile.makeCompact(image) : image
-                    let next = try pipeline.file(storing: stored, width: 96, height: 64, profile: options.profile, mode: chosen.mode,
+                    let stored = chosen.mode == .half ? options.profile!.makeCompact(image) : image
+                    let next = try pipeline.file(storing: stored, width: 96, height: 64, profile: options.profile!, mode: chosen.mode,
                                                  settings: JPEGSettings(quality: chosen.quality + 1))
                     XCTAssertGreaterThan(Double(next.count * 8) / pixels, target, "quality \(chosen.quality + 1) also fits")
                 }

@@ -48,7 +48,7 @@ import Testing
         let dir = TemporaryDirectory()
         try encodeFile(input: Fixtures.demoImage, output: dir.file("q.jpg"), options: EncodeOptions(quality: 42, progressive: true, mode: .half))
         let info = try inspectFile(dir.file("q.jpg"))
-        let profile = try #require(Profile.named(Profile.defaultName))
+        let profile = try #require(Profile.named(Profile.defaultName, runner: .portable))
         #expect(info.segment.version == 2 && info.segment.mode == .half)
         #expect(info.segment.profile == profile.name && info.segment.quality == 42)
         #expect(info.segment.modelHash == profile.modelHash && info.modelStatus == .available)

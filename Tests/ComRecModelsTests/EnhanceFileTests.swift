@@ -8,7 +8,7 @@ import XCTest
 final class EnhanceFileTests: XCTestCase {
     let image = RGB8Image(width: 37, height: 22, pixels: goldenSyntheticImage(width: 37, height: 22, seed: 4))
     let fast = Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, enhancerMaxQuality: 60,
-                               halfModeMaxBitsPerPixel: 0.5)
+                               halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner)
 
     func temporaryDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "comrec-enhance-\(UUID().uuidString)"
@@ -50,7 +50,7 @@ final class EnhanceFileTests: XCTestCase {
 
     func testRefusesComRecFilesOtherFormatsAndProfilesWithoutEnhancer() throws {
         let dir = try temporaryDirectory()
-        let comrec = try ComRecPipeline(jpeg: LibJPEG()).encode(image, profile: .bicubic, settings: JPEGSettings(quality: 50))
+        let comrec = try ComRecPipeline(jpeg: LibJPEG(), profiles: [.bicubic]).encode(image, profile: .bicubic, settings: JPEGSettings(quality: 50))
         let png = try PNG.encode(image)
         let plain = try LibJPEG().encode(image, settings: JPEGSettings(quality: 50), segments: [])
         let cases: [(String, [UInt8], Profile, String)] = [

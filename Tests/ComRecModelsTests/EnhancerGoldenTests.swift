@@ -1,4 +1,4 @@
-// Full-resolution enhancers (issue #6) against the numpy integer reference's golden hashes
+// Full-resolution enhancers against the numpy integer reference's golden hashes
 // (Fixtures/golden/full/, Training/comrec_train/golden.py): the synthetic test enhancers of both
 // wirings on every kernel family this CPU supports, 1, 2 and 3 threads and several tile heights,
 // through the single-threaded runner of Embedded builds, and through the scalar reference; and the
@@ -52,8 +52,7 @@ final class EnhancerGoldenTests: XCTestCase {
             XCTAssertEqual(golden.profile, model.profile)
             for isa in KernelISA.supported {
                 for (threads, tileHeight) in GoldenTests.settings {
-                    let runner = ThreadedNetworkRunner(
-                        executor: NetworkExecutor(pool: ThreadPool(threads: threads), isa: isa), tileHeight: tileHeight)
+                    let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight)
                     for c in golden.cases {
                         var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
                         model.enhance(image: decoded(c), width: c.width, height: c.height, output: &out, runner: runner)
@@ -70,22 +69,22 @@ final class EnhancerGoldenTests: XCTestCase {
     /// it, on every kernel family: GoldenTests' reduced grid, since a debug build's portable
     /// kernel runs the `paper` enhancer at a few output pixels per millisecond.
     func testShippedEnhancersOnEveryKernelFamily() throws {
-        defer { try? ModelEngine.configure() }  // back to the environment's settings
-        let shipped = Profile.all.filter { !$0.full.isPlainJPEG }
+        let shipped = Profile.registered(runner: .portable).filter { !$0.full.isPlainJPEG }
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden/full")
             .filter { $0.hasSuffix(".json") && !$0.hasPrefix("test-") }.map { String($0.dropLast(5)) }
         XCTAssertEqual(Set(files), Set(shipped.map { $0.name + "-full" }),
                        "run `python -m comrec_train.golden` for each enhancer folder (docs/models.md)")
-        for profile in shipped {
-            let golden = try EnhancerGoldenFile.load(profile.name + "-full")
-            XCTAssertEqual(golden.profile, profile.name)
+        for listed in shipped {
+            let golden = try EnhancerGoldenFile.load(listed.name + "-full")
+            XCTAssertEqual(golden.profile, listed.name)
             XCTAssertEqual(golden.mode, "full")
             for isa in KernelISA.supported {
                 let portable = isa == .portable
                 let settings = portable ? [(1, 0)] : [(2, 0), (3, 1)]
                 let cases = portable ? golden.cases.filter { $0.width * $0.height <= 35 } : golden.cases
                 for (threads, tileHeight) in settings {
-                    try ModelEngine.configure(threads: threads, isa: isa, tileHeight: tileHeight)
+                    let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight)
+                    let profile = Profile.named(listed.name, runner: runner)!
                     for c in cases {
                         let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
                         let out = profile.full.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
@@ -106,7 +105,7 @@ final class EnhancerGoldenTests: XCTestCase {
                 for tileHeight in [0, 1, 3] {
                     var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
                     model.enhance(image: image, width: c.width, height: c.height, output: &out,
-                                  runner: SerialNetworkRunner<PortableConv3x3>(tileHeight: tileHeight))
+                                  runner: .serial(PortableConv3x3.self, family: "portable", tileHeight: tileHeight))
                     XCTAssertEqual(hex(sha256(out)), c.enhanced_sha256, "\(name) \(c.width)x\(c.height) tile height \(tileHeight)")
                 }
                 XCTAssertEqual(hex(sha256(reference(model, image, c.width, c.height))), c.enhanced_sha256,

@@ -10,11 +10,6 @@ import ComRecTestModels
 import XCTest
 
 final class GoldenTests: XCTestCase {
-    override func tearDown() {
-        try? ModelEngine.configure()  // back to the environment's settings
-        super.tearDown()
-    }
-
     /// The golden case's input image and its synthetic decoded compact image.
     func inputs(_ c: GoldenCase) -> (image: RGB8Image, decoded: RGB8Image) {
         let cw = (c.width + 1) / 2, ch = (c.height + 1) / 2
@@ -33,7 +28,7 @@ final class GoldenTests: XCTestCase {
     }
 
     func testEveryLearnedProfileHasGoldenVectorsAndEveryFileAProfile() throws {
-        let names = Set(learnedProfiles.map { $0.name })
+        let names = Set(learnedProfiles(runner: .portable).map { $0.name })
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden")
             .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
         XCTAssertEqual(Set(files), names, "run `python -m comrec_train.golden` for each model folder (docs/models.md)")
@@ -54,13 +49,14 @@ final class GoldenTests: XCTestCase {
     }
 
     func testProfilesOnEveryKernelFamilyThreadCountAndTileHeight() throws {
-        for profile in learnedProfiles {
-            let golden = try GoldenFile.load(profile.name)
+        for listed in learnedProfiles(runner: .portable) {
+            let golden = try GoldenFile.load(listed.name)
             for isa in KernelISA.supported {
-                let (settings, cases) = grid(profile, isa, golden.cases)
+                let (settings, cases) = grid(listed, isa, golden.cases)
                 for (threads, tileHeight) in settings {
                     do {
-                        try ModelEngine.configure(threads: threads, isa: isa, tileHeight: tileHeight)
+                        let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight)
+                        let profile = learnedProfiles(runner: runner).first { $0.name == listed.name }!
                         let setting = "\(profile.name), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)"
                         for c in cases {
                             let (image, decoded) = inputs(c)
@@ -85,7 +81,7 @@ final class GoldenTests: XCTestCase {
                 let (image, decoded) = inputs(c)
                 let cw = decoded.width, ch = decoded.height
                 for tileHeight in [0, 3] {
-                    let runner = SerialNetworkRunner<PortableConv3x3>(tileHeight: tileHeight)
+                    let runner = NetworkRunner.serial(PortableConv3x3.self, family: "portable", tileHeight: tileHeight)
                     var compact = [UInt8](repeating: 0, count: cw * ch * 3)
                     model.makeCompact(image: image.pixels, width: c.width, height: c.height, compact: &compact, runner: runner)
                     XCTAssertEqual(hex(sha256(compact)), c.compact_sha256, "\(model.profile) compact \(c.width)x\(c.height)")

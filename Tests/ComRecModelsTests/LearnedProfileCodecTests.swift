@@ -9,8 +9,8 @@ import XCTest
 
 final class LearnedProfileCodecTests: XCTestCase {
     let testProfiles = [
-        Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeMaxBitsPerPixel: 0.5),
-        Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeMaxBitsPerPixel: 0.5),
+        Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner),
+        Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner),
     ]
 
     func image(_ width: Int, _ height: Int, seed: Int) -> RGB8Image {
@@ -60,7 +60,7 @@ final class LearnedProfileCodecTests: XCTestCase {
         }
         // A build whose profile has no enhancer refuses the file, naming the enhancer.
         let file = try pipeline.encode(original, profile: testProfiles[1], settings: JPEGSettings(quality: 40), mode: .full)
-        let withoutEnhancer = Profile.learned(TestFastModel.self, halfModeMaxBitsPerPixel: 0.5)
+        let withoutEnhancer = Profile.learned(TestFastModel.self, halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner)
         XCTAssertThrowsError(try ComRecPipeline(jpeg: LibJPEG(), profiles: [withoutEnhancer]).decode(file)) { error in
             guard case ComRecError.modelMismatch("test-fast", .full, _, _)? = error as? ComRecError else { return XCTFail("\(error)") }
         }
@@ -94,7 +94,7 @@ final class LearnedProfileCodecTests: XCTestCase {
         let model = try CompiledModel(folder: packageRoot + "/Fixtures/models/test-fast").learnedModel()
         XCTAssertEqual(model.modelHash, TestFastModel.model.modelHash)
         XCTAssertEqual(model.hashedBytes, TestFastModel.model.hashedBytes)
-        let profile = Profile.learned(model: model), original = image(21, 14, seed: 2)
+        let profile = Profile.learned(model: model, runner: hostedRunner), original = image(21, 14, seed: 2)
         XCTAssertEqual(profile.makeCompact(original), testProfiles[1].makeCompact(original))
         let context = ReconstructionContext(width: 21, height: 14, quality: 50)
         let decoded = image(11, 7, seed: 9)

@@ -1,5 +1,7 @@
 import ComRecCodec
+import ComRecKernels
 import ComRecModels
+import ComRecRuntime
 import ComRecTestModels
 import Foundation
 
@@ -12,13 +14,20 @@ let packageRoot: String = {
 
 func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
 
-/// The learned profiles under test: the synthetic test models, then every registered learned
-/// profile (all but `bicubic`).
-let learnedProfiles: [Profile] = [
-    Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeMaxBitsPerPixel: 0.5),
-    Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeMaxBitsPerPixel: 0.5),
-]
-    + Profile.all.filter { $0.name != "bicubic" }
+/// The learned profiles under test, their networks run by `runner`: the synthetic test models,
+/// then every registered learned profile (all but `bicubic`).
+func learnedProfiles(runner: NetworkRunner) -> [Profile] {
+    [
+        Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: runner),
+        Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: runner),
+    ]
+        + Profile.registered(runner: runner).filter { $0.name != "bicubic" }
+}
+
+/// The runner of a golden-test setting: a new pool of `threads` threads with family `isa`.
+func runner(threads: Int, isa: KernelISA, tileHeight: Int) -> NetworkRunner {
+    NetworkRunner.threaded(pool: ThreadPool(threads: threads), isa: isa, tileHeight: tileHeight)
+}
 
 /// One case of Fixtures/golden/<profile>.json.
 struct GoldenCase: Decodable {
@@ -40,3 +49,8 @@ struct GoldenFile: Decodable {
         return try JSONDecoder().decode(GoldenFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
 }
+
+/// The environment's runner (COMREC_THREADS, COMREC_ISA), as the CLI uses it.
+let hostedRunner: NetworkRunner = {
+    do { return try NetworkRunner.shared() } catch { fatalError("COMREC_ISA: \(error)") }
+}()

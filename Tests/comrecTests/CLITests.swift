@@ -20,7 +20,7 @@ import Testing
         #expect(info.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
         #expect(object["formatVersion"] as? Int == 2 && object["mode"] as? String == "half")
-        let profile = try #require(Profile.named(Profile.defaultName))
+        let profile = try #require(Profile.named(Profile.defaultName, runner: .portable))
         #expect(object["profile"] as? String == profile.name)
         #expect(object["modelHash"] as? String == profile.modelHash.description)
         #expect(object["modelStatus"] as? String == "available")
@@ -71,7 +71,7 @@ import Testing
         let dir = TemporaryDirectory()
         let plain = dir.write("plain.jpg", Crafting.plainJPEG())
         let result = try CLI.run(["enhance", plain, "-o", dir.file("plain.png")])
-        if Profile.all.allSatisfy({ $0.full.isPlainJPEG }) {
+        if Profile.catalogue.allSatisfy({ $0.full.isPlainJPEG }) {
             #expect(result.status == 64 && result.stderr.contains("no profile of this build has a full-resolution enhancer"),
                     "\(result.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dir.file("plain.png")))

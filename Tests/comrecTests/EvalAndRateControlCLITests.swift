@@ -42,7 +42,7 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let curves = try #require(object["curves"] as? [String: [[String: Any]]])
-        let full = Profile.all.filter { !$0.full.isPlainJPEG }.map { $0.name + "-full" }
+        let full = Profile.catalogue.filter { !$0.full.isPlainJPEG }.map { $0.name + "-full" }
         #expect(Set(curves.keys) == Set(["jpeg"] + Profile.names + Profile.names.map { $0 + "-auto" } + full))
         #expect(curves["jpeg"]?.map { $0["q"] as? Int } == [10, 50, 90])
         #expect(curves["bicubic-auto"]?.map { $0["q"] as? Int } == [5, 90])

@@ -3,7 +3,7 @@
     python -m comrec_train.export --checkpoint checkpoints/fast.pt --profile fast --weights best \
         --out ../Weights/fast [--metrics cbsd68=eval-cbsd68.json ...]
 
-A checkpoint of train_enhance.py (the full-resolution mode, issue #6) exports the same way, by
+A checkpoint of train_enhance.py (the full-resolution mode) exports the same way, by
 default to Weights/<profile>-full: one network `enhance` (see export_enhancer_config), top-level
 "mode": "full" and "compact": "none".
 

@@ -13,7 +13,7 @@ For each case (sizes chosen to include 1 x 1, odd and thin images):
   width x height. No JPEG is involved, so the hashes do not depend on a libjpeg version.
 Hashes are over the raw RGB bytes, rows top to bottom, no header.
 
-A full-resolution model folder (config "mode": "full", one network `enhance`, issue #6) gets, per
+A full-resolution model folder (config "mode": "full", one network `enhance`) gets, per
 case, `enhanced_sha256`: the enhancer's output (intref.enhancer_paper / enhancer_fast) for a
 synthetic decoded full-resolution image synthetic_image(width, height, decoded_seed). Its file is
 named <profile>-full.json and goes by default to Fixtures/golden/full/ (apart from

@@ -105,7 +105,7 @@ def reccnn_fast(decoded, layers, out_h, out_w):
 RECCNN = {"paper": reccnn_paper, "fast": reccnn_fast}
 
 
-# ---------------------------------------------------------------- full-resolution mode (issue #6)
+# ---------------------------------------------------------------- full-resolution mode
 
 def enhancer_paper(decoded, layers):
     """paper enhancer: every layer at full resolution on the decoded JPEG; residual onto it."""

@@ -11,7 +11,7 @@ generator (comrec-compile) and the golden vectors (golden.py) read it like real 
   accumulator units, `.multiplier` float32, net = com | rec.
 There is no model.safetensors (float weights): nothing here needs one.
 
-Full-resolution enhancers (issue #6, export.export_enhancer_config: "mode": "full", one network
+Full-resolution enhancers (export.export_enhancer_config: "mode": "full", one network
 `enhance`, tensors `enhance.<i>.*`) are made the same way: TEST_ENHANCERS, written to
 Fixtures/models/full/ (apart from Fixtures/models/test-*, which the Swift tests take as the
 compiled-in half-resolution test models).

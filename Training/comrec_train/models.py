@@ -149,7 +149,7 @@ def comcnn_macs_per_input_pixel():
     return 9 * 3 * 64 + 9 * 64 * 64 / 4 + 9 * 64 * 3 / 4
 
 
-# ---------------------------------------------------------------- full-resolution mode (issue #6)
+# ---------------------------------------------------------------- full-resolution mode
 #
 # The image is stored as an ordinary full-resolution JPEG; an enhancer of the RecCNN family removes
 # the JPEG artifacts at decode. It reads the decoded image (pixels / 255) and adds PIXEL * residual

@@ -10,7 +10,7 @@ ComCNN is quantised after training only (three layers); RecCNN is fine-tuned on 
 from the int8 ComCNN, really encoded and decoded, so training sees what the runtime will. The
 fine-tuned network is written only if it beats the calibrated one on the development set.
 
-A full-resolution export (config "mode": "full", one network `enhance`, issue #6) is quantised the
+A full-resolution export (config "mode": "full", one network `enhance`) is quantised the
 same way: calibrated on 32 training crops really encoded and decoded at the qualities
 ENHANCER_CALIBRATION_QUALITIES in turn, fine-tuned on crops decoded at random qualities from
 --quality-range (default 5-75, the enhancers' training range), compared on the development crops as plain JPEGs at

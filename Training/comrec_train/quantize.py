@@ -228,7 +228,7 @@ class QuantProfile:
                 for prefix, chain in (("com", self.com), ("rec", self.rec)) if chain is not None}
 
 
-# ---------------------------------------------------------------- full-resolution enhancer (issue #6)
+# ---------------------------------------------------------------- full-resolution enhancer
 
 class QuantEnhancer:
     """The int8 enhancer of a full-resolution export (config "mode": "full", one network

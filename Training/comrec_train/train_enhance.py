@@ -1,4 +1,4 @@
-"""Train the full-resolution enhancer (issue #6): the image is stored as an ordinary full-resolution
+"""Train the full-resolution enhancer: the image is stored as an ordinary full-resolution
 JPEG, and a network of the RecCNN family (models.EnhancerPaper / EnhancerFast) removes the JPEG
 artifacts at decode.
 

@@ -1,4 +1,4 @@
-"""The full-resolution enhancer (issue #6): models, export, int8 (QAT forward == intref, the written
+"""The full-resolution enhancer: models, export, int8 (QAT forward == intref, the written
 file reads back to the same pixels) and the trainer's resume."""
 import json
 import os

@@ -3,7 +3,7 @@
 // Embedded Swift build for aarch64, run under qemu-aarch64 by scripts/qemu-models.sh.
 // `goldenModels` and `goldenCases` come from the golden JSON files (the script writes them next to
 // this file's object). No Foundation, no threads:
-// SerialNetworkRunner with each kernel family this build has (portable, NEON, and NEON dot when
+// NetworkRunner.serial with each kernel family this build has (portable, NEON, and NEON dot when
 // built with -D COMREC_NEON_DOT), several tile heights.
 import ComRecCodec
 import ComRecKernels
@@ -43,7 +43,7 @@ func check<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, 
         let image = goldenSyntheticImage(width: c.width, height: c.height, seed: c.imageSeed)
         let decoded = goldenSyntheticImage(width: cw, height: ch, seed: c.decodedSeed)
         for tileHeight in [0, 1, 3] {
-            let runner = SerialNetworkRunner<K>(tileHeight: tileHeight)
+            let runner = NetworkRunner.serial(K.self, family: "embedded", tileHeight: tileHeight)
             var compact = [UInt8](repeating: 0, count: cw * ch * 3)
             model.makeCompact(image: image, width: c.width, height: c.height, compact: &compact, runner: runner)
             var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
@@ -68,7 +68,7 @@ func checkEnhancer<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: 
     for c in enhancerCases where c.model == index {
         let decoded = goldenSyntheticImage(width: c.width, height: c.height, seed: c.decodedSeed)
         for tileHeight in [0, 1, 3] {
-            let runner = SerialNetworkRunner<K>(tileHeight: tileHeight)
+            let runner = NetworkRunner.serial(K.self, family: "embedded", tileHeight: tileHeight)
             var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
             model.enhance(image: decoded, width: c.width, height: c.height, output: &out, runner: runner)
             checks += 1

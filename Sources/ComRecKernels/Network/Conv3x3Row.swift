@@ -55,7 +55,7 @@ public struct Conv3x3Row {
 
 /// A convolution kernel family for one ISA. Generic code (the tiled executor) is specialised per
 /// conforming type, so no existential or function value is needed (Embedded Swift).
-public protocol Conv3x3Kernel {
+public protocol Conv3x3Kernel: SendableMetatype {
     /// Computes one output row.
     static func conv3x3(_ row: Conv3x3Row)
 }

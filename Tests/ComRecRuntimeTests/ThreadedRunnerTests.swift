@@ -1,4 +1,4 @@
-// The tiled, threaded executor against a whole-image run of the scalar reference: random weights,
+// The tiled, threaded runner against a whole-image run of the scalar reference: random weights,
 // the three network shapes ComRec ships (paper RecCNN, fast pixel-shuffle RecCNN, ComCNN with a
 // stride-2 layer), odd sizes, images smaller than a tile, several tile heights and thread counts,
 // every kernel family the CPU supports.
@@ -59,7 +59,7 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     }
 }
 
-final class NetworkExecutorTests: XCTestCase {
+final class ThreadedRunnerTests: XCTestCase {
     static let paperLike: [(ConvLayerKind, Int, Int, Int)] =
         [(.firstConv3x3, 3, 64, 1), (.conv3x3, 64, 64, 1), (.conv3x3, 64, 64, 1), (.lastConv3x3Residual, 64, 3, 1)]
     static let fastLike: [(ConvLayerKind, Int, Int, Int)] =
@@ -67,7 +67,7 @@ final class NetworkExecutorTests: XCTestCase {
     static let comCNN: [(ConvLayerKind, Int, Int, Int)] =
         [(.firstConv3x3, 3, 64, 1), (.conv3x3, 64, 64, 2), (.lastConv3x3Residual, 64, 3, 1)]
 
-    /// Runs `shape` on a `width x height` image, reference vs executor, over the grid of settings.
+    /// Runs `shape` on a `width x height` image, reference vs the threaded runner, over the grid of settings.
     func check(_ shape: [(ConvLayerKind, Int, Int, Int)], width: Int, height: Int, crop: Int = 0,
                tileHeights: [Int], threadCounts: [Int], isas: [KernelISA] = KernelISA.supported,
                seed: UInt64, line: UInt = #line) {
@@ -88,11 +88,11 @@ final class NetworkExecutorTests: XCTestCase {
         for threads in threadCounts {
             let pool = ThreadPool(threads: threads)
             for isa in isas {
-                let executor = NetworkExecutor(pool: pool, isa: isa)
                 for tile in tileHeights {
+                    let runner = NetworkRunner.threaded(pool: pool, isa: isa, tileHeight: tile)
                     var actual = [UInt8](repeating: 0x55, count: ow * oh * 3)
-                    executor.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height,
-                                 base: base, output: &actual, outputWidth: ow, outputHeight: oh, tileHeight: tile)
+                    runner.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height,
+                               base: base, output: &actual, outputWidth: ow, outputHeight: oh)
                     XCTAssertTrue(actual == expected,
                                   "\(isa.rawValue), \(threads) threads, tile \(tile), \(width)x\(height): differs from the reference",
                                   line: line)

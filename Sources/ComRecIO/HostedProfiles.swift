@@ -1,0 +1,29 @@
+import ComRecCodec
+import ComRecKernels
+import ComRecRuntime
+
+// The profiles as a hosted program (the CLI, tools, tests) uses them: every network runs on the
+// process's shared runner, whose threads and kernel family come from COMREC_THREADS and
+// COMREC_ISA (ComRecRuntime). Embedded builds and the C API inject their own runner instead.
+
+extension Profile {
+    /// Every registered profile on the shared runner. Throws when COMREC_ISA names a kernel family
+    /// that is unknown or that this CPU cannot run.
+    public static func hosted() throws -> [Profile] {
+        registered(runner: try NetworkRunner.shared())
+    }
+
+    /// The registered profile called `name` on the shared runner, if any.
+    public static func hosted(named name: String) throws -> Profile? {
+        named(name, runner: try NetworkRunner.shared())
+    }
+
+    /// The profile `comrec encode` uses without `--profile`, on the shared runner.
+    public static func hostedDefault() throws -> Profile {
+        try hosted(named: defaultName)!
+    }
+
+    /// The registered profiles for work that runs no network (listing names and hashes, reading a
+    /// file's segment): no threads are started.
+    public static var catalogue: [Profile] { registered(runner: .portable) }
+}

@@ -1,0 +1,61 @@
+// How a whole network runs over one image: the one abstraction that every model is executed
+// through. A runner decides how the tiles of a TiledNetworkRun are scheduled and which kernel
+// family computes them; the bytes written never depend on that choice.
+//
+// A struct holding a function rather than a protocol, so that a codec profile can capture a
+// runner without existentials (Embedded Swift has none) and a build chooses its runner by value:
+// `serial` (here, Embedded-safe: one thread, a kernel family fixed at build time) or `threaded`
+// (ComRecRuntime: a thread pool and the kernel family chosen from the CPU).
+
+public struct NetworkRunner: Sendable {
+    /// Runs packed layers over one image; the buffers and sizes are those of
+    /// `TiledNetworkRun.init`. `base` may be the same memory as `output` (each output byte reads
+    /// only its own base byte), never the same as `input`.
+    public typealias Body = @Sendable (
+        _ layers: [Conv3x3Packed], _ input: UnsafePointer<UInt8>, _ inputWidth: Int, _ inputHeight: Int,
+        _ base: UnsafePointer<UInt8>, _ output: UnsafeMutablePointer<UInt8>, _ outputWidth: Int, _ outputHeight: Int
+    ) -> Void
+
+    /// Threads the runner uses (the caller's included).
+    public let threadCount: Int
+    /// The kernel family's name (`KernelISA` raw values: avx512vnni, avx2, neondot, neon, portable).
+    public let kernelFamily: String
+    private let body: Body
+
+    public init(threadCount: Int, kernelFamily: String, body: @escaping Body) {
+        precondition(threadCount >= 1)
+        self.threadCount = threadCount
+        self.kernelFamily = kernelFamily
+        self.body = body
+    }
+
+    /// One line for reports: "2 threads, avx2 kernels".
+    public var summary: String {
+        "\(threadCount) thread\(threadCount == 1 ? "" : "s"), \(kernelFamily) kernels"
+    }
+
+    /// Runs `layers` over `input` into `output` (see `Body`).
+    public func run(
+        layers: [Conv3x3Packed], input: UnsafePointer<UInt8>, inputWidth: Int, inputHeight: Int,
+        base: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, outputWidth: Int, outputHeight: Int
+    ) {
+        body(layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight)
+    }
+
+    /// One thread, tiles in order, kernel family `Kernel` (`family` names it in reports). What an
+    /// Embedded build or a single-core board runs. `tileHeight`: output rows per tile; 0, one tile
+    /// (tiles only add halo work here: the scratch memory does not depend on the tile height).
+    public static func serial<Kernel: Conv3x3Kernel>(_: Kernel.Type, family: String, tileHeight: Int = 0) -> NetworkRunner {
+        NetworkRunner(threadCount: 1, kernelFamily: family) { layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
+            let plan = TiledNetworkRun(
+                layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
+                base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight, tileHeight: tileHeight)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: plan.scratchBytes, alignment: 64)
+            defer { scratch.deallocate() }
+            for tile in 0..<plan.tileCount { plan.runTile(tile, scratch: scratch, kernel: Kernel.self) }
+        }
+    }
+
+    /// `serial` with the portable kernels: runs anywhere.
+    public static let portable = serial(PortableConv3x3.self, family: "portable")
+}

@@ -1,0 +1,85 @@
+// The hosted network runners: tiles of output rows spread over a ThreadPool, with the kernel family
+// chosen by KernelISA. The bytes written do not depend on the thread count, the tile height or the
+// family.
+import ComRecKernels
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension NetworkRunner {
+    /// Tiles over `pool`'s threads with family `isa` (the caller checked that the CPU runs it).
+    /// `tileHeight`: output rows per tile; 0, one tile per thread, which recomputes the least halo
+    /// (the scratch memory does not depend on the tile height). Calls from several threads take
+    /// turns: the pool runs one network at a time.
+    public static func threaded(pool: ThreadPool, isa: KernelISA, tileHeight: Int = 0) -> NetworkRunner {
+        let turn = Turn()
+        return NetworkRunner(threadCount: pool.threadCount, kernelFamily: isa.rawValue) {
+            layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
+            var height = tileHeight
+            if height <= 0 { height = max(1, (outputHeight + pool.threadCount - 1) / pool.threadCount) }
+            let plan = TiledNetworkRun(
+                layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
+                base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight,
+                tileHeight: height)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: pool.threadCount * plan.scratchBytes, alignment: 64)
+            defer { scratch.deallocate() }
+            let job = Unchecked((plan, scratch))
+            turn.take {
+                pool.run(tasks: plan.tileCount) { tile, worker in
+                    let (plan, scratch) = job.value
+                    isa.runTile(plan, tile, scratch: scratch + worker * plan.scratchBytes)
+                }
+            }
+        }
+    }
+
+    /// A new pool of `threads` threads with family `isa` (nil: COMREC_ISA, else the best the CPU
+    /// runs). Throws when the family is unknown or unsupported.
+    public static func threaded(threads: Int, isa: KernelISA? = nil, tileHeight: Int = 0) throws(KernelISAError) -> NetworkRunner {
+        threaded(pool: ThreadPool(threads: threads), isa: try KernelISA.select(override: isa), tileHeight: tileHeight)
+    }
+
+    /// Threads of the shared runner: COMREC_THREADS if set (1...256), else the CPUs online.
+    public static func defaultThreadCount() -> Int {
+        if let raw = getenv("COMREC_THREADS"), let n = Int(String(cString: raw)), n >= 1 { return min(n, 256) }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// The process's runner, made on first use from the environment (COMREC_THREADS, COMREC_ISA)
+    /// and kept, so that its threads are created once. Throws (every time) when COMREC_ISA names a
+    /// family that is unknown or that this CPU cannot run.
+    public static func shared() throws(KernelISAError) -> NetworkRunner {
+        try SharedRunner.value.get()
+    }
+}
+
+private enum SharedRunner {
+    static let value: Result<NetworkRunner, KernelISAError> = Result { () throws(KernelISAError) in
+        try NetworkRunner.threaded(threads: NetworkRunner.defaultThreadCount())
+    }
+}
+
+/// One caller at a time (a pthread mutex: the pool is not reentrant).
+private final class Turn: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    init() { pthread_mutex_init(mutex, nil) }
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+    func take(_ body: () -> Void) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        body()
+    }
+}
+
+/// Carries non-Sendable values (pointers, plans) into pool tasks; the pool's `run` returns only
+/// when every task is done, so nothing outlives the call.
+struct Unchecked<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
