@@ -20,6 +20,11 @@
 // Why each dependency is there: docs/dependencies.md.
 import PackageDescription
 
+// The kernels are compiled with -O in debug builds too: at -Onone a SIMD kernel is a hundred times
+// slower, and `swift test` (a debug build) runs real networks in its golden and CLI tests. The
+// rest of the code stays at -Onone, debuggable. Bytes do not depend on the optimisation level.
+let optimisedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 let package = Package(
     name: "ComRec",
     products: [
@@ -33,7 +38,7 @@ let package = Package(
     ],
     targets: [
         // Embedded-safe: no Foundation, no existentials, raw pointers and SIMD only.
-        .target(name: "ComRecKernels"),
+        .target(name: "ComRecKernels", swiftSettings: optimisedInDebug),
 
         // Profiles, the encode/decode pipeline on in-memory RGB8 buffers and the ComRec APPn
         // segment. No Foundation and no C libraries: JPEG coding comes in through a protocol.
@@ -89,8 +94,8 @@ let avx512Flags: [String] = []
 let avx2Flags: [String] = []
 #endif
 package.targets += [
-    .target(name: "ComRecKernelsAVX512", dependencies: ["ComRecKernels"], swiftSettings: [.unsafeFlags(avx512Flags)]),
-    .target(name: "ComRecKernelsAVX2", dependencies: ["ComRecKernels"], swiftSettings: [.unsafeFlags(avx2Flags)]),
+    .target(name: "ComRecKernelsAVX512", dependencies: ["ComRecKernels"], swiftSettings: [.unsafeFlags(avx512Flags)] + optimisedInDebug),
+    .target(name: "ComRecKernelsAVX2", dependencies: ["ComRecKernels"], swiftSettings: [.unsafeFlags(avx2Flags)] + optimisedInDebug),
     .target(name: "CComRecCPU"),
     // Thread pool (pthreads), kernel dispatch (cpuid, COMREC_ISA), tiled network executor, bench.
     .target(name: "ComRecRuntime", dependencies: ["ComRecKernels", "ComRecKernelsAVX512", "ComRecKernelsAVX2", "CComRecCPU"]),

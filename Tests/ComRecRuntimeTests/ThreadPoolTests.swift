@@ -1,4 +1,5 @@
 import ComRecRuntime
+import Foundation
 import XCTest
 
 final class ThreadPoolTests: XCTestCase {
@@ -24,11 +25,30 @@ final class ThreadPoolTests: XCTestCase {
         }
     }
 
-    func testPoolIsReusableAndReleases() {
-        for _ in 0..<20 {
+    /// A pool runs many jobs in a row, each completely, and its threads end when it is released:
+    /// the process's thread count comes back to where it was.
+    func testPoolIsReusableAndReleasesItsThreads() throws {
+        let before = try processThreadCount()
+        for round in 0..<20 {
             let pool = ThreadPool(threads: 3)
-            for _ in 0..<5 { pool.run(tasks: 7) { _, _ in } }
+            XCTAssertEqual(try processThreadCount(), before + 2, "round \(round): the caller is the third thread")
+            for job in 0..<5 {
+                let done = UnsafeMutablePointer<Int>.allocate(capacity: 7)
+                done.initialize(repeating: 0, count: 7)
+                let box = PointerBox(counts: done, workers: done)
+                pool.run(tasks: 7) { task, _ in box.counts[task] = job + 1 }
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: done, count: 7)), Array(repeating: job + 1, count: 7))
+                done.deallocate()
+            }
         }
+        XCTAssertEqual(try processThreadCount(), before, "released pools leave no threads behind")
+    }
+
+    /// Threads of this process, from /proc/self/status (Linux).
+    func processThreadCount() throws -> Int {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("Threads:") })
+        return try XCTUnwrap(Int(line.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)))
     }
 }
 

@@ -4,6 +4,7 @@
 // every kernel family the CPU supports.
 import ComRecKernels
 import ComRecRuntime
+import Foundation
 import XCTest
 
 /// A random network in canonical form, owning its memory.
@@ -124,10 +125,44 @@ final class ThreadedRunnerTests: XCTestCase {
         check(Self.fastLike, width: 1, height: 2, tileHeights: [1, 8], threadCounts: [2], seed: 17)
     }
 
+    /// One runner (one pool) called from several threads at once: the calls take turns, and every
+    /// call gets the reference bytes (each output is cleared before its call and checked after).
+    func testConcurrentCallersTakeTurns() {
+        let network = RandomNetwork(Self.paperLike, seed: 21)
+        let width = 29, height = 96
+        let input = randomBytes(width * height * 3, seed: 22), base = randomBytes(width * height * 3, seed: 23)
+        var expected = [UInt8](repeating: 0, count: width * height * 3)
+        runNetworkReference(layers: network.canonical, input: input, width: width, height: height,
+                            base: base, output: &expected, outputWidth: width, outputHeight: height)
+        // Many small tiles: a long run of tasks, so that calls that did not take turns would overlap.
+        let runner = NetworkRunner.threaded(pool: ThreadPool(threads: 2), isa: KernelISA.best, tileHeight: 2)
+        let callers = 4, runs = 10, reference = expected
+        let wrong = UnsafeMutablePointer<Int>.allocate(capacity: callers)
+        wrong.initialize(repeating: 0, count: callers)
+        defer { wrong.deallocate() }
+        let shared = UncheckedBox((network, wrong))
+        DispatchQueue.concurrentPerform(iterations: callers) { caller in
+            let (network, wrong) = shared.value
+            for _ in 0..<runs {
+                var output = [UInt8](repeating: 0x55, count: reference.count)
+                runner.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height, base: base,
+                           output: &output, outputWidth: width, outputHeight: height)
+                if output != reference { wrong[caller] += 1 }
+            }
+        }
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: wrong, count: callers)), Array(repeating: 0, count: callers),
+                       "calls per caller whose output differs from the reference")
+    }
+
     func testDeeperNetworkWideImage() {
         let shape: [(ConvLayerKind, Int, Int, Int)] = [(.firstConv3x3, 3, 64, 1)]
             + Array(repeating: (.conv3x3, 64, 64, 1), count: 5) + [(.lastConv3x3Residual, 64, 3, 1)]
         check(shape, width: 70, height: 21, tileHeights: [0, 6, 13], threadCounts: [2],
               isas: [KernelISA.best], seed: 18)
     }
+}
+
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
