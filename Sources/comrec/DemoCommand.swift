@@ -29,10 +29,10 @@ struct DemoCommand: ParsableCommand {
     var quality: Int?
 
     @Option(help: ArgumentHelp("auto, half or full (as `comrec encode --mode`).", valueName: "mode"))
-    var mode: String = ModeRequest.auto.rawValue
+    var mode: ModeRequest = .auto
 
     @Option(help: ArgumentHelp("Codec profile (\(Profile.names.joined(separator: ", "))).", valueName: "name"))
-    var profile: String = Profile.defaultName
+    var profile: ProfileName = .defaultProfile
 
     @Option(help: ArgumentHelp("Keep demo.jpg and demo.png in this directory.", valueName: "dir"))
     var outputDir: String?
@@ -43,8 +43,6 @@ struct DemoCommand: ParsableCommand {
     func validate() throws {
         if let quality { try validateQuality(quality) }
         guard bpp > 0, bpp.isFinite else { throw ValidationError("--bpp must be a positive number of bits per pixel, not \(bpp)") }
-        _ = try resolveProfile(profile)
-        _ = try resolveMode(mode)
     }
 
     func run() throws {
@@ -65,8 +63,8 @@ struct DemoCommand: ParsableCommand {
         if !isDirectory(directory) { throw ComRecIOError(path: directory, "is not a directory; create it first") }
         let encoded = directory + "/demo.jpg", decoded = directory + "/demo.png"
 
-        let chosen = try resolveProfile(profile)
-        let options = EncodeOptions(profile: chosen, mode: try resolveMode(mode), force: force)
+        let chosen = try profile.resolved()
+        let options = EncodeOptions(profile: chosen, mode: mode, force: force)
         let report = try quality.map { q in
             var atQuality = options
             atQuality.jpeg.quality = q

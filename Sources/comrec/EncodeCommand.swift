@@ -36,12 +36,12 @@ struct EncodeCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Codec profile: \(Profile.catalogue.map { "\($0.name) (\($0.summary))" }.joined(separator: "; ")).",
         valueName: "name"))
-    var profile: String = Profile.defaultName
+    var profile: ProfileName = .defaultProfile
 
     @Option(help: ArgumentHelp(
         "auto (choose per image), half (compact image, best at low rates) or full (the image itself, best at high rates).",
         valueName: "mode"))
-    var mode: String = ModeRequest.auto.rawValue
+    var mode: ModeRequest = .auto
 
     @Option(help: ArgumentHelp(
         "How --mode auto chooses: 1, by the profile's measured crossover rate; 2, by making and decoding both (slower).",
@@ -58,19 +58,17 @@ struct EncodeCommand: ParsableCommand {
 
     func validate() throws {
         try validateQuality(quality)
-        _ = try resolveProfile(profile)
         if let bpp, !(bpp > 0 && bpp.isFinite) { throw ValidationError("--bpp must be a positive number of bits per pixel, not \(bpp)") }
-        _ = try resolveMode(mode)
         guard effort == 1 || effort == 2 else { throw ValidationError("--effort must be 1 or 2, not \(effort)") }
-        if effort == 2 && mode != ModeRequest.auto.rawValue {
-            throw ValidationError("--effort 2 tries both modes; it needs --mode auto, not --mode \(mode)")
+        if effort == 2 && mode != .auto {
+            throw ValidationError("--effort 2 tries both modes; it needs --mode auto, not --mode \(mode.rawValue)")
         }
     }
 
     func run() throws {
         let options = EncodeOptions(
-            profile: try resolveProfile(profile), quality: quality, progressive: progressive,
-            mode: try resolveMode(mode), effort: effort,
+            profile: try profile.resolved(), quality: quality, progressive: progressive,
+            mode: mode, effort: effort,
             read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha), force: write.force)
         try runBatch(inputs: inputs, output: write.output, outputExtension: "jpg", verb: "encoded") { input, output in
             let report = try bpp.map { try encodeFile(input: input, output: output, options: options, maxBitsPerPixel: $0) }

@@ -22,7 +22,7 @@ struct EnhanceCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Profile whose enhancer to use: \(EnhanceCommand.enhancing.map(\.name).joined(separator: ", ")) (default: \(EnhanceCommand.defaultProfile ?? "none in this build")).",
         valueName: "name"))
-    var profile: String?
+    var profile: ProfileName?
 
     @Option(help: "Treat the JPEGs as written at this quality (1...100) instead of estimating it.")
     var quality: Int?
@@ -47,10 +47,10 @@ struct EnhanceCommand: ParsableCommand {
     }
 
     func chosenProfile() throws -> Profile {
-        guard let name = profile ?? EnhanceCommand.defaultProfile else {
+        guard let name = profile ?? EnhanceCommand.defaultProfile.map(ProfileName.init) else {
             throw ValidationError("no profile of this build has a full-resolution enhancer yet (docs/modes.md)")
         }
-        let chosen = try resolveProfile(name)
+        let chosen = try name.resolved()
         guard !chosen.full.isPlainJPEG else {
             let others = EnhanceCommand.enhancing.map(\.name)
             throw ValidationError("profile \(name) has no full-resolution enhancer in this build"

@@ -35,7 +35,7 @@ struct EvalCommand: ParsableCommand {
 
     @Option(name: .customLong("profile"), help: ArgumentHelp(
         "Profile to evaluate (repeatable; default: all of \(Profile.names.joined(separator: ", "))).", valueName: "name"))
-    var profiles: [String] = []
+    var profiles: [ProfileName] = []
 
     @Option(help: ArgumentHelp("JPEG qualities of the plain JPEG curve.", valueName: "q,q,..."))
     var jpegQualities: String = EvalCommand.jpegQualities.map(String.init).joined(separator: ",")
@@ -67,7 +67,6 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var read: ReadOptions
 
     func validate() throws {
-        for name in profiles { _ = try resolveProfile(name) }
         _ = try qualities(jpegQualities, "--jpeg-qualities")
         _ = try qualities(halfQualities, "--half-qualities")
         if let fullQualities { _ = try qualities(fullQualities, "--full-qualities") }
@@ -111,7 +110,7 @@ struct EvalCommand: ParsableCommand {
         let start = Date()
         let paths = try listPNGs()
         let images = try paths.map { try readImage(path: $0, options: ImageReadOptions(maxPixels: read.maxPixels)) }
-        var chosen = profiles.isEmpty ? try Profile.hosted().filter { $0.name != "bicubic" } : try profiles.map(resolveProfile)
+        var chosen = profiles.isEmpty ? try Profile.hosted().filter { $0.name != "bicubic" } : try profiles.map { try $0.resolved() }
         chosen.removeAll { $0.name == "bicubic" }
         chosen.append(.bicubic)
         let jpegQ = try qualities(jpegQualities, "--jpeg-qualities"), halfQ = try qualities(halfQualities, "--half-qualities")

@@ -25,22 +25,36 @@ struct WriteOptions: ParsableArguments {
     var force = false
 }
 
-/// The profile chosen with --profile, checked against the registry.
-func resolveProfile(_ name: String) throws -> Profile {
-    guard let profile = try Profile.hosted(named: name) else {
-        throw ValidationError("unknown profile '\(name)'; available: \(Profile.names.joined(separator: ", "))")
+/// The value of --profile: the name of a registered profile. argument-parser checks it when it
+/// parses, and lists the names in help, in its error message and in shell completion.
+struct ProfileName: ExpressibleByArgument, Equatable, CustomStringConvertible {
+    let name: String
+
+    init(_ name: String) {
+        precondition(Profile.names.contains(name), "\(name) is not a registered profile")
+        self.name = name
     }
-    return profile
+
+    init?(argument: String) {
+        guard Profile.names.contains(argument) else { return nil }
+        name = argument
+    }
+
+    static var allValueStrings: [String] { Profile.names }
+    static let defaultProfile = ProfileName(Profile.defaultName)
+    var defaultValueDescription: String { name }
+    var description: String { name }
+
+    /// The profile, its networks on the process's shared runner (COMREC_THREADS, COMREC_ISA).
+    func resolved() throws -> Profile {
+        try Profile.hosted(named: name)!
+    }
 }
+
+/// --mode: argument-parser parses it from the raw values and lists them.
+extension ModeRequest: ExpressibleByArgument {}
 
 func validateQuality(_ quality: Int) throws {
     guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100, not \(quality)") }
 }
 
-/// The mode chosen with --mode.
-func resolveMode(_ name: String) throws -> ModeRequest {
-    guard let mode = ModeRequest(rawValue: name) else {
-        throw ValidationError("unknown mode '\(name)'; available: \(ModeRequest.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    return mode
-}
