@@ -27,6 +27,9 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
     case storedSizeMismatch(mode: CodecMode, jpegWidth: Int, jpegHeight: Int, width: Int, height: Int)
     /// An argument outside its range (quality, profile name, ...).
     case invalidArgument(String)
+    /// Rate control: even quality 1 makes a file larger than the target (bits per pixel of the
+    /// original, whole file).
+    case sizeTargetUnreachable(bitsPerPixel: Double, smallestBitsPerPixel: Double)
     /// libjpeg (or another JPEG coder) refused the data; the text is its message.
     case jpeg(String)
     /// The JPEG encoder failed; the text is its message.
@@ -73,6 +76,9 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "\(width) x \(height) needs \(expected.width) x \(expected.height)"
         case .invalidArgument(let why):
             return why
+        case .sizeTargetUnreachable(let bpp, let smallest):
+            return "even quality 1 gives \(decimalString(smallest, 3)) bits per pixel, above --bpp \(bpp); "
+                + "allow more bits per pixel"
         case .jpeg(let message):
             return "JPEG data is invalid or truncated (libjpeg: \(message))"
         case .jpegEncoder(let message):

@@ -68,7 +68,7 @@ private func encodeFile(input: String, output: String, options: EncodeOptions, t
     let out = try AtomicOutput(path: output, force: options.force, inputs: [input])
     let image = try attributing(to: input) { try decodeImage(bytes, options: options.read) }
     let profile = try options.profile ?? Profile.hostedDefault()
-    let encoder = ModeChoosingEncoder(profile: profile, settings: options.jpeg, maxPixels: options.read.maxPixels)
+    let encoder = ModeChoosingEncoder(jpeg: LibJPEG(), profile: profile, settings: options.jpeg, maxPixels: options.read.maxPixels)
     let made = try attributing(to: input) { try encoder.encode(image, target: target, mode: options.mode, effort: options.effort) }
     try out.commit(made.file)
     return EncodeReport(width: image.width, height: image.height, fileBytes: made.file.count, mode: made.mode,

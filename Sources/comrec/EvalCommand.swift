@@ -1,5 +1,6 @@
 import ArgumentParser
 import ComRecCodec
+import ComRecEval
 import ComRecIO
 import Foundation
 

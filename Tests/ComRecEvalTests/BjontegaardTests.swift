@@ -1,5 +1,6 @@
 // BD-rate and BD-PSNR against numbers computed by Training/comrec_train/metrics.py (scipy's
 // PchipInterpolator) on fixed curves.
+import ComRecEval
 import ComRecIO
 import XCTest
 

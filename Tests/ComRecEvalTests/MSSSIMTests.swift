@@ -1,6 +1,7 @@
 // MS-SSIM against numbers computed by Training/comrec_train/msssim.py on the golden synthetic
 // images (Training/comrec_train/golden.py's synthetic_image, ported in ComRecTestModels).
 import ComRecCodec
+import ComRecEval
 import ComRecIO
 import ComRecTestModels
 import XCTest

@@ -1,3 +1,4 @@
+import ComRecEval
 import ComRecIO
 import Foundation
 #if canImport(FoundationXML)

@@ -2,6 +2,7 @@
 // the mode choice of `--mode auto` (ModeChoice.swift).
 import ComRecModels
 import ComRecCodec
+import ComRecEval
 import ComRecIO
 import ComRecTestModels
 import Foundation
@@ -80,7 +81,7 @@ final class RateControlTests: XCTestCase {
         // Bicubic with a crossover this small image can reach on both sides (its JPEG headers
         // alone are about 0.5 bits per pixel).
         let profile = Self.bicubic(crossover: 1.2)
-        let encoder = ModeChoosingEncoder(profile: profile, settings: JPEGSettings(quality: 75))
+        let encoder = ModeChoosingEncoder(jpeg: LibJPEG(), profile: profile, settings: JPEGSettings(quality: 75))
         let pixels = Double(image.width * image.height)
         for bpp in [0.8, 1.1, 1.3, 3.0] {
             let made = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: .auto)
@@ -105,7 +106,7 @@ final class RateControlTests: XCTestCase {
 
     /// Effort 2: both modes at the same budget, decoded; the file with the better PSNR is kept.
     func testEffort2KeepsTheBetterOfBothModes() throws {
-        let encoder = ModeChoosingEncoder(profile: .bicubic, settings: JPEGSettings(quality: 75))
+        let encoder = ModeChoosingEncoder(jpeg: LibJPEG(), profile: .bicubic, settings: JPEGSettings(quality: 75))
         var chosenModes: Set<CodecMode> = []
         for bpp in [0.8, 1.5, 4.0] {
             let made = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: .auto, effort: 2)
@@ -129,7 +130,7 @@ final class RateControlTests: XCTestCase {
         let profile = Profile(name: b.name, modelHash: b.modelHash, summary: "bicubic, inverting enhancer",
                               makeCompact: b.makeCompact, reconstruct: b.reconstruct, full: inverting,
                               halfModeMaxBitsPerPixel: 0.36)
-        let encoder = ModeChoosingEncoder(profile: profile, settings: JPEGSettings(quality: 75))
+        let encoder = ModeChoosingEncoder(jpeg: LibJPEG(), profile: profile, settings: JPEGSettings(quality: 75))
         let made = try encoder.encode(image, target: .quality(90), mode: .auto, effort: 2)
         XCTAssertEqual(made.mode, .full, made.reason)
         XCTAssertTrue(made.reason.contains("full without enhancer"), made.reason)
@@ -141,7 +142,7 @@ final class RateControlTests: XCTestCase {
         XCTAssertEqual(enhanced.file.count, made.file.count)
         XCTAssertNotEqual(try encoder.pipeline.inspect(enhanced.file).segment.modelHash, info.segment.modelHash)
         // A profile without an enhancer gets no third candidate.
-        let plainOnly = try ModeChoosingEncoder(profile: .bicubic, settings: JPEGSettings(quality: 75))
+        let plainOnly = try ModeChoosingEncoder(jpeg: LibJPEG(), profile: .bicubic, settings: JPEGSettings(quality: 75))
             .encode(image, target: .quality(90), mode: .auto, effort: 2)
         XCTAssertFalse(plainOnly.reason.contains("without enhancer"), plainOnly.reason)
     }

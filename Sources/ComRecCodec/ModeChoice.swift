@@ -1,5 +1,3 @@
-import ComRecCodec
-
 // Mode choice at encode (docs/modes.md): a ComRec file stores either the compact image (half mode)
 // or the image itself (full mode). Half mode wins at low rates and saturates at higher ones, so
 // `--mode auto` picks per file: by the profile's measured crossover rate (effort 1), or by encoding
@@ -35,29 +33,29 @@ public struct ModeChoiceResult: Sendable {
     public var reason: String
 }
 
-/// Encodes one image with a profile in the requested mode.
-public struct ModeChoosingEncoder {
-    public var pipeline: ComRecPipeline<LibJPEG>
+/// Encodes one image with a profile in the requested mode, with any JPEG coder.
+public struct ModeChoosingEncoder<JPEG: JPEGCoder> {
+    public var pipeline: ComRecPipeline<JPEG>
     public var profile: Profile
     /// Chroma, Huffman and progressive settings; the quality comes from the target.
     public var settings: JPEGSettings
 
-    public init(profile: Profile, settings: JPEGSettings, maxPixels: Int = defaultMaxPixels) {
-        self.pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: [profile], maxPixels: maxPixels)
+    public init(jpeg: JPEG, profile: Profile, settings: JPEGSettings, maxPixels: Int = defaultMaxPixels) {
+        self.pipeline = ComRecPipeline(jpeg: jpeg, profiles: [profile], maxPixels: maxPixels)
         self.profile = profile
         self.settings = settings
     }
 
     /// The file for `image`; `effort` 1 chooses the auto mode by rule, 2 by trying both.
     /// Throws when the target cannot be met (rate control below quality 1's size).
-    public func encode(_ image: RGB8Image, target: SizeTarget, mode request: ModeRequest, effort: Int = 1) throws -> ModeChoiceResult {
+    public func encode(_ image: RGB8Image, target: SizeTarget, mode request: ModeRequest, effort: Int = 1) throws(ComRecError) -> ModeChoiceResult {
         precondition(effort == 1 || effort == 2, "effort is 1 or 2")
         try checkPixelLimit(width: image.width, height: image.height, maxPixels: pipeline.maxPixels)
         var candidates = Candidates(encoder: self, image: image)
         switch request {
         case .half, .full:
             let mode: CodecMode = request == .half ? .half : .full
-            guard let made = try candidates.make(mode, target) else { throw try candidates.unreachable(target, mode) }
+            guard let made = try candidates.make(mode, target) else { throw candidates.unreachable(target, mode) }
             return ModeChoiceResult(file: made.file, mode: mode, quality: made.quality, reason: "--mode \(mode.name)")
         case .auto:
             return effort == 1 ? try candidates.byRule(target) : try candidates.byTrial(target)
@@ -66,12 +64,12 @@ public struct ModeChoosingEncoder {
 }
 
 /// The two modes' files for one image, made on demand (the compact image at most once).
-private struct Candidates {
-    let encoder: ModeChoosingEncoder
+private struct Candidates<JPEG: JPEGCoder> {
+    let encoder: ModeChoosingEncoder<JPEG>
     let image: RGB8Image
     private var compact: RGB8Image?
 
-    init(encoder: ModeChoosingEncoder, image: RGB8Image) {
+    init(encoder: ModeChoosingEncoder<JPEG>, image: RGB8Image) {
         self.encoder = encoder
         self.image = image
     }
@@ -85,12 +83,12 @@ private struct Candidates {
         return compact!
     }
 
-    mutating func file(_ mode: CodecMode, quality: Int) throws -> [UInt8] {
+    mutating func file(_ mode: CodecMode, quality: Int) throws(ComRecError) -> [UInt8] {
         try file(mode, storing: stored(mode), quality: quality)
     }
 
     /// `profile` defaults to the encoder's; effort 2 passes it without its enhancer.
-    func file(_ mode: CodecMode, storing stored: RGB8Image, quality: Int, profile: Profile? = nil) throws -> [UInt8] {
+    func file(_ mode: CodecMode, storing stored: RGB8Image, quality: Int, profile: Profile? = nil) throws(ComRecError) -> [UInt8] {
         var settings = encoder.settings
         settings.quality = quality
         return try encoder.pipeline.file(storing: stored, width: image.width, height: image.height,
@@ -98,7 +96,7 @@ private struct Candidates {
     }
 
     /// The file of `mode` for `target`; nil when rate control cannot reach it.
-    mutating func make(_ mode: CodecMode, _ target: SizeTarget) throws -> (file: [UInt8], quality: Int)? {
+    mutating func make(_ mode: CodecMode, _ target: SizeTarget) throws(ComRecError) -> (file: [UInt8], quality: Int)? {
         switch target {
         case .quality(let q):
             return (try file(mode, quality: q), q)
@@ -107,25 +105,25 @@ private struct Candidates {
         }
     }
 
-    mutating func largest(_ mode: CodecMode, maxBytes: Int) throws -> (file: [UInt8], quality: Int)? {
+    mutating func largest(_ mode: CodecMode, maxBytes: Int) throws(ComRecError) -> (file: [UInt8], quality: Int)? {
         let stored = stored(mode)
-        return try largestFileNotAbove(maxBytes: maxBytes) { q in try file(mode, storing: stored, quality: q) }
+        return try largestFileNotAbove(maxBytes: maxBytes) { q throws(ComRecError) in try file(mode, storing: stored, quality: q) }
             .map { (file: $0.file, quality: $0.quality) }
     }
 
     /// Effort 1: half mode when the size budget is at most the profile's crossover rate.
-    mutating func byRule(_ target: SizeTarget) throws -> ModeChoiceResult {
-        let rule = "\(fmt(threshold, 2)) bpp rule of profile \(encoder.profile.name)"
+    mutating func byRule(_ target: SizeTarget) throws(ComRecError) -> ModeChoiceResult {
+        let rule = "\(decimalString(threshold, 2)) bpp rule of profile \(encoder.profile.name)"
         switch target {
         case .quality(let q):
             let full = try file(.full, quality: q)
             let budget = Metrics.bitsPerPixel(fileBytes: full.count, width: image.width, height: image.height)
             if budget <= threshold, let half = try largest(.half, maxBytes: full.count) {
                 return ModeChoiceResult(file: half.file, mode: .half, quality: half.quality,
-                                        reason: "auto: budget \(fmt(budget, 3)) bpp (full mode at quality \(q)) is within the \(rule)")
+                                        reason: "auto: budget \(decimalString(budget, 3)) bpp (full mode at quality \(q)) is within the \(rule)")
             }
             return ModeChoiceResult(file: full, mode: .full, quality: q,
-                                    reason: "auto: budget \(fmt(budget, 3)) bpp (quality \(q)) is above the \(rule)")
+                                    reason: "auto: budget \(decimalString(budget, 3)) bpp (quality \(q)) is above the \(rule)")
         case .bitsPerPixel(let bpp):
             let first: CodecMode = bpp <= threshold ? .half : .full
             let why = bpp <= threshold ? "within" : "above"
@@ -136,7 +134,7 @@ private struct Candidates {
                                                 + (mode == first ? "" : "; \(first.name) mode cannot get that small"))
                 }
             }
-            throw try unreachable(target, nil)
+            throw unreachable(target, nil)
         }
     }
 
@@ -144,7 +142,7 @@ private struct Candidates {
     /// tie). When the full-mode file runs the enhancer, the same JPEG without it (plain-JPEG hash,
     /// the same size) is a third candidate, so an image the enhancer does not improve keeps its
     /// plain decode.
-    mutating func byTrial(_ target: SizeTarget) throws -> ModeChoiceResult {
+    mutating func byTrial(_ target: SizeTarget) throws(ComRecError) -> ModeChoiceResult {
         var made: [(mode: CodecMode, file: [UInt8], quality: Int, label: String)] = []
         switch target {
         case .quality(let q):
@@ -156,18 +154,20 @@ private struct Candidates {
                 if let m = try make(mode, target) { made.append((mode, m.file, m.quality, mode.name)) }
             }
         }
-        guard !made.isEmpty else { throw try unreachable(target, nil) }
+        guard !made.isEmpty else { throw unreachable(target, nil) }
         if let full = made.first(where: { $0.mode == .full }), encoder.profile.full.improves(quality: full.quality) {
             let plain = try file(.full, storing: image, quality: full.quality, profile: encoder.profile.withoutEnhancer)
             made.append((.full, plain, full.quality, "full without enhancer"))
         }
-        var best: (index: Int, psnr: Double)?
+        // The smaller squared error wins (the same order as PSNR, without a logarithm).
+        var best: (index: Int, error: Double)?
         var scores: [String] = []
         for (index, candidate) in made.enumerated() {
-            let psnr = Metrics.psnr(image, try encoder.pipeline.decode(candidate.file))
-            scores.append("\(candidate.label) \(fmt(psnr, 2)) dB at \(candidate.file.count) bytes")
-            if let b = best, !(psnr > b.psnr || (psnr == b.psnr && candidate.file.count < made[b.index].file.count)) { continue }
-            best = (index, psnr)
+            let decoded = try encoder.pipeline.decode(candidate.file)
+            let error = Metrics.meanSquaredError(image, decoded)
+            scores.append("\(candidate.label) \(decimalString(Metrics.psnr(image, decoded), 2)) dB at \(candidate.file.count) bytes")
+            if let b = best, !(error < b.error || (error == b.error && candidate.file.count < made[b.index].file.count)) { continue }
+            best = (index, error)
         }
         let winner = made[best!.index]
         return ModeChoiceResult(file: winner.file, mode: winner.mode, quality: winner.quality,
@@ -175,11 +175,13 @@ private struct Candidates {
     }
 
     /// The error for a rate-control target below what `mode` (nil: either mode) reaches at quality 1.
-    mutating func unreachable(_ target: SizeTarget, _ mode: CodecMode?) throws -> ComRecIOError {
-        guard case .bitsPerPixel(let bpp) = target else { return ComRecIOError("no file could be made") }
+    mutating func unreachable(_ target: SizeTarget, _ mode: CodecMode?) -> ComRecError {
+        guard case .bitsPerPixel(let bpp) = target else { return .invalidArgument("no file could be made") }
         var smallest = Int.max
-        for m in CodecMode.allCases where mode == nil || m == mode { smallest = min(smallest, try file(m, quality: 1).count) }
+        for m in CodecMode.allCases where mode == nil || m == mode {
+            do { smallest = min(smallest, try file(m, quality: 1).count) } catch { return error }
+        }
         let reached = Metrics.bitsPerPixel(fileBytes: smallest, width: image.width, height: image.height)
-        return ComRecIOError("even quality 1 gives \(fmt(reached, 3)) bits per pixel, above --bpp \(bpp); allow more bits per pixel")
+        return .sizeTargetUnreachable(bitsPerPixel: bpp, smallestBitsPerPixel: reached)
     }
 }

@@ -1,28 +1,8 @@
 import ComRecCodec
+import ComRecIO
 
-// Rate-distortion measurement (`comrec eval`) and rate control (`comrec encode --bpp`, ModeChoice.swift):
-// both make the compact image once and then code it at many qualities with ComRecPipeline.file.
-
-// MARK: - Rate control
-
-/// The highest quality whose file is at most `maxBytes` long, and that file; nil when even
-/// quality 1 is larger. File size grows with quality (JPEG's quantisation tables only get finer),
-/// so a binary search over 1...100 finds the largest file that fits in 7 encodes.
-public func largestFileNotAbove(maxBytes: Int, encode: (Int) throws -> [UInt8]) rethrows -> (quality: Int, file: [UInt8])? {
-    var best: (Int, [UInt8])?
-    var low = 1, high = 100
-    while low <= high {
-        let q = (low + high) / 2
-        let file = try encode(q)
-        if file.count <= maxBytes {
-            best = (q, file)
-            low = q + 1
-        } else {
-            high = q - 1
-        }
-    }
-    return best
-}
+// Rate-distortion measurement (`comrec eval`): the compact image is made once per image and then
+// coded at many qualities with ComRecPipeline.file, as rate control does (ComRecCodec/RateControl.swift).
 
 // MARK: - Rate-distortion curves
 
@@ -101,7 +81,7 @@ public struct RDEvaluation {
     public func autoCurve(
         _ profile: Profile, qualities: [Int], effort: Int = 1, progress: (Int) -> Void = { _ in }
     ) throws -> (points: [RDPoint], halfCounts: [Int]) {
-        let encoder = ModeChoosingEncoder(profile: profile, settings: JPEGSettings(quality: 75))
+        let encoder = ModeChoosingEncoder(jpeg: jpeg, profile: profile, settings: JPEGSettings(quality: 75))
         var done = 0, halfCounts: [Int] = []
         let points = try qualities.map { q in
             var halves = 0
