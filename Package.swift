@@ -80,7 +80,10 @@ let package = Package(
         // Fixture paths, temporary directories and the bad-input catalogue shared by the I/O and
         // CLI tests. Used only by test targets.
         .target(name: "ComRecTestSupport", dependencies: ["ComRecIO", "ComRecCodec"], path: "Tests/ComRecTestSupport"),
-        .testTarget(name: "ComRecCodecTests", dependencies: ["ComRecCodec", "ComRecModels", "ComRecKernels"]),
+        // The codec; JPEG quality estimation and rate control are checked against libjpeg-turbo.
+        .testTarget(
+            name: "ComRecCodecTests",
+            dependencies: ["ComRecCodec", "ComRecModels", "ComRecKernels", "ComRecIO", "ComRecTestSupport", "ComRecTestModels"]),
         .testTarget(name: "ComRecIOTests", dependencies: ["ComRecIO", "ComRecCodec", "ComRecTestSupport"]),
         // Runs the built `comrec` binary as a child process: exit codes, messages, files left.
         .testTarget(name: "comrecTests", dependencies: ["comrec", "ComRecIO", "ComRecCodec", "ComRecTestSupport"]),
@@ -125,8 +128,10 @@ package.targets += [
         name: "comrec-models-bench",
         dependencies: ["ComRecCompiler", "ComRecModels", "ComRecCodec", "ComRecIO", "ComRecRuntime", "ComRecKernels"]),
     .target(name: "ComRecTestModels", dependencies: ["ComRecModels", "ComRecKernels"], path: "Tests/ComRecTestModels"),
-    // Rate-distortion measurement (ComRecEval: MS-SSIM, BD-rate, plots) and rate control with libjpeg-turbo.
-    .testTarget(name: "ComRecEvalTests", dependencies: ["ComRecEval", "ComRecIO", "ComRecCodec", "ComRecModels", "ComRecTestModels"]),
+    // Rate-distortion measurement (ComRecEval: MS-SSIM, BD-rate, plots).
+    .testTarget(name: "ComRecEvalTests", dependencies: ["ComRecEval", "ComRecIO", "ComRecCodec", "ComRecTestModels"]),
+    // The code generator: regenerates every committed generated file and compares; refusals.
+    .testTarget(name: "ComRecCompilerTests", dependencies: ["ComRecCompiler", "ComRecModels", "ComRecKernels", "ComRecTestModels"]),
     .testTarget(
         name: "ComRecModelsTests",
         dependencies: [

@@ -1,6 +1,5 @@
 // Generated model files are exactly what comrec-compile makes of their model folders today, and
 // the generator refuses what the runtime could not run.
-import ComRecCodec
 import ComRecCompiler
 import ComRecKernels
 import ComRecModels
