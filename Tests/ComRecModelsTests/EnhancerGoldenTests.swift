@@ -66,8 +66,7 @@ final class EnhancerGoldenTests: XCTestCase {
 
     /// The shipped enhancers (the registered profiles' full modes) against
     /// Fixtures/golden/full/<profile>-full.json, through `Profile.full.enhance` as the codec runs
-    /// it, on every kernel family: GoldenTests' reduced grid, since a debug build's portable
-    /// kernel runs the `paper` enhancer at a few output pixels per millisecond.
+    /// it, on every kernel family, with GoldenTests' grid of a real profile.
     func testShippedEnhancersOnEveryKernelFamily() throws {
         let shipped = Profile.registered(runner: .portable).filter { !$0.full.isPlainJPEG }
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden/full")
@@ -79,13 +78,10 @@ final class EnhancerGoldenTests: XCTestCase {
             XCTAssertEqual(golden.profile, listed.name)
             XCTAssertEqual(golden.mode, "full")
             for isa in KernelISA.supported {
-                let portable = isa == .portable
-                let settings = portable ? [(1, 0)] : [(2, 0), (3, 1)]
-                let cases = portable ? golden.cases.filter { $0.width * $0.height <= 35 } : golden.cases
-                for (threads, tileHeight) in settings {
+                for (threads, tileHeight) in [(1, 0), (2, 0), (3, 1)] {
                     let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight)
                     let profile = Profile.named(listed.name, runner: runner)!
-                    for c in cases {
+                    for c in golden.cases {
                         let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
                         let out = profile.full.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
                         XCTAssertEqual(hex(sha256(out.pixels)), c.enhanced_sha256,
