@@ -86,7 +86,7 @@ let package = Package(
             dependencies: ["ComRecCodec", "ComRecModels", "ComRecKernels", "ComRecIO", "ComRecTestSupport", "ComRecTestModels"]),
         .testTarget(name: "ComRecIOTests", dependencies: ["ComRecIO", "ComRecCodec", "ComRecTestSupport"]),
         // Runs the built `comrec` binary as a child process: exit codes, messages, files left.
-        .testTarget(name: "comrecTests", dependencies: ["comrec", "ComRecIO", "ComRecCodec", "ComRecTestSupport"]),
+        .testTarget(name: "comrecTests", dependencies: ["comrec", "ComRecIO", "ComRecCodec", "ComRecRuntime", "ComRecTestSupport"]),
     ]
 )
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ComRecCodec
 import ComRecRuntime
 import Foundation
 
@@ -16,7 +17,8 @@ struct BenchCommand: ParsableCommand {
             int8 and fp32 and PyTorch fp32 with the same thread counts, run by Benchmarks/peers.py \
             in Benchmarks/.venv (create it with `bash Benchmarks/setup-venv.sh`; without it the \
             peers are skipped with a note). Build with `swift build -c release` for real figures. \
-            --json prints {"peak": [...], "conv": [...], "peers": [...]}.
+            --json prints {"peak": [...], "conv": [...], "peers": [...]}, with "peers_note" when the \
+            peers were skipped and, with --network, "networks": [...] and "upsample": {...}.
             """)
 
     @Flag(help: "Print one JSON object instead of tables.")
@@ -58,6 +60,9 @@ struct BenchCommand: ParsableCommand {
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
         if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
         if width < 1 || height < 1 { throw ValidationError("--width and --height must be positive") }
+        for name in networkNames where Benchmark.NetworkShape(rawValue: name) == nil {
+            throw ValidationError("unknown network \(name); use paper, fast or comcnn")
+        }
     }
 
     func run() throws {
@@ -69,138 +74,128 @@ struct BenchCommand: ParsableCommand {
             isas.append(try KernelISA.select(override: isa))
         }
         if isas.isEmpty { isas = KernelISA.supported }
-        let log = FileHandle.standardError
-        let layer = "conv3x3 64->64 \(width)x\(height)"
+        var report = BenchReport()
+        try measureKernels(isas: isas, into: &report)
+        measureNetworks(isa: isas[0], into: &report)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            printTables(report, isas: isas)
+        }
+    }
 
-        // Ours and the peers are measured per thread count, back to back, so that both see the
-        // same machine. On a shared machine the load changes within seconds, so `--rounds` repeats
-        // the pair that matters (our best family and ONNX Runtime int8) and each keeps its best.
-        var peaks: [[String: Any]] = [], convs: [[String: Any]] = []
-        var peers: [[String: Any]] = []
-        var peerNote: String?
+    private var layer: String { "conv3x3 64->64 \(width)x\(height)" }
+
+    private func progress(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+
+    /// Ours and the peers, per thread count, back to back, so that both see the same machine. On a
+    /// shared machine the load changes within seconds, so `--rounds` repeats the pair that matters
+    /// (our best family and ONNX Runtime int8) and each keeps its best.
+    private func measureKernels(isas: [KernelISA], into report: inout BenchReport) throws {
         for threads in threadCounts {
             let pool = ThreadPool(threads: threads)
             for round in 0..<rounds {
                 for isa in (round == 0 ? isas : [isas[0]]) {
-                    log.write("measuring \(isa.rawValue), \(threads) thread(s), round \(round + 1)...\n".data(using: .utf8)!)
+                    progress("measuring \(isa.rawValue), \(threads) thread(s), round \(round + 1)...")
                     // The peak is measured before and after the layer and the higher one kept, so a
                     // burst of load from other processes does not make the fraction look better.
                     let before = Benchmark.peakGMACs(isa: isa, pool: pool)
                     let conv = Benchmark.conv3x3(isa: isa, pool: pool, width: width, height: height, repetitions: repetitions)
                     let after = Benchmark.peakGMACs(isa: isa, pool: pool)
-                    let index = peaks.firstIndex { $0["isa"] as! String == isa.rawValue && $0["threads"] as! Int == threads }
-                    let peak = max(before, after, index.map { peaks[$0]["gmacs"] as! Double } ?? 0)
-                    let best = index.map { convs[$0]["gmacs"] as! Double } ?? 0
-                    let row: [String: Any] = [
-                        "isa": isa.rawValue, "threads": threads, "layer": layer, "kernel": isa.kernelNames[0],
-                        "gmacs": conv.gmacs, "seconds": conv.bestSeconds, "median_seconds": conv.medianSeconds,
-                    ]
-                    if let i = index {
-                        peaks[i]["gmacs"] = peak
-                        if conv.gmacs > best { convs[i] = row }
+                    let row = BenchReport.Conv(
+                        isa: isa.rawValue, threads: threads, layer: layer, kernel: isa.kernelNames[0], gmacs: conv.gmacs,
+                        seconds: conv.bestSeconds, medianSeconds: conv.medianSeconds, fractionOfPeak: 0)
+                    if let i = report.peak.firstIndex(where: { $0.isa == isa.rawValue && $0.threads == threads }) {
+                        report.peak[i].gmacs = max(report.peak[i].gmacs, before, after)
+                        if conv.gmacs > report.conv[i].gmacs { report.conv[i] = row }
                     } else {
-                        peaks.append(["isa": isa.rawValue, "threads": threads, "gmacs": peak])
-                        convs.append(row)
+                        report.peak.append(BenchReport.Peak(isa: isa.rawValue, threads: threads, gmacs: max(before, after)))
+                        report.conv.append(row)
                     }
                 }
-                if !noPeers && peerNote == nil {
+                if !noPeers && report.peersNote == nil {
                     let (rows, note) = runPeers(threads: threads, only: round == 0 ? nil : "onnxruntime-int8")
-                    peerNote = note
+                    report.peersNote = note
                     for r in rows {
-                        let i = peers.firstIndex { $0["name"] as? String == r["name"] as? String && $0["threads"] as? Int == threads }
-                        if let i = i {
-                            if (r["gmacs"] as? Double ?? 0) > (peers[i]["gmacs"] as? Double ?? 0) { peers[i] = r }
+                        if let i = report.peers.firstIndex(where: { $0.name == r.name && $0.threads == threads }) {
+                            if (r.gmacs ?? 0) > (report.peers[i].gmacs ?? 0) { report.peers[i] = r }
                         } else {
-                            peers.append(r)
+                            report.peers.append(r)
                         }
                     }
                 }
             }
         }
-        for i in convs.indices {
-            convs[i]["fraction_of_peak"] = (convs[i]["gmacs"] as! Double) / (peaks[i]["gmacs"] as! Double)
-        }
-        var networks: [[String: Any]] = []
-        if !networkNames.isEmpty {
-            let (reference, fast) = Benchmark.upsample(width: width, height: height)
-            networks.append(["network": "upsample2x-bicubic", "isa": "scalar", "threads": 1,
-                             "image": "\(width)x\(height)", "seconds": fast, "reference_seconds": reference])
-        }
-        for name in networkNames {
-            guard let shape = Benchmark.NetworkShape(rawValue: name) else {
-                throw ValidationError("unknown network \(name); use paper, fast or comcnn")
-            }
-            for threads in threadCounts {
-                log.write("timing network \(name), \(threads) thread(s)...\n".data(using: .utf8)!)
-                let t = Benchmark.network(shape, isa: isas[0], pool: ThreadPool(threads: threads), width: width,
-                                          height: height, tileHeight: tileHeight)
-                networks.append([
-                    "network": name, "isa": isas[0].rawValue, "threads": threads, "tile_height": tileHeight,
-                    "image": "\(width)x\(height)", "gmacs": t.gmacs, "seconds": t.bestSeconds,
-                    "median_seconds": t.medianSeconds,
-                ])
-            }
-        }
+        for i in report.conv.indices { report.conv[i].fractionOfPeak = report.conv[i].gmacs / report.peak[i].gmacs }
+    }
 
-        if json {
-            var object: [String: Any] = ["peak": peaks, "conv": convs, "peers": peers]
-            if !networks.isEmpty { object["networks"] = networks }
-            if let note = peerNote { object["peers_note"] = note }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-            return
+    /// `--network`: whole networks with the threaded runner, and the x2 upsampling beside them.
+    private func measureNetworks(isa: KernelISA, into report: inout BenchReport) {
+        guard !networkNames.isEmpty else { return }
+        let image = "\(width)x\(height)"
+        let (reference, fast) = Benchmark.upsample(width: width, height: height)
+        report.upsample = BenchReport.Upsample(image: image, seconds: fast, referenceSeconds: reference)
+        for name in networkNames {
+            let shape = Benchmark.NetworkShape(rawValue: name)!  // checked in validate()
+            for threads in threadCounts {
+                progress("timing network \(name), \(threads) thread(s)...")
+                let t = Benchmark.network(shape, isa: isa, pool: ThreadPool(threads: threads), width: width,
+                                          height: height, tileHeight: tileHeight)
+                report.networks.append(BenchReport.Network(
+                    network: name, isa: isa.rawValue, threads: threads, tileHeight: tileHeight, image: image,
+                    gmacs: t.gmacs, seconds: t.bestSeconds, medianSeconds: t.medianSeconds))
+            }
         }
+    }
+
+    private func printTables(_ report: BenchReport, isas: [KernelISA]) {
         print("int8 peak (register-only microkernel per kernel family)")
         print(pad("isa", 12) + pad("threads", 9) + "GMAC/s")
-        for p in peaks {
-            print(pad(p["isa"] as! String, 12) + pad("\(p["threads"]!)", 9) + fixed(p["gmacs"] as! Double, 1))
-        }
+        for p in report.peak { print(pad(p.isa, 12) + pad("\(p.threads)", 9) + fixed(p.gmacs, 1)) }
         for isa in isas {
-            let one = peaks.first { $0["isa"] as! String == isa.rawValue && $0["threads"] as! Int == 1 }
-            for p in peaks where p["isa"] as! String == isa.rawValue && (p["threads"] as! Int) > 1 {
-                guard let one = one else { continue }
-                let scaling = (p["gmacs"] as! Double) / (one["gmacs"] as! Double)
-                print("  \(isa.rawValue): the peak with \(p["threads"]!) threads is \(fixed(scaling, 2))x the 1-thread peak"
-                    + (scaling < 0.9 * Double(p["threads"] as! Int) ? " (this machine does not give each thread a full core now)" : ""))
+            guard let one = report.peak.first(where: { $0.isa == isa.rawValue && $0.threads == 1 }) else { continue }
+            for p in report.peak where p.isa == isa.rawValue && p.threads > 1 {
+                let scaling = p.gmacs / one.gmacs
+                print("  \(isa.rawValue): the peak with \(p.threads) threads is \(fixed(scaling, 2))x the 1-thread peak"
+                    + (scaling < 0.9 * Double(p.threads) ? " (this machine does not give each thread a full core now)" : ""))
             }
         }
         print("\n\(layer), U7 x S8 -> U7, best of \(repetitions) (median)")
         print(pad("isa", 12) + pad("threads", 9) + pad("GMAC/s", 9) + pad("of peak", 9) + pad("ms", 17) + "vs 1 thread")
-        for c in convs {
-            let isa = c["isa"] as! String, threads = c["threads"] as! Int, seconds = c["seconds"] as! Double
-            let one = convs.first { $0["isa"] as! String == isa && $0["threads"] as! Int == 1 }
-            let speedup = one.map { fixed(($0["seconds"] as! Double) / seconds, 2) + "x" } ?? "-"
-            print(pad(isa, 12) + pad("\(threads)", 9) + pad(fixed(c["gmacs"] as! Double, 1), 9)
-                + pad(fixed(100 * (c["fraction_of_peak"] as! Double), 1) + "%", 9)
-                + pad(fixed(1e3 * seconds, 2) + " (" + fixed(1e3 * (c["median_seconds"] as! Double), 2) + ")", 17) + speedup)
+        for c in report.conv {
+            let one = report.conv.first { $0.isa == c.isa && $0.threads == 1 }
+            let speedup = one.map { fixed($0.seconds / c.seconds, 2) + "x" } ?? "-"
+            print(pad(c.isa, 12) + pad("\(c.threads)", 9) + pad(fixed(c.gmacs, 1), 9)
+                + pad(fixed(100 * c.fractionOfPeak, 1) + "%", 9)
+                + pad(fixed(1e3 * c.seconds, 2) + " (" + fixed(1e3 * c.medianSeconds, 2) + ")", 17) + speedup)
         }
-        if !networks.isEmpty {
+        if !report.networks.isEmpty {
             let tiles = tileHeight == 0 ? "one tile per thread" : "\(tileHeight)-row tiles"
-            print("\nwhole networks, tiled executor (\(tiles)), useful GMAC/s (halo recomputation not counted)")
+            print("\nwhole networks, threaded runner (\(tiles)), useful GMAC/s (halo recomputation not counted)")
             print(pad("network", 10) + pad("isa", 12) + pad("threads", 9) + pad("GMAC/s", 9) + "ms (median)")
-            for n in networks where n["gmacs"] != nil {
-                print(pad(n["network"] as! String, 10) + pad(n["isa"] as! String, 12) + pad("\(n["threads"]!)", 9)
-                    + pad(fixed(n["gmacs"] as! Double, 1), 9)
-                    + fixed(1e3 * (n["seconds"] as! Double), 1) + " (" + fixed(1e3 * (n["median_seconds"] as! Double), 1) + ")")
+            for n in report.networks {
+                print(pad(n.network, 10) + pad(n.isa, 12) + pad("\(n.threads)", 9) + pad(fixed(n.gmacs, 1), 9)
+                    + fixed(1e3 * n.seconds, 1) + " (" + fixed(1e3 * n.medianSeconds, 1) + ")")
             }
         }
-        if let up = networks.first(where: { $0["network"] as! String == "upsample2x-bicubic" }) {
-            print("bicubic x2 upsampling to \(width)x\(height): " + fixed(1e3 * (up["seconds"] as! Double), 1)
-                + " ms (reference implementation " + fixed(1e3 * (up["reference_seconds"] as! Double), 1) + " ms, same bytes)")
+        if let up = report.upsample {
+            print("bicubic x2 upsampling to \(up.image): " + fixed(1e3 * up.seconds, 1)
+                + " ms (reference implementation " + fixed(1e3 * up.referenceSeconds, 1) + " ms, same bytes)")
         }
-        if !peers.isEmpty {
+        if !report.peers.isEmpty {
             print("\npeers, same layer (Benchmarks/peers.py, a stack of 8 layers, best of 5; ONNX Runtime int8 best of \(rounds) rounds)")
             print(pad("runtime", 20) + pad("threads", 9) + "GMAC/s")
-            for p in peers {
-                let g = (p["gmacs"] as? Double).map { fixed($0, 1) } ?? "failed: \(p["error"] ?? "")"
-                print(pad(p["name"] as! String, 20) + pad("\(p["threads"]!)", 9) + g)
+            for p in report.peers {
+                print(pad(p.name, 20) + pad("\(p.threads)", 9) + (p.gmacs.map { fixed($0, 1) } ?? "failed: \(p.error ?? "")"))
             }
         }
-        if let note = peerNote { print("\n" + note) }
+        if let note = report.peersNote { print("\n" + note) }
     }
 
     /// Runs Benchmarks/peers.py with `threads`; returns its rows, or a note saying why not.
-    private func runPeers(threads: Int, only: String?) -> ([[String: Any]], String?) {
+    private func runPeers(threads: Int, only: String?) -> ([BenchReport.Peer], String?) {
         guard let script = findPeersScript() else {
             return ([], "peers skipped: Benchmarks/peers.py not found (run comrec bench from the repository)")
         }
@@ -209,9 +204,8 @@ struct BenchCommand: ParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: interpreter) else {
             return ([], "peers skipped: \(interpreter) does not exist; create it with `bash \(benchmarks)/setup-venv.sh`")
         }
-        var rows: [[String: Any]] = []
         do {
-            FileHandle.standardError.write("measuring peers, \(threads) thread(s)...\n".data(using: .utf8)!)
+            progress("measuring peers, \(threads) thread(s)...")
             let process = Process()
             process.executableURL = URL(fileURLWithPath: interpreter)
             process.arguments = [script, "--json", "--threads", "\(threads)", "--width", "\(width)", "--height", "\(height)"]
@@ -221,17 +215,15 @@ struct BenchCommand: ParsableCommand {
             do {
                 try process.run()
             } catch {
-                return (rows, "peers failed: cannot run \(interpreter): \(error)")
+                return ([], "peers failed: cannot run \(interpreter): \(error)")
             }
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
-            guard process.terminationStatus == 0,
-                  let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
-                return (rows, "peers failed: \(script) exited with status \(process.terminationStatus)")
+            guard process.terminationStatus == 0, let rows = try? JSONDecoder().decode([BenchReport.Peer].self, from: data) else {
+                return ([], "peers failed: \(script) exited with status \(process.terminationStatus)")
             }
-            rows += list
+            return (rows, nil)
         }
-        return (rows, nil)
     }
 
     private func findPeersScript() -> String? {
@@ -252,4 +244,93 @@ private func pad(_ s: String, _ width: Int) -> String {
     s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count)
 }
 
-private func fixed(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+private func fixed(_ v: Double, _ digits: Int) -> String { decimalString(v, digits) }
+
+/// What `comrec bench` measured; `--json` prints it (keys in snake_case, sorted).
+struct BenchReport: Encodable {
+    struct Peak: Encodable {
+        var isa: String
+        var threads: Int
+        var gmacs: Double
+    }
+
+    struct Conv: Encodable {
+        var isa: String
+        var threads: Int
+        var layer: String
+        var kernel: String
+        var gmacs: Double
+        var seconds: Double
+        var medianSeconds: Double
+        var fractionOfPeak: Double
+
+        enum CodingKeys: String, CodingKey {
+            case isa, threads, layer, kernel, gmacs, seconds
+            case medianSeconds = "median_seconds", fractionOfPeak = "fraction_of_peak"
+        }
+    }
+
+    /// A row of Benchmarks/peers.py (`gmacs` null and `error` set when a peer failed).
+    struct Peer: Codable {
+        var name: String
+        var threads: Int
+        var gmacs: Double?
+        var error: String?
+        var secondsPerLayer: Double?
+        var medianSecondsPerLayer: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case name, threads, gmacs, error
+            case secondsPerLayer = "seconds_per_layer", medianSecondsPerLayer = "median_seconds_per_layer"
+        }
+    }
+
+    struct Network: Encodable {
+        var network: String
+        var isa: String
+        var threads: Int
+        var tileHeight: Int
+        var image: String
+        var gmacs: Double
+        var seconds: Double
+        var medianSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case network, isa, threads, image, gmacs, seconds
+            case tileHeight = "tile_height", medianSeconds = "median_seconds"
+        }
+    }
+
+    struct Upsample: Encodable {
+        var image: String
+        var seconds: Double
+        var referenceSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case image, seconds
+            case referenceSeconds = "reference_seconds"
+        }
+    }
+
+    var peak: [Peak] = []
+    var conv: [Conv] = []
+    var peers: [Peer] = []
+    var peersNote: String?
+    var networks: [Network] = []
+    var upsample: Upsample?
+
+    enum CodingKeys: String, CodingKey {
+        case peak, conv, peers, networks, upsample
+        case peersNote = "peers_note"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(peak, forKey: .peak)
+        try c.encode(conv, forKey: .conv)
+        try c.encode(peers, forKey: .peers)
+        try c.encodeIfPresent(peersNote, forKey: .peersNote)
+        if !networks.isEmpty { try c.encode(networks, forKey: .networks) }
+        try c.encodeIfPresent(upsample, forKey: .upsample)
+    }
+}

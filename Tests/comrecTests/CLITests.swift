@@ -1,5 +1,6 @@
 import ComRecCodec
 import ComRecIO
+import ComRecRuntime
 import ComRecTestSupport
 import Foundation
 import Testing
@@ -224,6 +225,29 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGINT)
         #expect(try FileManager.default.contentsOfDirectory(atPath: outDir).isEmpty)
+    }
+
+    /// `comrec bench --json`: one peak and one convolution row per kernel family, the network asked
+    /// for, every figure measured (positive); no peers with --no-peers. (Structure only: speed is
+    /// measured by running the benchmark, never asserted in a test.)
+    @Test func benchReportsEveryFamilyAsJSON() throws {
+        let result = try CLI.run(["bench", "--json", "--no-peers", "--threads", "1", "--repetitions", "1", "--rounds", "1",
+                                  "--width", "32", "--height", "16", "--network", "fast"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let families = KernelISA.supported.map(\.rawValue)
+        let peak = try #require(object["peak"] as? [[String: Any]]), conv = try #require(object["conv"] as? [[String: Any]])
+        #expect(peak.count == families.count && conv.count == families.count)
+        for row in conv {
+            #expect(families.contains(row["isa"] as? String ?? "") && (row["gmacs"] as? Double ?? 0) > 0)
+            #expect((row["kernel"] as? String ?? "").hasPrefix("conv3x3U7S8_"))
+        }
+        let networks = try #require(object["networks"] as? [[String: Any]])
+        #expect(networks.count == 1 && networks[0]["network"] as? String == "fast" && (networks[0]["gmacs"] as? Double ?? 0) > 0)
+        #expect(((object["upsample"] as? [String: Any])?["seconds"] as? Double ?? -1) >= 0)
+        #expect((object["peers"] as? [Any])?.isEmpty == true && object["peers_note"] == nil)
+        let unknown = try CLI.run(["bench", "--no-peers", "--network", "resnet"])
+        #expect(unknown.status == 64 && unknown.stderr.contains("unknown network resnet"))  // refused before measuring
     }
 
     @Test func helpListsTheSubcommands() throws {
