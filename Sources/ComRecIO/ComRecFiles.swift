@@ -58,7 +58,7 @@ public func encodeFile(input: String, output: String, options: EncodeOptions = E
 @discardableResult
 public func encodeFile(input: String, output: String, options: EncodeOptions, maxBitsPerPixel: Double) throws -> EncodeReport {
     guard maxBitsPerPixel > 0, maxBitsPerPixel.isFinite else {
-        throw ComRecIOError("--bpp must be a positive number of bits per pixel, not \(maxBitsPerPixel)")
+        throw ComRecIOError(.invalidBitsPerPixel(maxBitsPerPixel))
     }
     return try encodeFile(input: input, output: output, options: options, target: .bitsPerPixel(maxBitsPerPixel))
 }
@@ -83,9 +83,7 @@ public func decodeComRec(
     let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
     return try attributing(to: path) {
         guard ImageFormat.detect(bytes) == .jpeg else {
-            throw ComRecIOError(
-                "not a ComRec file: it is not a JPEG (it starts with \(describeStart(bytes))); "
-                    + "`comrec decode` reads only files written by `comrec encode`")
+            throw ComRecIOError(.notAJPEGForDecode(start: describeStart(bytes)))
         }
         return try pipeline.decode(bytes)
     }
@@ -109,7 +107,7 @@ public func inspectFile(_ path: String) throws -> ComRecFileInfo {
     let bytes = try readInputFile(path)
     return try attributing(to: path) {
         guard ImageFormat.detect(bytes) == .jpeg else {
-            throw ComRecIOError("not a ComRec file: it is not a JPEG (it starts with \(describeStart(bytes)))")
+            throw ComRecIOError(.notAJPEGForInfo(start: describeStart(bytes)))
         }
         return try ComRecPipeline(jpeg: LibJPEG(), profiles: Profile.catalogue).inspect(bytes)
     }
@@ -146,23 +144,23 @@ public func enhanceFile(
     force: Bool = false, pngLevel: Int = PNG.defaultCompressionLevel
 ) throws -> EnhanceReport {
     guard !profile.full.isPlainJPEG else {
-        throw ComRecIOError("profile \(profile.name) has no full-resolution enhancer in this build; "
-                            + "profiles with one: \(Profile.catalogue.filter { !$0.full.isPlainJPEG }.map(\.name).joined(separator: ", "))")
+        throw ComRecIOError(.noEnhancer(
+            profile: profile.name, withEnhancer: Profile.catalogue.filter { !$0.full.isPlainJPEG }.map(\.name)))
     }
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let jpeg = LibJPEG()
     let (image, estimate) = try attributing(to: input) { () throws -> (RGB8Image, JPEGQuality.Estimate?) in
         guard ImageFormat.detect(bytes) == .jpeg else {
-            throw ComRecIOError("not a JPEG (it starts with \(describeStart(bytes))); `comrec enhance` restores JPEG files")
+            throw ComRecIOError(.notAJPEGForEnhance(start: describeStart(bytes)))
         }
         let header = try jpeg.readHeader(bytes)
         if header.segments.contains(where: { $0.marker == ComRecSegment.marker && ComRecSegment.isComRec($0.payload) }) {
-            throw ComRecIOError("is a ComRec file; decode it with `comrec decode` (which runs its own network)")
+            throw ComRecIOError(.isAComRecFile)
         }
         let estimate = JPEGQuality.estimate(header.quantTables)
         if quality == nil && estimate == nil {
-            throw ComRecIOError("has no quantisation tables to estimate its quality from; give --quality")
+            throw ComRecIOError(.noQuantisationTables)
         }
         return (try jpeg.decode(bytes, maxPixels: maxPixels), estimate)
     }

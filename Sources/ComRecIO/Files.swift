@@ -18,15 +18,15 @@ public func readInputFile(_ path: String) throws -> [UInt8] {
     guard fd >= 0 else {
         let code = errno
         switch code {
-        case ENOENT: throw ComRecIOError(path: path, "no such file; check the path")
-        case EACCES: throw ComRecIOError(path: path, "permission denied; make the file readable")
-        default: throw ComRecIOError(path: path, "cannot open: \(systemMessage(code))")
+        case ENOENT: throw ComRecIOError(path: path, .noSuchFile)
+        case EACCES: throw ComRecIOError(path: path, .permissionDenied)
+        default: throw ComRecIOError(path: path, .cannotOpen(systemMessage(code)))
         }
     }
     defer { close(fd) }
     var info = stat()
-    guard fstat(fd, &info) == 0 else { throw ComRecIOError(path: path, "cannot read: \(systemMessage(errno))") }
-    if (info.st_mode & S_IFMT) == S_IFDIR { throw ComRecIOError(path: path, "is a directory, not an image file") }
+    guard fstat(fd, &info) == 0 else { throw ComRecIOError(path: path, .cannotRead(systemMessage(errno))) }
+    if (info.st_mode & S_IFMT) == S_IFDIR { throw ComRecIOError(path: path, .inputIsADirectory) }
     var bytes: [UInt8] = []
     if (info.st_mode & S_IFMT) == S_IFREG { bytes.reserveCapacity(Int(info.st_size)) }
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -34,12 +34,12 @@ public func readInputFile(_ path: String) throws -> [UInt8] {
         let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if count < 0 {
             if errno == EINTR { continue }
-            throw ComRecIOError(path: path, "cannot read: \(systemMessage(errno))")
+            throw ComRecIOError(path: path, .cannotRead(systemMessage(errno)))
         }
         if count == 0 { break }
         bytes += chunk[0..<count]
     }
-    if bytes.isEmpty { throw ComRecIOError(path: path, "file is empty") }
+    if bytes.isEmpty { throw ComRecIOError(path: path, .emptyFile) }
     return bytes
 }
 
@@ -63,23 +63,23 @@ public final class AtomicOutput {
         var existing = stat()
         if stat(path, &existing) == 0 {
             if (existing.st_mode & S_IFMT) == S_IFDIR {
-                throw ComRecIOError(path: path, "is a directory; give a file name for the output")
+                throw ComRecIOError(path: path, .outputIsADirectory)
             }
             for input in inputs {
                 var inputInfo = stat()
                 if stat(input, &inputInfo) == 0, inputInfo.st_dev == existing.st_dev, inputInfo.st_ino == existing.st_ino {
-                    throw ComRecIOError(path: path, "is the input file; choose another output name (inputs are never overwritten)")
+                    throw ComRecIOError(path: path, .outputIsTheInput)
                 }
             }
-            if !force { throw ComRecIOError(path: path, "already exists; pass --force to replace it") }
+            if !force { throw ComRecIOError(path: path, .outputExists) }
         }
         let (directory, name) = splitPath(path)
         var directoryInfo = stat()
         guard stat(directory, &directoryInfo) == 0 else {
-            throw ComRecIOError(path: path, "output directory \(directory) does not exist; create it first")
+            throw ComRecIOError(path: path, .outputDirectoryMissing(directory))
         }
         guard (directoryInfo.st_mode & S_IFMT) == S_IFDIR else {
-            throw ComRecIOError(path: path, "\(directory) is not a directory")
+            throw ComRecIOError(path: path, .outputParentIsNotADirectory(directory))
         }
         var descriptor: Int32 = -1
         var candidate = ""
@@ -97,8 +97,7 @@ public final class AtomicOutput {
             if failure != EEXIST { break }
         }
         guard descriptor >= 0 else {
-            throw ComRecIOError(
-                path: path, "cannot write to directory \(directory): \(systemMessage(failure)); choose a writable output directory")
+            throw ComRecIOError(path: path, .outputDirectoryNotWritable(directory: directory, why: systemMessage(failure)))
         }
         fd = descriptor
         temporaryPath = candidate
@@ -116,29 +115,29 @@ public final class AtomicOutput {
             let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw ComRecIOError(path: path, "cannot write: \(systemMessage(errno))")
+                throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno)))
             }
             written += count
         }
-        guard fsync(fd) == 0 else { throw ComRecIOError(path: path, "cannot write: \(systemMessage(errno))") }
+        guard fsync(fd) == 0 else { throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno))) }
         close(fd)
         fd = -1
         if force {
             guard rename(temporaryPath, path) == 0 else {
-                throw ComRecIOError(path: path, "cannot create: \(systemMessage(errno))")
+                throw ComRecIOError(path: path, .cannotCreate(systemMessage(errno)))
             }
         } else {
             // link() fails if `path` appeared since init: never clobber a file created meanwhile.
             if link(temporaryPath, path) != 0 {
                 let code = errno
-                if code == EEXIST { throw ComRecIOError(path: path, "already exists; pass --force to replace it") }
+                if code == EEXIST { throw ComRecIOError(path: path, .outputExists) }
                 // File systems without hard links: fall back to a checked rename.
                 var existing = stat()
                 guard stat(path, &existing) != 0 else {
-                    throw ComRecIOError(path: path, "already exists; pass --force to replace it")
+                    throw ComRecIOError(path: path, .outputExists)
                 }
                 guard rename(temporaryPath, path) == 0 else {
-                    throw ComRecIOError(path: path, "cannot create: \(systemMessage(errno))")
+                    throw ComRecIOError(path: path, .cannotCreate(systemMessage(errno)))
                 }
             }
         }

@@ -29,7 +29,7 @@ public enum ImageFormat: String, Sendable {
 
 /// Decodes a PNG, JPEG or binary PPM/PGM held in memory to RGB8.
 public func decodeImage(_ bytes: [UInt8], options: ImageReadOptions = ImageReadOptions()) throws -> RGB8Image {
-    guard !bytes.isEmpty else { throw ComRecIOError("file is empty; give a PNG, JPEG or binary PPM/PGM image") }
+    guard !bytes.isEmpty else { throw ComRecIOError(.emptyImageData) }
     switch ImageFormat.detect(bytes) {
     case .png:
         return try PNG.decode(bytes, options: options)
@@ -42,9 +42,7 @@ public func decodeImage(_ bytes: [UInt8], options: ImageReadOptions = ImageReadO
     case .pnm:
         return try PNM.decode(bytes, maxPixels: options.maxPixels)
     case nil:
-        throw ComRecIOError(
-            "not a PNG, JPEG or binary PPM/PGM image (it starts with \(describeStart(bytes))); "
-                + "give an image in one of those formats")
+        throw ComRecIOError(.notAnImage(start: describeStart(bytes)))
     }
 }
 

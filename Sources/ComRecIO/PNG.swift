@@ -68,10 +68,10 @@ public enum PNG {
     /// adaptive row filters).
     public static func encode(_ image: RGB8Image, compressionLevel: Int = defaultCompressionLevel) throws -> [UInt8] {
         guard image.width > 0, image.height > 0 else {
-            throw ComRecIOError(.emptyImage(width: image.width, height: image.height))
+            throw ComRecIOError(ComRecError.emptyImage(width: image.width, height: image.height))
         }
         guard (0...9).contains(compressionLevel) else {
-            throw ComRecIOError("PNG compression level must be 0...9, not \(compressionLevel)")
+            throw ComRecIOError(.pngCompressionLevel(compressionLevel))
         }
         var out: UnsafeMutablePointer<UInt8>?
         var outSize = 0
@@ -79,7 +79,7 @@ public enum PNG {
         let status = image.pixels.withUnsafeBufferPointer {
             crc_png_encode($0.baseAddress, UInt32(image.width), UInt32(image.height), 3, Int32(compressionLevel), &out, &outSize, &error)
         }
-        guard status == 0, let out else { throw ComRecIOError("PNG encoding failed (libpng: \(cString(error)))") }
+        guard status == 0, let out else { throw ComRecIOError(.pngEncoder(cString(error))) }
         defer { crc_free(out) }
         return Array(UnsafeBufferPointer(start: out, count: outSize))
     }
@@ -92,7 +92,7 @@ public enum PNG {
     }
 
     private static func invalid(_ message: String) -> ComRecIOError {
-        ComRecIOError("PNG data is invalid or truncated (libpng: \(message))")
+        ComRecIOError(.png(message))
     }
 
     /// RGBA8 -> RGB8. Fully opaque images just lose the channel. Otherwise, with `flatten`, each
@@ -103,9 +103,7 @@ public enum PNG {
         var transparent = 0
         for i in 0..<count where rgba[4 * i + 3] != 255 { transparent += 1 }
         if transparent > 0 && !flatten {
-            return .failure(ComRecIOError(
-                "image has a real alpha channel (\(transparent) of \(count) pixels are not opaque); "
-                    + "ComRec stores RGB only: pass --flatten-alpha to composite it on white"))
+            return .failure(ComRecIOError(.realAlpha(transparent: transparent, pixels: count)))
         }
         var rgb = [UInt8](repeating: 0, count: count * 3)
         for i in 0..<count {

@@ -12,9 +12,7 @@ public enum PNM {
         case UInt8(ascii: "5"): channels = 1
         case UInt8(ascii: "6"): channels = 3
         case UInt8(ascii: "1"), UInt8(ascii: "2"), UInt8(ascii: "3"), UInt8(ascii: "4"), UInt8(ascii: "7"):
-            throw ComRecIOError(
-                "Netpbm type P\(Character(Unicode.Scalar(bytes[1]))) is not supported; only binary PGM (P5) "
-                    + "and PPM (P6) are read: convert it to PNG or binary PPM")
+            throw ComRecIOError(.unsupportedNetpbm(type: Character(Unicode.Scalar(bytes[1]))))
         default:
             throw invalid("it does not start with P5 or P6")
         }
@@ -75,6 +73,6 @@ public enum PNM {
     }
 
     private static func invalid(_ why: String) -> ComRecIOError {
-        ComRecIOError("PPM/PGM data is invalid: \(why)")
+        ComRecIOError(.pnm(why))
     }
 }

@@ -60,7 +60,7 @@ struct DemoCommand: ParsableCommand {
         let source = try input ?? locateBundledImage()
         let directory = try outputDir ?? makeTemporaryDirectory()
         defer { if outputDir == nil { try? FileManager.default.removeItem(atPath: directory) } }
-        if !isDirectory(directory) { throw ComRecIOError(path: directory, "is not a directory; create it first") }
+        if !isDirectory(directory) { throw ComRecIOError(path: directory, .notADirectory(hint: "create it first")) }
         let encoded = directory + "/demo.jpg", decoded = directory + "/demo.png"
 
         let chosen = try profile.resolved()
@@ -118,9 +118,7 @@ struct DemoCommand: ParsableCommand {
             .deletingLastPathComponent().deletingLastPathComponent()
         let path = packageRoot.appendingPathComponent(DemoCommand.bundledImage).path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw ComRecIOError(
-                path: DemoCommand.bundledImage,
-                "bundled demo image not found; run from the package root, or pass --input IMAGE")
+            throw ComRecIOError(path: DemoCommand.bundledImage, .bundledImageMissing)
         }
         return path
     }
@@ -130,7 +128,7 @@ struct DemoCommand: ParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw ComRecIOError(path: path, "cannot create a temporary directory; pass --output-dir DIR")
+            throw ComRecIOError(path: path, .noTemporaryDirectory)
         }
         return path
     }

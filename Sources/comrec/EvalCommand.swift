@@ -171,10 +171,10 @@ struct EvalCommand: ParsableCommand {
 
     /// The PNG files of the folder, sorted by name (case-insensitive extension), at most `limit`.
     private func listPNGs() throws -> [String] {
-        guard isDirectory(directory) else { throw ComRecIOError(path: directory, "is not a folder; give a folder of PNG images") }
+        guard isDirectory(directory) else { throw ComRecIOError(path: directory, .notADirectory(hint: "give a folder of PNG images")) }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
             .filter { $0.lowercased().hasSuffix(".png") }.sorted()
-        guard !names.isEmpty else { throw ComRecIOError(path: directory, "holds no .png files") }
+        guard !names.isEmpty else { throw ComRecIOError(path: directory, .noPNGFiles) }
         let base = directory.hasSuffix("/") ? directory : directory + "/"
         return names.prefix(limit ?? names.count).map { base + $0 }
     }

@@ -92,8 +92,8 @@ import Testing
             case .decode: try decodeFile(input: input, output: output, maxPixels: limit)
             }
         } throws: { error in
-            let text = "\(error)"
-            return text.hasPrefix(input + ": ") && text.contains(bad.message) && !text.contains("\n")
+            guard let error = error as? ComRecIOError else { return false }
+            return error.path == input && bad.reason(error.reason) && !error.description.contains("\n")
         }
         #expect(dir.names == before, "nothing written, nothing left behind")
     }
