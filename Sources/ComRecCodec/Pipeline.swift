@@ -95,7 +95,7 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         guard candidates.count == 1 else { throw .duplicateSegment }
         let segment = try ComRecSegment(parsing: first.payload)
         let status: ModelStatus
-        if segment.mode == .full && segment.modelHash == FullResolutionModel.plainJPEG.modelHash {
+        if segment.isPlainJPEG {
             status = .available  // no network: every build decodes it
         } else if let profile = profiles.first(where: { $0.name == segment.profile }) {
             let buildHash = segment.mode == .half ? profile.modelHash : profile.full.modelHash
@@ -137,7 +137,7 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
             let profile = profiles.first { $0.name == segment.profile }!
             image = profile.reconstruct(stored, context)
         case .full:
-            if segment.modelHash == FullResolutionModel.plainJPEG.modelHash {
+            if segment.isPlainJPEG {
                 image = stored
             } else {
                 image = profiles.first { $0.name == segment.profile }!.full.enhance(stored, context)

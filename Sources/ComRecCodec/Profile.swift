@@ -58,6 +58,12 @@ public struct FullResolutionModel: Sendable {
     public var isPlainJPEG: Bool { modelHash == FullResolutionModel.plainJPEG.modelHash }
 }
 
+extension ComRecSegment {
+    /// Whether the file is a full-mode file without a network: its JPEG is the image, and every
+    /// build decodes it whatever its profile.
+    public var isPlainJPEG: Bool { mode == .full && modelHash == FullResolutionModel.plainJPEG.modelHash }
+}
+
 /// A codec profile: a pair of models that make the compact image and rebuild the original from it
 /// (half mode), and the model that restores a full-resolution JPEG (full mode).
 ///

@@ -96,7 +96,7 @@ struct DemoCommand: ParsableCommand {
             return "quality \(q): \(f(bpp, 3)) bits per pixel, PSNR \(f(Metrics.psnr(original, decoded), 2)) dB"
         }
 
-        func f(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+        func f(_ value: Double, _ digits: Int) -> String { decimalString(value, digits) }
         print("""
             ComRec demo: profile \(chosen.name), \(quality.map { "quality \($0)" } ?? "at most \(bpp) bits per pixel")
               input          \(source), \(original.width) x \(original.height)

@@ -74,7 +74,7 @@ struct EncodeCommand: ParsableCommand {
             let report = try bpp.map { try encodeFile(input: input, output: output, options: options, maxBitsPerPixel: $0) }
                 ?? encodeFile(input: input, output: output, options: options)
             return "\(input) -> \(output): \(report.width) x \(report.height), \(report.mode.name) mode, quality \(report.quality), "
-                + "\(report.fileBytes) bytes, " + String(format: "%.3f", report.bitsPerPixel) + " bpp (\(report.reason))"
+                + "\(report.fileBytes) bytes, " + decimalString(report.bitsPerPixel, 3) + " bpp (\(report.reason))"
         }
     }
 }

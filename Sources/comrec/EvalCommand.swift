@@ -236,15 +236,15 @@ struct EvalReport {
 
     var text: String {
         func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
-        func f(_ v: Double?, _ digits: Int) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "n/a" }
-        var lines = ["\(folder): \(images) images, \(String(format: "%.1f", seconds)) s"
+        func f(_ v: Double?, _ digits: Int) -> String { v.map { decimalString($0, digits) } ?? "n/a" }
+        var lines = ["\(folder): \(images) images, \(decimalString(seconds, 1)) s"
                      + (withMSSSIM ? "" : " (MS-SSIM n/a: an image is under 161 pixels on a side)")]
         for (name, points) in curves {
             let halves = halfFiles[name]
             lines.append("")
             lines.append("\(name)\n    q      bpp   PSNR dB  MS-SSIM" + (halves == nil ? "" : "  half-mode files"))
             for (i, p) in points.enumerated() {
-                lines.append(String(format: "  %3d  %7.4f  ", p.quality, p.bpp) + pad(f(p.psnr, 2), 8) + "  " + pad(f(p.msSSIM, 4), 7)
+                lines.append("  " + pad("\(p.quality)", 3) + "  " + pad(f(p.bpp, 4), 7) + "  " + pad(f(p.psnr, 2), 8) + "  " + pad(f(p.msSSIM, 4), 7)
                              + (halves.map { "  \($0[i]) of \(images)" } ?? ""))
             }
         }

@@ -88,7 +88,7 @@ struct InfoFacts: Encodable {
         storedWidth = info.storedWidth
         storedHeight = info.storedHeight
         storedQuality = segment.quality
-        let plain = segment.mode == .full && segment.modelHash == FullResolutionModel.plainJPEG.modelHash
+        let plain = segment.isPlainJPEG
         decoder = plain ? "none" : "network"
         progressive = info.progressive
         // Rounded so that the JSON does not show binary noise.
@@ -114,7 +114,7 @@ struct InfoFacts: Encodable {
         let stored = mode == "half" ? "compact image  " : "stored image   "
         return """
             file            \(file)
-            file size       \(fileBytes) bytes, \(String(format: "%.4f", bitsPerPixel)) bits per pixel
+            file size       \(fileBytes) bytes, \(decimalString(bitsPerPixel, 4)) bits per pixel
             format version  \(formatVersion)
             mode            \(modeText)
             profile         \(profile)
