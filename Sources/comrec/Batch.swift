@@ -2,6 +2,20 @@ import ArgumentParser
 import ComRecIO
 import Foundation
 
+/// Runs `body`; an error other than an exit code is printed on stderr as the one line
+/// "comrec: error: ..." and the command exits with status 1. Every subcommand's failures go through
+/// here or through `runBatch`, which reports per file.
+func reportingFailure<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        Terminal.standardError.error("\(error)")
+        throw ExitCode.failure
+    }
+}
+
 /// Runs one operation over one or several inputs. One input with an output that is not an existing
 /// directory: the output is that file. Otherwise the output is a directory (created if missing)
 /// and each input's output is named after it with `outputExtension`. A failure is reported on

@@ -46,14 +46,7 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try demo()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            Terminal.standardError.error("\(error)")
-            throw ExitCode.failure
-        }
+        try reportingFailure { try demo() }
     }
 
     private func demo() throws {

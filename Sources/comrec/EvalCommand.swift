@@ -97,14 +97,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try evaluate()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            Terminal.standardError.error("\(error)")
-            throw ExitCode.failure
-        }
+        try reportingFailure { try evaluate() }
     }
 
     private func evaluate() throws {

@@ -16,13 +16,7 @@ struct InfoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let info: ComRecFileInfo
-        do {
-            info = try inspectFile(file)
-        } catch {
-            Terminal.standardError.error("\(error)")
-            throw ExitCode.failure
-        }
+        let info = try reportingFailure { try inspectFile(file) }
         let facts = InfoFacts(file: file, info: info)
         if json {
             let encoder = JSONEncoder()
