@@ -38,19 +38,19 @@ struct EvalCommand: ParsableCommand {
         "Profile to evaluate (repeatable; default: all of \(Profile.names.joined(separator: ", "))).", valueName: "name"))
     var profiles: [ProfileName] = []
 
-    @Option(help: ArgumentHelp("JPEG qualities of the plain JPEG curve.", valueName: "q,q,..."))
-    var jpegQualities: String = EvalCommand.jpegQualities.map(String.init).joined(separator: ",")
+    @Option(help: ArgumentHelp("JPEG qualities of the plain JPEG curve (comma-separated, each 1...100).", valueName: "q,q,..."))
+    var jpegQualities = QualityList(EvalCommand.jpegQualities)
 
-    @Option(help: ArgumentHelp("JPEG qualities of the compact image for the profiles' half-mode curves.", valueName: "q,q,..."))
-    var halfQualities: String = EvalCommand.halfQualities.map(String.init).joined(separator: ",")
+    @Option(help: ArgumentHelp("JPEG qualities of the compact image for the profiles' half-mode curves (comma-separated, 1...100).", valueName: "q,q,..."))
+    var halfQualities = QualityList(EvalCommand.halfQualities)
 
     @Option(help: ArgumentHelp(
-        "Qualities of the full-mode and auto curves (default: --jpeg-qualities; for auto, the size budget).",
+        "Qualities of the full-mode and auto curves (comma-separated, 1...100; default: --jpeg-qualities; for auto, the size budget).",
         valueName: "q,q,..."))
-    var fullQualities: String?
+    var fullQualities: QualityList?
 
-    @Option(help: ArgumentHelp("Which curves per profile: any of half, full, auto.", valueName: "m,m,..."))
-    var modes: String = "half,full,auto"
+    @Option(help: ArgumentHelp("Which curves per profile: a comma-separated list of half, full, auto.", valueName: "m,m,..."))
+    var modes = ModeList([.half, .full, .auto])
 
     @Option(help: ArgumentHelp("How the auto curves choose the mode, as `encode --effort`: 1 (rule) or 2 (try both).",
                                valueName: "1|2"))
@@ -68,33 +68,10 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var read: ReadOptions
 
     func validate() throws {
-        _ = try qualities(jpegQualities, "--jpeg-qualities")
-        _ = try qualities(halfQualities, "--half-qualities")
-        if let fullQualities { _ = try qualities(fullQualities, "--full-qualities") }
-        _ = try chosenModes()
         guard effort == 1 || effort == 2 else { throw ValidationError("--effort must be 1 or 2, not \(effort)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
-    func chosenModes() throws -> Set<ModeRequest> {
-        var out: Set<ModeRequest> = []
-        for name in modes.split(separator: ",") {
-            guard let mode = ModeRequest(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("--modes must be a comma-separated list of half, full, auto, not '\(modes)'")
-            }
-            out.insert(mode)
-        }
-        guard !out.isEmpty else { throw ValidationError("--modes names no mode") }
-        return out
-    }
-
-    func qualities(_ text: String, _ option: String) throws -> [Int] {
-        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && (1...100).contains($0!) }) else {
-            throw ValidationError("\(option) must be a comma-separated list of qualities 1...100, not '\(text)'")
-        }
-        return values.map { $0! }
-    }
 
     func run() throws {
         try reportingFailure { try evaluate() }
@@ -107,10 +84,9 @@ struct EvalCommand: ParsableCommand {
         var chosen = profiles.isEmpty ? try Profile.hosted().filter { $0.name != "bicubic" } : try profiles.map { try $0.resolved() }
         chosen.removeAll { $0.name == "bicubic" }
         chosen.append(.bicubic)
-        let jpegQ = try qualities(jpegQualities, "--jpeg-qualities"), halfQ = try qualities(halfQualities, "--half-qualities")
-
-        let fullQ = try fullQualities.map { try qualities($0, "--full-qualities") } ?? jpegQ
-        let modes = try chosenModes()
+        let jpegQ = jpegQualities.values, halfQ = halfQualities.values
+        let fullQ = fullQualities?.values ?? jpegQ
+        let modes = Set(self.modes.values)
 
         let evaluation = RDEvaluation(images: images)
         // Work units for the progress bar: one per image per encode-and-decode.

@@ -54,6 +54,36 @@ struct ProfileName: ExpressibleByArgument, Equatable, CustomStringConvertible {
 /// --mode: argument-parser parses it from the raw values and lists them.
 extension ModeRequest: ExpressibleByArgument {}
 
+/// A comma-separated list of JPEG qualities 1...100 ("10,50,90"), parsed by argument-parser.
+struct QualityList: ExpressibleByArgument {
+    let values: [Int]
+
+    init(_ values: [Int]) { self.values = values }
+
+    init?(argument: String) {
+        let parsed = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ $0.map { (1...100).contains($0) } ?? false }) else { return nil }
+        values = parsed.map { $0! }
+    }
+
+    var defaultValueDescription: String { values.map(String.init).joined(separator: ",") }
+}
+
+/// A comma-separated list of modes ("half,full,auto"), parsed by argument-parser.
+struct ModeList: ExpressibleByArgument {
+    let values: [ModeRequest]
+
+    init(_ values: [ModeRequest]) { self.values = values }
+
+    init?(argument: String) {
+        let parsed = argument.split(separator: ",").map { ModeRequest(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else { return nil }
+        values = parsed.map { $0! }
+    }
+
+    var defaultValueDescription: String { values.map(\.rawValue).joined(separator: ",") }
+}
+
 func validateQuality(_ quality: Int) throws {
     guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100, not \(quality)") }
 }
