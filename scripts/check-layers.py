@@ -9,7 +9,7 @@ import sys
 
 # Lowest first, as in Package.swift's header. C targets sit where their users need them.
 LAYERS = [
-    "ComRecKernels", "ComRecKernelsAVX2", "ComRecKernelsAVX512", "CComRecCPU", "ComRecRuntime",
+    "ComRecKernels", "ComRecKernelsAVX2", "ComRecKernelsAVX512", "CComRecCPU", "ComRecRuntime", "ComRecBench",
     "ComRecModels", "ComRecNetworks", "ComRecCompiler", "ComRecCodec",
     "CLibPNG", "CLibJPEG", "CComRecImage", "CComRecSignals", "ComRecIO", "ComRecEval",
     "comrec", "comrec-compile", "comrec-models-bench",

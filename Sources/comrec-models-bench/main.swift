@@ -13,6 +13,7 @@ import ComRecCompiler
 import ComRecIO
 import ComRecKernels
 import ComRecModels
+import ComRecBench
 import ComRecRuntime
 import Foundation
 

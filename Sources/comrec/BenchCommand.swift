@@ -1,5 +1,6 @@
 import ArgumentParser
 import ComRecCodec
+import ComRecBench
 import ComRecRuntime
 import Foundation
 

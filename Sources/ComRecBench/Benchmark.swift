@@ -1,6 +1,8 @@
 // Measurements for `comrec bench`: each kernel family's int8 peak (a register-only microkernel)
-// and one 3x3 convolution layer over a whole image, with a given number of threads.
+// and one 3x3 convolution layer over a whole image, with a given number of threads. Beside the
+// runtime, not in it: nothing that decodes an image links this code.
 import ComRecKernels
+import ComRecRuntime
 
 #if arch(x86_64)
 import ComRecKernelsAVX2
@@ -249,4 +251,11 @@ extension Benchmark {
         }
         return (reference, fast)
     }
+}
+
+/// Carries non-Sendable values (pointers, closures) into pool tasks; the pool's `run` returns only
+/// when every task is done, so nothing outlives the call.
+private struct Unchecked<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
