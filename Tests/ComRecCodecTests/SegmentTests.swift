@@ -65,6 +65,22 @@ import Testing
         #expect(throws: ComRecError.self) { try longest.serialised() }
     }
 
+    /// docs/format.md: the profile name is 1...16 characters. 16 round-trips; 17 is refused by the
+    /// writer, and by the reader when a file claims it.
+    @Test func profileNameLimitRoundTripsAtItsEdge() throws {
+        var edge = Self.segment
+        edge.profile = String(repeating: "x", count: Profile.maxNameLength)
+        #expect(try ComRecSegment(parsing: edge.serialised()) == edge)
+        var over = edge
+        over.profile += "x"
+        #expect(throws: ComRecError.self) { try over.serialised() }
+        // A file whose name byte says 17 and that holds 17 name characters.
+        var bytes = try edge.serialised()
+        bytes[9] = UInt8(Profile.maxNameLength + 1)
+        bytes.insert(UInt8(ascii: "x"), at: 10)
+        #expect(throws: ComRecError.self) { try ComRecSegment(parsing: bytes) }
+    }
+
     @Test func everyTruncationIsRefused() {
         for count in 0..<Self.golden.count {
             let prefix = Array(Self.golden[0..<count])
