@@ -4,9 +4,9 @@ import ComRecCodec
 import ComRecEval
 import ComRecIO
 import ComRecTestModels
-import XCTest
+import Testing
 
-final class MSSSIMTests: XCTestCase {
+@Suite struct MSSSIMTests {
     func image(_ w: Int, _ h: Int, _ seed: Int) -> RGB8Image {
         RGB8Image(width: w, height: h, pixels: goldenSyntheticImage(width: w, height: h, seed: seed))
     }
@@ -18,26 +18,32 @@ final class MSSSIMTests: XCTestCase {
         })
     }
 
-    func testMatchesPythonWithFewerScales() {
+    @Test func matchesPythonWithFewerScales() throws {
         let a = image(48, 45, 1), b = image(48, 45, 2)
         let c = perturbed(a, image(48, 45, 3), divisor: 16, offset: 8)
-        XCTAssertEqual(MSSSIM.msSSIM(a, c, scales: 3)!, 0.9980022568963564, accuracy: 1e-12)
-        XCTAssertEqual(MSSSIM.msSSIM(a, b, scales: 3)!, 0.0)  // a negative term clamps to 0
-        XCTAssertEqual(MSSSIM.msSSIM(a, c, scales: 1)!, 0.9968274399759399, accuracy: 1e-12)
+        let ac3 = try #require(MSSSIM.msSSIM(a, c, scales: 3))
+        #expect(abs(ac3 - 0.9980022568963564) <= 1e-12)
+        let ab3 = try #require(MSSSIM.msSSIM(a, b, scales: 3))
+        #expect(ab3 == 0.0)  // a negative term clamps to 0
+        let ac1 = try #require(MSSSIM.msSSIM(a, c, scales: 1))
+        #expect(abs(ac1 - 0.9968274399759399) <= 1e-12)
     }
 
-    func testMatchesPythonWithFiveScales() {
+    @Test func matchesPythonWithFiveScales() throws {
         let a = image(170, 165, 4)
-        XCTAssertEqual(MSSSIM.msSSIM(a, perturbed(a, image(170, 165, 5), divisor: 8, offset: 16))!, 0.9900510065391527, accuracy: 1e-12)
+        let perturbedScore = try #require(MSSSIM.msSSIM(a, perturbed(a, image(170, 165, 5), divisor: 8, offset: 16)))
+        #expect(abs(perturbedScore - 0.9900510065391527) <= 1e-12)
         let d = RGB8Image(width: a.width, height: a.height, pixels: a.pixels.map { UInt8(min(Int($0) / 2 + 60, 255)) })
-        XCTAssertEqual(MSSSIM.msSSIM(a, d)!, 0.8114281291758632, accuracy: 1e-12)
-        XCTAssertEqual(MSSSIM.msSSIM(a, a)!, 1.0, accuracy: 1e-15)
+        let darkened = try #require(MSSSIM.msSSIM(a, d))
+        #expect(abs(darkened - 0.8114281291758632) <= 1e-12)
+        let same = try #require(MSSSIM.msSSIM(a, a))
+        #expect(abs(same - 1.0) <= 1e-15)
     }
 
-    func testTooSmallForFiveScalesIsNil() {
-        XCTAssertEqual(MSSSIM.minSide(), 161)
-        XCTAssertEqual(MSSSIM.minSide(scales: 3), 41)
-        XCTAssertNil(MSSSIM.msSSIM(image(160, 300, 1), image(160, 300, 1)))
-        XCTAssertNotNil(MSSSIM.msSSIM(image(161, 161, 1), image(161, 161, 2)))
+    @Test func tooSmallForFiveScalesIsNil() {
+        #expect(MSSSIM.minSide() == 161)
+        #expect(MSSSIM.minSide(scales: 3) == 41)
+        #expect(MSSSIM.msSSIM(image(160, 300, 1), image(160, 300, 1)) == nil)
+        #expect(MSSSIM.msSSIM(image(161, 161, 1), image(161, 161, 2)) != nil)
     }
 }

@@ -1,9 +1,9 @@
 // The fast x2 upsampling must give the reference's bytes for every size, crop and row band.
 import ComRecKernels
-import XCTest
+import Testing
 
-final class Upsample2xFastTests: XCTestCase {
-    func testMatchesReferenceBitForBit() {
+@Suite struct Upsample2xFastTests {
+    @Test func matchesReferenceBitForBit() {
         var rng = SplitMix64(seed: 2024)
         let sizes = [(1, 1), (1, 5), (5, 1), (2, 2), (7, 3), (13, 11), (32, 9)]
         for (w, h) in sizes {
@@ -21,7 +21,7 @@ final class Upsample2xFastTests: XCTestCase {
                                           dst: &expected, dstWidth: dstWidth, rows: band)
                         upsample2xBicubicFast(src: src, srcWidth: w, srcHeight: h, channels: channels,
                                               dst: &actual, dstWidth: dstWidth, rows: band)
-                        XCTAssertEqual(actual, expected, "\(w)x\(h)x\(channels), width \(dstWidth), rows \(band)")
+                        #expect(actual == expected, "\(w)x\(h)x\(channels), width \(dstWidth), rows \(band)")
                     }
                 }
             }

@@ -1,13 +1,13 @@
 import ComRecModels
 import Foundation
-import XCTest
+import Testing
 
-final class Base64Tests: XCTestCase {
+@Suite struct Base64Tests {
     func decode(_ text: String) -> [UInt8]? {
         Array(text.utf8).withUnsafeBufferPointer { decodeBase64($0) }
     }
 
-    func testMatchesFoundationForEveryLengthAndLineBreaks() {
+    @Test func matchesFoundationForEveryLengthAndLineBreaks() {
         var state: UInt32 = 7
         for length in 0..<200 {
             let bytes: [UInt8] = (0..<length).map { _ in
@@ -15,18 +15,18 @@ final class Base64Tests: XCTestCase {
                 return UInt8(truncatingIfNeeded: state >> 24)
             }
             let text = Data(bytes).base64EncodedString()
-            XCTAssertEqual(decode(text), bytes, "length \(length)")
+            #expect(decode(text) == bytes, "length \(length)")
             let wrapped = Data(bytes).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
-            XCTAssertEqual(decode(wrapped + "\n"), bytes, "length \(length), wrapped")
+            #expect(decode(wrapped + "\n") == bytes, "length \(length), wrapped")
         }
     }
 
-    func testRefusesMalformedText() {
+    @Test func refusesMalformedText() {
         for bad in ["A", "AB", "ABC", "A===", "AB=C", "AB==CD==", "AB*D", "QUJD=", "QQ==QQ==", "QQ=", "ÿÿÿÿ"] {
-            XCTAssertNil(decode(bad), bad)
+            #expect(decode(bad) == nil, "\(bad)")
         }
-        XCTAssertEqual(decode(""), [])
-        XCTAssertEqual(decode("QQ=="), [0x41])
-        XCTAssertEqual(decode("QUI="), [0x41, 0x42])
+        #expect(decode("") == [])
+        #expect(decode("QQ==") == [0x41])
+        #expect(decode("QUI=") == [0x41, 0x42])
     }
 }

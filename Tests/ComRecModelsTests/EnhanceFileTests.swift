@@ -3,53 +3,57 @@ import ComRecCodec
 import ComRecIO
 import ComRecTestModels
 import Foundation
-import XCTest
+import Testing
 
-final class EnhanceFileTests: XCTestCase {
+@Suite struct EnhanceFileTests {
     let image = RGB8Image(width: 37, height: 22, pixels: goldenSyntheticImage(width: 37, height: 22, seed: 4))
     let fast = Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, enhancerMaxQuality: 60,
                                halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner)
 
+    /// A new directory; the caller removes it (`removeDirectory`) when its test ends.
     func temporaryDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "comrec-enhance-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
         return path
     }
+
+    func removeDirectory(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
     func write(_ bytes: [UInt8], _ path: String) throws -> String {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }
 
-    func testEnhancesAtTheEstimatedQualityAndLeavesHighQualitiesAlone() throws {
+    @Test func enhancesAtTheEstimatedQualityAndLeavesHighQualitiesAlone() throws {
         let dir = try temporaryDirectory()
+        defer { removeDirectory(dir) }
         for q in [20, 60, 61, 90] {
             let jpeg = try LibJPEG().encode(image, settings: JPEGSettings(quality: q), segments: [])
             let input = try write(jpeg, dir + "/q\(q).jpg"), output = dir + "/q\(q).png"
             let report = try enhanceFile(input: input, output: output, profile: fast)
-            XCTAssertEqual(report.quality, q)
-            XCTAssertEqual(report.exactTables, true)
+            #expect(report.quality == q)
+            #expect(report.exactTables == true)
             let decoded = try LibJPEG().decode(jpeg, maxPixels: 1 << 20)
             let written = try readImage(path: output)
             if q <= 60 {
-                XCTAssertTrue(report.enhanced)
-                XCTAssertEqual(written, fast.full.enhance(decoded, ReconstructionContext(width: 37, height: 22, quality: q)))
-                XCTAssertNotEqual(written, decoded, "the test enhancer changes pixels")
+                #expect(report.enhanced)
+                #expect(written == fast.full.enhance(decoded, ReconstructionContext(width: 37, height: 22, quality: q)))
+                #expect(written != decoded, "the test enhancer changes pixels")
             } else {
-                XCTAssertFalse(report.enhanced, "quality \(q) is above the enhancer's 60")
-                XCTAssertEqual(written, decoded)
+                #expect(!report.enhanced, "quality \(q) is above the enhancer's 60")
+                #expect(written == decoded)
             }
         }
         // A given quality replaces the estimate.
         let jpeg = try LibJPEG().encode(image, settings: JPEGSettings(quality: 90), segments: [])
         let report = try enhanceFile(input: try write(jpeg, dir + "/given.jpg"), output: dir + "/given.png", profile: fast, quality: 30)
-        XCTAssertTrue(report.enhanced)
-        XCTAssertNil(report.exactTables)
+        #expect(report.enhanced)
+        #expect(report.exactTables == nil)
     }
 
-    func testRefusesComRecFilesOtherFormatsAndProfilesWithoutEnhancer() throws {
+    @Test func refusesComRecFilesOtherFormatsAndProfilesWithoutEnhancer() throws {
         let dir = try temporaryDirectory()
+        defer { removeDirectory(dir) }
         let comrec = try ComRecPipeline(jpeg: LibJPEG(), profiles: [.bicubic]).encode(image, profile: .bicubic, settings: JPEGSettings(quality: 50))
         let png = try PNG.encode(image)
         let plain = try LibJPEG().encode(image, settings: JPEGSettings(quality: 50), segments: [])
@@ -61,10 +65,12 @@ final class EnhanceFileTests: XCTestCase {
         ]
         for (name, bytes, profile, message) in cases {
             let input = try write(bytes, dir + "/" + name), output = dir + "/" + name + ".png"
-            XCTAssertThrowsError(try enhanceFile(input: input, output: output, profile: profile), name) { error in
-                XCTAssertTrue("\(error)".contains(message), "\(name): \(error)")
+            if let error = #expect(throws: (any Error).self, "\(name)", performing: {
+                try enhanceFile(input: input, output: output, profile: profile)
+            }) {
+                #expect("\(error)".contains(message), "\(name): \(error)")
             }
-            XCTAssertFalse(FileManager.default.fileExists(atPath: output), "\(name): no output on failure")
+            #expect(!FileManager.default.fileExists(atPath: output), "\(name): no output on failure")
         }
     }
 }

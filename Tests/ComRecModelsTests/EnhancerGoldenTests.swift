@@ -9,7 +9,7 @@ import ComRecModels
 import ComRecRuntime
 import ComRecTestModels
 import Foundation
-import XCTest
+import Testing
 
 /// One case of Fixtures/golden/full/<profile>-full.json.
 struct EnhancerGoldenCase: Decodable {
@@ -31,7 +31,7 @@ struct EnhancerGoldenFile: Decodable {
     }
 }
 
-final class EnhancerGoldenTests: XCTestCase {
+@Suite struct EnhancerGoldenTests {
     /// The test enhancers and their golden files.
     let models: [(LearnedModel, String)] = [(TestPaperFullModel.model, "test-paper-full"), (TestFastFullModel.model, "test-fast-full")]
 
@@ -39,25 +39,25 @@ final class EnhancerGoldenTests: XCTestCase {
         goldenSyntheticImage(width: c.width, height: c.height, seed: c.decoded_seed)
     }
 
-    func testBothWiringsAreCovered() {
-        XCTAssertTrue(models.allSatisfy { $0.0.isEnhancer && $0.0.com == nil })
-        XCTAssertEqual(Set(models.map { $0.0.rec.shapes.last!.kind == .lastConv3x3PixelShuffleResidual }), [true, false])
-        XCTAssertTrue(TestFastFullModel.model.rec.shapes[0].stride == 2)
+    @Test func bothWiringsAreCovered() {
+        #expect(models.allSatisfy { $0.0.isEnhancer && $0.0.com == nil })
+        #expect(Set(models.map { $0.0.rec.shapes.last!.kind == .lastConv3x3PixelShuffleResidual }) == [true, false])
+        #expect(TestFastFullModel.model.rec.shapes[0].stride == 2)
     }
 
-    func testEveryKernelFamilyThreadCountAndTileHeight() throws {
+    @Test func everyKernelFamilyThreadCountAndTileHeight() throws {
         for (model, name) in models {
             let golden = try EnhancerGoldenFile.load(name)
-            XCTAssertEqual(golden.mode, "full")
-            XCTAssertEqual(golden.profile, model.profile)
+            #expect(golden.mode == "full")
+            #expect(golden.profile == model.profile)
             for isa in KernelISA.supported {
                 for (threads, tileHeight) in GoldenTests.settings {
                     let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight)
                     for c in golden.cases {
                         var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
                         model.enhance(image: decoded(c), width: c.width, height: c.height, output: &out, runner: runner)
-                        XCTAssertEqual(hex(sha256(out)), c.enhanced_sha256,
-                                       "\(name) \(c.width)x\(c.height), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)")
+                        #expect(hex(sha256(out)) == c.enhanced_sha256,
+                                "\(name) \(c.width)x\(c.height), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)")
                     }
                 }
             }
@@ -67,16 +67,16 @@ final class EnhancerGoldenTests: XCTestCase {
     /// The shipped enhancers (the registered profiles' full modes) against
     /// Fixtures/golden/full/<profile>-full.json, through `Profile.full.enhance` as the codec runs
     /// it, on every kernel family, with GoldenTests' grid of a real profile.
-    func testShippedEnhancersOnEveryKernelFamily() throws {
+    @Test func shippedEnhancersOnEveryKernelFamily() throws {
         let shipped = Profile.registered(runner: .portable).filter { !$0.full.isPlainJPEG }
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden/full")
             .filter { $0.hasSuffix(".json") && !$0.hasPrefix("test-") }.map { String($0.dropLast(5)) }
-        XCTAssertEqual(Set(files), Set(shipped.map { $0.name + "-full" }),
-                       "run `python -m comrec_train.golden` for each enhancer folder (docs/models.md)")
+        #expect(Set(files) == Set(shipped.map { $0.name + "-full" }),
+                "run `python -m comrec_train.golden` for each enhancer folder (docs/models.md)")
         for listed in shipped {
             let golden = try EnhancerGoldenFile.load(listed.name + "-full")
-            XCTAssertEqual(golden.profile, listed.name)
-            XCTAssertEqual(golden.mode, "full")
+            #expect(golden.profile == listed.name)
+            #expect(golden.mode == "full")
             for isa in KernelISA.supported {
                 for (threads, tileHeight) in [(1, 0), (2, 0), (3, 1)] {
                     let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight)
@@ -84,8 +84,8 @@ final class EnhancerGoldenTests: XCTestCase {
                     for c in golden.cases {
                         let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
                         let out = profile.full.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
-                        XCTAssertEqual(hex(sha256(out.pixels)), c.enhanced_sha256,
-                                       "\(profile.name)-full \(c.width)x\(c.height), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)")
+                        #expect(hex(sha256(out.pixels)) == c.enhanced_sha256,
+                                "\(profile.name)-full \(c.width)x\(c.height), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)")
                     }
                 }
             }
@@ -94,7 +94,7 @@ final class EnhancerGoldenTests: XCTestCase {
 
     /// The Embedded build's runner (one thread, portable kernels), and the scalar reference
     /// operators on the canonical weights.
-    func testSerialRunnerAndReference() throws {
+    @Test func serialRunnerAndReference() throws {
         for (model, name) in models {
             for c in try EnhancerGoldenFile.load(name).cases {
                 let image = decoded(c)
@@ -102,10 +102,10 @@ final class EnhancerGoldenTests: XCTestCase {
                     var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
                     model.enhance(image: image, width: c.width, height: c.height, output: &out,
                                   runner: .serial(PortableConv3x3.self, family: "portable", tileHeight: tileHeight))
-                    XCTAssertEqual(hex(sha256(out)), c.enhanced_sha256, "\(name) \(c.width)x\(c.height) tile height \(tileHeight)")
+                    #expect(hex(sha256(out)) == c.enhanced_sha256, "\(name) \(c.width)x\(c.height) tile height \(tileHeight)")
                 }
-                XCTAssertEqual(hex(sha256(reference(model, image, c.width, c.height))), c.enhanced_sha256,
-                               "\(name) reference \(c.width)x\(c.height)")
+                #expect(hex(sha256(reference(model, image, c.width, c.height))) == c.enhanced_sha256,
+                        "\(name) reference \(c.width)x\(c.height)")
             }
         }
     }
@@ -129,9 +129,9 @@ final class EnhancerGoldenTests: XCTestCase {
 
     /// A half-resolution model refuses to enhance, and an enhancer has no compact image: both are
     /// programming errors, so what is checked here is only what the type reports.
-    func testModelKindsAreReported() {
-        XCTAssertFalse(TestFastModel.model.isEnhancer)
-        XCTAssertFalse(TestPaperModel.model.isEnhancer)
-        XCTAssertTrue(TestFastFullModel.model.isEnhancer)
+    @Test func modelKindsAreReported() {
+        #expect(!TestFastModel.model.isEnhancer)
+        #expect(!TestPaperModel.model.isEnhancer)
+        #expect(TestFastFullModel.model.isEnhancer)
     }
 }

@@ -7,9 +7,10 @@ import ComRecKernels
 import ComRecModels
 import ComRecRuntime
 import ComRecTestModels
-import XCTest
+import Foundation
+import Testing
 
-final class GoldenTests: XCTestCase {
+@Suite struct GoldenTests {
     /// The golden case's input image and its synthetic decoded compact image.
     func inputs(_ c: GoldenCase) -> (image: RGB8Image, decoded: RGB8Image) {
         let cw = (c.width + 1) / 2, ch = (c.height + 1) / 2
@@ -18,20 +19,20 @@ final class GoldenTests: XCTestCase {
                 RGB8Image(width: cw, height: ch, pixels: goldenSyntheticImage(width: cw, height: ch, seed: c.decoded_seed)))
     }
 
-    func testSyntheticImageMatchesThePythonFormula() {
+    @Test func syntheticImageMatchesThePythonFormula() {
         // The literal values of Training/tests/test_test_models.py::test_synthetic_image_is_pinned.
         let image = goldenSyntheticImage(width: 13, height: 7, seed: 9)
-        XCTAssertEqual(Array(image[0..<3]), [64, 86, 84])
-        XCTAssertEqual(Array(image[(6 * 13 + 12) * 3..<(6 * 13 + 12) * 3 + 3]), [255, 239, 255])
-        XCTAssertEqual(Array(image[(3 * 13 + 5) * 3..<(3 * 13 + 5) * 3 + 3]), [93, 95, 121])
-        XCTAssertEqual(hex(sha256(image)), "15c7cf197bf290bcf9831633c0ec5d53b7ab29f38d732ab8def82f24dc052a2f")
+        #expect(Array(image[0..<3]) == [64, 86, 84])
+        #expect(Array(image[(6 * 13 + 12) * 3..<(6 * 13 + 12) * 3 + 3]) == [255, 239, 255])
+        #expect(Array(image[(3 * 13 + 5) * 3..<(3 * 13 + 5) * 3 + 3]) == [93, 95, 121])
+        #expect(hex(sha256(image)) == "15c7cf197bf290bcf9831633c0ec5d53b7ab29f38d732ab8def82f24dc052a2f")
     }
 
-    func testEveryLearnedProfileHasGoldenVectorsAndEveryFileAProfile() throws {
+    @Test func everyLearnedProfileHasGoldenVectorsAndEveryFileAProfile() throws {
         let names = Set(learnedProfiles(runner: .portable).map { $0.name })
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden")
             .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
-        XCTAssertEqual(Set(files), names, "run `python -m comrec_train.golden` for each model folder (docs/models.md)")
+        #expect(Set(files) == names, "run `python -m comrec_train.golden` for each model folder (docs/models.md)")
     }
 
     /// (threads, tile height) settings: every thread count with one tile per thread, and tiles
@@ -47,7 +48,7 @@ final class GoldenTests: XCTestCase {
         return ([(1, 0), (2, 0), (3, 1)], cases)
     }
 
-    func testProfilesOnEveryKernelFamilyThreadCountAndTileHeight() throws {
+    @Test func profilesOnEveryKernelFamilyThreadCountAndTileHeight() throws {
         for listed in learnedProfiles(runner: .portable) {
             let golden = try GoldenFile.load(listed.name)
             for isa in KernelISA.supported {
@@ -59,11 +60,11 @@ final class GoldenTests: XCTestCase {
                         let setting = "\(profile.name), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)"
                         for c in cases {
                             let (image, decoded) = inputs(c)
-                            XCTAssertEqual(hex(sha256(profile.makeCompact(image).pixels)), c.compact_sha256,
-                                           "compact \(c.width)x\(c.height), \(setting)")
+                            #expect(hex(sha256(profile.makeCompact(image).pixels)) == c.compact_sha256,
+                                    "compact \(c.width)x\(c.height), \(setting)")
                             let context = ReconstructionContext(width: c.width, height: c.height, quality: 50)
-                            XCTAssertEqual(hex(sha256(profile.reconstruct(decoded, context).pixels)), c.reconstructed_sha256,
-                                           "reconstructed \(c.width)x\(c.height), \(setting)")
+                            #expect(hex(sha256(profile.reconstruct(decoded, context).pixels)) == c.reconstructed_sha256,
+                                    "reconstructed \(c.width)x\(c.height), \(setting)")
                         }
                     }
                 }
@@ -73,7 +74,7 @@ final class GoldenTests: XCTestCase {
 
     /// The Embedded build's runner (one thread, portable kernels) and the scalar reference run of
     /// the canonical layers, on the test models.
-    func testSerialRunnerAndReferenceOnTestModels() throws {
+    @Test func serialRunnerAndReferenceOnTestModels() throws {
         for model in [TestPaperModel.model, TestFastModel.model] {
             let golden = try GoldenFile.load(model.profile)
             for c in golden.cases {
@@ -83,14 +84,14 @@ final class GoldenTests: XCTestCase {
                     let runner = NetworkRunner.serial(PortableConv3x3.self, family: "portable", tileHeight: tileHeight)
                     var compact = [UInt8](repeating: 0, count: cw * ch * 3)
                     model.makeCompact(image: image.pixels, width: c.width, height: c.height, compact: &compact, runner: runner)
-                    XCTAssertEqual(hex(sha256(compact)), c.compact_sha256, "\(model.profile) compact \(c.width)x\(c.height)")
+                    #expect(hex(sha256(compact)) == c.compact_sha256, "\(model.profile) compact \(c.width)x\(c.height)")
                     var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
                     model.reconstruct(compact: decoded.pixels, compactWidth: cw, compactHeight: ch,
                                       width: c.width, height: c.height, output: &out, runner: runner)
-                    XCTAssertEqual(hex(sha256(out)), c.reconstructed_sha256, "\(model.profile) reconstructed \(c.width)x\(c.height)")
+                    #expect(hex(sha256(out)) == c.reconstructed_sha256, "\(model.profile) reconstructed \(c.width)x\(c.height)")
                 }
-                XCTAssertEqual(hex(sha256(referenceReconstruct(model, decoded, c.width, c.height))), c.reconstructed_sha256,
-                               "\(model.profile) reference \(c.width)x\(c.height)")
+                #expect(hex(sha256(referenceReconstruct(model, decoded, c.width, c.height))) == c.reconstructed_sha256,
+                        "\(model.profile) reference \(c.width)x\(c.height)")
             }
         }
     }

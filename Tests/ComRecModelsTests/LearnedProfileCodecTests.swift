@@ -5,9 +5,9 @@ import ComRecCompiler
 import ComRecIO
 import ComRecModels
 import ComRecTestModels
-import XCTest
+import Testing
 
-final class LearnedProfileCodecTests: XCTestCase {
+@Suite struct LearnedProfileCodecTests {
     let testProfiles = [
         Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner),
         Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner),
@@ -17,56 +17,59 @@ final class LearnedProfileCodecTests: XCTestCase {
         RGB8Image(width: width, height: height, pixels: goldenSyntheticImage(width: width, height: height, seed: seed))
     }
 
-    func testEncodeAndDecodeEveryTestProfile() throws {
+    @Test func encodeAndDecodeEveryTestProfile() throws {
         let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: testProfiles + [.bicubic])
         let original = image(45, 31, seed: 7)
         for profile in testProfiles {
             let file = try pipeline.encode(original, profile: profile, settings: JPEGSettings(quality: 80))
             let info = try pipeline.inspect(file)
-            XCTAssertEqual(info.segment.profile, profile.name)
-            XCTAssertEqual(info.segment.modelHash, profile.modelHash)
-            XCTAssertEqual(info.modelStatus, .available)
-            XCTAssertEqual([info.storedWidth, info.storedHeight], [23, 16])
+            #expect(info.segment.profile == profile.name)
+            #expect(info.segment.modelHash == profile.modelHash)
+            #expect(info.modelStatus == .available)
+            #expect([info.storedWidth, info.storedHeight] == [23, 16])
             // The decoder runs the file's profile: the same bytes as the profile on the decoded JPEG.
             let decoded = try pipeline.decode(file)
             let compact = try LibJPEG().decode(file, maxPixels: 1 << 20)
             let expected = profile.reconstruct(compact, ReconstructionContext(width: 45, height: 31, quality: 80))
-            XCTAssertEqual(decoded, expected, profile.name)
-            XCTAssertEqual([decoded.width, decoded.height], [45, 31])
+            #expect(decoded == expected, "\(profile.name)")
+            #expect([decoded.width, decoded.height] == [45, 31])
             // And the compact image in the file is the profile's (JPEG 4:4:4 at quality 100 stays close).
             let sharp = try pipeline.encode(original, profile: profile, settings: JPEGSettings(quality: 100, chroma: .full444))
             let stored = try LibJPEG().decode(sharp, maxPixels: 1 << 20)
             let made = profile.makeCompact(original)
-            XCTAssertLessThan(Metrics.meanSquaredError(stored, made), 4, profile.name)
+            #expect(Metrics.meanSquaredError(stored, made) < 4, "\(profile.name)")
         }
     }
 
-    func testFullModeRunsTheProfilesEnhancer() throws {
+    @Test func fullModeRunsTheProfilesEnhancer() throws {
         let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: testProfiles)
         let original = image(45, 31, seed: 5)
         for profile in testProfiles {
             let file = try pipeline.encode(original, profile: profile, settings: JPEGSettings(quality: 40), mode: .full)
             let info = try pipeline.inspect(file)
-            XCTAssertEqual(info.segment.mode, .full)
-            XCTAssertEqual(info.segment.modelHash, profile.full.modelHash)
-            XCTAssertNotEqual(profile.full.modelHash, profile.modelHash)
-            XCTAssertEqual([info.storedWidth, info.storedHeight], [45, 31])
+            #expect(info.segment.mode == .full)
+            #expect(info.segment.modelHash == profile.full.modelHash)
+            #expect(profile.full.modelHash != profile.modelHash)
+            #expect([info.storedWidth, info.storedHeight] == [45, 31])
             // The decoder runs the enhancer on the decoded JPEG: the same bytes as the enhancer
             // itself, and not the plain decode (the test enhancers change pixels).
             let plain = try LibJPEG().decode(file, maxPixels: 1 << 20)
             let decoded = try pipeline.decode(file)
-            XCTAssertEqual(decoded, profile.full.enhance(plain, ReconstructionContext(width: 45, height: 31, quality: 40)), profile.name)
-            XCTAssertNotEqual(decoded, plain, profile.name)
+            #expect(decoded == profile.full.enhance(plain, ReconstructionContext(width: 45, height: 31, quality: 40)), "\(profile.name)")
+            #expect(decoded != plain, "\(profile.name)")
         }
         // A build whose profile has no enhancer refuses the file, naming the enhancer.
         let file = try pipeline.encode(original, profile: testProfiles[1], settings: JPEGSettings(quality: 40), mode: .full)
         let withoutEnhancer = Profile.learned(TestFastModel.self, halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner)
-        XCTAssertThrowsError(try ComRecPipeline(jpeg: LibJPEG(), profiles: [withoutEnhancer]).decode(file)) { error in
-            guard case ComRecError.modelMismatch("test-fast", .full, _, _)? = error as? ComRecError else { return XCTFail("\(error)") }
+        if let error = #expect(throws: (any Error).self, performing: {
+            try ComRecPipeline(jpeg: LibJPEG(), profiles: [withoutEnhancer]).decode(file)
+        }) {
+            let namesTheEnhancer = if case ComRecError.modelMismatch("test-fast", .full, _, _)? = error as? ComRecError { true } else { false }
+            #expect(namesTheEnhancer, "\(error)")
         }
     }
 
-    func testDecoderRefusesOtherWeightsAndUnknownProfiles() throws {
+    @Test func decoderRefusesOtherWeightsAndUnknownProfiles() throws {
         let fast = testProfiles[1]
         let file = try ComRecPipeline(jpeg: LibJPEG(), profiles: testProfiles).encode(
             image(16, 10, seed: 3), profile: fast, settings: JPEGSettings(quality: 50))
@@ -75,29 +78,37 @@ final class LearnedProfileCodecTests: XCTestCase {
             name: "test-fast", modelHash: testProfiles[0].modelHash, summary: "other weights",
             makeCompact: testProfiles[0].makeCompact, reconstruct: testProfiles[0].reconstruct,
             halfModeMaxBitsPerPixel: 0.5)
-        XCTAssertThrowsError(try ComRecPipeline(jpeg: LibJPEG(), profiles: [impostor]).decode(file)) { error in
-            guard case ComRecError.modelMismatch(let name, .half, let fileHash, let buildHash)? = error as? ComRecError else {
-                return XCTFail("\(error)")
+        if let error = #expect(throws: (any Error).self, performing: {
+            try ComRecPipeline(jpeg: LibJPEG(), profiles: [impostor]).decode(file)
+        }) {
+            if case ComRecError.modelMismatch(let name, .half, let fileHash, let buildHash)? = error as? ComRecError {
+                #expect(name == "test-fast")
+                #expect(fileHash == fast.modelHash)
+                #expect(buildHash == testProfiles[0].modelHash)
+            } else {
+                Issue.record("\(error)")
             }
-            XCTAssertEqual(name, "test-fast")
-            XCTAssertEqual(fileHash, fast.modelHash)
-            XCTAssertEqual(buildHash, testProfiles[0].modelHash)
         }
-        XCTAssertThrowsError(try ComRecPipeline(jpeg: LibJPEG(), profiles: [.bicubic]).decode(file)) { error in
-            guard case ComRecError.unknownProfile(let name, _)? = error as? ComRecError else { return XCTFail("\(error)") }
-            XCTAssertEqual(name, "test-fast")
+        if let error = #expect(throws: (any Error).self, performing: {
+            try ComRecPipeline(jpeg: LibJPEG(), profiles: [.bicubic]).decode(file)
+        }) {
+            if case ComRecError.unknownProfile(let name, _)? = error as? ComRecError {
+                #expect(name == "test-fast")
+            } else {
+                Issue.record("\(error)")
+            }
         }
     }
 
-    func testRuntimeBuiltModelMatchesTheGeneratedOne() throws {
+    @Test func runtimeBuiltModelMatchesTheGeneratedOne() throws {
         // What benchmarks do with a model folder at run time: same blobs, same profile bytes.
         let model = try CompiledModel(folder: packageRoot + "/Fixtures/models/test-fast").learnedModel()
-        XCTAssertEqual(model.modelHash, TestFastModel.model.modelHash)
-        XCTAssertEqual(model.hashedBytes, TestFastModel.model.hashedBytes)
+        #expect(model.modelHash == TestFastModel.model.modelHash)
+        #expect(model.hashedBytes == TestFastModel.model.hashedBytes)
         let profile = Profile.learned(model: model, runner: hostedRunner), original = image(21, 14, seed: 2)
-        XCTAssertEqual(profile.makeCompact(original), testProfiles[1].makeCompact(original))
+        #expect(profile.makeCompact(original) == testProfiles[1].makeCompact(original))
         let context = ReconstructionContext(width: 21, height: 14, quality: 50)
         let decoded = image(11, 7, seed: 9)
-        XCTAssertEqual(profile.reconstruct(decoded, context), testProfiles[1].reconstruct(decoded, context))
+        #expect(profile.reconstruct(decoded, context) == testProfiles[1].reconstruct(decoded, context))
     }
 }

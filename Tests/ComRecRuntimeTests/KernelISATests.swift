@@ -1,5 +1,5 @@
 import ComRecRuntime
-import XCTest
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -7,36 +7,45 @@ import Glibc
 import Darwin
 #endif
 
-final class KernelISATests: XCTestCase {
-    func testPortableIsAlwaysSupportedAndLast() {
-        XCTAssertEqual(KernelISA.supported.last, .portable)
-        XCTAssertEqual(KernelISA.best, KernelISA.supported[0])
+@Suite struct KernelISATests {
+    @Test func portableIsAlwaysSupportedAndLast() {
+        #expect(KernelISA.supported.last == .portable)
+        #expect(KernelISA.best == KernelISA.supported[0])
     }
 
-    func testOverrideSelectsOrRefuses() throws {
-        XCTAssertEqual(try KernelISA.select(override: .portable), .portable)
+    @Test func overrideSelectsOrRefuses() throws {
+        #expect(try KernelISA.select(override: .portable) == .portable)
         for isa in KernelISA.allCases where !KernelISA.supported.contains(isa) {
-            XCTAssertThrowsError(try KernelISA.select(override: isa))
+            #expect(throws: (any Error).self) { try KernelISA.select(override: isa) }
         }
     }
 
-    func testEnvironmentVariableSelectsOrNamesTheChoices() throws {
-        defer { unsetenv("COMREC_ISA") }
-        setenv("COMREC_ISA", "portable", 1)
-        XCTAssertEqual(try KernelISA.select(), .portable)
-        XCTAssertEqual(try KernelISA.select(override: KernelISA.best), KernelISA.best)  // the argument wins
-        setenv("COMREC_ISA", "sse9", 1)
-        XCTAssertThrowsError(try KernelISA.select()) { error in
-            XCTAssertTrue("\(error)".contains("avx512vnni, avx2, neondot, neon, portable"), "\(error)")
+    /// Sets COMREC_ISA, which is process-wide: Swift Testing runs other tests at the same time (and
+    /// `NetworkRunner.shared()` keeps the first runner it makes, the CLI tests' child processes
+    /// inherit the environment), so the body runs in a child process of its own (an exit test).
+    /// An issue recorded there is reported here, with its comment, at the `#expect` below.
+    @Test func environmentVariableSelectsOrNamesTheChoices() async {
+        await #expect(processExitsWith: .success, "COMREC_ISA checks in a child process") {
+            defer { unsetenv("COMREC_ISA") }
+            setenv("COMREC_ISA", "portable", 1)
+            let fromEnvironment = try KernelISA.select()
+            #expect(fromEnvironment == .portable, "COMREC_ISA=portable gives \(fromEnvironment)")
+            let overridden = try KernelISA.select(override: KernelISA.best)
+            #expect(overridden == KernelISA.best, "the argument wins: \(overridden), best \(KernelISA.best)")
+            setenv("COMREC_ISA", "sse9", 1)
+            if let error = #expect(throws: (any Error).self, "COMREC_ISA=sse9 is refused", performing: { try KernelISA.select() }) {
+                #expect("\(error)".contains("avx512vnni, avx2, neondot, neon, portable"), "\(error)")
+            }
+            unsetenv("COMREC_ISA")
+            let unset = try KernelISA.select()
+            #expect(unset == KernelISA.best, "COMREC_ISA unset gives \(unset), best \(KernelISA.best)")
         }
-        unsetenv("COMREC_ISA")
-        XCTAssertEqual(try KernelISA.select(), KernelISA.best)
     }
 
     #if arch(x86_64)
-    func testX86BuildHasNoNeon() {
-        XCTAssertFalse(KernelISA.supported.contains(.neon))
-        XCTAssertFalse(KernelISA.supported.contains(.neondot))
+    @Test func x86BuildHasNoNeon() {
+        #expect(!KernelISA.supported.contains(.neon))
+        #expect(!KernelISA.supported.contains(.neondot))
     }
     #endif
 }

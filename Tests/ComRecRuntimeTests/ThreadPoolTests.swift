@@ -1,9 +1,9 @@
 import ComRecRuntime
 import Foundation
-import XCTest
+import Testing
 
-final class ThreadPoolTests: XCTestCase {
-    func testEveryTaskRunsOnceOnAValidWorker() {
+@Suite(.serialized) struct ThreadPoolTests {
+    @Test func everyTaskRunsOnceOnAValidWorker() {
         for threads in [1, 2, 4] {
             let pool = ThreadPool(threads: threads)
             for tasks in [0, 1, 3, 100] {
@@ -16,8 +16,8 @@ final class ThreadPoolTests: XCTestCase {
                     box.workers[task] = worker
                 }
                 for t in 0..<tasks {
-                    XCTAssertEqual(counts[t], 1)
-                    XCTAssertTrue((0..<threads).contains(workers[t]))
+                    #expect(counts[t] == 1)
+                    #expect((0..<threads).contains(workers[t]))
                 }
                 counts.deallocate()
                 workers.deallocate()
@@ -27,29 +27,40 @@ final class ThreadPoolTests: XCTestCase {
 
     /// A pool runs many jobs in a row, each completely, and its threads end when it is released:
     /// the process's thread count comes back to where it was.
-    func testPoolIsReusableAndReleasesItsThreads() throws {
-        let before = try processThreadCount()
-        for round in 0..<20 {
-            let pool = ThreadPool(threads: 3)
-            XCTAssertEqual(try processThreadCount(), before + 2, "round \(round): the caller is the third thread")
-            for job in 0..<5 {
-                let done = UnsafeMutablePointer<Int>.allocate(capacity: 7)
-                done.initialize(repeating: 0, count: 7)
-                let box = PointerBox(counts: done, workers: done)
-                pool.run(tasks: 7) { task, _ in box.counts[task] = job + 1 }
-                XCTAssertEqual(Array(UnsafeBufferPointer(start: done, count: 7)), Array(repeating: job + 1, count: 7))
-                done.deallocate()
+    ///
+    /// The thread count is process-wide and Swift Testing runs other tests (of every test target,
+    /// in this same process) in parallel, making and ending threads of their own; `.serialized`
+    /// orders only this suite. So the body runs alone in a child process (an exit test), where
+    /// nothing else makes threads. An issue recorded there is reported here, with its comment, at
+    /// the `#expect` below.
+    @Test func poolIsReusableAndReleasesItsThreads() async {
+        await #expect(processExitsWith: .success, "pool rounds in a child process") {
+            let before = try processThreadCount()
+            for round in 0..<20 {
+                let pool = ThreadPool(threads: 3)
+                let during = try processThreadCount()
+                #expect(during == before + 2, "round \(round): the caller is the third thread (\(during) threads, \(before) before)")
+                for job in 0..<5 {
+                    let done = UnsafeMutablePointer<Int>.allocate(capacity: 7)
+                    done.initialize(repeating: 0, count: 7)
+                    let box = PointerBox(counts: done, workers: done)
+                    pool.run(tasks: 7) { task, _ in box.counts[task] = job + 1 }
+                    let results = Array(UnsafeBufferPointer(start: done, count: 7))
+                    #expect(results == Array(repeating: job + 1, count: 7), "round \(round), job \(job): \(results)")
+                    done.deallocate()
+                }
             }
+            let after = try processThreadCount()
+            #expect(after == before, "released pools leave no threads behind (\(after) threads, \(before) before)")
         }
-        XCTAssertEqual(try processThreadCount(), before, "released pools leave no threads behind")
     }
+}
 
-    /// Threads of this process, from /proc/self/status (Linux).
-    func processThreadCount() throws -> Int {
-        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
-        let line = try XCTUnwrap(status.split(separator: "\n").first { $0.hasPrefix("Threads:") })
-        return try XCTUnwrap(Int(line.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)))
-    }
+/// Threads of this process, from /proc/self/status (Linux).
+private func processThreadCount() throws -> Int {
+    let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+    let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("Threads:") })
+    return try #require(Int(line.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces)))
 }
 
 private struct PointerBox: @unchecked Sendable {

@@ -5,7 +5,7 @@
 import ComRecKernels
 import ComRecRuntime
 import Foundation
-import XCTest
+import Testing
 
 /// A random network in canonical form, owning its memory.
 final class RandomNetwork {
@@ -60,7 +60,7 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     }
 }
 
-final class ThreadedRunnerTests: XCTestCase {
+@Suite struct ThreadedRunnerTests {
     static let paperLike: [(ConvLayerKind, Int, Int, Int)] =
         [(.firstConv3x3, 3, 64, 1), (.conv3x3, 64, 64, 1), (.conv3x3, 64, 64, 1), (.lastConv3x3Residual, 64, 3, 1)]
     static let fastLike: [(ConvLayerKind, Int, Int, Int)] =
@@ -71,7 +71,7 @@ final class ThreadedRunnerTests: XCTestCase {
     /// Runs `shape` on a `width x height` image, reference vs the threaded runner, over the grid of settings.
     func check(_ shape: [(ConvLayerKind, Int, Int, Int)], width: Int, height: Int, crop: Int = 0,
                tileHeights: [Int], threadCounts: [Int], isas: [KernelISA] = KernelISA.supported,
-               seed: UInt64, line: UInt = #line) {
+               seed: UInt64, sourceLocation: SourceLocation = #_sourceLocation) {
         let network = RandomNetwork(shape, seed: seed)
         var ow = width, oh = height
         for (kind, _, _, stride) in shape {
@@ -94,32 +94,33 @@ final class ThreadedRunnerTests: XCTestCase {
                     var actual = [UInt8](repeating: 0x55, count: ow * oh * 3)
                     runner.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height,
                                base: base, output: &actual, outputWidth: ow, outputHeight: oh)
-                    XCTAssertTrue(actual == expected,
-                                  "\(isa.rawValue), \(threads) threads, tile \(tile), \(width)x\(height): differs from the reference",
-                                  line: line)
+                    let matches = actual == expected  // a Bool: a failure does not print both images
+                    #expect(matches,
+                            "\(isa.rawValue), \(threads) threads, tile \(tile), \(width)x\(height): differs from the reference",
+                            sourceLocation: sourceLocation)
                 }
             }
         }
     }
 
-    func testPaperShape() {
+    @Test func paperShape() {
         check(Self.paperLike, width: 17, height: 11, tileHeights: [0, 1, 6], threadCounts: [1, 2], seed: 11)
         check(Self.paperLike, width: 23, height: 17, tileHeights: [4, 100], threadCounts: [3], isas: [KernelISA.best], seed: 19)
     }
 
-    func testFastPixelShuffleShape() {
+    @Test func fastPixelShuffleShape() {
         check(Self.fastLike, width: 13, height: 9, tileHeights: [0, 2, 5], threadCounts: [1, 2], seed: 12)
     }
 
-    func testFastPixelShuffleCroppedToOddSize() {
+    @Test func fastPixelShuffleCroppedToOddSize() {
         check(Self.fastLike, width: 8, height: 6, crop: 1, tileHeights: [0, 3], threadCounts: [2], seed: 13)
     }
 
-    func testComCNNStride2Shape() {
+    @Test func comCNNStride2Shape() {
         check(Self.comCNN, width: 19, height: 15, tileHeights: [0, 1, 3], threadCounts: [1, 2], seed: 14)
     }
 
-    func testTinyImages() {
+    @Test func tinyImages() {
         check(Self.paperLike, width: 1, height: 1, tileHeights: [0, 16], threadCounts: [1, 2], seed: 15)
         check(Self.comCNN, width: 2, height: 3, tileHeights: [0, 1], threadCounts: [2], seed: 16)
         check(Self.fastLike, width: 1, height: 2, tileHeights: [1, 8], threadCounts: [2], seed: 17)
@@ -127,7 +128,7 @@ final class ThreadedRunnerTests: XCTestCase {
 
     /// One runner (one pool) called from several threads at once: the calls take turns, and every
     /// call gets the reference bytes (each output is cleared before its call and checked after).
-    func testConcurrentCallersTakeTurns() {
+    @Test func concurrentCallersTakeTurns() {
         let network = RandomNetwork(Self.paperLike, seed: 21)
         let width = 29, height = 96
         let input = randomBytes(width * height * 3, seed: 22), base = randomBytes(width * height * 3, seed: 23)
@@ -150,11 +151,11 @@ final class ThreadedRunnerTests: XCTestCase {
                 if output != reference { wrong[caller] += 1 }
             }
         }
-        XCTAssertEqual(Array(UnsafeBufferPointer(start: wrong, count: callers)), Array(repeating: 0, count: callers),
-                       "calls per caller whose output differs from the reference")
+        #expect(Array(UnsafeBufferPointer(start: wrong, count: callers)) == Array(repeating: 0, count: callers),
+                "calls per caller whose output differs from the reference")
     }
 
-    func testDeeperNetworkWideImage() {
+    @Test func deeperNetworkWideImage() {
         let shape: [(ConvLayerKind, Int, Int, Int)] = [(.firstConv3x3, 3, 64, 1)]
             + Array(repeating: (.conv3x3, 64, 64, 1), count: 5) + [(.lastConv3x3Residual, 64, 3, 1)]
         check(shape, width: 70, height: 21, tileHeights: [0, 6, 13], threadCounts: [2],

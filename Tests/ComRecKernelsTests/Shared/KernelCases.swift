@@ -1,4 +1,4 @@
-// Deterministic kernel test cases, shared by the XCTest harness (x86, every ISA the CPU has) and
+// Deterministic kernel test cases, shared by the Swift test harness (Conv3x3KernelTests: x86, every ISA the CPU has) and
 // the Embedded Swift driver that scripts/embedded-aarch64.sh runs under qemu (NEON, NEON dot,
 // portable). Both print or check one FNV-1a hash per case; Fixtures/kernels/conv3x3-hashes.txt holds the
 // hashes the scalar reference gives, so x86 and aarch64 are tied to the same bytes.
