@@ -1,0 +1,96 @@
+// The exact integer Winograd F(2x2, 3x3) reference against the direct reference: the same Int32
+// accumulators (so the same bytes after requantisation) for random layers, the extremes that reach
+// the documented bounds, odd sizes and tiles at the image edges.
+import ComRecKernels
+import Testing
+
+@Suite struct WinogradReferenceTests {
+    /// Direct and Winograd accumulators of one layer (stride 1).
+    func accumulators(
+        input: [UInt8], width: Int, height: Int, inChannels: Int, weights: [Int8], bias: [Int32], outChannels: Int,
+        inputMax: Int = 127
+    ) -> (direct: [Int32], winograd: [Int32]) {
+        var direct = [Int32](repeating: 0, count: width * height * outChannels)
+        var winograd = [Int32](repeating: -1, count: width * height * outChannels)
+        var transformed = [Int16](repeating: 0, count: outChannels * 16 * inChannels)
+        winogradWeightsF2x3(weights: weights, inChannels: inChannels, outChannels: outChannels, transformed: &transformed)
+        conv3x3Reference(input: input, width: width, height: height, inChannels: inChannels, weights: weights, bias: bias,
+                         outChannels: outChannels, stride: 1, accumulators: &direct)
+        conv3x3WinogradReference(input: input, width: width, height: height, inChannels: inChannels,
+                                 transformedWeights: transformed, bias: bias, outChannels: outChannels,
+                                 inputMax: inputMax, accumulators: &winograd)
+        return (direct, winograd)
+    }
+
+    /// SplitMix64-style bytes, reproducible everywhere.
+    func random(_ count: Int, seed: UInt64, _ map: (UInt64) -> Int) -> [Int] {
+        var state = seed
+        return (0..<count).map { _ in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return map(z ^ (z >> 31))
+        }
+    }
+
+    @Test(arguments: [(1, 1, 4), (2, 3, 16), (5, 7, 16), (8, 8, 64), (17, 11, 64), (6, 1, 32), (1, 9, 16)])
+    func randomLayersMatchTheDirectReference(width: Int, height: Int, inChannels: Int) {
+        let outChannels = 16
+        let seed = UInt64(width * 1000 + height * 10 + inChannels)
+        let input = random(width * height * inChannels, seed: seed) { Int($0 % 128) }.map(UInt8.init)
+        let weights = random(outChannels * 9 * inChannels, seed: seed + 1) { Int($0 % 255) - 127 }.map(Int8.init)
+        let bias = random(outChannels, seed: seed + 2) { Int($0 % 20001) - 10000 }.map(Int32.init)
+        let (direct, winograd) = accumulators(input: input, width: width, height: height, inChannels: inChannels,
+                                              weights: weights, bias: bias, outChannels: outChannels)
+        #expect(direct == winograd, "\(width)x\(height), \(inChannels) channels")
+    }
+
+    /// All inputs 127 with all weights +127 or -127, and alternating signs (which makes the
+    /// transformed weights' middle entries reach 9 * 127 and the signed input sums 4 * 127), at the
+    /// widest exact channel count for the layer sizes the networks use and at the bound itself.
+    @Test(arguments: [64, 410])
+    func extremesMatchTheDirectReference(inChannels: Int) {
+        let width = 5, height = 4, outChannels = 4
+        let input = [UInt8](repeating: 127, count: width * height * inChannels)
+        let checkerboard = (0..<width * height * inChannels).map { (($0 / inChannels) % 2 == 0) ? UInt8(127) : 0 }
+        let plus = [Int8](repeating: 127, count: outChannels * 9 * inChannels)
+        let minus = [Int8](repeating: -127, count: outChannels * 9 * inChannels)
+        let alternating = (0..<outChannels * 9 * inChannels).map { Int8($0 % 2 == 0 ? 127 : -127) }
+        let bias = [Int32](repeating: 0, count: outChannels)
+        for (name, data) in [("all 127", input), ("checkerboard", checkerboard)] {
+            for (wname, weights) in [("+127", plus), ("-127", minus), ("alternating", alternating)] {
+                let (direct, winograd) = accumulators(input: data, width: width, height: height, inChannels: inChannels,
+                                                      weights: weights, bias: bias, outChannels: outChannels)
+                #expect(direct == winograd, "\(name) inputs, \(wname) weights, \(inChannels) channels")
+            }
+        }
+    }
+
+    /// The first layer's range: 3 channels of 0...255.
+    @Test func rgbInputMatchesTheDirectReference() {
+        let width = 9, height = 7, inChannels = 3, outChannels = 16
+        let input = random(width * height * inChannels, seed: 7) { Int($0 % 256) }.map(UInt8.init)
+        let weights = random(outChannels * 9 * inChannels, seed: 8) { Int($0 % 255) - 127 }.map(Int8.init)
+        let bias = random(outChannels, seed: 9) { Int($0 % 2001) - 1000 }.map(Int32.init)
+        let (direct, winograd) = accumulators(input: input, width: width, height: height, inChannels: inChannels,
+                                              weights: weights, bias: bias, outChannels: outChannels, inputMax: 255)
+        #expect(direct == winograd)
+    }
+
+    /// The transformed weights stay within Int16 and the documented bound of 9 * 127.
+    @Test func transformedWeightsReachButDoNotPassTheBound() {
+        let weights = [Int8](repeating: 127, count: 9), alternating: [Int8] = [127, -127, 127, -127, 127, -127, 127, -127, 127]
+        for w in [weights, alternating] {
+            var u = [Int16](repeating: 0, count: 16)
+            winogradWeightsF2x3(weights: w, inChannels: 1, outChannels: 1, transformed: &u)
+            #expect(u.map { abs(Int($0)) }.max() == 9 * 127)
+        }
+    }
+
+    @Test func admitsExactlyTheLayersWhoseAccumulatorsFitInt32() {
+        #expect(winogradF2x3Admits(inChannels: 410) && !winogradF2x3Admits(inChannels: 411))
+        #expect(winogradF2x3Admits(inChannels: 204, inputMax: 255) && !winogradF2x3Admits(inChannels: 205, inputMax: 255))
+        #expect(winogradF2x3Admits(inChannels: 64))
+    }
+}
