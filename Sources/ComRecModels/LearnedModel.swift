@@ -124,7 +124,7 @@ private func readUInt32(_ bytes: [UInt8], _ i: Int) -> UInt32 {
     UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
 }
 
-/// The rules every network of a role follows (docs/models.md): what TiledNetworkRun runs, with
+/// The rules every network of a role follows (docs/models.md): what NetworkTilePlan runs, with
 /// the wiring of docs/int8.md.
 public func checkShapes(_ shapes: [LayerShape], role: NetworkRole) throws(ModelBlobError) {
     guard shapes.count >= 2 else { throw .shape("a network has at least a first and a last layer") }

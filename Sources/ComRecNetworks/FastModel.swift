@@ -29,7 +29,7 @@
 //
 // Schedule: a tile copies its input rows (with the halo) into band A (RGB8 expanded to the
 // first layer's 12 channels), then runs the layers in order, each reading one band and writing
-// the other; two bands per thread, sized once for the tallest (TiledNetworkRun). The last layer
+// the other; two bands per thread, sized once for the tallest (NetworkTilePlan). The last layer
 // adds its residual to the base row by row. Nothing is allocated per layer.
 import ComRecKernels
 import ComRecModels

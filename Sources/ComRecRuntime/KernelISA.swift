@@ -90,7 +90,7 @@ public enum KernelISA: String, CaseIterable, Sendable {
     }
 
     /// Runs one tile of `run` with this family.
-    public func runTile(_ run: TiledNetworkRun, _ tile: Int, scratch: UnsafeMutableRawPointer) {
+    public func runTile(_ run: NetworkTilePlan, _ tile: Int, scratch: UnsafeMutableRawPointer) {
         switch self {
         #if arch(x86_64)
         case .avx512vnni: run.runTile(tile, scratch: scratch, kernel: AVX512VNNIConv3x3.self)

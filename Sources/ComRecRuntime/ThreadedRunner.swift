@@ -20,7 +20,7 @@ extension NetworkRunner {
             layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
             var height = tileHeight
             if height <= 0 { height = max(1, (outputHeight + pool.threadCount - 1) / pool.threadCount) }
-            let plan = TiledNetworkRun(
+            let plan = NetworkTilePlan(
                 layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
                 base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight,
                 tileHeight: height)

@@ -71,7 +71,7 @@ func checkNetworks<K: Conv3x3Kernel>(_ kernel: K.Type, _ family: String) -> Bool
                 for tile in [1, 3, 0] {
                     var actual = [UInt8](repeating: 0x55, count: ow * oh * 3)
                     actual.withUnsafeMutableBufferPointer { a in
-                        let run = TiledNetworkRun(
+                        let run = NetworkTilePlan(
                             layers: packed, input: i.baseAddress!, inputWidth: width, inputHeight: height,
                             base: b.baseAddress!, output: a.baseAddress!, outputWidth: ow, outputHeight: oh,
                             tileHeight: tile)

@@ -1,5 +1,5 @@
 // How a whole network runs over one image: the one abstraction that every model is executed
-// through. A runner decides how the tiles of a TiledNetworkRun are scheduled and which kernel
+// through. A runner decides how the tiles of a NetworkTilePlan are scheduled and which kernel
 // family computes them; the bytes written never depend on that choice.
 //
 // A struct holding a function rather than a protocol, so that a codec profile can capture a
@@ -9,7 +9,7 @@
 
 public struct NetworkRunner: Sendable {
     /// Runs packed layers over one image; the buffers and sizes are those of
-    /// `TiledNetworkRun.init`. `base` may be the same memory as `output` (each output byte reads
+    /// `NetworkTilePlan.init`. `base` may be the same memory as `output` (each output byte reads
     /// only its own base byte), never the same as `input`.
     public typealias Body = @Sendable (
         _ layers: [Conv3x3Packed], _ input: UnsafePointer<UInt8>, _ inputWidth: Int, _ inputHeight: Int,
@@ -47,7 +47,7 @@ public struct NetworkRunner: Sendable {
     /// (tiles only add halo work here: the scratch memory does not depend on the tile height).
     public static func serial<Kernel: Conv3x3Kernel>(_: Kernel.Type, family: String, tileHeight: Int = 0) -> NetworkRunner {
         NetworkRunner(threadCount: 1, kernelFamily: family) { layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
-            let plan = TiledNetworkRun(
+            let plan = NetworkTilePlan(
                 layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
                 base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight, tileHeight: tileHeight)
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: plan.scratchBytes, alignment: 64)

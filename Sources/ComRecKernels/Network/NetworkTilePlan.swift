@@ -11,10 +11,10 @@
 //
 // This file is Embedded-safe and single-threaded: ComRecRuntime hands tiles to its thread pool.
 
-/// One run of a network over one image, cut into tiles. Build it, allocate `scratchBytes` per
-/// thread, then call `runTile(_:scratch:kernel:)` for every tile in `0..<tileCount`, in any order
-/// and on any threads (tiles write disjoint output rows).
-public struct TiledNetworkRun {
+/// The plan of one run of a network over one image, cut into tiles: what a NetworkRunner executes.
+/// Build it, allocate `scratchBytes` per thread, then call `runTile(_:scratch:kernel:)` for every
+/// tile in `0..<tileCount`, in any order and on any threads (tiles write disjoint output rows).
+public struct NetworkTilePlan {
     public let layers: [Conv3x3Packed]
     public let input: UnsafePointer<UInt8>
     public let inputWidth: Int
@@ -93,7 +93,7 @@ public struct TiledNetworkRun {
         var ringBytes: [Int] = [], zero = 0
         for l in 0..<layers.count {
             let rowBytes = (widths[l] + 2) * layers[l].kernelIn
-            ringBytes.append(roundUp64(TiledNetworkRun.ringRows * rowBytes))
+            ringBytes.append(roundUp64(NetworkTilePlan.ringRows * rowBytes))
             zero = max(zero, rowBytes)
         }
         self.ringBytes = ringBytes
@@ -136,7 +136,7 @@ public struct TiledNetworkRun {
         let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: scratch) + 63) & ~63)!
         let stream = RowStream(run: self, scratch: aligned.assumingMemoryBound(to: UInt8.self))
         defer { stream.deallocate() }
-        TiledNetworkRun.rowRanges(tile: tile, tileRows: tileRows, layers: layers, heights: heights, into: stream.ranges)
+        NetworkTilePlan.rowRanges(tile: tile, tileRows: tileRows, layers: layers, heights: heights, into: stream.ranges)
         for l in 0..<n { stream.next[l] = stream.ranges[2 * l] }  // the first row each ring will get
         let last = layers[n - 1]
         for y in stream.ranges[2 * n]..<stream.ranges[2 * n + 1] {
@@ -179,14 +179,14 @@ public struct TiledNetworkRun {
 /// The rings of one tile run: `ring(l)` holds rows `next[l] - 4 ..< next[l]` of layer l's input
 /// (row r in slot r % 4).
 struct RowStream {
-    let run: TiledNetworkRun
+    let run: NetworkTilePlan
     let rings: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>>
     let next: UnsafeMutablePointer<Int>
     let ranges: UnsafeMutablePointer<Int>
     let zeroRow: UnsafeMutablePointer<UInt8>
     let accRow: UnsafeMutableRawPointer
 
-    init(run: TiledNetworkRun, scratch: UnsafeMutablePointer<UInt8>) {
+    init(run: NetworkTilePlan, scratch: UnsafeMutablePointer<UInt8>) {
         self.run = run
         let n = run.layers.count
         rings = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>>.allocate(capacity: n)
@@ -213,8 +213,8 @@ struct RowStream {
     /// Row r of layer l's input (a ring slot), or the zero row outside the image.
     func inputRow(_ l: Int, _ r: Int) -> UnsafeMutablePointer<UInt8> {
         if r < 0 || r >= run.heights[l] { return zeroRow }
-        precondition(r < next[l] && r >= next[l] - TiledNetworkRun.ringRows, "row no longer in the ring")
-        return rings[l] + (r % TiledNetworkRun.ringRows) * rowBytes(l)
+        precondition(r < next[l] && r >= next[l] - NetworkTilePlan.ringRows, "row no longer in the ring")
+        return rings[l] + (r % NetworkTilePlan.ringRows) * rowBytes(l)
     }
 
     /// Makes sure layer l's input holds every row that layer l's output row y reads.
@@ -222,7 +222,7 @@ struct RowStream {
         let last = min(run.layers[l].stride * y + 1, run.heights[l] - 1)
         while next[l] <= last {
             let r = next[l]
-            let row = rings[l] + (r % TiledNetworkRun.ringRows) * rowBytes(l)
+            let row = rings[l] + (r % NetworkTilePlan.ringRows) * rowBytes(l)
             let channels = run.layers[l].kernelIn
             if l == 0 {
                 expandRGB8Row(run.input + r * run.inputWidth * 3, width: run.inputWidth, into: row + channels)
