@@ -47,16 +47,14 @@ public enum KernelISA: String, CaseIterable, Sendable {
             let name = String(cString: raw)
             if !name.isEmpty {
                 guard let isa = KernelISA(rawValue: name) else {
-                    throw KernelISAError(message: "COMREC_ISA=\(name) is not a kernel family; use one of "
-                        + KernelISA.allCases.map(\.rawValue).joined(separator: ", "))
+                    throw KernelISAError.unknownFamily(name)
                 }
                 choice = isa
             }
         }
         guard let isa = choice else { return best }
         guard supported.contains(isa) else {
-            throw KernelISAError(message: "this CPU or build cannot run the \(isa.rawValue) kernels; it supports "
-                + supported.map(\.rawValue).joined(separator: ", "))
+            throw KernelISAError.unsupported(isa, supported: supported)
         }
         return isa
     }
@@ -108,7 +106,20 @@ public enum KernelISA: String, CaseIterable, Sendable {
 }
 
 /// An unknown or unsupported kernel family was asked for.
-public struct KernelISAError: Error, Sendable, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
+public enum KernelISAError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// COMREC_ISA names no kernel family.
+    case unknownFamily(String)
+    /// This CPU or build cannot run the family asked for.
+    case unsupported(KernelISA, supported: [KernelISA])
+
+    public var description: String {
+        switch self {
+        case .unknownFamily(let name):
+            return "COMREC_ISA=\(name) is not a kernel family; use one of "
+                + KernelISA.allCases.map(\.rawValue).joined(separator: ", ")
+        case .unsupported(let isa, let supported):
+            return "this CPU or build cannot run the \(isa.rawValue) kernels; it supports "
+                + supported.map(\.rawValue).joined(separator: ", ")
+        }
+    }
 }
