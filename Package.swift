@@ -17,7 +17,7 @@
 //   ComRecCodec [E]         profiles (runner injected), pipeline, segment   [Networks, Models, Kernels]
 //   ComRecCodec also holds mode choice and rate control (generic over the JPEG coder) and metrics.
 //   ComRecIO                files, PNG/JPEG/PNM, atomic output, hosted profiles
-//                                                           [Codec, Runtime, C shims, system libraries]
+//                                                  [Codec, Kernels, Runtime, C shims, system libraries]
 //   ComRecEval              rate-distortion curves, MS-SSIM, BD-rate, plots (`comrec eval`)  [IO, Codec]
 //   comrec, comrec-compile, comrec-models-bench             executables
 // Why each dependency is there: docs/dependencies.md.
@@ -43,9 +43,10 @@ let package = Package(
         // Embedded-safe: no Foundation, no existentials, raw pointers and SIMD only.
         .target(name: "ComRecKernels", swiftSettings: optimisedInDebug),
 
-        // Profiles, the encode/decode pipeline on in-memory RGB8 buffers and the ComRec APPn
-        // segment. No Foundation and no C libraries: JPEG coding comes in through a protocol.
-        // Learned profiles run ComRecModels (declared below, with the runtime it runs on).
+        // Profiles, the encode/decode pipeline on in-memory RGB8 buffers, the ComRec APPn segment,
+        // mode choice, rate control and metrics. No Foundation and no image libraries: JPEG coding
+        // comes in through a protocol, and the network runner is injected (Profile.registered).
+        // Hosted builds take log10 from the C library; Embedded builds compute it in Swift.
         .target(name: "ComRecCodec", dependencies: ["ComRecKernels", "ComRecModels", "ComRecNetworks"]),
 
         // System libraries (Debian libpng-dev, libjpeg62-turbo-dev), reached through module maps.
@@ -65,7 +66,7 @@ let package = Package(
         .target(name: "CComRecSignals"),
 
         // Files, PNG/JPEG/PPM reading and writing, atomic output, the hosted profiles.
-        .target(name: "ComRecIO", dependencies: ["ComRecCodec", "ComRecModels", "ComRecKernels", "ComRecRuntime", "CComRecImage", "CComRecSignals"]),
+        .target(name: "ComRecIO", dependencies: ["ComRecCodec", "ComRecKernels", "ComRecRuntime", "CComRecImage", "CComRecSignals"]),
 
         // Measuring the codec: rate-distortion curves, MS-SSIM, BD-rate, SVG plots (`comrec eval`).
         .target(name: "ComRecEval", dependencies: ["ComRecIO", "ComRecCodec"]),
@@ -116,8 +117,8 @@ package.targets += [
 package.products += [.library(name: "ComRecRuntime", targets: ["ComRecRuntime"])]
 
 // Generated networks (docs/models.md). comrec-compile turns a model folder (Weights/<profile>/)
-// into Swift source; ComRecModels decodes and runs it (Embedded-safe: built without ComRecRuntime
-// it runs one thread with the portable kernels); ComRecCodec registers it as a profile.
+// into Swift source (ComRecNetworks); ComRecModels decodes and runs it with whatever
+// NetworkRunner the caller passes (Embedded-safe); ComRecCodec registers it as a profile.
 // ComRecTestModels holds the generated synthetic test models, for tests only.
 package.targets += [
     .target(name: "ComRecModels", dependencies: ["ComRecKernels"]),

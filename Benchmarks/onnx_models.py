@@ -20,7 +20,7 @@ and the residual at -128...127), the same work. ONNX Runtime runs it with
 intra_op_num_threads = --threads, sequential execution, all graph optimisations.
 
 ComRec: comrec-models-bench (Sources/comrec-models-bench) reads the same folder at run time and
-runs the RecCNN with the tiled executor and the thread pool (best kernel family), then the whole
+runs the RecCNN with the tile plan (NetworkTilePlan) and the thread pool (best kernel family), then the whole
 reconstruction; `decode` times the process that reads a ComRec file and writes the PNG, as
 `comrec decode` does. Build it first: swift build -c release --product comrec-models-bench.
 """

@@ -4,7 +4,7 @@
 # for cortex-a76 (-D COMREC_NEON_DOT: sdot kernels). Each build links a small driver
 # (Tests/EmbeddedKernelDriver) with Debian's aarch64-linux-gnu gcc and runs it under qemu-aarch64.
 # Every kernel family must print exactly the hashes of Fixtures/kernels/conv3x3-hashes.txt (which
-# the x86 reference test checks), and the tiled executor must equal the whole-image reference.
+# the x86 reference test checks), and the tile plan (NetworkTilePlan) must equal the whole-image reference.
 # Installs gcc-aarch64-linux-gnu and qemu-user when missing. About a minute on 2 cores.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

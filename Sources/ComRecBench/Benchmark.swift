@@ -165,7 +165,7 @@ extension Benchmark {
         }
     }
 
-    /// Timing of a whole network producing a `width x height` output with the tiled executor.
+    /// Timing of a whole network producing a `width x height` output with the tile plan (NetworkTilePlan).
     /// `macs` counts the network's multiply-accumulates once (no halo recomputation, the
     /// first layer as 3 input channels), so GMAC/s here is "useful" work.
     public static func network(

@@ -38,7 +38,7 @@ extension Profile {
             full: full, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
     }
 
-    /// The profile of models built at run time (benchmarks, tests): same code path as `learned(_:)`.
+    /// The profile of models built at run time (benchmarks, tests): same code path as the generated ones.
     public static func learned(
         model: LearnedModel, enhancer: LearnedModel? = nil, halfModeMaxBitsPerPixel: Double = 0.5, runner: NetworkRunner
     ) -> Profile {

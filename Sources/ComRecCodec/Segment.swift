@@ -37,7 +37,8 @@ public struct ComRecSegment: Equatable, Sendable {
     public static let currentVersion = 2
     /// The format versions this build reads. Version 1 has no mode byte (its files are `half`).
     public static let readableVersions = 1...2
-    /// Bytes from the marker to the end of the segment may not exceed this (the budget).
+    /// Bytes from the marker to the end of the segment may not exceed this (the format's budget,
+    /// docs/format.md).
     public static let maxWrittenOverhead = 63
 
     public var version: Int

@@ -38,10 +38,10 @@ func emitSwift(_ model: CompiledModel, typeName: String, request: GeneratorReque
     s += layerTable(model.rec)
     s += """
         //
-        // Schedule: a tile copies its input rows (with the halo) into band A (RGB8 expanded to the
-        // first layer's 12 channels), then runs the layers in order, each reading one band and writing
-        // the other; two bands per thread, sized once for the tallest (NetworkTilePlan). The last layer
-        // adds its residual to the base row by row. Nothing is allocated per layer.
+        // Schedule (NetworkTilePlan): the output is cut into tiles of rows; a tile streams rows through
+        // the layers, each layer keeping a ring of its last 4 output rows, so memory depends on the
+        // width and the depth, not the height. The last layer adds its residual to the base row by
+        // row. A NetworkRunner chooses the threads and the kernel family; the bytes never depend on it.
         import ComRecKernels
         import ComRecModels
 
@@ -93,19 +93,17 @@ private func kindName(_ kind: ConvLayerKind) -> String {
     }
 }
 
-/// The layer table of a header comment, with the band buffer each layer reads and writes.
+/// The layer table of a header comment.
 private func layerTable(_ network: CompiledNetwork) -> String {
     func row(_ cells: [String]) -> String {
         "//   " + [pad(cells[0], 5), pad(cells[1], 31), pad(cells[2], 3, right: true), pad(cells[3], 4, right: true),
-                   pad(cells[4], 6, right: true), pad(cells[5], 8, right: true), " " + pad(cells[6], 6), cells[7]]
+                   pad(cells[4], 6, right: true), pad(cells[5], 8, right: true)]
             .joined(separator: " ") + "\n"
     }
-    var s = row(["layer", "kind", "in", "out", "stride", "weights", "reads", "writes"])
+    var s = row(["layer", "kind", "in", "out", "stride", "weights"])
     for (i, l) in network.layers.enumerated() {
-        let reads = i % 2 == 0 ? "A" : "B"
-        let writes = i == network.layers.count - 1 ? "output" : (i % 2 == 0 ? "B" : "A")
         s += row(["\(i)", kindName(l.kind), "\(l.inChannels)", "\(l.outChannels)", "\(l.stride)",
-                  "\(9 * l.inChannels * l.outChannels)", reads, writes])
+                  "\(9 * l.inChannels * l.outChannels)"])
     }
     s += "//   \(String(format: "%.0f", network.macsPerImagePixel)) multiply-accumulates per "
         + (network.role == .comcnn ? "input" : "output") + " pixel.\n"

@@ -1,4 +1,5 @@
 import ComRecCodec
+import ComRecRuntime
 
 /// An error from the I/O layer: what went wrong as a case (tests match the case, not the text),
 /// and the file it is about. Its description is one line: "path: message".
@@ -44,6 +45,8 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
         case noPNGFiles
         case bundledImageMissing
         case noTemporaryDirectory
+        /// COMREC_ISA names a kernel family that is unknown or that this CPU cannot run.
+        case kernelFamily(KernelISAError)
         /// The codec layer's error underneath.
         case codec(ComRecError)
 
@@ -93,6 +96,7 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
             case .noPNGFiles: return "holds no .png files"
             case .bundledImageMissing: return "bundled demo image not found; run from the package root, or pass --input IMAGE"
             case .noTemporaryDirectory: return "cannot create a temporary directory; pass --output-dir DIR"
+            case .kernelFamily(let error): return error.description
             case .codec(let error): return error.description
             }
         }

@@ -4,18 +4,23 @@ import ComRecRuntime
 
 // The profiles as a hosted program (the CLI, tools, tests) uses them: every network runs on the
 // process's shared runner, whose threads and kernel family come from COMREC_THREADS and
-// COMREC_ISA (ComRecRuntime). Embedded builds and the C API inject their own runner instead.
+// COMREC_ISA (ComRecRuntime). Embedded builds inject their own runner instead
+// (`Profile.registered(runner:)` with `NetworkRunner.serial`).
 
 extension Profile {
-    /// Every registered profile on the shared runner. Throws when COMREC_ISA names a kernel family
-    /// that is unknown or that this CPU cannot run.
+    /// Every registered profile on the shared runner. Throws `ComRecIOError` with reason
+    /// `.kernelFamily` when COMREC_ISA names a family that is unknown or that this CPU cannot run.
     public static func hosted() throws -> [Profile] {
-        registered(runner: try NetworkRunner.shared())
+        registered(runner: try sharedRunner())
     }
 
     /// The registered profile called `name` on the shared runner, if any.
     public static func hosted(named name: String) throws -> Profile? {
-        named(name, runner: try NetworkRunner.shared())
+        named(name, runner: try sharedRunner())
+    }
+
+    private static func sharedRunner() throws -> NetworkRunner {
+        do { return try NetworkRunner.shared() } catch { throw ComRecIOError(.kernelFamily(error)) }
     }
 
     /// The profile `comrec encode` uses without `--profile`, on the shared runner.

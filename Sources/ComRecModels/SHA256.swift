@@ -1,5 +1,6 @@
-// SHA-256 (FIPS 180-4) in plain Swift: model hashes are computed here so that the codec layer needs
-// neither Foundation nor a crypto library (and stays usable on Embedded targets). Speed does not
+// SHA-256 (FIPS 180-4) in plain Swift: model hashes are computed here, in the model format's layer,
+// so that the models, the codec and the compiler need neither Foundation nor a crypto library
+// (and stay usable on Embedded targets). Speed does not
 // matter: it hashes a weights blob or a description string once.
 
 /// The SHA-256 digest (32 bytes) of `bytes`.

@@ -6,39 +6,39 @@
 // and int8.safetensors (SHA-256 ab0dd090328f0d22967c256be9ff338615666688723ba151327d510a8e982bbe).
 //
 // ComCNN: reads the image replicate-padded to even sizes; residual onto its 2x2 average.
-//   layer kind                             in  out stride  weights  reads  writes
-//   0     firstConv3x3                      3   64      1     1728  A      B
-//   1     conv3x3                          64   64      2    36864  B      A
-//   2     lastConv3x3Residual              64    3      1     1728  A      output
+//   layer kind                             in  out stride  weights
+//   0     firstConv3x3                      3   64      1     1728
+//   1     conv3x3                          64   64      2    36864
+//   2     lastConv3x3Residual              64    3      1     1728
 //   11376 multiply-accumulates per input pixel.
 // RecCNN (paper wiring): reads the x2 upsampling of the decoded compact image; residual onto it.
-//   layer kind                             in  out stride  weights  reads  writes
-//   0     firstConv3x3                      3   64      1     1728  A      B
-//   1     conv3x3                          64   64      1    36864  B      A
-//   2     conv3x3                          64   64      1    36864  A      B
-//   3     conv3x3                          64   64      1    36864  B      A
-//   4     conv3x3                          64   64      1    36864  A      B
-//   5     conv3x3                          64   64      1    36864  B      A
-//   6     conv3x3                          64   64      1    36864  A      B
-//   7     conv3x3                          64   64      1    36864  B      A
-//   8     conv3x3                          64   64      1    36864  A      B
-//   9     conv3x3                          64   64      1    36864  B      A
-//   10    conv3x3                          64   64      1    36864  A      B
-//   11    conv3x3                          64   64      1    36864  B      A
-//   12    conv3x3                          64   64      1    36864  A      B
-//   13    conv3x3                          64   64      1    36864  B      A
-//   14    conv3x3                          64   64      1    36864  A      B
-//   15    conv3x3                          64   64      1    36864  B      A
-//   16    conv3x3                          64   64      1    36864  A      B
-//   17    conv3x3                          64   64      1    36864  B      A
-//   18    conv3x3                          64   64      1    36864  A      B
-//   19    lastConv3x3Residual              64    3      1     1728  B      output
+//   layer kind                             in  out stride  weights
+//   0     firstConv3x3                      3   64      1     1728
+//   1     conv3x3                          64   64      1    36864
+//   2     conv3x3                          64   64      1    36864
+//   3     conv3x3                          64   64      1    36864
+//   4     conv3x3                          64   64      1    36864
+//   5     conv3x3                          64   64      1    36864
+//   6     conv3x3                          64   64      1    36864
+//   7     conv3x3                          64   64      1    36864
+//   8     conv3x3                          64   64      1    36864
+//   9     conv3x3                          64   64      1    36864
+//   10    conv3x3                          64   64      1    36864
+//   11    conv3x3                          64   64      1    36864
+//   12    conv3x3                          64   64      1    36864
+//   13    conv3x3                          64   64      1    36864
+//   14    conv3x3                          64   64      1    36864
+//   15    conv3x3                          64   64      1    36864
+//   16    conv3x3                          64   64      1    36864
+//   17    conv3x3                          64   64      1    36864
+//   18    conv3x3                          64   64      1    36864
+//   19    lastConv3x3Residual              64    3      1     1728
 //   667008 multiply-accumulates per output pixel.
 //
-// Schedule: a tile copies its input rows (with the halo) into band A (RGB8 expanded to the
-// first layer's 12 channels), then runs the layers in order, each reading one band and writing
-// the other; two bands per thread, sized once for the tallest (NetworkTilePlan). The last layer
-// adds its residual to the base row by row. Nothing is allocated per layer.
+// Schedule (NetworkTilePlan): the output is cut into tiles of rows; a tile streams rows through
+// the layers, each layer keeping a ring of its last 4 output rows, so memory depends on the
+// width and the depth, not the height. The last layer adds its residual to the base row by
+// row. A NetworkRunner chooses the threads and the kernel family; the bytes never depend on it.
 import ComRecKernels
 import ComRecModels
 

@@ -1,5 +1,6 @@
 // A fixed-size pool of pthreads, created once. `run(tasks:_:)` hands out task indices in order
-// to the workers and the calling thread (worker 0) and returns when all are done. Results never
+// to the workers and the calling thread (worker index 0; the other threads are 1..<threadCount)
+// and returns when all are done. Calls from several threads take turns (a mutex per pool). Results never
 // depend on which worker runs a task: callers give each task disjoint output.
 #if canImport(Glibc)
 import Glibc
@@ -12,11 +13,15 @@ public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
     private let state = PoolState()
     private var threads: [pthread_t] = []
+    /// Held for a whole `run`: callers on several threads take turns (each run uses every worker
+    /// index, so two at once would share per-worker scratch memory).
+    private let turn = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
-    /// Starts `threads - 1` worker threads (the caller of `run` is the last one).
+    /// Starts `threads - 1` worker threads; the caller of `run` is the remaining one (worker 0).
     public init(threads: Int) {
         precondition(threads >= 1, "a pool needs at least one thread")
         threadCount = threads
+        pthread_mutex_init(turn, nil)
         state.workers = threads - 1
         for index in 1..<threads {
             let context = Unmanaged.passRetained(WorkerContext(state: state, index: index)).toOpaque()
@@ -42,13 +47,17 @@ public final class ThreadPool: @unchecked Sendable {
     deinit {
         state.stop()
         for thread in threads { pthread_join(thread, nil) }
+        pthread_mutex_destroy(turn)
+        turn.deallocate()
     }
 
     /// Runs `body(task, worker)` for every task in `0..<tasks`; `worker` is in `0..<threadCount`
-    /// and no two concurrent calls share one, so it can index per-thread scratch memory.
-    /// Not reentrant: one `run` at a time per pool.
+    /// and no two concurrent calls share one, so it can index per-thread scratch memory. Calls
+    /// from several threads take turns; `body` must not call `run` on the same pool (deadlock).
     public func run(tasks: Int, _ body: @escaping (_ task: Int, _ worker: Int) -> Void) {
         if tasks <= 0 { return }
+        pthread_mutex_lock(turn)
+        defer { pthread_mutex_unlock(turn) }
         if threadCount == 1 || tasks == 1 {
             for t in 0..<tasks { body(t, 0) }
             return

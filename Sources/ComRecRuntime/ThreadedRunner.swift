@@ -13,10 +13,9 @@ extension NetworkRunner {
     /// Tiles over `pool`'s threads with family `isa` (the caller checked that the CPU runs it).
     /// `tileHeight`: output rows per tile; 0, one tile per thread, which recomputes the least halo
     /// (the scratch memory does not depend on the tile height). Calls from several threads take
-    /// turns: the pool runs one network at a time.
+    /// turns: a pool runs one network at a time, whichever runners share it.
     public static func threaded(pool: ThreadPool, isa: KernelISA, tileHeight: Int = 0) -> NetworkRunner {
-        let turn = Turn()
-        return NetworkRunner(threadCount: pool.threadCount, kernelFamily: isa.rawValue) {
+        NetworkRunner(threadCount: pool.threadCount, kernelFamily: isa.rawValue) {
             layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
             var height = tileHeight
             if height <= 0 { height = max(1, (outputHeight + pool.threadCount - 1) / pool.threadCount) }
@@ -27,11 +26,9 @@ extension NetworkRunner {
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: pool.threadCount * plan.scratchBytes, alignment: 64)
             defer { scratch.deallocate() }
             let job = Unchecked((plan, scratch))
-            turn.take {
-                pool.run(tasks: plan.tileCount) { tile, worker in
-                    let (plan, scratch) = job.value
-                    isa.runTile(plan, tile, scratch: scratch + worker * plan.scratchBytes)
-                }
+            pool.run(tasks: plan.tileCount) { tile, worker in
+                let (plan, scratch) = job.value
+                isa.runTile(plan, tile, scratch: scratch + worker * plan.scratchBytes)
             }
         }
     }
@@ -59,21 +56,6 @@ extension NetworkRunner {
 private enum SharedRunner {
     static let value: Result<NetworkRunner, KernelISAError> = Result { () throws(KernelISAError) in
         try NetworkRunner.threaded(threads: NetworkRunner.defaultThreadCount())
-    }
-}
-
-/// One caller at a time (a pthread mutex: the pool is not reentrant).
-private final class Turn: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    init() { pthread_mutex_init(mutex, nil) }
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-    func take(_ body: () -> Void) {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        body()
     }
 }
 

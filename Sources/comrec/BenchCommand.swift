@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure the int8 convolution kernels against the CPU's peak and peer runtimes.",
         discussion: """
             For every kernel family this CPU supports (or --isa): the int8 peak of a register-only \
-            microkernel, and a 3x3 64->64 convolution on a 768x512 image (GMAC/s, fraction of that \
+            microkernel, and a 3x3 64->64 convolution on a --width x --height image (default 768x512; GMAC/s, fraction of that \
             peak, time), with each thread count. Then the same layer in ONNX Runtime int8, ncnn \
             int8 and fp32 and PyTorch fp32 with the same thread counts, run by Benchmarks/peers.py \
             in Benchmarks/.venv (create it with `bash Benchmarks/setup-venv.sh`; without it the \
@@ -35,14 +35,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs of the convolution (best and median are reported).")
     var repetitions = 10
 
-    @Option(help: "Rounds of (our best family, ONNX Runtime int8) per thread count; each keeps its best.")
+    @Option(help: "Rounds of (the first family, ONNX Runtime int8) per thread count; each keeps its best. The first family is the best the CPU has, or the first of --isa.")
     var rounds = 3
 
     @Option(help: "Image width.") var width = 768
     @Option(help: "Image height.") var height = 512
 
     @Option(name: .customLong("network"), parsing: .upToNextOption,
-            help: "Whole networks to time with the threaded runner, best kernel family (paper, fast, comcnn; none by default).")
+            help: "Whole networks to time with the threaded runner and the first family (paper, fast, comcnn; none by default).")
     var networkNames: [String] = []
 
     @Option(help: "Output rows per tile for --network (0: one tile per thread).")
@@ -64,17 +64,23 @@ struct BenchCommand: ParsableCommand {
         for name in networkNames where Benchmark.NetworkShape(rawValue: name) == nil {
             throw ValidationError("unknown network \(name); use paper, fast or comcnn")
         }
+        _ = try chosenFamilies()
     }
 
-    func run() throws {
+    /// The --isa families, each checked against this CPU, or every family it supports.
+    private func chosenFamilies() throws -> [KernelISA] {
         var isas: [KernelISA] = []
         for name in isaNames {
             guard let isa = KernelISA(rawValue: name) else {
                 throw ValidationError("unknown kernel family \(name); use one of \(KernelISA.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            isas.append(try KernelISA.select(override: isa))
+            do { isas.append(try KernelISA.select(override: isa)) } catch { throw ValidationError("\(error)") }
         }
-        if isas.isEmpty { isas = KernelISA.supported }
+        return isas.isEmpty ? KernelISA.supported : isas
+    }
+
+    func run() throws {
+        let isas = try chosenFamilies()
         var report = BenchReport()
         try measureKernels(isas: isas, into: &report)
         measureNetworks(isa: isas[0], into: &report)

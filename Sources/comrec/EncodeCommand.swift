@@ -67,7 +67,7 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         let options = EncodeOptions(
-            profile: try profile.resolved(), quality: quality, progressive: progressive,
+            profile: try reportingFailure { try profile.resolved() }, quality: quality, progressive: progressive,
             mode: mode, effort: effort,
             read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha), force: write.force)
         try runBatch(inputs: inputs, output: write.output, outputExtension: "jpg", verb: "encoded") { input, output in

@@ -6,7 +6,7 @@ import Foundation
 
 /// `comrec eval`: rate-distortion curves over a folder of PNGs, as shipped (int8 networks,
 /// libjpeg-turbo), with BD figures against plain JPEG. The JSON has the shape of
-/// Training/comrec_train/evaluate.py's, so the two can be compared (docs/models.md).
+/// Training/comrec_train/evaluate.py's, so the two can be compared (docs/cli.md, "eval").
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -27,7 +27,7 @@ struct EvalCommand: ParsableCommand {
     static let jpegQualities = [3, 5, 7, 10, 13, 16, 20, 25, 30, 40, 50, 60, 70, 80]
     static let halfQualities = [10, 20, 30, 40, 50, 60, 70, 80, 90]
     static let bdRange = (lo: 0.1, hi: 0.6)
-    /// Issue #6's ranges: BD-rate over 0.1-1.0 bpp, "never worse than JPEG" over 0.1-1.5 bpp.
+    /// The wide ranges: BD-rate over 0.1-1.0 bpp, "never worse than JPEG" over 0.1-1.5 bpp.
     static let wideBDRange = (lo: 0.1, hi: 1.0)
     static let gainRange = (lo: 0.1, hi: 1.5)
 
@@ -82,6 +82,7 @@ struct EvalCommand: ParsableCommand {
         let paths = try listPNGs()
         let images = try paths.map { try readImage(path: $0, options: ImageReadOptions(maxPixels: read.maxPixels)) }
         var chosen = profiles.isEmpty ? try Profile.hosted().filter { $0.name != "bicubic" } : try profiles.map { try $0.resolved() }
+        chosen = chosen.enumerated().filter { item in !chosen[..<item.offset].contains { $0.name == item.element.name } }.map(\.element)
         chosen.removeAll { $0.name == "bicubic" }
         chosen.append(.bicubic)
         let jpegQ = jpegQualities.values, halfQ = halfQualities.values

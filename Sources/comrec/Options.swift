@@ -61,8 +61,9 @@ struct QualityList: ExpressibleByArgument {
     init(_ values: [Int]) { self.values = values }
 
     init?(argument: String) {
-        let parsed = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parsed.isEmpty, parsed.allSatisfy({ $0.map { (1...100).contains($0) } ?? false }) else { return nil }
+        let parsed = argument.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parsed.allSatisfy({ $0.map { (1...100).contains($0) } ?? false }) else { return nil }
         values = parsed.map { $0! }
     }
 
@@ -76,8 +77,9 @@ struct ModeList: ExpressibleByArgument {
     init(_ values: [ModeRequest]) { self.values = values }
 
     init?(argument: String) {
-        let parsed = argument.split(separator: ",").map { ModeRequest(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
-        guard !parsed.isEmpty, parsed.allSatisfy({ $0 != nil }) else { return nil }
+        let parsed = argument.split(separator: ",", omittingEmptySubsequences: false)
+            .map { ModeRequest(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+        guard parsed.allSatisfy({ $0 != nil }) else { return nil }
         values = parsed.map { $0! }
     }
 

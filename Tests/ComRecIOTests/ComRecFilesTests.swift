@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 @Suite struct ComRecFilesTests {
-    /// The acceptance path: a 768x512 PNG -> a JPEG any decoder opens -> a PNG of the
+    /// The whole path: a 768x512 PNG -> a JPEG any decoder opens -> a PNG of the
     /// original size, equal to the bicubic profile applied to libjpeg's decode of the compact image.
     @Test func demoImageRoundTrip() throws {
         let dir = TemporaryDirectory()

@@ -136,7 +136,10 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         runNetworkReference(layers: network.canonical, input: input, width: width, height: height,
                             base: base, output: &expected, outputWidth: width, outputHeight: height)
         // Many small tiles: a long run of tasks, so that calls that did not take turns would overlap.
-        let runner = NetworkRunner.threaded(pool: ThreadPool(threads: 2), isa: KernelISA.best, tileHeight: 2)
+        // Two runners on one pool: the pool, not the runner, makes them take turns.
+        let pool = ThreadPool(threads: 2)
+        let runners = [NetworkRunner.threaded(pool: pool, isa: KernelISA.best, tileHeight: 2),
+                       NetworkRunner.threaded(pool: pool, isa: KernelISA.best, tileHeight: 3)]
         let callers = 4, runs = 10, reference = expected
         let wrong = UnsafeMutablePointer<Int>.allocate(capacity: callers)
         wrong.initialize(repeating: 0, count: callers)
@@ -146,7 +149,7 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
             let (network, wrong) = shared.value
             for _ in 0..<runs {
                 var output = [UInt8](repeating: 0x55, count: reference.count)
-                runner.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height, base: base,
+                runners[caller % 2].run(layers: network.packed, input: input, inputWidth: width, inputHeight: height, base: base,
                            output: &output, outputWidth: width, outputHeight: height)
                 if output != reference { wrong[caller] += 1 }
             }

@@ -7,16 +7,16 @@
 // A synthetic test model: random weights, not trained (Training/comrec_train/make_test_model.py).
 //
 // Enhancer (full-resolution mode, fast wiring): reads the decoded JPEG padded to even sizes, stride-2 first layer; 12-channel residual pixel-shuffled onto the decoded JPEG.
-//   layer kind                             in  out stride  weights  reads  writes
-//   0     firstConv3x3                      3   16      2      432  A      B
-//   1     conv3x3                          16   16      1     2304  B      A
-//   2     lastConv3x3PixelShuffleResidual  16   12      1     1728  A      output
+//   layer kind                             in  out stride  weights
+//   0     firstConv3x3                      3   16      2      432
+//   1     conv3x3                          16   16      1     2304
+//   2     lastConv3x3PixelShuffleResidual  16   12      1     1728
 //   1116 multiply-accumulates per output pixel.
 //
-// Schedule: a tile copies its input rows (with the halo) into band A (RGB8 expanded to the
-// first layer's 12 channels), then runs the layers in order, each reading one band and writing
-// the other; two bands per thread, sized once for the tallest (NetworkTilePlan). The last layer
-// adds its residual to the base row by row. Nothing is allocated per layer.
+// Schedule (NetworkTilePlan): the output is cut into tiles of rows; a tile streams rows through
+// the layers, each layer keeping a ring of its last 4 output rows, so memory depends on the
+// width and the depth, not the height. The last layer adds its residual to the base row by
+// row. A NetworkRunner chooses the threads and the kernel family; the bytes never depend on it.
 import ComRecKernels
 import ComRecModels
 

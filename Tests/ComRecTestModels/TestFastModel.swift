@@ -7,22 +7,22 @@
 // A synthetic test model: random weights, not trained (Training/comrec_train/make_test_model.py).
 //
 // ComCNN: reads the image replicate-padded to even sizes; residual onto its 2x2 average.
-//   layer kind                             in  out stride  weights  reads  writes
-//   0     firstConv3x3                      3   16      1      432  A      B
-//   1     conv3x3                          16   16      2     2304  B      A
-//   2     lastConv3x3Residual              16    3      1      432  A      output
+//   layer kind                             in  out stride  weights
+//   0     firstConv3x3                      3   16      1      432
+//   1     conv3x3                          16   16      2     2304
+//   2     lastConv3x3Residual              16    3      1      432
 //   1116 multiply-accumulates per input pixel.
 // RecCNN (fast wiring): reads the decoded compact image; 12-channel residual pixel-shuffled onto its x2 upsampling.
-//   layer kind                             in  out stride  weights  reads  writes
-//   0     firstConv3x3                      3   32      1      864  A      B
-//   1     conv3x3                          32   32      1     9216  B      A
-//   2     lastConv3x3PixelShuffleResidual  32   12      1     3456  A      output
+//   layer kind                             in  out stride  weights
+//   0     firstConv3x3                      3   32      1      864
+//   1     conv3x3                          32   32      1     9216
+//   2     lastConv3x3PixelShuffleResidual  32   12      1     3456
 //   3384 multiply-accumulates per output pixel.
 //
-// Schedule: a tile copies its input rows (with the halo) into band A (RGB8 expanded to the
-// first layer's 12 channels), then runs the layers in order, each reading one band and writing
-// the other; two bands per thread, sized once for the tallest (NetworkTilePlan). The last layer
-// adds its residual to the base row by row. Nothing is allocated per layer.
+// Schedule (NetworkTilePlan): the output is cut into tiles of rows; a tile streams rows through
+// the layers, each layer keeping a ring of its last 4 output rows, so memory depends on the
+// width and the depth, not the height. The last layer adds its residual to the base row by
+// row. A NetworkRunner chooses the threads and the kernel family; the bytes never depend on it.
 import ComRecKernels
 import ComRecModels
 

@@ -8,17 +8,17 @@
 //
 // Compact image: the integer 2x2 average (no ComCNN).
 // RecCNN (paper wiring): reads the x2 upsampling of the decoded compact image; residual onto it.
-//   layer kind                             in  out stride  weights  reads  writes
-//   0     firstConv3x3                      3   16      1      432  A      B
-//   1     conv3x3                          16   16      1     2304  B      A
-//   2     conv3x3                          16   16      1     2304  A      B
-//   3     lastConv3x3Residual              16    3      1      432  B      output
+//   layer kind                             in  out stride  weights
+//   0     firstConv3x3                      3   16      1      432
+//   1     conv3x3                          16   16      1     2304
+//   2     conv3x3                          16   16      1     2304
+//   3     lastConv3x3Residual              16    3      1      432
 //   5472 multiply-accumulates per output pixel.
 //
-// Schedule: a tile copies its input rows (with the halo) into band A (RGB8 expanded to the
-// first layer's 12 channels), then runs the layers in order, each reading one band and writing
-// the other; two bands per thread, sized once for the tallest (NetworkTilePlan). The last layer
-// adds its residual to the base row by row. Nothing is allocated per layer.
+// Schedule (NetworkTilePlan): the output is cut into tiles of rows; a tile streams rows through
+// the layers, each layer keeping a ring of its last 4 output rows, so memory depends on the
+// width and the depth, not the height. The last layer adds its residual to the base row by
+// row. A NetworkRunner chooses the threads and the kernel family; the bytes never depend on it.
 import ComRecKernels
 import ComRecModels
 

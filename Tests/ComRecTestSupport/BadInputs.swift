@@ -1,9 +1,10 @@
 import ComRecCodec
 import ComRecIO
 
-/// The list of bad inputs, each a file to give to `encode` or `decode` and a piece of the
-/// one-line message it must produce. The I/O tests run them through the library, the CLI tests
-/// through the built binary; both check that no output file is left.
+/// The catalogue of bad inputs, each a file to give to `encode` or `decode`, the error case it must
+/// produce (`reason`: the I/O tests run them through the library and match the case) and a piece
+/// of its one-line message (`message`: the CLI tests run the built binary and match the text);
+/// both check that no output file is left.
 public struct BadInput: Sendable, CustomStringConvertible {
     public enum Command: String, Sendable { case encode, decode }
 

@@ -3,7 +3,7 @@
 // Debian's cross gcc and runs it under qemu-aarch64). For every kernel family of this build it
 // prints one line per case, "<family> <index> <name> <hash>", which the script compares with
 // Fixtures/kernels/conv3x3-hashes.txt (made by the x86 reference), then runs a small network with
-// the tiled executor against the whole-image reference.
+// the tile plan (NetworkTilePlan) against the whole-image reference.
 import ComRecKernels
 
 func name(_ s: StaticString) -> String {

@@ -53,7 +53,7 @@ public struct Conv3x3Row {
     }
 }
 
-/// A convolution kernel family for one ISA. Generic code (the tiled executor) is specialised per
+/// A convolution kernel family for one ISA. Generic code (the tile plan (NetworkTilePlan)) is specialised per
 /// conforming type, so no existential or function value is needed (Embedded Swift).
 public protocol Conv3x3Kernel: SendableMetatype {
     /// Computes one output row.

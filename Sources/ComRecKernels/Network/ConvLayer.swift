@@ -1,8 +1,8 @@
-// The static description of a network that generated code hands to the executor: plain structs
+// The static description of a network that generated code hands to the network runner: plain structs
 // and pointers (Embedded-safe), one per 3x3 convolution, in two forms:
 //   Conv3x3Canonical: what training exports, weights [cout][ky][kx][cin] (the reference reads it);
-//   Conv3x3Packed:    the same layer in the kernels' packing (Packing.swift), which the tiled
-//                     executor and every SIMD kernel read.
+//   Conv3x3Packed:    the same layer in the kernels' packing (Packing.swift), which the
+//                     tile plan and every SIMD kernel read.
 
 /// What a layer reads and writes (docs/int8.md).
 public enum ConvLayerKind: Equatable, Sendable {
@@ -56,7 +56,7 @@ public struct Conv3x3Layer<Layout: Conv3x3WeightLayout> {
 /// A layer as exported by training; the scalar reference reads it.
 public typealias Conv3x3Canonical = Conv3x3Layer<CanonicalWeights>
 
-/// A layer in kernel packing; the tiled executor and every kernel read it. Generated code may
+/// A layer in kernel packing; the tile plan (NetworkTilePlan) and every kernel read it. Generated code may
 /// point it at static data packed ahead of time.
 public typealias Conv3x3Packed = Conv3x3Layer<PackedWeights>
 

@@ -1,5 +1,5 @@
 // Whole-image reference run of a network, layer by layer, with the scalar reference operators and
-// canonical weights. The tiled executor with any kernel, tile height and thread count must give
+// canonical weights. The tile plan (NetworkTilePlan) with any kernel, tile height and thread count must give
 // exactly these bytes.
 
 /// Runs `layers` on the RGB8 `input` (`width x height`) and writes `outputWidth x outputHeight`
