@@ -170,10 +170,71 @@ int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int 
 
 // MARK: Decode
 
+// APPn and COM segments are read by our own marker processor rather than jpeg_save_markers:
+// libjpeg appends each saved segment by walking its list (quadratic time: a million empty
+// segments took minutes), and it has no limit on their number. Here a segment is appended in
+// constant time, and the header is refused past these limits (docs/format.md).
+#define CRC_MAX_SEGMENTS 4096
+#define CRC_MAX_SEGMENT_BYTES (16u << 20)
+
 struct crc_jpeg_decoder {
     struct jpeg_decompress_struct cinfo;
     crc_error_mgr jerr;
+    crc_jpeg_marker *segments;  // owned copies of the payloads, in file order
+    int segment_count;
+    int segment_capacity;
+    size_t segment_bytes;
 };
+
+static int read_byte(j_decompress_ptr cinfo) {
+    struct jpeg_source_mgr *src = cinfo->src;
+    // The memory source never suspends: at the end of the data it warns (an error here, through
+    // crc_emit_message) and supplies an EOI marker.
+    if (src->bytes_in_buffer == 0) (*src->fill_input_buffer)(cinfo);
+    src->bytes_in_buffer--;
+    return *src->next_input_byte++;
+}
+
+static void fail_with(j_decompress_ptr cinfo, const char *message) {
+    crc_error_mgr *err = (crc_error_mgr *)cinfo->err;
+    snprintf(err->message, sizeof err->message, "%s", message);
+    longjmp(err->jump, 1);
+}
+
+/// The processor of every APPn and COM marker: keeps a copy of the segment's payload.
+static boolean keep_segment(j_decompress_ptr cinfo) {
+    crc_jpeg_decoder *d = (crc_jpeg_decoder *)cinfo;  // cinfo is the decoder's first member
+    int high = read_byte(cinfo), low = read_byte(cinfo);
+    long length = ((long)high << 8 | low) - 2;
+    if (length < 0) fail_with(cinfo, "a marker segment has a length below 2");
+    if (d->segment_count >= CRC_MAX_SEGMENTS) {
+        fail_with(cinfo, "more than 4096 APPn or COM segments");
+    }
+    if (d->segment_bytes + (size_t)length > CRC_MAX_SEGMENT_BYTES) {
+        fail_with(cinfo, "more than 16 MB of APPn or COM segments");
+    }
+    if (d->segment_count == d->segment_capacity) {
+        int capacity = d->segment_capacity ? 2 * d->segment_capacity : 16;
+        crc_jpeg_marker *grown = realloc(d->segments, (size_t)capacity * sizeof *grown);
+        if (!grown) fail_with(cinfo, "out of memory for the JPEG's marker segments");
+        d->segments = grown;
+        d->segment_capacity = capacity;
+    }
+    uint8_t *data = malloc(length ? (size_t)length : 1);
+    if (!data) fail_with(cinfo, "out of memory for the JPEG's marker segments");
+    // Registered before it is filled, so that a failure while reading it frees it too.
+    d->segments[d->segment_count++] = (crc_jpeg_marker){cinfo->unread_marker, data, (size_t)length};
+    d->segment_bytes += (size_t)length;
+    for (long i = 0; i < length; i++) data[i] = (uint8_t)read_byte(cinfo);
+    return TRUE;
+}
+
+static void free_segments(crc_jpeg_decoder *d) {
+    for (int i = 0; i < d->segment_count; i++) free((void *)d->segments[i].data);
+    free(d->segments);
+    d->segments = NULL;
+    d->segment_count = d->segment_capacity = 0;
+}
 
 crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char *error) {
     crc_jpeg_decoder *d = calloc(1, sizeof *d);
@@ -185,13 +246,14 @@ crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char
     if (setjmp(d->jerr.jump)) {
         set_error(error, d->jerr.message);
         jpeg_destroy_decompress(&d->cinfo);
+        free_segments(d);
         free(d);
         return NULL;
     }
     jpeg_create_decompress(&d->cinfo);
     jpeg_mem_src(&d->cinfo, data, (unsigned long)size);
-    for (int n = 0; n < 16; n++) jpeg_save_markers(&d->cinfo, JPEG_APP0 + n, 0xFFFF);
-    jpeg_save_markers(&d->cinfo, JPEG_COM, 0xFFFF);
+    for (int n = 0; n < 16; n++) jpeg_set_marker_processor(&d->cinfo, JPEG_APP0 + n, keep_segment);
+    jpeg_set_marker_processor(&d->cinfo, JPEG_COM, keep_segment);
     jpeg_read_header(&d->cinfo, TRUE);
     return d;
 }
@@ -199,6 +261,7 @@ crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char
 void crc_jpeg_decoder_destroy(crc_jpeg_decoder *decoder) {
     if (!decoder) return;
     jpeg_destroy_decompress(&decoder->cinfo);
+    free_segments(decoder);
     free(decoder);
 }
 
@@ -219,23 +282,12 @@ int crc_jpeg_quant_table(const crc_jpeg_decoder *decoder, int component, uint16_
     return 0;
 }
 
-int crc_jpeg_marker_count(const crc_jpeg_decoder *decoder) {
-    int count = 0;
-    for (jpeg_saved_marker_ptr m = decoder->cinfo.marker_list; m; m = m->next) count++;
-    return count;
-}
+int crc_jpeg_marker_count(const crc_jpeg_decoder *decoder) { return decoder->segment_count; }
 
 int crc_jpeg_marker_at(const crc_jpeg_decoder *decoder, int index, crc_jpeg_marker *marker) {
-    int i = 0;
-    for (jpeg_saved_marker_ptr m = decoder->cinfo.marker_list; m; m = m->next, i++) {
-        if (i == index) {
-            marker->code = m->marker;
-            marker->data = m->data;
-            marker->length = m->data_length;
-            return 0;
-        }
-    }
-    return -1;
+    if (index < 0 || index >= decoder->segment_count) return -1;
+    *marker = decoder->segments[index];
+    return 0;
 }
 
 int crc_jpeg_decode_rgb(crc_jpeg_decoder *decoder, uint8_t *rgb, char *error) {

@@ -68,6 +68,32 @@ import Testing
         #expect(Array(file[20..<22]) == [0xFF, 0xE9])
     }
 
+    /// `count` empty COM segments right after SOI.
+    func withComments(_ file: [UInt8], count: Int) -> [UInt8] {
+        Array(file[0..<2]) + Array(repeating: [0xFF, 0xFE, 0x00, 0x02], count: count).flatMap { $0 } + Array(file[2...])
+    }
+
+    /// Every APPn and COM segment is read back, in order, up to the limit of 4096; more is refused
+    /// (a file of a million empty segments once took minutes: libjpeg's own list is quadratic).
+    @Test func markerSegmentsAreKeptUpToTheLimit() throws {
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 75), segments: [])
+        let atLimit = withComments(file, count: 4095)  // plus JFIF's APP0: 4096 segments
+        let header = try jpeg.readHeader(atLimit)
+        #expect(header.segments.count == 4096 && header.segments.last?.marker == 0xE0)  // the comments come before JFIF
+        #expect(header.segments.prefix(4095).allSatisfy { $0 == JPEGSegment(marker: 0xFE, payload: []) })
+        #expect(try jpeg.decode(atLimit, maxPixels: 1 << 20) == jpeg.decode(file, maxPixels: 1 << 20))
+        for bomb in [withComments(file, count: 4096), withComments(file, count: 1_000_000)] {
+            #expect(throws: ComRecError.jpeg("more than 4096 APPn or COM segments")) { try jpeg.readHeader(bomb) }
+        }
+        // 16 MB of segments: 300 segments of 65533 bytes.
+        let big = Array(file[0..<2]) + Array(repeating: [0xFF, 0xE1, 0xFF, 0xFF] + [UInt8](repeating: 7, count: 65533), count: 300).flatMap { $0 }
+            + Array(file[2...])
+        #expect(throws: ComRecError.jpeg("more than 16 MB of APPn or COM segments")) { try jpeg.readHeader(big) }
+        // A segment cut short by the end of the file.
+        let cut = Array(file[0..<2]) + [0xFF, 0xFE, 0x01, 0x00, 1, 2, 3]
+        #expect(throws: ComRecError.self) { try jpeg.readHeader(cut) }
+    }
+
     @Test func greyJPEGDecodesToRGB() throws {
         var grey = image
         for i in stride(from: 0, to: grey.pixels.count, by: 3) { grey.pixels[i + 1] = grey.pixels[i]; grey.pixels[i + 2] = grey.pixels[i] }

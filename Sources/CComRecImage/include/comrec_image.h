@@ -50,7 +50,8 @@ int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int 
 typedef struct crc_jpeg_decoder crc_jpeg_decoder;
 
 /// Reads the header of the JPEG in `data` (which must stay valid until crc_jpeg_decoder_destroy),
-/// keeping every APPn and COM segment. Returns NULL with a message on failure.
+/// keeping a copy of every APPn and COM segment before the image data: at most 4096 segments and
+/// 16 MB of them, or the header is refused. Returns NULL with a message on failure.
 crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char *error);
 void crc_jpeg_decoder_destroy(crc_jpeg_decoder *decoder);
 
