@@ -27,6 +27,7 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
         case notAnImage(start: String)
         case emptyImageData
         case png(String)
+        case pngTooSmall(width: Int, height: Int, fileBytes: Int)
         case pngEncoder(String)
         case pngCompressionLevel(Int)
         case realAlpha(transparent: Int, pixels: Int)
@@ -71,6 +72,9 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
                 return "not a PNG, JPEG or binary PPM/PGM image (it starts with \(start)); give an image in one of those formats"
             case .emptyImageData: return "file is empty; give a PNG, JPEG or binary PPM/PGM image"
             case .png(let message): return "PNG data is invalid or truncated (libpng: \(message))"
+            case .pngTooSmall(let width, let height, let bytes):
+                return "PNG data is invalid or truncated: \(bytes) bytes cannot hold \(width) x \(height) pixels "
+                    + "(deflate shrinks data at most 1032 times)"
             case .pngEncoder(let message): return "PNG encoding failed (libpng: \(message))"
             case .pngCompressionLevel(let level): return "PNG compression level must be 0...9, not \(level)"
             case .realAlpha(let transparent, let pixels):

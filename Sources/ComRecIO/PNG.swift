@@ -12,6 +12,17 @@ public enum PNG {
         public var colorType: Int
         /// An alpha channel or a tRNS chunk (the image may still be fully opaque).
         public var hasAlpha: Bool
+
+        /// Whether a file of `fileBytes` bytes can hold these pixels at all: deflate expands at
+        /// most 1032 times (258 bytes from a 2-bit code), and the image data is at least
+        /// height x ceil(width x channels x bitDepth / 8) bytes before compression. Checked before
+        /// pixel memory is allocated, so a forged header in a few bytes costs nothing.
+        public func couldBeHeld(inFileOf fileBytes: Int) -> Bool {
+            let channels = [0: 1, 2: 3, 3: 1, 4: 2, 6: 4][colorType] ?? 4
+            let rowBytes = (width * channels * bitDepth + 7) / 8
+            let (raw, overflow) = rowBytes.multipliedReportingOverflow(by: height)
+            return !overflow && raw <= fileBytes * 1032
+        }
     }
 
     public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
@@ -32,6 +43,9 @@ public enum PNG {
                 try checkPixelLimit(width: header.width, height: header.height, maxPixels: options.maxPixels)
             } catch {
                 return .failure(ComRecIOError(error))
+            }
+            guard header.couldBeHeld(inFileOf: data.count) else {
+                return .failure(ComRecIOError(.pngTooSmall(width: header.width, height: header.height, fileBytes: data.count)))
             }
             if !header.hasAlpha {
                 var image = RGB8Image(width: header.width, height: header.height)
