@@ -1,6 +1,11 @@
 // See include/comrec_signals.h.
 #define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE  /* O_TMPFILE */
 #include "comrec_signals.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 
 #include <pthread.h>
 #include <signal.h>
@@ -79,4 +84,20 @@ void crc_cleanup_install(void) {
     // A parent may have started us with these signals blocked (the mask survives exec); then
     // Ctrl-C would do nothing until exit. Unblock them in this (the main) thread.
     pthread_sigmask(SIG_UNBLOCK, &action.sa_mask, NULL);
+}
+
+int crc_open_unnamed(const char *directory) {
+#ifdef O_TMPFILE
+    return open(directory, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+#else
+    (void)directory;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
+int crc_name_unnamed(int fd, const char *path) {
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
 }

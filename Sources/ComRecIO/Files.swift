@@ -43,13 +43,19 @@ public func readInputFile(_ path: String) throws -> [UInt8] {
     return bytes
 }
 
-/// An output file being written: created as a hidden temporary file in the destination directory
-/// (which proves the directory is writable before any work is done), then either committed
-/// (renamed to `path`) or discarded (deleted, also on deinit). Not for use from several threads.
+/// An output file being written: created in the destination directory before any work is done
+/// (which proves the directory is writable), then either committed (named `path`) or discarded
+/// (also on deinit). Where the file system allows, the file has no name until it is committed
+/// (Linux O_TMPFILE), so nothing is left behind even if the process is killed (SIGKILL, power
+/// loss); elsewhere it is a hidden temporary file, removed on failure and on SIGINT, SIGTERM and
+/// SIGHUP. Not for use from several threads.
 public final class AtomicOutput {
     public let path: String
     public let force: Bool
-    let temporaryPath: String
+    /// The hidden temporary file, or nil while the file is unnamed.
+    private(set) var temporaryPath: String?
+    /// Whether the file being written has no name yet (O_TMPFILE): nothing to clean up if killed.
+    public var isUnnamed: Bool { temporaryPath == nil && !finished }
     private var fd: Int32
     private var finished = false
     /// Registration with the interrupt cleanup (see installInterruptCleanup), or -1.
@@ -81,27 +87,33 @@ public final class AtomicOutput {
         guard (directoryInfo.st_mode & S_IFMT) == S_IFDIR else {
             throw ComRecIOError(path: path, .outputParentIsNotADirectory(directory))
         }
-        var descriptor: Int32 = -1
-        var candidate = ""
-        var slot: Int32 = -1
-        var failure: Int32 = 0
-        for attempt in 0..<100 {
-            candidate = directory + "/." + name + ".comrec-\(getpid())-\(attempt)-\(UInt32.random(in: 0...UInt32.max)).tmp"
-            // Registered before it exists, so that no moment is left where an interrupt could
-            // leave the file behind (the name is unique to this process).
-            slot = crc_cleanup_add(candidate)
-            descriptor = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            failure = errno
-            if descriptor >= 0 { break }
-            crc_cleanup_remove(slot)
-            if failure != EEXIST { break }
+        let unnamed = crc_open_unnamed(directory)
+        if unnamed >= 0 {
+            fd = unnamed
+            temporaryPath = nil
+            return
         }
-        guard descriptor >= 0 else {
-            throw ComRecIOError(path: path, .outputDirectoryNotWritable(directory: directory, why: systemMessage(failure)))
-        }
+        let (descriptor, candidate, slot) = try AtomicOutput.createTemporary(in: directory, name: name, for: path)
         fd = descriptor
         temporaryPath = candidate
         cleanupSlot = slot
+    }
+
+    /// A new hidden file `directory/.name.comrec-PID-N-RANDOM.tmp`, registered for the interrupt
+    /// cleanup before it exists (so that no moment is left where an interrupt could leave it).
+    private static func createTemporary(in directory: String, name: String, for path: String) throws
+        -> (fd: Int32, path: String, slot: Int32) {
+        var failure: Int32 = 0
+        for attempt in 0..<100 {
+            let candidate = directory + "/." + name + ".comrec-\(getpid())-\(attempt)-\(UInt32.random(in: 0...UInt32.max)).tmp"
+            let slot = crc_cleanup_add(candidate)
+            let descriptor = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            failure = errno
+            if descriptor >= 0 { return (descriptor, candidate, slot) }
+            crc_cleanup_remove(slot)
+            if failure != EEXIST { break }
+        }
+        throw ComRecIOError(path: path, .outputDirectoryNotWritable(directory: directory, why: systemMessage(failure)))
     }
 
     deinit { discard() }
@@ -120,8 +132,36 @@ public final class AtomicOutput {
             written += count
         }
         guard fsync(fd) == 0 else { throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno))) }
+        if temporaryPath == nil {
+            // Unnamed: without --force, linkat names it only if `path` still does not exist (never
+            // clobbering a file created meanwhile); with --force it gets a hidden name first and
+            // is renamed over `path`, which replaces atomically.
+            if !force {
+                guard crc_name_unnamed(fd, path) == 0 else {
+                    throw ComRecIOError(path: path, errno == EEXIST ? .outputExists : .cannotCreate(systemMessage(errno)))
+                }
+                finished = true
+                return
+            }
+            let (directory, name) = splitPath(path)
+            var failure: Int32 = EEXIST
+            for attempt in 0..<100 where failure == EEXIST {
+                let candidate = directory + "/." + name + ".comrec-\(getpid())-\(attempt)-\(UInt32.random(in: 0...UInt32.max)).tmp"
+                let slot = crc_cleanup_add(candidate)
+                if crc_name_unnamed(fd, candidate) == 0 {
+                    temporaryPath = candidate
+                    cleanupSlot = slot
+                    failure = 0
+                } else {
+                    failure = errno
+                    crc_cleanup_remove(slot)
+                }
+            }
+            guard failure == 0 else { throw ComRecIOError(path: path, .cannotCreate(systemMessage(failure))) }
+        }
         close(fd)
         fd = -1
+        guard let temporaryPath else { preconditionFailure("named above") }
         if force {
             guard rename(temporaryPath, path) == 0 else {
                 throw ComRecIOError(path: path, .cannotCreate(systemMessage(errno)))
@@ -150,7 +190,7 @@ public final class AtomicOutput {
             close(fd)
             fd = -1
         }
-        unlink(temporaryPath)  // after a rename there is nothing to remove; after link, the extra name
+        if let temporaryPath { unlink(temporaryPath) }  // after a rename nothing is left; after link, the extra name
         crc_cleanup_remove(cleanupSlot)
         cleanupSlot = -1
         finished = true

@@ -22,6 +22,15 @@ void crc_cleanup_remove(int slot);
 /// Idempotent.
 void crc_cleanup_install(void);
 
+/// An unnamed file in `directory` (Linux O_TMPFILE), open for writing: nothing is left behind if
+/// the process dies, even by SIGKILL. Returns the descriptor, or -1 with errno (EOPNOTSUPP, EISDIR
+/// or EINVAL where the system or file system has no unnamed files).
+int crc_open_unnamed(const char *directory);
+
+/// Gives the unnamed file open as `fd` the name `path` (linkat through /proc/self/fd). Fails with
+/// EEXIST, never replacing, when `path` exists. Returns 0, or -1 with errno.
+int crc_name_unnamed(int fd, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
