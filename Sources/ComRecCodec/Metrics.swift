@@ -23,8 +23,12 @@ public enum Metrics {
     /// RGB PSNR in dB: 10 log10(255^2 / MSE) with the MSE over all three channels together.
     /// Identical images give +infinity.
     public static func psnr(_ a: RGB8Image, _ b: RGB8Image) -> Double {
-        let mse = meanSquaredError(a, b)
-        return mse == 0 ? .infinity : 10 * decimalLogarithm(255.0 * 255.0 / mse)
+        psnr(meanSquaredError: meanSquaredError(a, b))
+    }
+
+    /// PSNR in dB of a mean squared error already computed (+infinity for 0).
+    public static func psnr(meanSquaredError mse: Double) -> Double {
+        mse == 0 ? .infinity : 10 * decimalLogarithm(255.0 * 255.0 / mse)
     }
 
     /// Whole-file bits per pixel of the original image.

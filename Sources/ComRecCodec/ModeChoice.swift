@@ -165,7 +165,7 @@ private struct Candidates<JPEG: JPEGCoder> {
         for (index, candidate) in made.enumerated() {
             let decoded = try encoder.pipeline.decode(candidate.file)
             let error = Metrics.meanSquaredError(image, decoded)
-            scores.append("\(candidate.label) \(decimalString(Metrics.psnr(image, decoded), 2)) dB at \(candidate.file.count) bytes")
+            scores.append("\(candidate.label) \(decimalString(Metrics.psnr(meanSquaredError: error), 2)) dB at \(candidate.file.count) bytes")
             if let b = best, !(error < b.error || (error == b.error && candidate.file.count < made[b.index].file.count)) { continue }
             best = (index, error)
         }

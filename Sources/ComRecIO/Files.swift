@@ -99,13 +99,18 @@ public final class AtomicOutput {
         cleanupSlot = slot
     }
 
+    /// `directory/.name.comrec-PID-N-RANDOM.tmp`: hidden, and unique to this process and attempt.
+    private static func temporaryName(in directory: String, for name: String, attempt: Int) -> String {
+        directory + "/." + name + ".comrec-\(getpid())-\(attempt)-\(UInt32.random(in: 0...UInt32.max)).tmp"
+    }
+
     /// A new hidden file `directory/.name.comrec-PID-N-RANDOM.tmp`, registered for the interrupt
     /// cleanup before it exists (so that no moment is left where an interrupt could leave it).
     private static func createTemporary(in directory: String, name: String, for path: String) throws
         -> (fd: Int32, path: String, slot: Int32) {
         var failure: Int32 = 0
         for attempt in 0..<100 {
-            let candidate = directory + "/." + name + ".comrec-\(getpid())-\(attempt)-\(UInt32.random(in: 0...UInt32.max)).tmp"
+            let candidate = AtomicOutput.temporaryName(in: directory, for: name, attempt: attempt)
             let slot = crc_cleanup_add(candidate)
             let descriptor = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             failure = errno
@@ -146,7 +151,7 @@ public final class AtomicOutput {
             let (directory, name) = splitPath(path)
             var failure: Int32 = EEXIST
             for attempt in 0..<100 where failure == EEXIST {
-                let candidate = directory + "/." + name + ".comrec-\(getpid())-\(attempt)-\(UInt32.random(in: 0...UInt32.max)).tmp"
+                let candidate = AtomicOutput.temporaryName(in: directory, for: name, attempt: attempt)
                 let slot = crc_cleanup_add(candidate)
                 if crc_name_unnamed(fd, candidate) == 0 {
                     temporaryPath = candidate

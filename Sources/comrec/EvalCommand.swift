@@ -81,8 +81,9 @@ struct EvalCommand: ParsableCommand {
         let start = Date()
         let paths = try listPNGs()
         let images = try paths.map { try readImage(path: $0, options: ImageReadOptions(maxPixels: read.maxPixels)) }
-        var chosen = profiles.isEmpty ? try Profile.hosted().filter { $0.name != "bicubic" } : try profiles.map { try $0.resolved() }
-        chosen = chosen.enumerated().filter { item in !chosen[..<item.offset].contains { $0.name == item.element.name } }.map(\.element)
+        var names: [ProfileName] = []
+        for name in profiles where !names.contains(name) { names.append(name) }  // each profile once
+        var chosen = names.isEmpty ? try Profile.hosted().filter { $0.name != "bicubic" } : try names.map { try $0.resolved() }
         chosen.removeAll { $0.name == "bicubic" }
         chosen.append(.bicubic)
         let jpegQ = jpegQualities.values, halfQ = halfQualities.values
