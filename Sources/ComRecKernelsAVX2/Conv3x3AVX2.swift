@@ -14,6 +14,7 @@ import ComRecKernels
 /// The AVX2 kernel family (any multiple of 16 output channels).
 public enum AVX2Conv3x3: Conv3x3Kernel {
     public static func conv3x3(_ row: Conv3x3Row) { conv3x3U7S8_16x4_avx2(row) }
+    public static func conv3x3WinogradF2x3(_ pair: Conv3x3RowPair) { conv3x3WinogradF2x3U7S16_16x6_avx2(pair) }
 }
 
 @inline(__always) private func load(_ p: UnsafeRawPointer, _ offset: Int) -> __m256i {

@@ -87,6 +87,33 @@ public enum KernelISA: String, CaseIterable, Sendable {
         }
     }
 
+    /// The Winograd F(2x2, 3x3) kernel of this family (the portable one where the family has
+    /// none of its own).
+    public var winogradKernelName: String {
+        switch self {
+        case .avx2: return "conv3x3WinogradF2x3U7S16_16x6_avx2"
+        case .neon: return "conv3x3WinogradF2x3U7S16_16x3_neon"
+        default: return "conv3x3WinogradF2x3U7S16_16x1_portable"
+        }
+    }
+
+    /// Computes two output rows with this family's Winograd kernel (see `Conv3x3RowPair`).
+    public func conv3x3WinogradF2x3(_ pair: Conv3x3RowPair) {
+        switch self {
+        #if arch(x86_64)
+        case .avx512vnni: AVX512VNNIConv3x3.conv3x3WinogradF2x3(pair)
+        case .avx2: AVX2Conv3x3.conv3x3WinogradF2x3(pair)
+        #endif
+        #if arch(arm64)
+        #if COMREC_NEON_DOT
+        case .neondot: NeonDotConv3x3.conv3x3WinogradF2x3(pair)
+        #endif
+        case .neon: NeonConv3x3.conv3x3WinogradF2x3(pair)
+        #endif
+        default: PortableConv3x3.conv3x3WinogradF2x3(pair)
+        }
+    }
+
     /// Runs one tile of `run` with this family.
     public func runTile(_ run: NetworkTilePlan, _ tile: Int, scratch: UnsafeMutableRawPointer) {
         switch self {
@@ -105,10 +132,25 @@ public enum KernelISA: String, CaseIterable, Sendable {
     }
 }
 
-/// An unknown or unsupported kernel family was asked for.
+extension ConvAlgorithmPolicy {
+    /// `override`, else `COMREC_CONV` from the environment (measured, direct, winograd), else
+    /// `.measured`. Throws when the name is unknown.
+    public static func select(override: ConvAlgorithmPolicy? = nil) throws(KernelISAError) -> ConvAlgorithmPolicy {
+        if let override { return override }
+        guard let raw = getenv("COMREC_CONV") else { return .measured }
+        let name = String(cString: raw)
+        if name.isEmpty { return .measured }
+        guard let policy = ConvAlgorithmPolicy(rawValue: name) else { throw KernelISAError.unknownAlgorithm(name) }
+        return policy
+    }
+}
+
+/// An unknown or unsupported kernel family (or algorithm policy) was asked for.
 public enum KernelISAError: Error, Equatable, Sendable, CustomStringConvertible {
     /// COMREC_ISA names no kernel family.
     case unknownFamily(String)
+    /// COMREC_CONV names no algorithm policy.
+    case unknownAlgorithm(String)
     /// This CPU or build cannot run the family asked for.
     case unsupported(KernelISA, supported: [KernelISA])
 
@@ -117,6 +159,9 @@ public enum KernelISAError: Error, Equatable, Sendable, CustomStringConvertible 
         case .unknownFamily(let name):
             return "COMREC_ISA=\(name) is not a kernel family; use one of "
                 + KernelISA.allCases.map(\.rawValue).joined(separator: ", ")
+        case .unknownAlgorithm(let name):
+            return "COMREC_CONV=\(name) is not an algorithm choice; use one of "
+                + ConvAlgorithmPolicy.allCases.map(\.rawValue).joined(separator: ", ")
         case .unsupported(let isa, let supported):
             return "this CPU or build cannot run the \(isa.rawValue) kernels; it supports "
                 + supported.map(\.rawValue).joined(separator: ", ")

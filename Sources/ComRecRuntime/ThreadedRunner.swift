@@ -14,15 +14,18 @@ extension NetworkRunner {
     /// `tileHeight`: output rows per tile; 0, one tile per thread, which recomputes the least halo
     /// (the scratch memory does not depend on the tile height). Calls from several threads take
     /// turns: a pool runs one network at a time, whichever runners share it.
-    public static func threaded(pool: ThreadPool, isa: KernelISA, tileHeight: Int = 0) -> NetworkRunner {
-        NetworkRunner(threadCount: pool.threadCount, kernelFamily: isa.rawValue) {
+    /// `algorithms` picks direct or Winograd per layer (by default the measured faster one for `isa`).
+    public static func threaded(
+        pool: ThreadPool, isa: KernelISA, tileHeight: Int = 0, algorithms: ConvAlgorithmPolicy = .measured
+    ) -> NetworkRunner {
+        NetworkRunner(threadCount: pool.threadCount, kernelFamily: isa.rawValue, algorithms: algorithms) {
             layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
             var height = tileHeight
             if height <= 0 { height = max(1, (outputHeight + pool.threadCount - 1) / pool.threadCount) }
             let plan = NetworkTilePlan(
                 layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
                 base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight,
-                tileHeight: height)
+                tileHeight: height, algorithms: algorithms.algorithms(for: layers, family: isa.rawValue))
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: pool.threadCount * plan.scratchBytes, alignment: 64)
             defer { scratch.deallocate() }
             let job = Unchecked((plan, scratch))
@@ -34,9 +37,13 @@ extension NetworkRunner {
     }
 
     /// A new pool of `threads` threads with family `isa` (nil: COMREC_ISA, else the best the CPU
-    /// runs). Throws when the family is unknown or unsupported.
-    public static func threaded(threads: Int, isa: KernelISA? = nil, tileHeight: Int = 0) throws(KernelISAError) -> NetworkRunner {
-        threaded(pool: ThreadPool(threads: threads), isa: try KernelISA.select(override: isa), tileHeight: tileHeight)
+    /// runs) and algorithm policy `algorithms` (nil: COMREC_CONV, else measured). Throws when the
+    /// family is unknown or unsupported, or COMREC_CONV names no policy.
+    public static func threaded(
+        threads: Int, isa: KernelISA? = nil, tileHeight: Int = 0, algorithms: ConvAlgorithmPolicy? = nil
+    ) throws(KernelISAError) -> NetworkRunner {
+        threaded(pool: ThreadPool(threads: threads), isa: try KernelISA.select(override: isa), tileHeight: tileHeight,
+                 algorithms: try ConvAlgorithmPolicy.select(override: algorithms))
     }
 
     /// Threads of the shared runner: COMREC_THREADS if set (1...256), else the CPUs online.

@@ -43,6 +43,32 @@ import Testing
         }
     }
 
+    @Test(.enabled(if: supports(.portable), "portable is not supported on this CPU or build"))
+    func portableWinogradKernel() throws { try checkWinograd(.portable) }
+
+    @Test(.enabled(if: supports(.avx2), "avx2 is not supported on this CPU or build"))
+    func avx2WinogradKernel() throws { try checkWinograd(.avx2) }
+
+    @Test(.enabled(if: supports(.neon), "neon is not supported on this CPU or build"))
+    func neonWinogradKernel() throws { try checkWinograd(.neon) }
+
+    /// The family's Winograd kernel on every case it applies to (stride-1 hidden layers), against
+    /// the same reference bytes as the direct kernels.
+    private func checkWinograd(_ isa: KernelISA, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try #require(Self.supports(isa), "\(isa.rawValue) is not supported on this CPU or build", sourceLocation: sourceLocation)
+        var checked = 0
+        for (i, c) in kernelCases.enumerated() where winogradApplies(c) {
+            let data = makeCaseData(c)
+            let actual = winogradKernelOutput(c, data, conv: isa.conv3x3WinogradF2x3)
+            checked += 1
+            if actual != referenceOutput(c, data) {
+                Issue.record(Comment(rawValue: "\(isa.winogradKernelName): case \(i) \(c.name) (\(c.inChannels)->\(c.outChannels), "
+                    + "\(c.width)x\(c.height)) differs from the reference"), sourceLocation: sourceLocation)
+            }
+        }
+        #expect(checked >= 15, "the Winograd cases must cover the shapes above", sourceLocation: sourceLocation)
+    }
+
     /// The committed fixture holds the reference hashes; the Embedded aarch64 driver prints the
     /// same lines, and scripts/embedded-aarch64.sh compares them. Regenerate with
     /// COMREC_WRITE_FIXTURES=1 swift test --filter referenceHashesMatchFixture.

@@ -52,12 +52,14 @@ struct EnhancerGoldenFile: Decodable {
             #expect(golden.profile == model.profile)
             for isa in KernelISA.supported {
                 for (threads, tileHeight) in GoldenTests.settings {
-                    let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight)
-                    for c in golden.cases {
-                        var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
-                        model.enhance(image: decoded(c), width: c.width, height: c.height, output: &out, runner: runner)
-                        #expect(hex(sha256(out)) == c.enhanced_sha256,
-                                "\(name) \(c.width)x\(c.height), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)")
+                    for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
+                        let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
+                        for c in golden.cases {
+                            var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
+                            model.enhance(image: decoded(c), width: c.width, height: c.height, output: &out, runner: runner)
+                            #expect(hex(sha256(out)) == c.enhanced_sha256,
+                                    "\(name) \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.rawValue), \(threads) threads, tile height \(tileHeight)")
+                        }
                     }
                 }
             }
@@ -79,13 +81,15 @@ struct EnhancerGoldenFile: Decodable {
             #expect(golden.mode == "full")
             for isa in KernelISA.supported {
                 for (threads, tileHeight) in [(1, 0), (2, 0), (3, 1)] {
-                    let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight)
-                    let profile = Profile.named(listed.name, runner: runner)!
-                    for c in golden.cases {
-                        let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
-                        let out = profile.full.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
-                        #expect(hex(sha256(out.pixels)) == c.enhanced_sha256,
-                                "\(profile.name)-full \(c.width)x\(c.height), \(isa.rawValue), \(threads) threads, tile height \(tileHeight)")
+                    for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
+                        let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
+                        let profile = Profile.named(listed.name, runner: runner)!
+                        for c in golden.cases {
+                            let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
+                            let out = profile.full.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
+                            #expect(hex(sha256(out.pixels)) == c.enhanced_sha256,
+                                    "\(profile.name)-full \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.rawValue), \(threads) threads, tile height \(tileHeight)")
+                        }
                     }
                 }
             }

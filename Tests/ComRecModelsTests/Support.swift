@@ -24,9 +24,10 @@ func learnedProfiles(runner: NetworkRunner) -> [Profile] {
         + Profile.registered(runner: runner).filter { $0.name != "bicubic" }
 }
 
-/// The runner of a golden-test setting: a new pool of `threads` threads with family `isa`.
-func runner(threads: Int, isa: KernelISA, tileHeight: Int) -> NetworkRunner {
-    NetworkRunner.threaded(pool: ThreadPool(threads: threads), isa: isa, tileHeight: tileHeight)
+/// The runner of a golden-test setting: a new pool of `threads` threads with family `isa`, direct
+/// or Winograd forced.
+func runner(threads: Int, isa: KernelISA, tileHeight: Int, algorithms: ConvAlgorithmPolicy) -> NetworkRunner {
+    NetworkRunner.threaded(pool: ThreadPool(threads: threads), isa: isa, tileHeight: tileHeight, algorithms: algorithms)
 }
 
 /// One case of Fixtures/golden/<profile>.json.

@@ -1,7 +1,7 @@
 // The tiled, threaded runner against a whole-image run of the scalar reference: random weights,
 // the three network shapes ComRec ships (paper RecCNN, fast pixel-shuffle RecCNN, ComCNN with a
 // stride-2 layer), odd sizes, images smaller than a tile, several tile heights and thread counts,
-// every kernel family the CPU supports.
+// every kernel family the CPU supports, direct and Winograd.
 import ComRecKernels
 import ComRecRuntime
 import Foundation
@@ -90,14 +90,16 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
             let pool = ThreadPool(threads: threads)
             for isa in isas {
                 for tile in tileHeights {
-                    let runner = NetworkRunner.threaded(pool: pool, isa: isa, tileHeight: tile)
-                    var actual = [UInt8](repeating: 0x55, count: ow * oh * 3)
-                    runner.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height,
-                               base: base, output: &actual, outputWidth: ow, outputHeight: oh)
-                    let matches = actual == expected  // a Bool: a failure does not print both images
-                    #expect(matches,
-                            "\(isa.rawValue), \(threads) threads, tile \(tile), \(width)x\(height): differs from the reference",
-                            sourceLocation: sourceLocation)
+                    for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
+                        let runner = NetworkRunner.threaded(pool: pool, isa: isa, tileHeight: tile, algorithms: algorithms)
+                        var actual = [UInt8](repeating: 0x55, count: ow * oh * 3)
+                        runner.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height,
+                                   base: base, output: &actual, outputWidth: ow, outputHeight: oh)
+                        let matches = actual == expected  // a Bool: a failure does not print both images
+                        #expect(matches,
+                                "\(isa.rawValue) \(algorithms.rawValue), \(threads) threads, tile \(tile), \(width)x\(height): differs from the reference",
+                                sourceLocation: sourceLocation)
+                    }
                 }
             }
         }

@@ -58,4 +58,18 @@ public struct Conv3x3Row {
 public protocol Conv3x3Kernel: SendableMetatype {
     /// Computes one output row.
     static func conv3x3(_ row: Conv3x3Row)
+    /// Computes two output rows of a stride-1 layer with Winograd F(2x2, 3x3) (a family without
+    /// its own Winograd kernel gets the portable one).
+    static func conv3x3WinogradF2x3(_ pair: Conv3x3RowPair)
+}
+
+extension Conv3x3Kernel {
+    public static func conv3x3WinogradF2x3(_ pair: Conv3x3RowPair) { conv3x3WinogradF2x3U7S16_16x1_portable(pair) }
+}
+
+/// How a layer is computed: the direct 3x3 convolution, or Winograd F(2x2, 3x3) (stride-1 hidden
+/// layers whose packed form carries transformed weights). Both give the same bytes.
+public enum ConvAlgorithm: String, CaseIterable, Sendable {
+    case direct
+    case winogradF2x3 = "winograd"
 }

@@ -38,10 +38,14 @@ public struct Conv3x3Layer<Layout: Conv3x3WeightLayout> {
     public var bias: UnsafePointer<Int32>
     /// `s_in * s_w[c] / s_out` as Float32.
     public var multipliers: UnsafePointer<Float>
+    /// The weights transformed for Winograd F(2x2, 3x3) (`packWinogradWeights`), or nil where the
+    /// layer cannot use it (not a stride-1 hidden layer, or too many channels to stay exact).
+    public var winogradWeights: UnsafePointer<Int16>?
 
     public init(
         kind: ConvLayerKind, inChannels: Int, outChannels: Int, stride: Int = 1,
-        weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, multipliers: UnsafePointer<Float>
+        weights: UnsafePointer<Int8>, bias: UnsafePointer<Int32>, multipliers: UnsafePointer<Float>,
+        winogradWeights: UnsafePointer<Int16>? = nil
     ) {
         self.kind = kind
         self.inChannels = inChannels
@@ -50,6 +54,7 @@ public struct Conv3x3Layer<Layout: Conv3x3WeightLayout> {
         self.weights = weights
         self.bias = bias
         self.multipliers = multipliers
+        self.winogradWeights = winogradWeights
     }
 }
 
@@ -66,8 +71,15 @@ extension Conv3x3Layer where Layout == PackedWeights {
     /// Output channels the kernel computes (multiple of 16).
     public var kernelOut: Int { paddedOutChannels(outChannels) }
 
-    /// Packs a canonical layer into freshly allocated memory; release it with `deallocate()`.
-    public static func allocate(packing layer: Conv3x3Canonical) -> Conv3x3Packed {
+    /// Whether the layer can run with Winograd F(2x2, 3x3) exactly: a stride-1 hidden layer whose
+    /// channel count keeps every intermediate in Int32 (`winogradF2x3Admits`, docs/int8.md).
+    public static func admitsWinograd(kind: ConvLayerKind, inChannels: Int, stride: Int) -> Bool {
+        kind == .conv3x3 && stride == 1 && winogradF2x3Admits(inChannels: (inChannels + 3) & ~3)
+    }
+
+    /// Packs a canonical layer into freshly allocated memory, with Winograd weights where the layer
+    /// admits them and `winograd` is true; release it with `deallocate()`.
+    public static func allocate(packing layer: Conv3x3Canonical, winograd: Bool = true) -> Conv3x3Packed {
         let count = packedWeightCount(kind: layer.kind, inChannels: layer.inChannels, outChannels: layer.outChannels)
         let w = UnsafeMutablePointer<Int8>.allocate(capacity: count)
         packConv3x3Weights(
@@ -79,9 +91,17 @@ extension Conv3x3Layer where Layout == PackedWeights {
         padConv3x3Parameters(
             outChannels: layer.outChannels, bias: layer.bias, multipliers: layer.multipliers,
             paddedBias: b, paddedMultipliers: m)
+        var transformed: UnsafeMutablePointer<Int16>? = nil
+        if winograd && admitsWinograd(kind: layer.kind, inChannels: layer.inChannels, stride: layer.stride) {
+            let kin = (layer.inChannels + 3) & ~3
+            let t = UnsafeMutablePointer<Int16>.allocate(capacity: winogradWeightCount(inChannels: kin, outChannels: n))
+            packWinogradWeights(inChannels: layer.inChannels, outChannels: layer.outChannels, canonical: layer.weights, packed: t)
+            transformed = t
+        }
         return Conv3x3Packed(
             kind: layer.kind, inChannels: layer.inChannels, outChannels: layer.outChannels,
-            stride: layer.stride, weights: w, bias: b, multipliers: m)
+            stride: layer.stride, weights: w, bias: b, multipliers: m,
+            winogradWeights: transformed.map { UnsafePointer($0) })
     }
 
     /// Frees memory made by `allocate(packing:)` (never call it on static data).
@@ -89,5 +109,6 @@ extension Conv3x3Layer where Layout == PackedWeights {
         UnsafeMutablePointer(mutating: weights).deallocate()
         UnsafeMutablePointer(mutating: bias).deallocate()
         UnsafeMutablePointer(mutating: multipliers).deallocate()
+        winogradWeights.map { UnsafeMutablePointer(mutating: $0).deallocate() }
     }
 }

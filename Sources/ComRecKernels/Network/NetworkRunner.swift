@@ -20,18 +20,23 @@ public struct NetworkRunner: Sendable {
     public let threadCount: Int
     /// The kernel family's name (`KernelISA` raw values: avx512vnni, avx2, neondot, neon, portable).
     public let kernelFamily: String
+    /// How the runner picks direct or Winograd per layer.
+    public let algorithms: ConvAlgorithmPolicy
     private let body: Body
 
-    public init(threadCount: Int, kernelFamily: String, body: @escaping Body) {
+    public init(threadCount: Int, kernelFamily: String, algorithms: ConvAlgorithmPolicy = .measured, body: @escaping Body) {
         precondition(threadCount >= 1)
         self.threadCount = threadCount
         self.kernelFamily = kernelFamily
+        self.algorithms = algorithms
         self.body = body
     }
 
-    /// One line for reports: "2 threads, avx2 kernels".
+    /// One line for reports: "2 threads, avx2 kernels" (", direct only" or ", Winograd forced" when
+    /// the algorithm choice is forced).
     public var summary: String {
-        "\(threadCount) thread\(threadCount == 1 ? "" : "s"), \(kernelFamily) kernels"
+        let forced = algorithms == .direct ? ", direct only" : (algorithms == .winograd ? ", Winograd forced" : "")
+        return "\(threadCount) thread\(threadCount == 1 ? "" : "s"), \(kernelFamily) kernels\(forced)"
     }
 
     /// Runs `layers` over `input` into `output` (see `Body`).
@@ -45,11 +50,16 @@ public struct NetworkRunner: Sendable {
     /// One thread, tiles in order, kernel family `Kernel` (`family` names it in reports). What an
     /// Embedded build or a single-core board runs. `tileHeight`: output rows per tile; 0, one tile
     /// (tiles only add halo work here: the scratch memory does not depend on the tile height).
-    public static func serial<Kernel: Conv3x3Kernel>(_: Kernel.Type, family: String, tileHeight: Int = 0) -> NetworkRunner {
-        NetworkRunner(threadCount: 1, kernelFamily: family) { layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
+    /// `algorithms` picks direct or Winograd per layer (by default the measured faster one).
+    public static func serial<Kernel: Conv3x3Kernel>(
+        _: Kernel.Type, family: String, tileHeight: Int = 0, algorithms: ConvAlgorithmPolicy = .measured
+    ) -> NetworkRunner {
+        NetworkRunner(threadCount: 1, kernelFamily: family, algorithms: algorithms) {
+            layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
             let plan = NetworkTilePlan(
                 layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
-                base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight, tileHeight: tileHeight)
+                base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight, tileHeight: tileHeight,
+                algorithms: algorithms.algorithms(for: layers, family: family))
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: plan.scratchBytes, alignment: 64)
             defer { scratch.deallocate() }
             for tile in 0..<plan.tileCount { plan.runTile(tile, scratch: scratch, kernel: Kernel.self) }

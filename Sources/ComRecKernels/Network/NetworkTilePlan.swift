@@ -16,6 +16,8 @@
 /// tile in `0..<tileCount`, in any order and on any threads (tiles write disjoint output rows).
 public struct NetworkTilePlan {
     public let layers: [Conv3x3Packed]
+    /// How each layer is computed (`layers.count` entries).
+    public let algorithms: [ConvAlgorithm]
     public let input: UnsafePointer<UInt8>
     public let inputWidth: Int
     public let inputHeight: Int
@@ -34,16 +36,19 @@ public struct NetworkTilePlan {
     let heights: [Int]
     let ringBytes: [Int]
     let zeroRowBytes: Int
+    let winogradBytes: Int
     let shuffle: Bool
 
     /// - input: RGB8 `inputWidth x inputHeight`, rows packed.
     /// - base, output: RGB8 `outputWidth x outputHeight`. The output size is the network's natural
     ///   output size (stride-2 layers halve rounding up, pixel shuffle doubles) or smaller (crop).
     /// - tileHeight: output rows per tile (rounded up to even under pixel shuffle); 0 means one tile.
+    /// - algorithms: per layer (empty: all direct); `.winogradF2x3` only for layers that carry
+    ///   Winograd weights.
     public init(
         layers: [Conv3x3Packed], input: UnsafePointer<UInt8>, inputWidth: Int, inputHeight: Int,
         base: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, outputWidth: Int, outputHeight: Int,
-        tileHeight: Int
+        tileHeight: Int, algorithms: [ConvAlgorithm] = []
     ) {
         precondition(layers.count >= 2, "a network has a first and a last layer")
         precondition(inputWidth > 0 && inputHeight > 0 && outputWidth > 0 && outputHeight > 0)
@@ -74,6 +79,16 @@ public struct NetworkTilePlan {
         precondition(
             outputWidth <= gridWidth * (shuffle ? 2 : 1) && outputHeight <= gridHeight * (shuffle ? 2 : 1),
             "output larger than the network's output")
+        let algorithms = algorithms.isEmpty ? [ConvAlgorithm](repeating: .direct, count: layers.count) : algorithms
+        precondition(algorithms.count == layers.count, "one algorithm per layer")
+        var winogradBytes = 0
+        for l in 0..<layers.count where algorithms[l] == .winogradF2x3 {
+            precondition(layers[l].winogradWeights != nil && l < layers.count - 1,
+                          "layer \(l) has no Winograd weights (only stride-1 hidden layers do)")
+            winogradBytes = max(winogradBytes, roundUp64(winogradScratchBytes(inChannels: layers[l].kernelIn)))
+        }
+        self.algorithms = algorithms
+        self.winogradBytes = winogradBytes
         self.layers = layers
         self.input = input
         self.inputWidth = inputWidth
@@ -99,14 +114,16 @@ public struct NetworkTilePlan {
         self.ringBytes = ringBytes
         self.zeroRowBytes = roundUp64(zero)
         let accBytes = roundUp64(gridWidth * last.kernelOut * 4)
-        var total = zeroRowBytes + accBytes + 64
+        // Zero row, discard row (a Winograd pair's second row past the image), accumulators.
+        var total = 2 * zeroRowBytes + accBytes + winogradBytes + 64
         for r in ringBytes { total += r }
         self.scratchBytes = total
     }
 
-    /// Rows each layer keeps: a 3x3 layer reads 3 consecutive rows of its input, and the producer
-    /// has made exactly up to the last of them, so 3 would do; 4 leaves a spare.
-    static let ringRows = 4
+    /// Rows each layer keeps: a direct 3x3 layer reads 3 consecutive rows of its input, a Winograd
+    /// pair 4 (y - 1 ... y + 2), and a Winograd producer may have made one row past the last one
+    /// asked for: 5.
+    static let ringRows = 5
 
     /// Row ranges [lo, hi) of every layer's input for tile `tile`: ranges[2l], ranges[2l+1] for
     /// layer l's input, and the last pair for the last layer's output (the tile itself).
@@ -184,7 +201,9 @@ struct RowStream {
     let next: UnsafeMutablePointer<Int>
     let ranges: UnsafeMutablePointer<Int>
     let zeroRow: UnsafeMutablePointer<UInt8>
+    let discardRow: UnsafeMutablePointer<UInt8>
     let accRow: UnsafeMutableRawPointer
+    let winogradScratch: UnsafeMutableRawPointer
 
     init(run: NetworkTilePlan, scratch: UnsafeMutablePointer<UInt8>) {
         self.run = run
@@ -199,7 +218,12 @@ struct RowStream {
         }
         zeroRow = p
         zeroRow.initialize(repeating: 0, count: run.zeroRowBytes)
-        accRow = UnsafeMutableRawPointer(p + run.zeroRowBytes)
+        discardRow = p + run.zeroRowBytes
+        winogradScratch = UnsafeMutableRawPointer(discardRow + run.zeroRowBytes)
+        accRow = winogradScratch + run.winogradBytes
+        var widest = 0
+        for l in 0..<n where run.algorithms[l] == .winogradF2x3 { widest = max(widest, run.layers[l].kernelIn) }
+        if widest > 0 { prepareWinogradScratch(winogradScratch, inChannels: widest) }
     }
 
     func deallocate() {
@@ -226,6 +250,16 @@ struct RowStream {
             let channels = run.layers[l].kernelIn
             if l == 0 {
                 expandRGB8Row(run.input + r * run.inputWidth * 3, width: run.inputWidth, into: row + channels)
+            } else if run.algorithms[l - 1] == .winogradF2x3 {
+                // Rows r and r + 1 at once; the second goes to the discard row past the image.
+                produceInput(of: l - 1, forOutputRow: r + 1, kernel: K.self)
+                let hasSecond = r + 1 < run.heights[l]
+                let second = hasSecond ? rings[l] + ((r + 1) % NetworkTilePlan.ringRows) * rowBytes(l) : discardRow
+                convolvePair(layer: l - 1, row: r, into: row + channels, and: second + channels, kernel: K.self)
+                clearBorders(row, width: run.widths[l], channels: channels)
+                clearBorders(second, width: run.widths[l], channels: channels)
+                next[l] = hasSecond ? r + 2 : r + 1
+                continue
             } else {
                 produceInput(of: l - 1, forOutputRow: r, kernel: K.self)
                 convolve(layer: l - 1, row: r, into: UnsafeMutableRawPointer(row + channels), requantize: true, kernel: K.self)
@@ -233,6 +267,20 @@ struct RowStream {
             clearBorders(row, width: run.widths[l], channels: channels)
             next[l] = r + 1
         }
+    }
+
+    /// Output rows y and y + 1 of stride-1 layer l with Winograd F(2x2, 3x3), requantised.
+    func convolvePair<K: Conv3x3Kernel>(
+        layer l: Int, row y: Int, into first: UnsafeMutablePointer<UInt8>, and second: UnsafeMutablePointer<UInt8>,
+        kernel: K.Type
+    ) {
+        let layer = run.layers[l]
+        K.conv3x3WinogradF2x3(Conv3x3RowPair(
+            row0: inputRow(l, y - 1), row1: inputRow(l, y), row2: inputRow(l, y + 1), row3: inputRow(l, y + 2),
+            inChannels: layer.kernelIn, outChannels: layer.kernelOut, width: run.widths[l + 1],
+            weights: layer.winogradWeights!, bias: layer.bias, multipliers: layer.multipliers,
+            output0: UnsafeMutableRawPointer(first), output1: UnsafeMutableRawPointer(second), requantize: true,
+            scratch: winogradScratch))
     }
 
     /// Output row y of layer l, from the rows of its input ring.

@@ -22,8 +22,9 @@ struct SplitMix64 {
     mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }
 
-/// How a case fills its inputs or weights.
-enum Fill { case random, high, low }
+/// How a case fills its inputs or weights: random, all the maximum (127, or 255 for the RGB8
+/// input), all the minimum (0 inputs, -127 weights), or weights alternating +127 and -127.
+enum Fill { case random, high, low, alternating }
 
 /// One convolution layer test: a shape, a fill, and a seed.
 struct KernelCase {
@@ -59,6 +60,10 @@ let kernelCases: [KernelCase] = [
     KernelCase(name: "narrow8to32_17x5", kind: .conv3x3, inChannels: 8, outChannels: 32, stride: 1, width: 17, height: 5, seed: 15),
     KernelCase(name: "odd5to48_stride2_11x5", kind: .conv3x3, inChannels: 5, outChannels: 48, stride: 2, width: 11, height: 5, seed: 16),
     KernelCase(name: "wide64to128_7x2", kind: .conv3x3, inChannels: 64, outChannels: 128, stride: 1, width: 7, height: 2, seed: 17),
+    KernelCase(name: "hidden64_all127_alternating", kind: .conv3x3, inChannels: 64, outChannels: 32, stride: 1, width: 5, height: 5, input: .high, weights: .alternating, seed: 18),
+    KernelCase(name: "wide256to16_all127", kind: .conv3x3, inChannels: 256, outChannels: 16, stride: 1, width: 6, height: 3, input: .high, weights: .high, seed: 19),
+    KernelCase(name: "hidden32_1x2", kind: .conv3x3, inChannels: 32, outChannels: 32, stride: 1, width: 1, height: 2, seed: 20),
+    KernelCase(name: "hidden32_14x1", kind: .conv3x3, inChannels: 32, outChannels: 32, stride: 1, width: 14, height: 1, seed: 21),
 ] + randomKernelCases(count: 8, seed: 1000)
 
 /// Random shapes: channels, stride and odd sizes drawn from a fixed seed.
@@ -92,7 +97,7 @@ func makeCaseData(_ c: KernelCase) -> CaseData {
         switch c.input {
         case .random: input[i] = UInt8(rng.int(0, inMax))
         case .high: input[i] = UInt8(inMax)
-        case .low: input[i] = 0
+        case .low, .alternating: input[i] = 0
         }
     }
     var weights = [Int8](repeating: 0, count: c.outChannels * 9 * c.inChannels)
@@ -101,6 +106,7 @@ func makeCaseData(_ c: KernelCase) -> CaseData {
         case .random: weights[i] = Int8(rng.int(-127, 127))
         case .high: weights[i] = 127
         case .low: weights[i] = -127
+        case .alternating: weights[i] = i % 2 == 0 ? 127 : -127
         }
     }
     var bias = [Int32](repeating: 0, count: c.outChannels)
@@ -246,6 +252,88 @@ func kernelOutput(_ c: KernelCase, _ d: CaseData, conv: (Conv3x3Row) -> Void) ->
                                 q[0] = 0xFF  // an overrun poisons the output, so the hash differs
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+    return q + littleEndianBytes(acc)
+}
+
+/// Whether a Winograd kernel computes the case: a stride-1 hidden layer within the exactness bound.
+func winogradApplies(_ c: KernelCase) -> Bool {
+    Conv3x3Packed.admitsWinograd(kind: c.kind, inChannels: c.inChannels, stride: c.stride)
+}
+
+/// The same output computed two rows at a time with a Winograd F(2x2, 3x3) kernel, on padded rows
+/// and packed Winograd weights, in `referenceOutput`'s format. Only for `winogradApplies` cases.
+func winogradKernelOutput(_ c: KernelCase, _ d: CaseData, conv: (Conv3x3RowPair) -> Void) -> [UInt8] {
+    let kin = kernelInChannels(kind: c.kind, inChannels: c.inChannels)
+    let kout = paddedOutChannels(c.outChannels)
+    let (w, h) = (c.width, c.height)
+    let rowBytes = (w + 2) * kin
+    // One zero row above and below the padded image, so that rows -1 and height are in the array.
+    var padded = [UInt8](repeating: 0, count: (h + 3) * rowBytes)
+    for y in 0..<h {
+        for x in 0..<w {
+            for ch in 0..<c.inChannels { padded[(y + 1) * rowBytes + (x + 1) * kin + ch] = d.input[(y * w + x) * c.inChannels + ch] }
+        }
+    }
+    var packed = [Int16](repeating: 0, count: winogradWeightCount(inChannels: kin, outChannels: kout))
+    d.weights.withUnsafeBufferPointer { cw in
+        packed.withUnsafeMutableBufferPointer { p in
+            packWinogradWeights(inChannels: c.inChannels, outChannels: c.outChannels, canonical: cw.baseAddress!, packed: p.baseAddress!)
+        }
+    }
+    var bias = [Int32](repeating: 0, count: kout), multipliers = [Float](repeating: 0, count: kout)
+    for i in 0..<c.outChannels {
+        bias[i] = d.bias[i]
+        multipliers[i] = d.multipliers[i]
+    }
+    var q = [UInt8](repeating: 0, count: w * h * c.outChannels)
+    var acc = [Int32](repeating: 0, count: w * h * c.outChannels)
+    // Two output rows per call, each followed by a guard zone that catches overruns.
+    let guardBytes = 64, qStride = w * kout + guardBytes, accStride = w * kout + guardBytes / 4
+    var qRows = [UInt8](repeating: 0xA5, count: 2 * qStride)
+    var accRows = [Int32](repeating: 0, count: 2 * accStride)
+    let scratch = UnsafeMutableRawPointer.allocate(byteCount: winogradScratchBytes(inChannels: kin), alignment: 64)
+    defer { scratch.deallocate() }
+    prepareWinogradScratch(scratch, inChannels: kin)
+    padded.withUnsafeBufferPointer { input in
+        packed.withUnsafeBufferPointer { pw in
+            bias.withUnsafeBufferPointer { b in
+                multipliers.withUnsafeBufferPointer { m in
+                    var y = 0
+                    while y < h {
+                        let row = { (i: Int) in input.baseAddress! + (y + i) * rowBytes }  // padded row y - 1 + i
+                        for requantize in [true, false] {
+                            func pair(_ out: UnsafeMutableRawPointer, _ stride: Int) -> Conv3x3RowPair {
+                                Conv3x3RowPair(
+                                    row0: row(0), row1: row(1), row2: row(2), row3: row(3),
+                                    inChannels: kin, outChannels: kout, width: w, weights: pw.baseAddress!,
+                                    bias: b.baseAddress!, multipliers: m.baseAddress!,
+                                    output0: out, output1: out + stride, requantize: requantize, scratch: scratch)
+                            }
+                            if requantize {
+                                qRows.withUnsafeMutableBytes { conv(pair($0.baseAddress!, qStride)) }
+                            } else {
+                                accRows.withUnsafeMutableBytes { conv(pair($0.baseAddress!, 4 * accStride)) }
+                            }
+                        }
+                        for dy in 0..<min(2, h - y) {
+                            for x in 0..<w {
+                                for ch in 0..<c.outChannels {
+                                    q[((y + dy) * w + x) * c.outChannels + ch] = qRows[dy * qStride + x * kout + ch]
+                                    acc[((y + dy) * w + x) * c.outChannels + ch] = accRows[dy * accStride + x * kout + ch]
+                                }
+                            }
+                        }
+                        for dy in 0..<2 {
+                            for i in (w * kout)..<qStride where qRows[dy * qStride + i] != 0xA5 {
+                                q[0] = 0xFF  // an overrun poisons the output, so the hash differs
+                            }
+                        }
+                        y += 2
                     }
                 }
             }
