@@ -75,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "comrec",
             dependencies: [
-                "ComRecIO", "ComRecEval", "ComRecCodec", "ComRecRuntime", "ComRecBench",
+                "ComRecIO", "ComRecEval", "ComRecCodec", "ComRecRuntime", "ComRecBench", "ComRecKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -74,8 +74,11 @@ public enum Benchmark {
     /// (after one warm-up run), output rows split over the pool in chunks of `rowsPerTask`.
     public static func conv3x3(
         isa: KernelISA, pool: ThreadPool, width: Int = 768, height: Int = 512,
-        inChannels: Int = 64, outChannels: Int = 64, stride: Int = 1, repetitions: Int = 10, rowsPerTask: Int = 8
+        inChannels: Int = 64, outChannels: Int = 64, stride: Int = 1, repetitions: Int = 10, rowsPerTask: Int = 8,
+        algorithm: ConvAlgorithm = .direct
     ) -> ConvTiming {
+        precondition(algorithm == .direct || stride == 1, "Winograd F(2x2, 3x3) is for stride 1")
+        precondition(rowsPerTask % 2 == 0, "Winograd computes rows in pairs")
         let ow = (width + stride - 1) / stride, oh = (height + stride - 1) / stride
         let inRow = (width + 2) * inChannels, outRow = (ow + 2) * outChannels
         let input = UnsafeMutablePointer<UInt8>.allocate(capacity: height * inRow)
@@ -110,16 +113,36 @@ public enum Benchmark {
             kind: .conv3x3, inChannels: inChannels, outChannels: outChannels, stride: stride,
             weights: canonical, bias: bias, multipliers: multipliers))
         defer { layer.deallocate() }
-        let job = Unchecked((input, output, zero, layer, isa))
+        // Per-thread Winograd scratch, and a row that takes the second output of the last pair.
+        let scratchBytes = (winogradScratchBytes(inChannels: layer.kernelIn) + 63) & ~63
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: pool.threadCount * scratchBytes, alignment: 64)
+        let spare = UnsafeMutablePointer<UInt8>.allocate(capacity: outRow)
+        defer { scratch.deallocate(); spare.deallocate() }
+        for t in 0..<pool.threadCount { prepareWinogradScratch(scratch + t * scratchBytes, inChannels: layer.kernelIn) }
+        let job = Unchecked((input, output, zero, layer, isa, scratch, spare))
         let tasks = (oh + rowsPerTask - 1) / rowsPerTask
         func runOnce() {
-            pool.run(tasks: tasks) { task, _ in
-                let (input, output, zero, layer, isa) = job.value
-                for y in (task * rowsPerTask)..<min(oh, (task + 1) * rowsPerTask) {
+            pool.run(tasks: tasks) { task, worker in
+                let (input, output, zero, layer, isa, scratch, spare) = job.value
+                var y = task * rowsPerTask
+                while y < min(oh, (task + 1) * rowsPerTask) {
                     func row(_ ky: Int) -> UnsafePointer<UInt8> {
                         let iy = stride * y + ky - 1
                         return iy < 0 || iy >= height ? UnsafePointer(zero) : UnsafePointer(input + iy * inRow)
                     }
+                    if algorithm == .winogradF2x3 {
+                        let second = y + 1 < oh ? output + (y + 1) * outRow : spare
+                        isa.conv3x3WinogradF2x3(Conv3x3RowPair(
+                            row0: row(0), row1: row(1), row2: row(2), row3: row(3), inChannels: layer.kernelIn,
+                            outChannels: layer.kernelOut, width: ow, weights: layer.winogradWeights!,
+                            bias: layer.bias, multipliers: layer.multipliers,
+                            output0: UnsafeMutableRawPointer(output + y * outRow + outChannels),
+                            output1: UnsafeMutableRawPointer(second + outChannels), requantize: true,
+                            scratch: scratch + worker * scratchBytes))
+                        y += 2
+                        continue
+                    }
+                    defer { y += 1 }
                     isa.conv3x3(Conv3x3Row(
                         row0: row(0), row1: row(1), row2: row(2), inChannels: layer.kernelIn,
                         outChannels: layer.kernelOut, stride: stride, width: ow, weights: layer.weights,
@@ -170,7 +193,7 @@ extension Benchmark {
     /// first layer as 3 input channels), so GMAC/s here is "useful" work.
     public static func network(
         _ shape: NetworkShape, isa: KernelISA, pool: ThreadPool, width: Int = 768, height: Int = 512,
-        tileHeight: Int = 0, repetitions: Int = 3
+        tileHeight: Int = 0, repetitions: Int = 3, algorithms: ConvAlgorithmPolicy = .measured
     ) -> ConvTiming {
         let layers = shape.layers
         // Input size: the compact image for the pixel-shuffle profile, the full image otherwise.
@@ -211,7 +234,7 @@ extension Benchmark {
             for p in storage { p.deallocate() }
             input.deallocate(); base.deallocate(); output.deallocate()
         }
-        let runner = NetworkRunner.threaded(pool: pool, isa: isa, tileHeight: tileHeight)
+        let runner = NetworkRunner.threaded(pool: pool, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
         var times: [Double] = []
         for _ in 0..<max(1, repetitions) {
             let t0 = monotonicSeconds()

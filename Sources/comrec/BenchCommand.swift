@@ -1,6 +1,7 @@
 import ArgumentParser
 import ComRecCodec
 import ComRecBench
+import ComRecKernels
 import ComRecRuntime
 import Foundation
 
@@ -109,17 +110,24 @@ struct BenchCommand: ParsableCommand {
                     // The peak is measured before and after the layer and the higher one kept, so a
                     // burst of load from other processes does not make the fraction look better.
                     let before = Benchmark.peakGMACs(isa: isa, pool: pool)
-                    let conv = Benchmark.conv3x3(isa: isa, pool: pool, width: width, height: height, repetitions: repetitions)
+                    for algorithm in ConvAlgorithm.allCases {
+                        let conv = Benchmark.conv3x3(isa: isa, pool: pool, width: width, height: height,
+                                                     repetitions: repetitions, algorithm: algorithm)
+                        let kernel = algorithm == .direct ? isa.kernelNames[0] : isa.winogradKernelName
+                        let row = BenchReport.Conv(
+                            isa: isa.rawValue, algorithm: algorithm.rawValue, threads: threads, layer: layer, kernel: kernel,
+                            gmacs: conv.gmacs, seconds: conv.bestSeconds, medianSeconds: conv.medianSeconds, fractionOfPeak: 0)
+                        if let i = report.conv.firstIndex(where: { $0.isa == isa.rawValue && $0.algorithm == row.algorithm && $0.threads == threads }) {
+                            if conv.gmacs > report.conv[i].gmacs { report.conv[i] = row }
+                        } else {
+                            report.conv.append(row)
+                        }
+                    }
                     let after = Benchmark.peakGMACs(isa: isa, pool: pool)
-                    let row = BenchReport.Conv(
-                        isa: isa.rawValue, threads: threads, layer: layer, kernel: isa.kernelNames[0], gmacs: conv.gmacs,
-                        seconds: conv.bestSeconds, medianSeconds: conv.medianSeconds, fractionOfPeak: 0)
                     if let i = report.peak.firstIndex(where: { $0.isa == isa.rawValue && $0.threads == threads }) {
                         report.peak[i].gmacs = max(report.peak[i].gmacs, before, after)
-                        if conv.gmacs > report.conv[i].gmacs { report.conv[i] = row }
                     } else {
                         report.peak.append(BenchReport.Peak(isa: isa.rawValue, threads: threads, gmacs: max(before, after)))
-                        report.conv.append(row)
                     }
                 }
                 if !noPeers && report.peersNote == nil {
@@ -135,7 +143,10 @@ struct BenchCommand: ParsableCommand {
                 }
             }
         }
-        for i in report.conv.indices { report.conv[i].fractionOfPeak = report.conv[i].gmacs / report.peak[i].gmacs }
+        for i in report.conv.indices {
+            let peak = report.peak.first { $0.isa == report.conv[i].isa && $0.threads == report.conv[i].threads }!
+            report.conv[i].fractionOfPeak = report.conv[i].gmacs / peak.gmacs
+        }
     }
 
     /// `--network`: whole networks with the threaded runner, and the x2 upsampling beside them.
@@ -147,12 +158,16 @@ struct BenchCommand: ParsableCommand {
         for name in networkNames {
             let shape = Benchmark.NetworkShape(rawValue: name)!  // checked in validate()
             for threads in threadCounts {
-                progress("timing network \(name), \(threads) thread(s)...")
-                let t = Benchmark.network(shape, isa: isa, pool: ThreadPool(threads: threads), width: width,
-                                          height: height, tileHeight: tileHeight)
-                report.networks.append(BenchReport.Network(
-                    network: name, isa: isa.rawValue, threads: threads, tileHeight: tileHeight, image: image,
-                    gmacs: t.gmacs, seconds: t.bestSeconds, medianSeconds: t.medianSeconds))
+                let pool = ThreadPool(threads: threads)
+                for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
+                    progress("timing network \(name), \(algorithms.rawValue), \(threads) thread(s)...")
+                    let t = Benchmark.network(shape, isa: isa, pool: pool, width: width, height: height,
+                                              tileHeight: tileHeight, algorithms: algorithms)
+                    report.networks.append(BenchReport.Network(
+                        network: name, isa: isa.rawValue, algorithms: algorithms.rawValue, threads: threads,
+                        tileHeight: tileHeight, image: image, gmacs: t.gmacs, seconds: t.bestSeconds,
+                        medianSeconds: t.medianSeconds))
+                }
             }
         }
     }
@@ -169,22 +184,36 @@ struct BenchCommand: ParsableCommand {
                     + (scaling < 0.9 * Double(p.threads) ? " (this machine does not give each thread a full core now)" : ""))
             }
         }
-        print("\n\(layer), U7 x S8 -> U7, best of \(repetitions) (median)")
-        print(pad("isa", 12) + pad("threads", 9) + pad("GMAC/s", 9) + pad("of peak", 9) + pad("ms", 17) + "vs 1 thread")
+        print("\n\(layer), U7 x S8 -> U7, best of \(repetitions) (median); effective GMAC/s: the direct")
+        print("convolution's multiply-accumulates over the time, for both algorithms")
+        print(pad("isa", 12) + pad("algorithm", 10) + pad("threads", 9) + pad("GMAC/s", 9) + pad("of peak", 9)
+            + pad("ms", 17) + pad("vs 1 thread", 13) + "vs direct")
         for c in report.conv {
-            let one = report.conv.first { $0.isa == c.isa && $0.threads == 1 }
+            let one = report.conv.first { $0.isa == c.isa && $0.algorithm == c.algorithm && $0.threads == 1 }
             let speedup = one.map { fixed($0.seconds / c.seconds, 2) + "x" } ?? "-"
-            print(pad(c.isa, 12) + pad("\(c.threads)", 9) + pad(fixed(c.gmacs, 1), 9)
+            let direct = report.conv.first { $0.isa == c.isa && $0.algorithm == "direct" && $0.threads == c.threads }
+            let versusDirect = direct.map { fixed($0.seconds / c.seconds, 2) + "x" } ?? "-"
+            print(pad(c.isa, 12) + pad(c.algorithm, 10) + pad("\(c.threads)", 9) + pad(fixed(c.gmacs, 1), 9)
                 + pad(fixed(100 * c.fractionOfPeak, 1) + "%", 9)
-                + pad(fixed(1e3 * c.seconds, 2) + " (" + fixed(1e3 * c.medianSeconds, 2) + ")", 17) + speedup)
+                + pad(fixed(1e3 * c.seconds, 2) + " (" + fixed(1e3 * c.medianSeconds, 2) + ")", 17) + pad(speedup, 13) + versusDirect)
+        }
+        for c in report.conv where c.algorithm == "direct" {
+            for p in report.peers where p.threads == c.threads {
+                guard let g = p.gmacs, c.isa == report.conv.first?.isa else { continue }
+                let best = report.conv.filter { $0.isa == c.isa && $0.threads == c.threads }.max { $0.gmacs < $1.gmacs }!
+                print("  \(c.threads) thread(s): \(best.isa) \(best.algorithm) is \(fixed(best.gmacs / g, 2))x \(p.name)")
+            }
         }
         if !report.networks.isEmpty {
             let tiles = tileHeight == 0 ? "one tile per thread" : "\(tileHeight)-row tiles"
             print("\nwhole networks, threaded runner (\(tiles)), useful GMAC/s (halo recomputation not counted)")
-            print(pad("network", 10) + pad("isa", 12) + pad("threads", 9) + pad("GMAC/s", 9) + "ms (median)")
+            print(pad("network", 10) + pad("isa", 12) + pad("layers", 10) + pad("threads", 9) + pad("GMAC/s", 9)
+                + pad("ms (median)", 18) + "vs direct")
             for n in report.networks {
-                print(pad(n.network, 10) + pad(n.isa, 12) + pad("\(n.threads)", 9) + pad(fixed(n.gmacs, 1), 9)
-                    + fixed(1e3 * n.seconds, 1) + " (" + fixed(1e3 * n.medianSeconds, 1) + ")")
+                let direct = report.networks.first { $0.network == n.network && $0.threads == n.threads && $0.algorithms == "direct" }
+                print(pad(n.network, 10) + pad(n.isa, 12) + pad(n.algorithms, 10) + pad("\(n.threads)", 9) + pad(fixed(n.gmacs, 1), 9)
+                    + pad(fixed(1e3 * n.seconds, 1) + " (" + fixed(1e3 * n.medianSeconds, 1) + ")", 18)
+                    + (direct.map { fixed($0.seconds / n.seconds, 2) + "x" } ?? "-"))
             }
         }
         if let up = report.upsample {
@@ -261,8 +290,11 @@ struct BenchReport: Encodable {
         var gmacs: Double
     }
 
+    /// One kernel on the layer; `gmacs` is effective: the direct convolution's MAC count over the
+    /// time, whichever algorithm ran.
     struct Conv: Encodable {
         var isa: String
+        var algorithm: String
         var threads: Int
         var layer: String
         var kernel: String
@@ -272,7 +304,7 @@ struct BenchReport: Encodable {
         var fractionOfPeak: Double
 
         enum CodingKeys: String, CodingKey {
-            case isa, threads, layer, kernel, gmacs, seconds
+            case isa, algorithm, threads, layer, kernel, gmacs, seconds
             case medianSeconds = "median_seconds", fractionOfPeak = "fraction_of_peak"
         }
     }
@@ -295,6 +327,8 @@ struct BenchReport: Encodable {
     struct Network: Encodable {
         var network: String
         var isa: String
+        /// "direct" everywhere, or "winograd" on every stride-1 hidden layer.
+        var algorithms: String
         var threads: Int
         var tileHeight: Int
         var image: String
@@ -303,7 +337,7 @@ struct BenchReport: Encodable {
         var medianSeconds: Double
 
         enum CodingKeys: String, CodingKey {
-            case network, isa, threads, image, gmacs, seconds
+            case network, isa, algorithms, threads, image, gmacs, seconds
             case tileHeight = "tile_height", medianSeconds = "median_seconds"
         }
     }

@@ -6,7 +6,7 @@
 @inline(never)
 public func conv3x3WinogradF2x3U7S16_16x1_portable(_ pair: Conv3x3RowPair) {
     let pairs = pair.inChannels / 2
-    let weightStep = pair.outChannels * 4  // bytes per channel pair
+    let weightStep = 64  // bytes per channel pair: 16 output channels x 2 Int16
     let v = UnsafeRawPointer(pair.transformedInput)
     let products = UnsafeMutableRawPointer(pair.products)
     var first = 0
@@ -15,7 +15,7 @@ public func conv3x3WinogradF2x3U7S16_16x1_portable(_ pair: Conv3x3RowPair) {
         var cb = 0
         while cb < pair.outChannels {
             for e in 0..<16 {
-                let weights = UnsafeRawPointer(pair.weights) + e * pairs * weightStep + cb * 4
+                let weights = UnsafeRawPointer(pair.weights + winogradWeightOffset(inChannels: pair.inChannels, cb: cb, element: e))
                 for t in 0..<winogradTileBlock {
                     let x = v + (e * winogradTileBlock + t) * pair.inChannels * 2
                     var acc = SIMD16<Int32>()

@@ -11,7 +11,7 @@
 
 /// Tiles (2x2 output blocks) per block of a Winograd kernel: the scratch holds one block, and a
 /// kernel computes whole blocks (missing tiles at the right edge are computed on zeros and dropped).
-public let winogradTileBlock = 6
+public let winogradTileBlock = 24
 
 /// Arguments for two output rows of a stride-1 layer computed with F(2x2, 3x3).
 public struct Conv3x3RowPair {
@@ -104,7 +104,7 @@ public func prepareWinogradScratch(_ scratch: UnsafeMutableRawPointer, inChannel
 /// tiles at or past `pair.tileCount` get V = 0. Tile t reads input columns 2t - 1 ... 2t + 2 (padded
 /// columns 2t ... 2t + 3); the last of them is past the padded row when the width is odd, and reads
 /// the zero column instead.
-@inlinable
+@inlinable @inline(__always)
 public func winogradTransformInput(_ pair: Conv3x3RowPair, firstTile: Int) {
     let c = pair.inChannels, v = pair.transformedInput
     let elementStride = winogradTileBlock * c
@@ -181,7 +181,7 @@ extension SIMD4: WideningInt16Vector where Scalar == Int16 {
 /// Y = A^T M A / 4 + bias for output channels `cb ..< cb + 16` of the tiles
 /// `firstTile ..< firstTile + winogradTileBlock` from `pair.products`, requantised to U7 or stored
 /// as Int32 (the layout of `Conv3x3Row.output`). Outputs past the width are dropped.
-@inlinable
+@inlinable @inline(__always)
 public func winogradTransformOutput(_ pair: Conv3x3RowPair, firstTile: Int, cb: Int) {
     let m = UnsafeRawPointer(pair.products)
     let bias = UnsafeRawPointer(pair.bias + cb).loadUnaligned(as: SIMD16<Int32>.self)
@@ -216,7 +216,12 @@ func storeWinogradOutput(_ pair: Conv3x3RowPair, _ row: UnsafeMutableRawPointer,
         let m = UnsafeRawPointer(pair.multipliers + cb).loadUnaligned(as: SIMD16<Float>.self)
         var f = SIMD16<Float>(acc) * m
         f = f.replacing(with: 0, where: f .< 0).replacing(with: 127, where: f .> 127)
-        let q = SIMD16<UInt8>(truncatingIfNeeded: SIMD16<Int32>(f.rounded(.toNearestOrEven)))
+        // Round half to even without a generic Float -> Int conversion (which Swift does lane by
+        // lane): adding 1.5 * 2^23 to a value in 0...127 leaves the rounded integer in the low
+        // mantissa bits, rounded by the FPU's default mode, round-half-even (docs/int8.md).
+        let magic = SIMD16<Float>(repeating: 12_582_912)
+        let bits = unsafeBitCast(f + magic, to: SIMD16<UInt32>.self) &- unsafeBitCast(magic, to: SIMD16<UInt32>.self)
+        let q = SIMD16<UInt8>(truncatingIfNeeded: bits)
         (row + x * pair.outChannels + cb).storeBytes(of: q, as: SIMD16<UInt8>.self)
     } else {
         (row + (x * pair.outChannels + cb) * 4).storeBytes(of: acc, as: SIMD16<Int32>.self)
@@ -228,9 +233,11 @@ func storeWinogradOutput(_ pair: Conv3x3RowPair, _ row: UnsafeMutableRawPointer,
 public func winogradWeightCount(inChannels: Int, outChannels: Int) -> Int { 16 * inChannels * outChannels }
 
 /// Packs the F(2x2, 3x3) transform of canonical weights `[outChannels][3][3][inChannels]` for the
-/// kernels: `[16 elements][kernelIn / 2 channel pairs][paddedOut][2]` Int16, so that one element
-/// and one pair of input channels give 16 output channels in 64 contiguous bytes (two ymm for
-/// vpmaddwd, four q registers for smlal). Channels past `inChannels` and `outChannels` are zero.
+/// kernels: `[paddedOut / 16 blocks][16 elements][kernelIn / 2 channel pairs][16][2]` Int16, so that
+/// one element and one pair of input channels give 16 output channels in 64 contiguous bytes (two
+/// ymm for vpmaddwd, four q registers for smlal), and a kernel's inner loop over channel pairs
+/// reads one contiguous run (`winogradWeightOffset`). Channels past `inChannels` and `outChannels`
+/// are zero.
 public func packWinogradWeights(
     inChannels: Int, outChannels: Int, canonical: UnsafePointer<Int8>, packed: UnsafeMutablePointer<Int16>
 ) {
@@ -239,15 +246,24 @@ public func packWinogradWeights(
     defer { transformed.deallocate() }
     winogradWeightsF2x3(weights: canonical, inChannels: inChannels, outChannels: outChannels, transformed: transformed)
     var i = 0
-    for e in 0..<16 {
-        for pair in 0..<(kin / 2) {
-            for co in 0..<kout {
-                for k in 0..<2 {
-                    let ci = 2 * pair + k
-                    packed[i] = co < outChannels && ci < inChannels ? transformed[(co * 16 + e) * inChannels + ci] : 0
-                    i += 1
+    for block in 0..<(kout / 16) {
+        for e in 0..<16 {
+            for pair in 0..<(kin / 2) {
+                for co in (16 * block)..<(16 * block + 16) {
+                    for k in 0..<2 {
+                        let ci = 2 * pair + k
+                        packed[i] = co < outChannels && ci < inChannels ? transformed[(co * 16 + e) * inChannels + ci] : 0
+                        i += 1
+                    }
                 }
             }
         }
     }
+}
+
+/// Where element `e`'s weights for output channels `cb ..< cb + 16` start in packed Winograd
+/// weights, in Int16 elements: then 32 Int16 (16 channels x 2) per channel pair.
+@inlinable @inline(__always)
+public func winogradWeightOffset(inChannels: Int, cb: Int, element e: Int) -> Int {
+    ((cb / 16) * 16 + e) * inChannels * 16
 }
