@@ -6,7 +6,8 @@ For each core it compiles ComRecKernels with Embedded Swift for aarch64-none-non
 -target-cpu (with -D COMREC_NEON_DOT where the core has the dot product), takes each kernel's
 innermost loop from the assembly (the block LLVM marks "This Inner Loop Header" that holds the
 multiply instructions, up to its backward branch), and runs llvm-mca on it. MACs per iteration are
-counted from the instructions: smull/smlal 8b -> 8h do 8 multiply-accumulates, sdot 16.
+counted from the instructions: smull/smlal 8b -> 8h do 8 multiply-accumulates, smlal 4h -> 4s 4,
+sdot 16; the Winograd kernel's products count 36/16 direct MACs each ("effective").
 
     scripts/mca-kernels.py [--llvm-mca PATH] [--json]
 
@@ -28,13 +29,28 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # (core, llvm-mca -mcpu, has dot product). llvm-mca has no Cortex-A72/A76 model of their own in
 # every version: the script prints which model each -mcpu uses (the scheduling model's name).
 CORES = [("cortex-a53", "cortex-a53", False), ("cortex-a72", "cortex-a72", False), ("cortex-a76", "cortex-a76", True)]
-KERNELS = [("conv3x3U7S8_16x1_neon", False), ("conv3x3U7S8_16x4_neondot", True)]
-MACS = {"smull": 8, "smlal": 8, "sdot": 16}
+KERNELS = [("conv3x3U7S8_16x1_neon", False), ("conv3x3WinogradF2x3U7S16_16x3_neon", False),
+           ("conv3x3U7S8_16x4_neondot", True), ("conv3x3WinogradF2x3U7S16_16x3_neon", True)]
+# Direct-convolution MACs that one product of each kernel stands for: Winograd F(2x2, 3x3) makes
+# 16 products per 2x2 tile and channel where the direct convolution makes 36.
+EFFECTIVE = {"conv3x3WinogradF2x3U7S16_16x3_neon": 36 / 16}
+MULTIPLIES = ("smull", "smull2", "smlal", "smlal2", "sdot")
+
+
+def products(line):
+    """Multiplies done by one instruction: 8 for 8b -> 8h, 4 for 4h -> 4s, 16 for sdot."""
+    op = line.split()[0]
+    if op not in MULTIPLIES:
+        return 0
+    if op == "sdot":
+        return 16
+    return 8 if ".8h" in line else 4
 # Register-only loops of the kernels' multiply instruction on 16 independent accumulators: the
 # core's modelled limit for that instruction (as `comrec bench` measures the x86 peak).
 PEAK_LOOPS = {
     "conv3x3U7S8_16x1_neon": [f"smlal v{i}.8h, v30.8b, v31.8b" for i in range(16)] + ["subs x0, x0, #1", "b.ne .Lpeak"],
     "conv3x3U7S8_16x4_neondot": [f"sdot v{i}.4s, v30.16b, v31.4b[0]" for i in range(16)] + ["subs x0, x0, #1", "b.ne .Lpeak"],
+    "conv3x3WinogradF2x3U7S16_16x3_neon": [f"smlal v{i}.4s, v30.4h, v31.4h" for i in range(16)] + ["subs x0, x0, #1", "b.ne .Lpeak"],
 }
 
 
@@ -71,7 +87,7 @@ def inner_loop(assembly, kernel):
             loop.append(text)
             if re.match(r"^(b\.\w+|cbn?z|tbn?z)\b", text) and text.endswith(label):
                 break
-        if any(l.split()[0] in MACS for l in loop):
+        if any(products(l) for l in loop):
             return loop
     raise SystemExit(f"no inner loop with multiplies found in {kernel}")
 
@@ -107,23 +123,35 @@ def main():
                 if needs_dot and not dot:
                     continue
                 loop = inner_loop(text, kernel)
-                macs = sum(MACS.get(l.split()[0], 0) for l in loop)
+                macs = sum(products(l) for l in loop)
                 cycles = mca(args.llvm_mca, mcpu, loop)
                 peak_loop = PEAK_LOOPS[kernel]
-                peak = sum(MACS.get(l.split()[0], 0) for l in peak_loop) / mca(args.llvm_mca, mcpu, peak_loop)
+                peak = sum(products(l) for l in peak_loop) / mca(args.llvm_mca, mcpu, peak_loop)
+                effective = EFFECTIVE.get(kernel, 1.0) * macs / cycles
                 rows.append({"core": core, "kernel": kernel, "instructions": len(loop), "macs_per_iteration": macs,
                              "cycles_per_iteration": round(cycles, 2), "macs_per_cycle": round(macs / cycles, 2),
-                             "peak_macs_per_cycle": round(peak, 2), "fraction_of_peak": round(macs / cycles / peak, 3)})
+                             "peak_macs_per_cycle": round(peak, 2), "fraction_of_peak": round(macs / cycles / peak, 3),
+                             "effective_macs_per_cycle": round(effective, 2)})
     if args.json:
         print(json.dumps({"llvm_mca": version, "rows": rows}, indent=1))
         return
     print(f"llvm-mca {version} (modelled, not measured); inner loop of each kernel")
-    print(f"{'core':12}{'kernel':28}{'instr':>7}{'MAC/iter':>10}{'cycles/iter':>13}{'MAC/cycle':>11}{'peak':>8}{'of peak':>9}")
+    print(f"{'core':12}{'kernel':36}{'instr':>7}{'MAC/iter':>10}{'cycles/iter':>13}{'MAC/cycle':>11}{'peak':>8}"
+          f"{'of peak':>9}{'effective':>11}")
     for r in rows:
-        print(f"{r['core']:12}{r['kernel']:28}{r['instructions']:>7}{r['macs_per_iteration']:>10}"
+        print(f"{r['core']:12}{r['kernel']:36}{r['instructions']:>7}{r['macs_per_iteration']:>10}"
               f"{r['cycles_per_iteration']:>13.2f}{r['macs_per_cycle']:>11.2f}{r['peak_macs_per_cycle']:>8.2f}"
-              f"{100 * r['fraction_of_peak']:>8.1f}%")
-    print("peak: a register-only loop of the kernel's multiply instruction on 16 accumulators, same model")
+              f"{100 * r['fraction_of_peak']:>8.1f}%{r['effective_macs_per_cycle']:>11.2f}")
+    print("MAC: the products the kernel's multiply instructions make; peak: a register-only loop of that")
+    print("instruction on 16 accumulators, same model; effective: direct-convolution MACs per cycle (Winograd")
+    print("F(2x2, 3x3) makes 16 products where the direct convolution makes 36)")
+    for core, _, _ in CORES:
+        direct = [r for r in rows if r["core"] == core and "Winograd" not in r["kernel"]]
+        wino = [r for r in rows if r["core"] == core and "Winograd" in r["kernel"]]
+        if direct and wino:
+            best = max(direct, key=lambda r: r["effective_macs_per_cycle"])
+            ratio = wino[0]["effective_macs_per_cycle"] / best["effective_macs_per_cycle"]
+            print(f"{core}: Winograd is {ratio:.2f}x {best['kernel']} in effective MAC/cycle")
 
 
 if __name__ == "__main__":

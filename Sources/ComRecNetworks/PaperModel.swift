@@ -36,7 +36,7 @@
 //   667008 multiply-accumulates per output pixel.
 //
 // Schedule (NetworkTilePlan): the output is cut into tiles of rows; a tile streams rows through
-// the layers, each layer keeping a ring of its last 4 output rows, so memory depends on the
+// the layers, each layer keeping a ring of its last 5 output rows, so memory depends on the
 // width and the depth, not the height. The last layer adds its residual to the base row by
 // row. A NetworkRunner chooses the threads and the kernel family; the bytes never depend on it.
 import ComRecKernels

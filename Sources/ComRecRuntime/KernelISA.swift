@@ -92,7 +92,7 @@ public enum KernelISA: String, CaseIterable, Sendable {
     public var winogradKernelName: String {
         switch self {
         case .avx2: return "conv3x3WinogradF2x3U7S16_16x6_avx2"
-        case .neon: return "conv3x3WinogradF2x3U7S16_16x3_neon"
+        case .neon, .neondot: return "conv3x3WinogradF2x3U7S16_16x3_neon"
         default: return "conv3x3WinogradF2x3U7S16_16x1_portable"
         }
     }
@@ -140,7 +140,7 @@ extension ConvAlgorithmPolicy {
         guard let raw = getenv("COMREC_CONV") else { return .measured }
         let name = String(cString: raw)
         if name.isEmpty { return .measured }
-        guard let policy = ConvAlgorithmPolicy(rawValue: name) else { throw KernelISAError.unknownAlgorithm(name) }
+        guard let policy = ConvAlgorithmPolicy.allCases.first(where: { $0.name == name }) else { throw KernelISAError.unknownAlgorithm(name) }
         return policy
     }
 }
@@ -161,7 +161,7 @@ public enum KernelISAError: Error, Equatable, Sendable, CustomStringConvertible 
                 + KernelISA.allCases.map(\.rawValue).joined(separator: ", ")
         case .unknownAlgorithm(let name):
             return "COMREC_CONV=\(name) is not an algorithm choice; use one of "
-                + ConvAlgorithmPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+                + ConvAlgorithmPolicy.allCases.map(\.name).joined(separator: ", ")
         case .unsupported(let isa, let supported):
             return "this CPU or build cannot run the \(isa.rawValue) kernels; it supports "
                 + supported.map(\.rawValue).joined(separator: ", ")

@@ -14,8 +14,9 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure the int8 convolution kernels against the CPU's peak and peer runtimes.",
         discussion: """
             For every kernel family this CPU supports (or --isa): the int8 peak of a register-only \
-            microkernel, and a 3x3 64->64 convolution on a --width x --height image (default 768x512; GMAC/s, fraction of that \
-            peak, time), with each thread count. Then the same layer in ONNX Runtime int8, ncnn \
+            microkernel, and a 3x3 64->64 convolution (--channels) on a --width x --height image (default \
+            768x512; GMAC/s, fraction of that peak, time), with each thread count, computed directly and \
+            with Winograd F(2x2, 3x3) (effective GMAC/s: the direct convolution's MACs over the time). Then the same layer in ONNX Runtime int8, ncnn \
             int8 and fp32 and PyTorch fp32 with the same thread counts, run by Benchmarks/peers.py \
             in Benchmarks/.venv (create it with `bash Benchmarks/setup-venv.sh`; without it the \
             peers are skipped with a note). Build with `swift build -c release` for real figures. \
@@ -38,6 +39,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Rounds of (the first family, ONNX Runtime int8) per thread count; each keeps its best. The first family is the best the CPU has, or the first of --isa.")
     var rounds = 3
+
+    @Option(help: "Input and output channels of the convolution layer (a multiple of 16; the peers always run 64).")
+    var channels = 64
 
     @Option(help: "Image width.") var width = 768
     @Option(help: "Image height.") var height = 512
@@ -62,6 +66,9 @@ struct BenchCommand: ParsableCommand {
         if repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
         if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
         if width < 1 || height < 1 { throw ValidationError("--width and --height must be positive") }
+        if channels < 16 || channels > 256 || channels % 16 != 0 {
+            throw ValidationError("--channels takes a multiple of 16 from 16 to 256")
+        }
         for name in networkNames where Benchmark.NetworkShape(rawValue: name) == nil {
             throw ValidationError("unknown network \(name); use paper, fast or comcnn")
         }
@@ -94,7 +101,7 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    private var layer: String { "conv3x3 64->64 \(width)x\(height)" }
+    private var layer: String { "conv3x3 \(channels)->\(channels) \(width)x\(height)" }
 
     private func progress(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
 
@@ -112,10 +119,11 @@ struct BenchCommand: ParsableCommand {
                     let before = Benchmark.peakGMACs(isa: isa, pool: pool)
                     for algorithm in ConvAlgorithm.allCases {
                         let conv = Benchmark.conv3x3(isa: isa, pool: pool, width: width, height: height,
+                                                     inChannels: channels, outChannels: channels,
                                                      repetitions: repetitions, algorithm: algorithm)
                         let kernel = algorithm == .direct ? isa.kernelNames[0] : isa.winogradKernelName
                         let row = BenchReport.Conv(
-                            isa: isa.rawValue, algorithm: algorithm.rawValue, threads: threads, layer: layer, kernel: kernel,
+                            isa: isa.rawValue, algorithm: algorithm.name, threads: threads, layer: layer, kernel: kernel,
                             gmacs: conv.gmacs, seconds: conv.bestSeconds, medianSeconds: conv.medianSeconds, fractionOfPeak: 0)
                         if let i = report.conv.firstIndex(where: { $0.isa == isa.rawValue && $0.algorithm == row.algorithm && $0.threads == threads }) {
                             if conv.gmacs > report.conv[i].gmacs { report.conv[i] = row }
@@ -160,11 +168,11 @@ struct BenchCommand: ParsableCommand {
             for threads in threadCounts {
                 let pool = ThreadPool(threads: threads)
                 for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
-                    progress("timing network \(name), \(algorithms.rawValue), \(threads) thread(s)...")
+                    progress("timing network \(name), \(algorithms.name), \(threads) thread(s)...")
                     let t = Benchmark.network(shape, isa: isa, pool: pool, width: width, height: height,
                                               tileHeight: tileHeight, algorithms: algorithms)
                     report.networks.append(BenchReport.Network(
-                        network: name, isa: isa.rawValue, algorithms: algorithms.rawValue, threads: threads,
+                        network: name, isa: isa.rawValue, algorithms: algorithms.name, threads: threads,
                         tileHeight: tileHeight, image: image, gmacs: t.gmacs, seconds: t.bestSeconds,
                         medianSeconds: t.medianSeconds))
                 }

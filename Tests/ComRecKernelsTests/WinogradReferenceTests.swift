@@ -94,3 +94,51 @@ import Testing
         #expect(winogradF2x3Admits(inChannels: 64))
     }
 }
+
+/// The measured choice of algorithm (ConvAlgorithmTable) and the policies that override it.
+@Suite struct ConvAlgorithmTableTests {
+    /// A packed layer of the given shape (Winograd weights where it admits them).
+    func layer(_ kind: ConvLayerKind, _ inChannels: Int, stride: Int = 1) -> Conv3x3Packed {
+        let weights = [Int8](repeating: 1, count: 16 * 9 * inChannels)
+        let bias = [Int32](repeating: 0, count: 16), multipliers = [Float](repeating: 1, count: 16)
+        return weights.withUnsafeBufferPointer { w in
+            bias.withUnsafeBufferPointer { b in
+                multipliers.withUnsafeBufferPointer { m in
+                    Conv3x3Packed.allocate(packing: Conv3x3Canonical(
+                        kind: kind, inChannels: inChannels, outChannels: 16, stride: stride,
+                        weights: w.baseAddress!, bias: b.baseAddress!, multipliers: m.baseAddress!))
+                }
+            }
+        }
+    }
+
+    @Test func onlyStrideOneHiddenLayersWithinTheBoundGetWinogradWeights() {
+        let admitted = [layer(.conv3x3, 64), layer(.conv3x3, 408)]
+        let refused = [layer(.conv3x3, 64, stride: 2), layer(.firstConv3x3, 3), layer(.lastConv3x3Residual, 64), layer(.conv3x3, 412)]
+        defer { for l in admitted + refused { l.deallocate() } }
+        #expect(admitted.allSatisfy { $0.winogradWeights != nil })
+        #expect(refused.allSatisfy { $0.winogradWeights == nil })
+    }
+
+    @Test func theTableChoosesPerFamilyAndChannelCount() {
+        let wide = layer(.conv3x3, 64), narrow = layer(.conv3x3, 16), strided = layer(.conv3x3, 64, stride: 2)
+        defer { wide.deallocate(); narrow.deallocate(); strided.deallocate() }
+        // Each choice follows its measurement: Winograd exactly where it measured faster.
+        for m in ConvAlgorithmTable.measurements {
+            let family = m.family.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+            let probe = m.inChannels == 16 ? narrow : wide
+            guard m.inChannels == 16 || m.inChannels == 64 else { continue }
+            #expect(ConvAlgorithmTable.choice(family: family, layer: probe) == (m.winograd > m.direct ? .winogradF2x3 : .direct),
+                    "\(family) \(m.inChannels) channels")
+        }
+        #expect(ConvAlgorithmTable.choice(family: "avx512vnni", layer: wide) == .direct, "no measurement: direct")
+        #expect(ConvAlgorithmTable.choice(family: "avx2", layer: strided) == .direct, "stride 2 has no Winograd")
+    }
+
+    @Test func policiesOverrideTheTable() {
+        let layers = [layer(.firstConv3x3, 3), layer(.conv3x3, 64), layer(.conv3x3, 64, stride: 2), layer(.lastConv3x3Residual, 64)]
+        defer { for l in layers { l.deallocate() } }
+        #expect(ConvAlgorithmPolicy.direct.algorithms(for: layers, family: "avx2") == [.direct, .direct, .direct, .direct])
+        #expect(ConvAlgorithmPolicy.winograd.algorithms(for: layers, family: "avx512vnni") == [.direct, .winogradF2x3, .direct, .direct])
+    }
+}

@@ -58,7 +58,7 @@ struct EnhancerGoldenFile: Decodable {
                             var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
                             model.enhance(image: decoded(c), width: c.width, height: c.height, output: &out, runner: runner)
                             #expect(hex(sha256(out)) == c.enhanced_sha256,
-                                    "\(name) \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.rawValue), \(threads) threads, tile height \(tileHeight)")
+                                    "\(name) \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)")
                         }
                     }
                 }
@@ -88,7 +88,7 @@ struct EnhancerGoldenFile: Decodable {
                             let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
                             let out = profile.full.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
                             #expect(hex(sha256(out.pixels)) == c.enhanced_sha256,
-                                    "\(profile.name)-full \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.rawValue), \(threads) threads, tile height \(tileHeight)")
+                                    "\(profile.name)-full \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)")
                         }
                     }
                 }

@@ -57,7 +57,7 @@ import Testing
                     for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
                         let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
                         let profile = learnedProfiles(runner: runner).first { $0.name == listed.name }!
-                        let setting = "\(profile.name), \(isa.rawValue) \(algorithms.rawValue), \(threads) threads, tile height \(tileHeight)"
+                        let setting = "\(profile.name), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)"
                         for c in cases {
                             let (image, decoded) = inputs(c)
                             #expect(hex(sha256(profile.makeCompact(image).pixels)) == c.compact_sha256,

@@ -1,3 +1,4 @@
+import ComRecKernels
 import ComRecRuntime
 import Testing
 
@@ -38,6 +39,29 @@ import Darwin
             unsetenv("COMREC_ISA")
             let unset = try KernelISA.select()
             #expect(unset == KernelISA.best, "COMREC_ISA unset gives \(unset), best \(KernelISA.best)")
+        }
+    }
+
+    /// COMREC_CONV forces direct or Winograd for tests (process-wide, so in a child process too),
+    /// and the runners built from the environment carry the choice.
+    @Test func environmentVariableForcesTheAlgorithm() async {
+        await #expect(processExitsWith: .success, "COMREC_CONV checks in a child process") {
+            defer { unsetenv("COMREC_CONV") }
+            for policy in ConvAlgorithmPolicy.allCases {
+                setenv("COMREC_CONV", policy.name, 1)
+                let selected = try ConvAlgorithmPolicy.select()
+                #expect(selected == policy, "COMREC_CONV=\(policy.name)")
+                let runner = try NetworkRunner.threaded(threads: 1)
+                #expect(runner.algorithms == policy)
+            }
+            let overridden = try ConvAlgorithmPolicy.select(override: .direct)
+            #expect(overridden == .direct, "the argument wins")
+            setenv("COMREC_CONV", "fft", 1)
+            #expect(throws: KernelISAError.unknownAlgorithm("fft"), "COMREC_CONV=fft is refused") { try ConvAlgorithmPolicy.select() }
+            #expect(KernelISAError.unknownAlgorithm("fft").description.contains("measured, direct, winograd"))
+            unsetenv("COMREC_CONV")
+            let unset = try ConvAlgorithmPolicy.select()
+            #expect(unset == .measured)
         }
     }
 

@@ -97,7 +97,7 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
                                    base: base, output: &actual, outputWidth: ow, outputHeight: oh)
                         let matches = actual == expected  // a Bool: a failure does not print both images
                         #expect(matches,
-                                "\(isa.rawValue) \(algorithms.rawValue), \(threads) threads, tile \(tile), \(width)x\(height): differs from the reference",
+                                "\(isa.rawValue) \(algorithms.name), \(threads) threads, tile \(tile), \(width)x\(height): differs from the reference",
                                 sourceLocation: sourceLocation)
                     }
                 }

@@ -18,6 +18,16 @@ func printCases(_ family: String, _ conv: (Conv3x3Row) -> Void) {
     }
 }
 
+/// The family's Winograd kernel on the cases it applies to, as "<family>-winograd <index> <name>
+/// <hash>" lines: the same hashes as the fixture's lines for those cases.
+func printWinogradCases(_ family: String, _ conv: (Conv3x3RowPair) -> Void) {
+    for i in 0..<kernelCases.count where winogradApplies(kernelCases[i]) {
+        let c = kernelCases[i]
+        let hash = fnv1a(winogradKernelOutput(c, makeCaseData(c), conv: conv))
+        print(family + "-winograd " + String(i) + " " + name(c.name) + " " + hex16(hash))
+    }
+}
+
 /// A 4-layer pixel-shuffle network and a 3-layer ComCNN-like one on odd sizes, tile heights 1, 3
 /// and whole-image, against runNetworkReference. Returns false on any difference.
 func checkNetworks<K: Conv3x3Kernel>(_ kernel: K.Type, _ family: String) -> Bool {
@@ -68,20 +78,20 @@ func checkNetworks<K: Conv3x3Kernel>(_ kernel: K.Type, _ family: String) -> Bool
                     runNetworkReference(layers: canonical, input: i.baseAddress!, width: width, height: height,
                                         base: b.baseAddress!, output: e.baseAddress!, outputWidth: ow, outputHeight: oh)
                 }
-                for tile in [1, 3, 0] {
+                for (tile, algorithm) in [(1, ConvAlgorithm.direct), (3, .direct), (0, .direct), (1, .winogradF2x3), (0, .winogradF2x3)] {
                     var actual = [UInt8](repeating: 0x55, count: ow * oh * 3)
                     actual.withUnsafeMutableBufferPointer { a in
                         let run = NetworkTilePlan(
                             layers: packed, input: i.baseAddress!, inputWidth: width, inputHeight: height,
                             base: b.baseAddress!, output: a.baseAddress!, outputWidth: ow, outputHeight: oh,
-                            tileHeight: tile)
+                            tileHeight: tile, algorithms: packed.map { $0.winogradWeights != nil ? algorithm : .direct })
                         let scratch = UnsafeMutableRawPointer.allocate(byteCount: run.scratchBytes, alignment: 64)
                         for t in 0..<run.tileCount { run.runTile(t, scratch: scratch, kernel: K.self) }
                         scratch.deallocate()
                     }
                     let same = actual == expected
                     if !same { ok = false }
-                    print(family + " network " + String(s) + " tile " + String(tile) + (same ? " ok" : " DIFFERS"))
+                    print(family + " network " + String(s) + " tile " + String(tile) + " " + algorithm.name + (same ? " ok" : " DIFFERS"))
                 }
             }
         }
@@ -99,9 +109,11 @@ struct EmbeddedKernelDriver {
             print("reference " + String(i) + " " + name(c.name) + " " + hex16(fnv1a(referenceOutput(c, makeCaseData(c)))))
         }
         printCases("portable", PortableConv3x3.conv3x3)
+        printWinogradCases("portable", PortableConv3x3.conv3x3WinogradF2x3)
         ok = checkNetworks(PortableConv3x3.self, "portable") && ok
         #if arch(arm64)
         printCases("neon", NeonConv3x3.conv3x3)
+        printWinogradCases("neon", NeonConv3x3.conv3x3WinogradF2x3)
         ok = checkNetworks(NeonConv3x3.self, "neon") && ok
         #if COMREC_NEON_DOT
         printCases("neondot", NeonDotConv3x3.conv3x3)

@@ -9,6 +9,7 @@ import _Builtin_intrinsics.arm.neon
 /// The plain NEON kernel family (any multiple of 16 output channels).
 public enum NeonConv3x3: Conv3x3Kernel {
     public static func conv3x3(_ row: Conv3x3Row) { conv3x3U7S8_16x1_neon(row) }
+    public static func conv3x3WinogradF2x3(_ pair: Conv3x3RowPair) { conv3x3WinogradF2x3U7S16_16x3_neon(pair) }
 }
 
 @inline(__always) private func half(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD8<Int8> {

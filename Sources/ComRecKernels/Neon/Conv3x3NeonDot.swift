@@ -10,6 +10,9 @@ import _Builtin_intrinsics.arm.neon
 /// The NEON dot-product kernel family (any multiple of 16 output channels).
 public enum NeonDotConv3x3: Conv3x3Kernel {
     public static func conv3x3(_ row: Conv3x3Row) { conv3x3U7S8_16x4_neondot(row) }
+    /// The plain NEON Winograd kernel (Int16 products have no dot-product instruction); the
+    /// measured table (ConvAlgorithmTable) keeps direct sdot on these cores.
+    public static func conv3x3WinogradF2x3(_ pair: Conv3x3RowPair) { conv3x3WinogradF2x3U7S16_16x3_neon(pair) }
 }
 
 @inline(__always) private func weights(_ p: UnsafeRawPointer, _ offset: Int) -> SIMD16<Int8> {

@@ -69,7 +69,16 @@ extension Conv3x3Kernel {
 
 /// How a layer is computed: the direct 3x3 convolution, or Winograd F(2x2, 3x3) (stride-1 hidden
 /// layers whose packed form carries transformed weights). Both give the same bytes.
-public enum ConvAlgorithm: String, CaseIterable, Sendable {
+public enum ConvAlgorithm: CaseIterable, Sendable {
     case direct
-    case winogradF2x3 = "winograd"
+    case winogradF2x3
+
+    /// "direct" or "winograd", as reports and COMREC_CONV spell it. (No String raw values in this
+    /// Embedded module: their parser would link Unicode normalisation.)
+    public var name: String {
+        switch self {
+        case .direct: return "direct"
+        case .winogradF2x3: return "winograd"
+        }
+    }
 }
