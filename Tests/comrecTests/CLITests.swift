@@ -241,9 +241,10 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: outDir).isEmpty)
     }
 
-    /// `comrec bench --json`: one peak and one convolution row per kernel family, the network asked
-    /// for, every figure measured (positive); no peers with --no-peers. (Structure only: speed is
-    /// measured by running the benchmark, never asserted in a test.)
+    /// `comrec bench --json`: one peak per kernel family and one convolution row per family and
+    /// algorithm (direct, Winograd), the network asked for with both algorithms, every figure
+    /// measured (positive); no peers with --no-peers. (Structure only: speed is measured by running
+    /// the benchmark, never asserted in a test.)
     @Test func benchReportsEveryFamilyAsJSON() throws {
         let result = try CLI.run(["bench", "--json", "--no-peers", "--threads", "1", "--repetitions", "1", "--rounds", "1",
                                   "--width", "32", "--height", "16", "--network", "fast"])
@@ -251,13 +252,16 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let families = KernelISA.supported.map(\.rawValue)
         let peak = try #require(object["peak"] as? [[String: Any]]), conv = try #require(object["conv"] as? [[String: Any]])
-        #expect(peak.count == families.count && conv.count == families.count)
+        #expect(peak.count == families.count && conv.count == 2 * families.count)
         for row in conv {
             #expect(families.contains(row["isa"] as? String ?? "") && (row["gmacs"] as? Double ?? 0) > 0)
-            #expect((row["kernel"] as? String ?? "").hasPrefix("conv3x3U7S8_"))
+            let kernel = row["kernel"] as? String ?? "", algorithm = row["algorithm"] as? String
+            #expect(algorithm == "direct" ? kernel.hasPrefix("conv3x3U7S8_") : algorithm == "winograd" && kernel.hasPrefix("conv3x3WinogradF2x3U7S16_"),
+                    "\(algorithm ?? "no algorithm"): \(kernel)")
         }
         let networks = try #require(object["networks"] as? [[String: Any]])
-        #expect(networks.count == 1 && networks[0]["network"] as? String == "fast" && (networks[0]["gmacs"] as? Double ?? 0) > 0)
+        #expect(networks.map { $0["algorithms"] as? String } == ["direct", "winograd"])
+        #expect(networks.allSatisfy { $0["network"] as? String == "fast" && ($0["gmacs"] as? Double ?? 0) > 0 })
         #expect(((object["upsample"] as? [String: Any])?["seconds"] as? Double ?? -1) >= 0)
         #expect((object["peers"] as? [Any])?.isEmpty == true && object["peers_note"] == nil)
         let unknown = try CLI.run(["bench", "--no-peers", "--network", "resnet"])
