@@ -21,7 +21,7 @@ for check in "qemu64 portable" "Haswell avx2,portable"; do
         --repetitions 1 --rounds 1 2>/dev/null); then
         echo "FAIL: comrec bench crashed under qemu -cpu $cpu"; status=1; continue
     fi
-    got=$(python3 -c 'import json, sys; print(",".join(c["isa"] for c in json.load(sys.stdin)["conv"]))' <<< "$json")
+    got=$(python3 -c 'import json, sys; print(",".join(c["isa"] for c in json.load(sys.stdin)["peak"]))' <<< "$json")
     if [ "$got" = "$expected" ]; then
         echo "-cpu $cpu: runs, measures $got"
     else

@@ -173,6 +173,14 @@ extension Benchmark {
         case fast
         /// ComCNN: 3->64, 64->64 stride 2, 64->3 residual onto the 2x2 average.
         case comcnn
+        /// The `fast` enhancer (full-resolution mode): 3->64 stride 2, 10 x 64->64, 64->12
+        /// pixel-shuffled residual. (The `paper` enhancer has the `paper` RecCNN's shape.)
+        case fastFull = "fast-full"
+
+        /// Whether the network reads the half-size compact image (the output is twice its size).
+        var readsCompact: Bool { self == .fast }
+        /// Whether the last layer pixel-shuffles (the output is twice the last grid).
+        var pixelShuffles: Bool { self == .fast || self == .fastFull }
 
         var layers: [(ConvLayerKind, Int, Int, Int)] {
             switch self {
@@ -184,6 +192,9 @@ extension Benchmark {
                     + [(.lastConv3x3PixelShuffleResidual, 64, 12, 1)]
             case .comcnn:
                 return [(.firstConv3x3, 3, 64, 1), (.conv3x3, 64, 64, 2), (.lastConv3x3Residual, 64, 3, 1)]
+            case .fastFull:
+                return [(.firstConv3x3, 3, 64, 2)] + Array(repeating: (.conv3x3, 64, 64, 1), count: 10)
+                    + [(.lastConv3x3PixelShuffleResidual, 64, 12, 1)]
             }
         }
     }
@@ -196,9 +207,9 @@ extension Benchmark {
         tileHeight: Int = 0, repetitions: Int = 3, algorithms: ConvAlgorithmPolicy = .measured
     ) -> ConvTiming {
         let layers = shape.layers
-        // Input size: the compact image for the pixel-shuffle profile, the full image otherwise.
-        let inWidth = shape == .fast ? (width + 1) / 2 : width
-        let inHeight = shape == .fast ? (height + 1) / 2 : height
+        // Input size: the compact image for `fast` RecCNN, the full image otherwise.
+        let inWidth = shape.readsCompact ? (width + 1) / 2 : width
+        let inHeight = shape.readsCompact ? (height + 1) / 2 : height
         var w = inWidth, h = inHeight, macs = 0.0
         var storage: [UnsafeMutableRawPointer] = []
         var packed: [Conv3x3Packed] = []
@@ -223,7 +234,7 @@ extension Benchmark {
             h = (h + stride - 1) / stride
             macs += Double(w * h) * Double(9 * cin * cout)
         }
-        let outWidth = shape == .fast ? 2 * w : w, outHeight = shape == .fast ? 2 * h : h
+        let outWidth = shape.pixelShuffles ? 2 * w : w, outHeight = shape.pixelShuffles ? 2 * h : h
         let input = UnsafeMutablePointer<UInt8>.allocate(capacity: inWidth * inHeight * 3)
         let base = UnsafeMutablePointer<UInt8>.allocate(capacity: outWidth * outHeight * 3)
         let output = UnsafeMutablePointer<UInt8>.allocate(capacity: outWidth * outHeight * 3)

@@ -47,7 +47,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Image height.") var height = 512
 
     @Option(name: .customLong("network"), parsing: .upToNextOption,
-            help: "Whole networks to time with the threaded runner and the first family (paper, fast, comcnn; none by default).")
+            help: "Whole networks to time with the threaded runner and the first family, direct and Winograd (paper, fast, comcnn, fast-full; none by default).")
     var networkNames: [String] = []
 
     @Option(help: "Output rows per tile for --network (0: one tile per thread).")
@@ -70,7 +70,7 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--channels takes a multiple of 16 from 16 to 256")
         }
         for name in networkNames where Benchmark.NetworkShape(rawValue: name) == nil {
-            throw ValidationError("unknown network \(name); use paper, fast or comcnn")
+            throw ValidationError("unknown network \(name); use paper, fast, comcnn or fast-full")
         }
         _ = try chosenFamilies()
     }

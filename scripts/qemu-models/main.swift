@@ -4,7 +4,10 @@
 // `goldenModels` and `goldenCases` come from the golden JSON files (the script writes them next to
 // this file's object). No Foundation, no threads:
 // NetworkRunner.serial with each kernel family this build has (portable, NEON, and NEON dot when
-// built with -D COMREC_NEON_DOT), several tile heights.
+// built with -D COMREC_NEON_DOT), several tile heights. The cortex-a53 build lets the measured
+// table choose (Winograd for portable and NEON, as a board runs them); the dot-product build forces
+// direct for portable and NEON (and NEON dot is direct by the table), so both algorithms meet the
+// golden vectors on Arm without doubling the run.
 import ComRecCodec
 import ComRecKernels
 import ComRecModels
@@ -34,6 +37,18 @@ func unhex(_ text: StaticString) -> [UInt8] {
     return out
 }
 
+/// How this build picks each layer's algorithm (see the header).
+#if COMREC_NEON_DOT
+let policy = ConvAlgorithmPolicy.direct
+#else
+let policy = ConvAlgorithmPolicy.measured
+#endif
+
+/// The family's name as the measured table spells it.
+func familyName(_ name: StaticString) -> String {
+    name.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
+}
+
 /// Checks every case of `goldenModels[index]` with kernel family `K`;
 /// returns the number of mismatches.
 func check<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, name: StaticString, checks: inout Int) -> Int {
@@ -43,7 +58,7 @@ func check<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, 
         let image = goldenSyntheticImage(width: c.width, height: c.height, seed: c.imageSeed)
         let decoded = goldenSyntheticImage(width: cw, height: ch, seed: c.decodedSeed)
         for tileHeight in [0, 1, 3] {
-            let runner = NetworkRunner.serial(K.self, family: "embedded", tileHeight: tileHeight)
+            let runner = NetworkRunner.serial(K.self, family: familyName(name), tileHeight: tileHeight, algorithms: policy)
             var compact = [UInt8](repeating: 0, count: cw * ch * 3)
             model.makeCompact(image: image, width: c.width, height: c.height, compact: &compact, runner: runner)
             var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
@@ -68,7 +83,7 @@ func checkEnhancer<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: 
     for c in enhancerCases where c.model == index {
         let decoded = goldenSyntheticImage(width: c.width, height: c.height, seed: c.decodedSeed)
         for tileHeight in [0, 1, 3] {
-            let runner = NetworkRunner.serial(K.self, family: "embedded", tileHeight: tileHeight)
+            let runner = NetworkRunner.serial(K.self, family: familyName(name), tileHeight: tileHeight, algorithms: policy)
             var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
             model.enhance(image: decoded, width: c.width, height: c.height, output: &out, runner: runner)
             checks += 1
@@ -101,6 +116,8 @@ struct QemuModels {
             #endif
             #endif
         }
-        print(failures == 0 ? "qemu-models: all \(checks) golden checks passed" : "qemu-models: \(failures) of \(checks) golden checks FAILED")
+        let algorithms = policy == .direct ? "direct (NEON dot: measured, direct)" : "measured (Winograd for portable and NEON)"
+        print(failures == 0 ? "qemu-models: all \(checks) golden checks passed, " + algorithms
+              : "qemu-models: \(failures) of \(checks) golden checks FAILED, " + algorithms)
     }
 }
