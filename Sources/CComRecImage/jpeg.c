@@ -180,6 +180,10 @@ int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int 
 struct crc_jpeg_decoder {
     struct jpeg_decompress_struct cinfo;
     crc_error_mgr jerr;
+    // Each scan of a progressive JPEG passes over the whole coefficient buffer: a small file of
+    // thousands of legal scans costs minutes. The monitor refuses the file past max_scans.
+    struct jpeg_progress_mgr progress;
+    int max_scans;
     crc_jpeg_marker *segments;  // owned copies of the payloads, in file order
     int segment_count;
     int segment_capacity;
@@ -199,6 +203,18 @@ static void fail_with(j_decompress_ptr cinfo, const char *message) {
     crc_error_mgr *err = (crc_error_mgr *)cinfo->err;
     snprintf(err->message, sizeof err->message, "%s", message);
     longjmp(err->jump, 1);
+}
+
+/// libjpeg's progress hook, called as it reads each part of the input: refuses a file past the
+/// decoder's scan limit before the next scan is decoded.
+static void scan_limit(j_common_ptr cinfo) {
+    crc_jpeg_decoder *d = (crc_jpeg_decoder *)cinfo;  // cinfo is the decoder's first member
+    if (d->cinfo.input_scan_number > d->max_scans) {
+        char message[96];
+        snprintf(message, sizeof message, "the progressive JPEG has more than %d scans (refused: each scan re-reads the whole image)",
+                 d->max_scans);
+        fail_with(&d->cinfo, message);
+    }
 }
 
 /// The processor of every APPn and COM marker: keeps a copy of the segment's payload.
@@ -243,6 +259,7 @@ crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char
         return NULL;
     }
     install_error_manager(&d->jerr, &d->cinfo.err);
+    d->max_scans = CRC_JPEG_DEFAULT_MAX_SCANS;
     if (setjmp(d->jerr.jump)) {
         set_error(error, d->jerr.message);
         jpeg_destroy_decompress(&d->cinfo);
@@ -255,7 +272,13 @@ crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char
     for (int n = 0; n < 16; n++) jpeg_set_marker_processor(&d->cinfo, JPEG_APP0 + n, keep_segment);
     jpeg_set_marker_processor(&d->cinfo, JPEG_COM, keep_segment);
     jpeg_read_header(&d->cinfo, TRUE);
+    d->progress.progress_monitor = scan_limit;
+    d->cinfo.progress = &d->progress;
     return d;
+}
+
+void crc_jpeg_set_max_scans(crc_jpeg_decoder *decoder, int max_scans) {
+    decoder->max_scans = max_scans < 1 ? 1 : max_scans;
 }
 
 void crc_jpeg_decoder_destroy(crc_jpeg_decoder *decoder) {

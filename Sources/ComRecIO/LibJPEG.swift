@@ -5,7 +5,16 @@ import ComRecCodec
 /// accurate integer IDCT (JDCT_ISLOW) with fancy upsampling, so the output is the same on every run
 /// and thread count for a given libjpeg-turbo (docs/format.md, "Determinism").
 public struct LibJPEG: JPEGCoder, Sendable {
-    public init() {}
+    /// Scans a progressive JPEG may have before decoding refuses it (docs/security.md): each scan
+    /// passes over the whole image, so thousands of legal scans in a small file cost minutes.
+    public static let defaultMaxScans = Int(CRC_JPEG_DEFAULT_MAX_SCANS)
+
+    /// The scan limit of this coder's decoder.
+    public let maxScans: Int
+
+    public init(maxScans: Int = LibJPEG.defaultMaxScans) {
+        self.maxScans = max(1, maxScans)
+    }
 
     public func encode(
         _ image: RGB8Image, settings: JPEGSettings, segments: [JPEGSegment]
@@ -58,6 +67,7 @@ public struct LibJPEG: JPEGCoder, Sendable {
             }
             var image = RGB8Image(width: info.width, height: info.height)
             var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+            crc_jpeg_set_max_scans(decoder, Int32(clamping: maxScans))
             let status = image.pixels.withUnsafeMutableBufferPointer { crc_jpeg_decode_rgb(decoder, $0.baseAddress, &error) }
             guard status == 0 else { throw .jpeg(cString(error)) }
             return image

@@ -27,6 +27,31 @@ import Testing
         #expect(Metrics.psnr(image, back) > 35)
     }
 
+    /// Count of SOS markers (scans) in a JPEG, walking the segments and the entropy-coded data.
+    static func scans(_ file: [UInt8]) -> Int {
+        var count = 0
+        for i in 0..<(file.count - 1) where file[i] == 0xFF && file[i + 1] == 0xDA { count += 1 }
+        return count
+    }
+
+    /// A progressive JPEG with more scans than the decoder's limit is refused with a one-line
+    /// message before the scan past the limit is decoded; at the limit it decodes, and the default
+    /// limit leaves every ordinary progressive file alone.
+    @Test func progressiveScansAreLimited() throws {
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 80, progressive: true), segments: [])
+        let scans = Self.scans(file)
+        #expect(scans == 10, "libjpeg's simple progression of a colour image")
+        #expect(try LibJPEG(maxScans: scans).decode(file, maxPixels: 10_000).pixels == jpeg.decode(file, maxPixels: 10_000).pixels)
+        #expect(LibJPEG.defaultMaxScans >= 10 * scans)
+        #expect {
+            _ = try LibJPEG(maxScans: scans - 1).decode(file, maxPixels: 10_000)
+        } throws: { error in
+            "\(error)".contains("more than \(scans - 1) scans")
+        }
+        // The header alone (info) reads no scan and is not limited.
+        #expect(try LibJPEG(maxScans: 1).readHeader(file).progressive)
+    }
+
     @Test func chromaSubsampling() throws {
         let subsampled = try jpeg.encode(image, settings: JPEGSettings(quality: 75, chroma: .subsampled420), segments: [])
         let full = try jpeg.encode(image, settings: JPEGSettings(quality: 75, chroma: .full444), segments: [])

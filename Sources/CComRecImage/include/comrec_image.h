@@ -78,6 +78,11 @@ int crc_jpeg_marker_at(const crc_jpeg_decoder *decoder, int index, crc_jpeg_mark
 /// Returns 0 on success, -1 with a message on failure. Call at most once per decoder.
 int crc_jpeg_decode_rgb(crc_jpeg_decoder *decoder, uint8_t *rgb, char *error);
 
+/// Scans a progressive JPEG may have before crc_jpeg_decode_rgb refuses it (each scan costs a
+/// pass over the whole image). Default CRC_JPEG_DEFAULT_MAX_SCANS; values below 1 mean 1.
+#define CRC_JPEG_DEFAULT_MAX_SCANS 100
+void crc_jpeg_set_max_scans(crc_jpeg_decoder *decoder, int max_scans);
+
 // MARK: PNG
 
 /// A PNG reader that has read the file's header (signature, IHDR and chunks before IDAT).
