@@ -102,6 +102,45 @@ int crc_png_has_alpha(const crc_png_reader *r) {
     return (type & PNG_COLOR_MASK_ALPHA) || png_get_valid(r->png, r->info, PNG_INFO_tRNS) ? 1 : 0;
 }
 
+// A palette image is read as indices and expanded here rather than by libpng: libpng expands an
+// index past the end of the palette to black (invented pixels) and, with 8-bit indices, does not
+// report it. The indices are read into the tail of `pixels` (width * height bytes) and expanded
+// front to back in place: pixel i's colour ends before index i + 1 starts. Errors longjmp to the
+// caller's setjmp.
+static void read_palette_image(crc_png_reader *r, uint8_t *pixels, int channels) {
+    png_structp png = r->png;
+    png_infop info = r->info;
+    png_colorp palette = NULL;
+    int count = 0;
+    if (!png_get_PLTE(png, info, &palette, &count) || count <= 0) png_error(png, "the palette PNG has no palette");
+    png_bytep alpha = NULL;
+    int alpha_count = 0;
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_get_tRNS(png, info, &alpha, &alpha_count, NULL);
+    if (png_get_bit_depth(png, info) < 8) png_set_packing(png);  // one index per byte
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    uint32_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    if (png_get_rowbytes(png, info) != width) png_error(png, "unexpected PNG row size for a palette image");
+    size_t n = (size_t)width * height;
+    uint8_t *indices = pixels + n * (size_t)(channels - 1);
+    r->rows = malloc(sizeof(png_bytep) * (height ? height : 1));
+    if (!r->rows) png_error(png, "out of memory");
+    for (uint32_t y = 0; y < height; y++) r->rows[y] = indices + (size_t)y * width;
+    png_read_image(png, r->rows);
+    png_read_end(png, NULL);  // up to IEND: a file cut short anywhere is an error
+    free(r->rows);
+    r->rows = NULL;
+    for (size_t i = 0; i < n; i++) {
+        int k = indices[i];
+        if (k >= count) png_error(png, "the PNG has a palette index past the end of its palette (corrupt file)");
+        uint8_t *out = pixels + i * (size_t)channels;
+        out[0] = palette[k].red;
+        out[1] = palette[k].green;
+        out[2] = palette[k].blue;
+        if (channels == 4) out[3] = k < alpha_count ? alpha[k] : 255;
+    }
+}
+
 int crc_png_decode(crc_png_reader *reader, uint8_t *pixels, int channels, char *error) {
     crc_png_reader *r = reader;
     if (channels != 3 && channels != 4) {
@@ -117,7 +156,10 @@ int crc_png_decode(crc_png_reader *reader, uint8_t *pixels, int channels, char *
     int type = png_get_color_type(png, info);
     int depth = png_get_bit_depth(png, info);
     int alpha = crc_png_has_alpha(r);
-    if (type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (type == PNG_COLOR_TYPE_PALETTE) {
+        read_palette_image(r, pixels, channels);
+        return 0;
+    }
     if (type == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
     if (depth == 16) png_set_scale_16(png);  // (v * 255 + 32895) >> 16: rounds, unlike strip_16

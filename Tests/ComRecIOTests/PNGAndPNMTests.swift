@@ -28,6 +28,25 @@ import Testing
         #expect(throws: (any Error).self) { try PNG.decode(png) }
     }
 
+    /// Palette images are expanded by ComRec (so that a bad index is caught): colours in order,
+    /// and an index past the palette is an error rather than a black pixel.
+    @Test func paletteIndicesAreExpandedAndChecked() throws {
+        let image = try PNG.decode(Crafting.pngPaletteIndexInside())
+        #expect(image.width == 4 && image.height == 1)
+        #expect(image.pixels == [255, 0, 0, 0, 0, 255, 0, 0, 255, 255, 0, 0])
+        #expect {
+            try PNG.decode(Crafting.pngPaletteIndexPastPalette())
+        } throws: { "\($0)".contains("palette index past the end of its palette") }
+        // 2-bit indices 0, 1, 1, 0 packed in one byte, then 0, 1, 3, 0 (3 is past the palette).
+        func twoBit(_ packed: UInt8) -> [UInt8] {
+            PNG.signature + Crafting.pngChunk("IHDR", [0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 0, 0, 0])
+                + Crafting.pngChunk("PLTE", [255, 0, 0, 0, 0, 255])
+                + Crafting.pngChunk("IDAT", Crafting.zlibStored([0, packed])) + Crafting.pngChunk("IEND", [])
+        }
+        #expect(try PNG.decode(twoBit(0b00_01_01_00)).pixels == [255, 0, 0, 0, 0, 255, 0, 0, 255, 255, 0, 0])
+        #expect(throws: (any Error).self) { try PNG.decode(twoBit(0b00_01_11_00)) }
+    }
+
     @Test func claimedSizeIsCheckedBeforeAllocating() {
         #expect {
             try PNG.decode(Crafting.pngHeaderOnly(width: 2_000_000_000, height: 2_000_000_000))

@@ -28,6 +28,34 @@ public enum Crafting {
             + pngChunk("IDAT", [0x78, 0x9C, 0x63, 0x00, 0x00]) + pngChunk("IEND", [])
     }
 
+    /// `data` as a zlib stream of one stored (uncompressed) deflate block, at most 65535 bytes.
+    public static func zlibStored(_ data: [UInt8]) -> [UInt8] {
+        precondition(data.count <= 65535)
+        let length = UInt16(data.count)
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in data {
+            a = (a + UInt32(byte)) % 65521
+            b = (b + a) % 65521
+        }
+        return [0x78, 0x01, 0x01, UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)]
+            + data + be32(b << 16 | a)
+    }
+
+    /// A 4 x 1 8-bit palette PNG with a 2-entry palette whose pixels use indices 0, 1, 5 and 200:
+    /// the last two point past the palette (libpng would expand them to black).
+    public static func pngPaletteIndexPastPalette() -> [UInt8] {
+        PNG.signature + pngChunk("IHDR", be32(4) + be32(1) + [8, 3, 0, 0, 0])
+            + pngChunk("PLTE", [255, 0, 0, 0, 0, 255])
+            + pngChunk("IDAT", zlibStored([0, 0, 1, 5, 200])) + pngChunk("IEND", [])
+    }
+
+    /// The same PNG with every index inside the palette: a valid file.
+    public static func pngPaletteIndexInside() -> [UInt8] {
+        PNG.signature + pngChunk("IHDR", be32(4) + be32(1) + [8, 3, 0, 0, 0])
+            + pngChunk("PLTE", [255, 0, 0, 0, 0, 255])
+            + pngChunk("IDAT", zlibStored([0, 0, 1, 1, 0])) + pngChunk("IEND", [])
+    }
+
     /// A small real RGB image: JPEG input for the bad-input cases.
     public static let sampleImage = Fixtures.image(width: 40, height: 30) { x, y in
         [UInt8(x * 6), UInt8(y * 8), UInt8((x + y) * 3)]
