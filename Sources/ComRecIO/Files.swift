@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import CComRecSignals
+import Synchronization
 
 // Files: reading inputs (never written to) and writing outputs atomically. An output is written
 // to a temporary file in the same directory and renamed into place, so a reader never sees a
@@ -87,6 +88,7 @@ public final class AtomicOutput {
         guard (directoryInfo.st_mode & S_IFMT) == S_IFDIR else {
             throw ComRecIOError(path: path, .outputParentIsNotADirectory(directory))
         }
+        AtomicOutput.sweepOnce(directory)
         let unnamed = crc_open_unnamed(directory)
         if unnamed >= 0 {
             fd = unnamed
@@ -97,6 +99,47 @@ public final class AtomicOutput {
         fd = descriptor
         temporaryPath = candidate
         cleanupSlot = slot
+    }
+
+    /// Directories swept by this process (a batch writes many outputs into one directory).
+    private static let swept = Mutex<Set<String>>([])
+
+    /// Sweeps `directory` the first time this process writes there (see `sweepStaleTemporaries`).
+    private static func sweepOnce(_ directory: String) {
+        let first = swept.withLock { $0.insert(directory).inserted }
+        if first { _ = sweepStaleTemporaries(in: directory) }
+    }
+
+    /// Removes hidden temporary files that an earlier comrec left in `directory` when it was killed
+    /// where unnamed files were unavailable (`.NAME.comrec-PID-N-RANDOM.tmp`): only those whose
+    /// process no longer exists on this machine and that were last modified before this process
+    /// started, so a file another running comrec is writing is never touched. Returns the names
+    /// removed. Errors (an unreadable directory, a file removed meanwhile) are ignored.
+    @discardableResult
+    static func sweepStaleTemporaries(in directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        let started = processStartTime()
+        var removed: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard name.hasPrefix("."), name.hasSuffix(".tmp"), let marker = name.ranges(of: ".comrec-").last else { continue }
+            let fields = name[marker.upperBound...].dropLast(4).split(separator: "-")
+            guard fields.count == 3, let pid = Int32(fields[0]), pid > 0, fields.dropFirst().allSatisfy({ UInt64($0) != nil }) else { continue }
+            guard kill(pid, 0) != 0 && errno == ESRCH else { continue }  // its process may still be writing
+            let path = directory + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Double(info.st_mtim.tv_sec) < started else { continue }
+            if unlink(path) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
+    /// When this process started, in seconds since the epoch (from /proc; now where unavailable).
+    private static func processStartTime() -> Double {
+        var info = stat()
+        if stat("/proc/self", &info) == 0 { return Double(info.st_mtim.tv_sec) }
+        return Double(time(nil))
     }
 
     /// `directory/.name.comrec-PID-N-RANDOM.tmp`: hidden, and unique to this process and attempt.
