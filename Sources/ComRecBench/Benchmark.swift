@@ -118,7 +118,6 @@ public enum Benchmark {
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: pool.threadCount * scratchBytes, alignment: 64)
         let spare = UnsafeMutablePointer<UInt8>.allocate(capacity: outRow)
         defer { scratch.deallocate(); spare.deallocate() }
-        for t in 0..<pool.threadCount { prepareWinogradScratch(scratch + t * scratchBytes, inChannels: layer.kernelIn) }
         let job = Unchecked((input, output, zero, layer, isa, scratch, spare))
         let tasks = (oh + rowsPerTask - 1) / rowsPerTask
         func runOnce() {

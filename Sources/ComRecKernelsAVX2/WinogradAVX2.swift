@@ -27,6 +27,7 @@ import ComRecKernels
 
 @inline(never)
 public func conv3x3WinogradF2x3U7S16_16x6_avx2(_ pair: Conv3x3RowPair) {
+    winogradClearZeroColumn(pair)
     precondition(winogradTileBlock % 6 == 0, "the register blocking is 6 tiles")
     let pairs = pair.inChannels / 2
     let tileStep = pair.inChannels * 2  // bytes between the tiles of one element of V

@@ -110,6 +110,14 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         check(Self.paperLike, width: 23, height: 17, tileHeights: [4, 100], threadCounts: [3], isas: [KernelISA.best], seed: 19)
     }
 
+    /// Winograd layers of different channel counts share one scratch per thread; odd widths make
+    /// each of them read its zero column past the row.
+    @Test func mixedChannelCountsOddWidth() {
+        let shape: [(ConvLayerKind, Int, Int, Int)] =
+            [(.firstConv3x3, 3, 32, 1), (.conv3x3, 32, 64, 1), (.conv3x3, 64, 32, 1), (.conv3x3, 32, 48, 1), (.lastConv3x3Residual, 48, 3, 1)]
+        check(shape, width: 15, height: 9, tileHeights: [0, 2], threadCounts: [1, 2], seed: 21)
+    }
+
     @Test func fastPixelShuffleShape() {
         check(Self.fastLike, width: 13, height: 9, tileHeights: [0, 2, 5], threadCounts: [1, 2], seed: 12)
     }

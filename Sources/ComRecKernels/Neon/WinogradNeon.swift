@@ -39,6 +39,7 @@ private struct TileHalves {
 
 @inline(never)
 public func conv3x3WinogradF2x3U7S16_16x3_neon(_ pair: Conv3x3RowPair) {
+    winogradClearZeroColumn(pair)
     let pairs = pair.inChannels / 2
     let tileStep = pair.inChannels * 2  // bytes between the tiles of one element of V
     let v = UnsafeRawPointer(pair.transformedInput)

@@ -224,9 +224,6 @@ struct RowStream {
         discardRow = p + run.zeroRowBytes
         winogradScratch = UnsafeMutableRawPointer(discardRow + run.zeroRowBytes)
         accRow = winogradScratch + run.winogradBytes
-        var widest = 0
-        for l in 0..<n where run.algorithms[l] == .winogradF2x3 { widest = max(widest, run.layers[l].kernelIn) }
-        if widest > 0 { prepareWinogradScratch(winogradScratch, inChannels: widest) }
     }
 
     func deallocate() {

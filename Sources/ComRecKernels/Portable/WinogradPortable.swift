@@ -5,6 +5,7 @@
 
 @inline(never)
 public func conv3x3WinogradF2x3U7S16_16x1_portable(_ pair: Conv3x3RowPair) {
+    winogradClearZeroColumn(pair)
     let pairs = pair.inChannels / 2
     let weightStep = 64  // bytes per channel pair: 16 output channels x 2 Int16
     let v = UnsafeRawPointer(pair.transformedInput)

@@ -35,7 +35,8 @@ public struct Conv3x3RowPair {
     public var output0: UnsafeMutableRawPointer
     public var output1: UnsafeMutableRawPointer
     public var requantize: Bool
-    /// `winogradScratchBytes(inChannels:)` bytes, 64-byte aligned, owned by the calling thread.
+    /// `winogradScratchBytes(inChannels:)` bytes, 64-byte aligned, owned by the calling thread; no
+    /// contents are expected (the kernel clears what it reads before writing it).
     public var scratch: UnsafeMutableRawPointer
 
     public init(
@@ -94,10 +95,11 @@ public func winogradScratchBytes(inChannels: Int) -> Int {
     winogradInputBytes(inChannels: inChannels) + winogradProductBytes + ((inChannels + 63) & ~63)
 }
 
-/// Clears the zero column of `pair.scratch` (once per scratch, before the first kernel call).
-public func prepareWinogradScratch(_ scratch: UnsafeMutableRawPointer, inChannels: Int) {
-    (scratch + winogradInputBytes(inChannels: inChannels) + winogradProductBytes)
-        .initializeMemory(as: UInt8.self, repeating: 0, count: inChannels)
+/// Clears the zero column of `pair.scratch`. Every kernel calls it first: the column's place
+/// depends on the layer's channel count, and a scratch is shared by the layers of a network.
+@inlinable @inline(__always)
+public func winogradClearZeroColumn(_ pair: Conv3x3RowPair) {
+    UnsafeMutableRawPointer(mutating: pair.zeroColumn).initializeMemory(as: UInt8.self, repeating: 0, count: pair.inChannels)
 }
 
 /// V = B^T d B for tiles `firstTile ..< firstTile + winogradTileBlock` into `pair.transformedInput`;
