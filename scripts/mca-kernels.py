@@ -38,13 +38,15 @@ MULTIPLIES = ("smull", "smull2", "smlal", "smlal2", "sdot")
 
 
 def products(line):
-    """Multiplies done by one instruction: 8 for 8b -> 8h, 4 for 4h -> 4s, 16 for sdot."""
-    op = line.split()[0]
-    if op not in MULTIPLIES:
+    """Multiplies done by one instruction, from its destination's arrangement: 8 for an 8h
+    destination (smull/smlal 8b), 4 for a 4s one (smull/smlal 4h, smlal2 8h), 16 for sdot."""
+    parts = line.split(None, 1)
+    if parts[0] not in MULTIPLIES:
         return 0
-    if op == "sdot":
+    if parts[0] == "sdot":
         return 16
-    return 8 if ".8h" in line else 4
+    destination = parts[1].split(",")[0].strip()
+    return 8 if destination.endswith(".8h") else 4
 # Register-only loops of the kernels' multiply instruction on 16 independent accumulators: the
 # core's modelled limit for that instruction (as `comrec bench` measures the x86 peak).
 PEAK_LOOPS = {

@@ -210,8 +210,8 @@ static void fail_with(j_decompress_ptr cinfo, const char *message) {
 static void scan_limit(j_common_ptr cinfo) {
     crc_jpeg_decoder *d = (crc_jpeg_decoder *)cinfo;  // cinfo is the decoder's first member
     if (d->cinfo.input_scan_number > d->max_scans) {
-        char message[96];
-        snprintf(message, sizeof message, "the progressive JPEG has more than %d scans (refused: each scan re-reads the whole image)",
+        char message[JMSG_LENGTH_MAX];
+        snprintf(message, sizeof message, "the JPEG has more than %d scans (refused: each scan of a progressive JPEG passes over the whole image)",
                  d->max_scans);
         fail_with(&d->cinfo, message);
     }

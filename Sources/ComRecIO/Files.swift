@@ -112,14 +112,17 @@ public final class AtomicOutput {
 
     /// Removes hidden temporary files that an earlier comrec left in `directory` when it was killed
     /// where unnamed files were unavailable (`.NAME.comrec-PID-N-RANDOM.tmp`): only those whose
-    /// process no longer exists on this machine and that were last modified before this process
-    /// started, so a file another running comrec is writing is never touched. Returns the names
-    /// removed. Errors (an unreadable directory, a file removed meanwhile) are ignored.
+    /// process does not exist on this machine and that were last modified more than `minimumAge`
+    /// seconds ago. A temporary file is created before the work and written only at the end, so its
+    /// age says nothing about whether its writer is alive; the PID does, on this machine, but on a
+    /// shared network directory it may be another machine's: the day of margin covers that (no
+    /// output takes a day). Returns the names removed; errors (an unreadable directory, a file
+    /// removed meanwhile) are ignored.
     @discardableResult
-    static func sweepStaleTemporaries(in directory: String) -> [String] {
+    static func sweepStaleTemporaries(in directory: String, minimumAge: Double = 24 * 3600) -> [String] {
         guard let dir = opendir(directory) else { return [] }
         defer { closedir(dir) }
-        let started = processStartTime()
+        let now = Double(time(nil))
         var removed: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
@@ -129,17 +132,18 @@ public final class AtomicOutput {
             guard kill(pid, 0) != 0 && errno == ESRCH else { continue }  // its process may still be writing
             let path = directory + "/" + name
             var info = stat()
-            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Double(info.st_mtim.tv_sec) < started else { continue }
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, now - modificationTime(info) > minimumAge else { continue }
             if unlink(path) == 0 { removed.append(name) }
         }
         return removed
     }
 
-    /// When this process started, in seconds since the epoch (from /proc; now where unavailable).
-    private static func processStartTime() -> Double {
-        var info = stat()
-        if stat("/proc/self", &info) == 0 { return Double(info.st_mtim.tv_sec) }
-        return Double(time(nil))
+    private static func modificationTime(_ info: stat) -> Double {
+        #if canImport(Darwin)
+        return Double(info.st_mtimespec.tv_sec)
+        #else
+        return Double(info.st_mtim.tv_sec)
+        #endif
     }
 
     /// `directory/.name.comrec-PID-N-RANDOM.tmp`: hidden, and unique to this process and attempt.

@@ -1,10 +1,10 @@
 // AVX2 Winograd F(2x2, 3x3) kernel (ComRecKernels/Winograd/WinogradRowPair.swift). The products
 // are Int16 x Int16 with vpmaddwd: one instruction multiplies 8 output channels by a pair of input
-// channels and sums the pair into Int32 (16 multiply-accumulates), then vpaddd accumulates, so 16
-// Winograd-domain MACs take 2 instructions where the direct kernel needs 3 for 32 MACs; with 2.25
-// times fewer multiplies per output (16 per 2x2 tile and channel against 36), the multiplier
-// (vpmaddwd and vpmaddubsw share one port on Zen 2 and Skylake) does 2.25 / 2 * 2 = 1.125 x... see
-// docs/performance.md for what the measurement says.
+// channels and sums the pair into Int32, and vpaddd accumulates. Per channel pair and 6 tiles the
+// loop does 12 vpmaddwd and 12 vpaddd for 432 direct-equivalent MACs, where the direct kernel does
+// 8 vpmaddubsw, 8 vpmaddwd and 8 vpaddd for 256: on cores where both loops are bound by the
+// multiply and add pipes (Zen 3) the inner-loop ceiling is 432 / 256 = 1.69 times the direct
+// kernel (docs/performance.md has the measurement and what the transforms cost).
 //
 // Register blocking, 16x6: 2 ymm of weights (16 output channels x one channel pair) times 6
 // broadcast dwords (one channel pair of 6 tiles) feed 12 ymm accumulators; 15 of the 16 registers.

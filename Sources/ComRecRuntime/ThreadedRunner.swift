@@ -52,9 +52,10 @@ extension NetworkRunner {
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    /// The process's runner, made on first use from the environment (COMREC_THREADS, COMREC_ISA)
-    /// and kept, so that its threads are created once. Throws (every time) when COMREC_ISA names a
-    /// family that is unknown or that this CPU cannot run.
+    /// The process's runner, made on first use from the environment (COMREC_THREADS, COMREC_ISA,
+    /// COMREC_CONV) and kept, so that its threads are created once. Throws (every time) when
+    /// COMREC_ISA names a family that is unknown or that this CPU cannot run, or COMREC_CONV names
+    /// no algorithm policy.
     public static func shared() throws(KernelISAError) -> NetworkRunner {
         try SharedRunner.value.get()
     }

@@ -205,7 +205,7 @@ struct BenchCommand: ParsableCommand {
                 + pad(fixed(100 * c.fractionOfPeak, 1) + "%", 9)
                 + pad(fixed(1e3 * c.seconds, 2) + " (" + fixed(1e3 * c.medianSeconds, 2) + ")", 17) + pad(speedup, 13) + versusDirect)
         }
-        for c in report.conv where c.algorithm == "direct" {
+        for c in report.conv where c.algorithm == "direct" && channels == 64 {  // the peers run 64 channels
             for p in report.peers where p.threads == c.threads {
                 guard let g = p.gmacs, c.isa == report.conv.first?.isa else { continue }
                 let best = report.conv.filter { $0.isa == c.isa && $0.threads == c.threads }.max { $0.gmacs < $1.gmacs }!

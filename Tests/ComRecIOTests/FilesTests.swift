@@ -14,14 +14,13 @@ import Testing
         #expect(try readInputFile(dir.write("x", [1, 2, 3])) == [1, 2, 3])
     }
 
-    /// A hidden temporary file of a comrec that was killed (its process gone, older than this run)
-    /// is swept; one whose process is alive, one newer than this run, and files that only look
-    /// similar are left alone.
+    /// A hidden temporary file of a comrec that was killed (its process gone, a day old) is swept;
+    /// one whose process is alive, a recent one, and files that only look similar are left alone.
     @Test func staleTemporariesOfDeadProcessesAreSwept() throws {
         let dir = TemporaryDirectory()
         var dead: Int32 = 4_194_000
         while kill(dead, 0) == 0 || errno != ESRCH { dead -= 1 }
-        let past = Date(timeIntervalSinceNow: -24 * 3600)
+        let past = Date(timeIntervalSinceNow: -25 * 3600)
         func make(_ name: String, modified: Date = past) {
             let path = dir.write(name, [1, 2, 3])
             try? FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: path)
@@ -29,7 +28,7 @@ import Testing
         let stale = ".photo.jpg.comrec-\(dead)-0-123456.tmp"
         make(stale)
         make(".photo.jpg.comrec-\(getpid())-0-42.tmp")  // this process: alive
-        make(".new.jpg.comrec-\(dead)-1-7.tmp", modified: Date(timeIntervalSinceNow: 3600))  // after this run started
+        make(".new.jpg.comrec-\(dead)-1-7.tmp", modified: Date(timeIntervalSinceNow: -3600))  // an hour old: may be another machine's
         make("visible.comrec-\(dead)-0-1.tmp")  // not hidden: not ours
         make(".notes.comrec-draft.tmp")  // not a PID-N-RANDOM name
         let before = dir.names

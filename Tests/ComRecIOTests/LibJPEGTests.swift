@@ -27,7 +27,8 @@ import Testing
         #expect(Metrics.psnr(image, back) > 35)
     }
 
-    /// Count of SOS markers (scans) in a JPEG, walking the segments and the entropy-coded data.
+    /// Count of SOS markers (scans) in a JPEG: FF DA byte pairs (entropy-coded data stuffs every FF
+    /// with 00, so the pair appears only as a marker).
     static func scans(_ file: [UInt8]) -> Int {
         var count = 0
         for i in 0..<(file.count - 1) where file[i] == 0xFF && file[i + 1] == 0xDA { count += 1 }

@@ -20,9 +20,9 @@ public struct ConvAlgorithmMeasurement: Sendable {
 
 public enum ConvAlgorithmTable {
     /// The measurements behind the default choice. A family missing here runs direct: avx512vnni
-    /// has no measurement (no machine with it was at hand when the Winograd kernels were written;
-    /// its vpdpbusd does 64 int8 MACs per instruction against vpdpwssd's 32 Int16 ones, so
-    /// Winograd's 2.25 times fewer products leave at most 1.125 times before the transforms).
+    /// has no measurement (the machine these were taken on has no AVX-512; its vpdpbusd does 64
+    /// int8 MACs per instruction against vpdpwssd's 32 Int16 ones, so Winograd's 2.25 times fewer
+    /// products leave at most 1.125 times before the transforms).
     public static let measurements: [ConvAlgorithmMeasurement] = [
         ConvAlgorithmMeasurement(
             family: "avx2", inChannels: 64, outChannels: 64, direct: 150.3, winograd: 227.5,

@@ -2,7 +2,7 @@
 // computed by streaming rows through the layers. Every layer keeps a ring of its last 5 output
 // rows; to produce row y, layer l first asks layer l-1 for the rows it reads (s*y - 1 ... s*y + 1),
 // which recursively asks the layer below, so each row of each layer is computed once per tile and
-// the memory is 5 rows per layer (plus a zero row, a spare row, one row of accumulators and the
+// the memory is 5 rows per layer (plus a zero row, a discard row, one row of accumulators and the
 // Winograd kernels' block scratch): it depends on the
 // width and the depth, not on the tile height or the image height. A tile starts with the rows its
 // first output row needs (its top halo, one row per layer) and ends with its bottom halo, so tiles
@@ -10,7 +10,7 @@
 // Rows outside the image are zero padding in the whole-image computation too, so a tile's bytes
 // never depend on the tile height or on which thread runs it. A layer computed with Winograd
 // F(2x2, 3x3) (`algorithms`) makes its output rows two at a time, r and r + 1, from input rows
-// r - 1 ... r + 2; the second row of a pair past the image goes to the spare row.
+// r - 1 ... r + 2; the second row of a pair past the image goes to the discard row.
 //
 // This file is Embedded-safe and single-threaded: ComRecRuntime hands tiles to its thread pool.
 
@@ -196,8 +196,8 @@ public struct NetworkTilePlan {
     }
 }
 
-/// The rings of one tile run: `ring(l)` holds rows `next[l] - 4 ..< next[l]` of layer l's input
-/// (row r in slot r % 4).
+/// The rings of one tile run: `ring(l)` holds rows `next[l] - 5 ..< next[l]` of layer l's input
+/// (row r in slot r % 5).
 struct RowStream {
     let run: NetworkTilePlan
     let rings: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>>

@@ -23,7 +23,9 @@ struct SplitMix64 {
 }
 
 /// How a case fills its inputs or weights: random, all the maximum (127, or 255 for the RGB8
-/// input), all the minimum (0 inputs, -127 weights), or weights alternating +127 and -127.
+/// input), all the minimum (0 inputs, -127 weights), or alternating: weights +127 and -127 on a
+/// checkerboard of the 3x3 taps, inputs the maximum and 0 on a checkerboard of pixels (the fills
+/// that make the Winograd transforms' intermediate values largest).
 enum Fill { case random, high, low, alternating }
 
 /// One convolution layer test: a shape, a fill, and a seed.
@@ -62,6 +64,8 @@ let kernelCases: [KernelCase] = [
     KernelCase(name: "wide64to128_7x2", kind: .conv3x3, inChannels: 64, outChannels: 128, stride: 1, width: 7, height: 2, seed: 17),
     KernelCase(name: "hidden64_all127_alternating", kind: .conv3x3, inChannels: 64, outChannels: 32, stride: 1, width: 5, height: 5, input: .high, weights: .alternating, seed: 18),
     KernelCase(name: "wide256to16_all127", kind: .conv3x3, inChannels: 256, outChannels: 16, stride: 1, width: 6, height: 3, input: .high, weights: .high, seed: 19),
+    KernelCase(name: "wide408to16_all127", kind: .conv3x3, inChannels: 408, outChannels: 16, stride: 1, width: 5, height: 4, input: .high, weights: .high, seed: 22),
+    KernelCase(name: "wide408to16_checkerboards", kind: .conv3x3, inChannels: 408, outChannels: 16, stride: 1, width: 5, height: 4, input: .alternating, weights: .alternating, seed: 23),
     KernelCase(name: "hidden32_1x2", kind: .conv3x3, inChannels: 32, outChannels: 32, stride: 1, width: 1, height: 2, seed: 20),
     KernelCase(name: "hidden32_14x1", kind: .conv3x3, inChannels: 32, outChannels: 32, stride: 1, width: 14, height: 1, seed: 21),
 ] + randomKernelCases(count: 8, seed: 1000)
@@ -97,7 +101,10 @@ func makeCaseData(_ c: KernelCase) -> CaseData {
         switch c.input {
         case .random: input[i] = UInt8(rng.int(0, inMax))
         case .high: input[i] = UInt8(inMax)
-        case .low, .alternating: input[i] = 0
+        case .low: input[i] = 0
+        case .alternating:
+            let pixel = i / c.inChannels
+            input[i] = (pixel % c.width + pixel / c.width) % 2 == 0 ? UInt8(inMax) : 0
         }
     }
     var weights = [Int8](repeating: 0, count: c.outChannels * 9 * c.inChannels)
@@ -106,7 +113,7 @@ func makeCaseData(_ c: KernelCase) -> CaseData {
         case .random: weights[i] = Int8(rng.int(-127, 127))
         case .high: weights[i] = 127
         case .low: weights[i] = -127
-        case .alternating: weights[i] = i % 2 == 0 ? 127 : -127
+        case .alternating: weights[i] = (i / c.inChannels) % 9 % 2 == 0 ? 127 : -127
         }
     }
     var bias = [Int32](repeating: 0, count: c.outChannels)
@@ -331,6 +338,9 @@ func winogradKernelOutput(_ c: KernelCase, _ d: CaseData, conv: (Conv3x3RowPair)
                         for dy in 0..<2 {
                             for i in (w * kout)..<qStride where qRows[dy * qStride + i] != 0xA5 {
                                 q[0] = 0xFF  // an overrun poisons the output, so the hash differs
+                            }
+                            for i in (w * kout)..<accStride where accRows[dy * accStride + i] != 0 {
+                                q[0] = 0xFF
                             }
                         }
                         y += 2
