@@ -17,7 +17,7 @@ LAYERS = [
 ]
 EMBEDDED = {"ComRecKernels", "ComRecModels", "ComRecNetworks", "ComRecCodec"}
 # Imports that are not project modules: the toolchain's and the C library's.
-SYSTEM = {"Foundation", "FoundationXML", "Glibc", "Musl", "Darwin", "ArgumentParser", "_Builtin_intrinsics", "Dispatch"}
+SYSTEM = {"Foundation", "FoundationXML", "Glibc", "Musl", "Darwin", "ArgumentParser", "_Builtin_intrinsics", "Dispatch", "Synchronization"}
 # The C library, used by an Embedded-safe module only under `#if canImport(...)` for hosted builds.
 HOSTED_ONLY_OK = {"Glibc", "Musl", "Darwin"}
 
