@@ -102,6 +102,18 @@ int crc_png_has_alpha(const crc_png_reader *r) {
     return (type & PNG_COLOR_MASK_ALPHA) || png_get_valid(r->png, r->info, PNG_INFO_tRNS) ? 1 : 0;
 }
 
+// Reads every row of the image (after png_read_update_info) into `base`, rows `stride` bytes
+// apart, then the rest of the file up to IEND: a file cut short anywhere is an error.
+static void read_rows(crc_png_reader *r, uint8_t *base, size_t stride, uint32_t height) {
+    r->rows = malloc(sizeof(png_bytep) * (height ? height : 1));
+    if (!r->rows) png_error(r->png, "out of memory");
+    for (uint32_t y = 0; y < height; y++) r->rows[y] = base + (size_t)y * stride;
+    png_read_image(r->png, r->rows);
+    png_read_end(r->png, NULL);
+    free(r->rows);
+    r->rows = NULL;
+}
+
 // A palette image is read as indices and expanded here rather than by libpng: libpng expands an
 // index past the end of the palette to black (invented pixels) and, with 8-bit indices, does not
 // report it. The indices are read into the tail of `pixels` (width * height bytes) and expanded
@@ -123,13 +135,7 @@ static void read_palette_image(crc_png_reader *r, uint8_t *pixels, int channels)
     if (png_get_rowbytes(png, info) != width) png_error(png, "unexpected PNG row size for a palette image");
     size_t n = (size_t)width * height;
     uint8_t *indices = pixels + n * (size_t)(channels - 1);
-    r->rows = malloc(sizeof(png_bytep) * (height ? height : 1));
-    if (!r->rows) png_error(png, "out of memory");
-    for (uint32_t y = 0; y < height; y++) r->rows[y] = indices + (size_t)y * width;
-    png_read_image(png, r->rows);
-    png_read_end(png, NULL);  // up to IEND: a file cut short anywhere is an error
-    free(r->rows);
-    r->rows = NULL;
+    read_rows(r, indices, width, height);
     for (size_t i = 0; i < n; i++) {
         int k = indices[i];
         if (k >= count) png_error(png, "the PNG has a palette index past the end of its palette (corrupt file)");
@@ -172,13 +178,7 @@ int crc_png_decode(crc_png_reader *reader, uint8_t *pixels, int channels, char *
     uint32_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
     size_t stride = (size_t)width * (size_t)channels;
     if (png_get_rowbytes(png, info) != stride) png_error(png, "unexpected PNG row size after conversion");
-    r->rows = malloc(sizeof(png_bytep) * (height ? height : 1));
-    if (!r->rows) png_error(png, "out of memory");
-    for (uint32_t y = 0; y < height; y++) r->rows[y] = pixels + (size_t)y * stride;
-    png_read_image(png, r->rows);
-    png_read_end(png, NULL);  // up to IEND: a file cut short anywhere is an error
-    free(r->rows);
-    r->rows = NULL;
+    read_rows(r, pixels, stride, height);
     return 0;
 }
 
