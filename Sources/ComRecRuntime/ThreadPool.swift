@@ -2,11 +2,21 @@
 // to the workers and the calling thread (worker index 0; the other threads are 1..<threadCount)
 // and returns when all are done. Calls from several threads take turns (a mutex per pool). Results never
 // depend on which worker runs a task: callers give each task disjoint output.
+import CComRecCPU
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// The name every worker thread carries (what `top -H`, `ps -L` and debuggers show), so a
+/// process embedding the codec can tell its threads from the codec's.
+public let workerThreadName = "comrec-worker"
+
+/// Names the calling thread; Linux keeps at most 15 bytes of it.
+private func nameThisThread(_ name: String) {
+    ccomrec_name_this_thread(name)
+}
 
 public final class ThreadPool: @unchecked Sendable {
     /// Threads that run tasks, the caller's included.
@@ -32,6 +42,7 @@ public final class ThreadPool: @unchecked Sendable {
             #endif
             let rc = pthread_create(&thread, nil, { raw in
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                nameThisThread(workerThreadName)
                 context.state.workerLoop(index: context.index)
                 return nil
             }, context)

@@ -1,5 +1,6 @@
-// CPU feature detection for ComRecRuntime's kernel dispatch (cpuid and xgetbv need inline
-// assembly, which Swift does not have).
+// What ComRecRuntime needs from C: CPU feature detection for kernel dispatch (cpuid and xgetbv
+// need inline assembly, which Swift does not have) and thread naming (pthread_setname_np needs
+// _GNU_SOURCE, which Swift's Glibc module does not define).
 #ifndef CCOMREC_CPU_H
 #define CCOMREC_CPU_H
 
@@ -13,5 +14,8 @@ enum {
 
 /// The kernel-relevant x86 features this CPU and OS support; 0 on other architectures.
 unsigned ccomrec_x86_features(void);
+
+/// Names the calling thread (Linux keeps the first 15 bytes; a no-op where unsupported).
+void ccomrec_name_this_thread(const char *name);
 
 #endif
