@@ -18,20 +18,12 @@ extension NetworkRunner {
     public static func threaded(
         pool: ThreadPool, isa: KernelISA, tileHeight: Int = 0, algorithms: ConvAlgorithmPolicy = .measured
     ) -> NetworkRunner {
-        NetworkRunner(threadCount: pool.threadCount, kernelFamily: isa.rawValue, algorithms: algorithms) {
-            layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
-            var height = tileHeight
-            if height <= 0 { height = max(1, (outputHeight + pool.threadCount - 1) / pool.threadCount) }
-            let plan = NetworkTilePlan(
-                layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
-                base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight,
-                tileHeight: height, algorithms: algorithms.algorithms(for: layers, family: isa.rawValue))
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: pool.threadCount * plan.scratchBytes, alignment: 64)
-            defer { scratch.deallocate() }
+        NetworkRunner(threadCount: pool.threadCount, kernelFamily: isa.rawValue, algorithms: algorithms, tileHeight: tileHeight) {
+            plan, tiles, scratch in
             let job = Unchecked((plan, scratch))
-            pool.run(tasks: plan.tileCount) { tile, worker in
+            pool.run(tasks: tiles.count) { task, worker in
                 let (plan, scratch) = job.value
-                isa.runTile(plan, tile, scratch: scratch + worker * plan.scratchBytes)
+                isa.runTile(plan, tiles.lowerBound + task, scratch: scratch + worker * plan.scratchBytes)
             }
         }
     }

@@ -8,12 +8,11 @@
 // (ComRecRuntime: a thread pool and the kernel family chosen from the CPU).
 
 public struct NetworkRunner: Sendable {
-    /// Runs packed layers over one image; the buffers and sizes are those of
-    /// `NetworkTilePlan.init`. `base` may be the same memory as `output` (each output byte reads
-    /// only its own base byte), never the same as `input`.
-    public typealias Body = @Sendable (
-        _ layers: [Conv3x3Packed], _ input: UnsafePointer<UInt8>, _ inputWidth: Int, _ inputHeight: Int,
-        _ base: UnsafePointer<UInt8>, _ output: UnsafeMutablePointer<UInt8>, _ outputWidth: Int, _ outputHeight: Int
+    /// Runs tiles `tiles` of `plan`, each exactly once, in any order and on any of the runner's
+    /// threads, and returns when all are done. `scratch` holds `threadCount * plan.scratchBytes`
+    /// bytes (64-byte aligned): the runner allocates nothing.
+    public typealias TileBody = @Sendable (
+        _ plan: NetworkTilePlan, _ tiles: Range<Int>, _ scratch: UnsafeMutableRawPointer
     ) -> Void
 
     /// Threads the runner uses (the caller's included).
@@ -22,14 +21,20 @@ public struct NetworkRunner: Sendable {
     public let kernelFamily: String
     /// How the runner picks direct or Winograd per layer.
     public let algorithms: ConvAlgorithmPolicy
-    private let body: Body
+    /// Output rows per tile of a whole-image `run`; 0: one tile per thread.
+    public let tileHeight: Int
+    private let tiles: TileBody
 
-    public init(threadCount: Int, kernelFamily: String, algorithms: ConvAlgorithmPolicy = .measured, body: @escaping Body) {
+    public init(
+        threadCount: Int, kernelFamily: String, algorithms: ConvAlgorithmPolicy = .measured, tileHeight: Int = 0,
+        tiles: @escaping TileBody
+    ) {
         precondition(threadCount >= 1)
         self.threadCount = threadCount
         self.kernelFamily = kernelFamily
         self.algorithms = algorithms
-        self.body = body
+        self.tileHeight = tileHeight
+        self.tiles = tiles
     }
 
     /// One line for reports: "2 threads, avx2 kernels" (", direct only" or ", Winograd forced" when
@@ -39,12 +44,39 @@ public struct NetworkRunner: Sendable {
         return "\(threadCount) thread\(threadCount == 1 ? "" : "s"), \(kernelFamily) kernels\(forced)"
     }
 
-    /// Runs `layers` over `input` into `output` (see `Body`).
+    /// The plan of `layers` over whole buffers (the sizes and aliasing rules of
+    /// `NetworkTilePlan.init`), with this runner's algorithm choice; `tileHeight` output rows per
+    /// tile (0: this runner's own choice).
+    public func plan(
+        layers: [Conv3x3Packed], input: UnsafePointer<UInt8>, inputWidth: Int, inputHeight: Int,
+        base: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, outputWidth: Int, outputHeight: Int,
+        tileHeight: Int = 0
+    ) -> NetworkTilePlan {
+        var height = tileHeight > 0 ? tileHeight : self.tileHeight
+        if height <= 0 { height = max(1, (outputHeight + threadCount - 1) / threadCount) }
+        return NetworkTilePlan(
+            layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
+            base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight, tileHeight: height,
+            algorithms: algorithms.algorithms(for: layers, family: kernelFamily))
+    }
+
+    /// Runs tiles `tiles` of `plan` with scratch memory the caller owns (see `TileBody`).
+    public func runTiles(_ plan: NetworkTilePlan, _ tiles: Range<Int>, scratch: UnsafeMutableRawPointer) {
+        if tiles.isEmpty { return }
+        self.tiles(plan, tiles, scratch)
+    }
+
+    /// Runs `layers` over whole images: `base` may be the same memory as `output` (each output byte
+    /// reads only its own base byte), never the same as `input`. Allocates the tiles' scratch.
     public func run(
         layers: [Conv3x3Packed], input: UnsafePointer<UInt8>, inputWidth: Int, inputHeight: Int,
         base: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, outputWidth: Int, outputHeight: Int
     ) {
-        body(layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight)
+        let plan = plan(layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
+                        base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: threadCount * plan.scratchBytes, alignment: 64)
+        defer { scratch.deallocate() }
+        tiles(plan, 0..<plan.tileCount, scratch)
     }
 
     /// One thread, tiles in order, kernel family `Kernel` (`family` names it in reports). What an
@@ -54,15 +86,9 @@ public struct NetworkRunner: Sendable {
     public static func serial<Kernel: Conv3x3Kernel>(
         _: Kernel.Type, family: String, tileHeight: Int = 0, algorithms: ConvAlgorithmPolicy = .measured
     ) -> NetworkRunner {
-        NetworkRunner(threadCount: 1, kernelFamily: family, algorithms: algorithms) {
-            layers, input, inputWidth, inputHeight, base, output, outputWidth, outputHeight in
-            let plan = NetworkTilePlan(
-                layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
-                base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight, tileHeight: tileHeight,
-                algorithms: algorithms.algorithms(for: layers, family: family))
-            let scratch = UnsafeMutableRawPointer.allocate(byteCount: plan.scratchBytes, alignment: 64)
-            defer { scratch.deallocate() }
-            for tile in 0..<plan.tileCount { plan.runTile(tile, scratch: scratch, kernel: Kernel.self) }
+        NetworkRunner(threadCount: 1, kernelFamily: family, algorithms: algorithms, tileHeight: tileHeight) {
+            plan, tiles, scratch in
+            for tile in tiles { plan.runTile(tile, scratch: scratch, kernel: Kernel.self) }
         }
     }
 

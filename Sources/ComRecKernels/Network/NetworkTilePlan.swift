@@ -12,6 +12,12 @@
 // F(2x2, 3x3) (`algorithms`) makes its output rows two at a time, r and r + 1, from input rows
 // r - 1 ... r + 2; the second row of a pair past the image goes to the discard row.
 //
+// The input, base and output need not be whole images: each is a window of consecutive rows
+// (`inputRows`, `baseRows`, `outputRows`), so that a caller can stream an image through the plan
+// a band of tiles at a time (`inputRows(forTiles:)` says what a band reads), with memory that
+// depends on the width and never on the height. A row outside its window is a precondition
+// failure, never a read or write outside the caller's buffers.
+//
 // This file is Embedded-safe and single-threaded: ComRecRuntime hands tiles to its thread pool.
 
 /// The plan of one run of a network over one image, cut into tiles: what a NetworkRunner executes.
@@ -21,11 +27,18 @@ public struct NetworkTilePlan {
     public let layers: [Conv3x3Packed]
     /// How each layer is computed (`layers.count` entries).
     public let algorithms: [ConvAlgorithm]
-    public let input: UnsafePointer<UInt8>
+    /// Rows `inputRows` of the RGB8 input (`inputWidth * 3` bytes per row); by default all of them.
+    public var input: UnsafePointer<UInt8>
+    public var inputRows: Range<Int>
     public let inputWidth: Int
     public let inputHeight: Int
-    public let base: UnsafePointer<UInt8>
-    public let output: UnsafeMutablePointer<UInt8>
+    /// Rows `baseRows` of the base, `baseRowBytes` apart (at least `outputWidth * 3`).
+    public var base: UnsafePointer<UInt8>
+    public var baseRows: Range<Int>
+    public var baseRowBytes: Int
+    /// Rows `outputRows` of the output (`outputWidth * 3` bytes per row).
+    public var output: UnsafeMutablePointer<UInt8>
+    public var outputRows: Range<Int>
     public let outputWidth: Int
     public let outputHeight: Int
     /// Rows of the last convolution's output per tile (half the output rows when it pixel-shuffles).
@@ -40,6 +53,7 @@ public struct NetworkTilePlan {
     let ringBytes: [Int]
     let zeroRowBytes: Int
     let winogradBytes: Int
+    let bookkeepingBytes: Int
     let shuffle: Bool
 
     /// - input: RGB8 `inputWidth x inputHeight`, rows packed.
@@ -94,10 +108,14 @@ public struct NetworkTilePlan {
         self.winogradBytes = winogradBytes
         self.layers = layers
         self.input = input
+        self.inputRows = 0..<inputHeight
         self.inputWidth = inputWidth
         self.inputHeight = inputHeight
         self.base = base
+        self.baseRows = 0..<outputHeight
+        self.baseRowBytes = outputWidth * 3
         self.output = output
+        self.outputRows = 0..<outputHeight
         self.outputWidth = outputWidth
         self.outputHeight = outputHeight
         self.widths = widths
@@ -117,8 +135,10 @@ public struct NetworkTilePlan {
         self.ringBytes = ringBytes
         self.zeroRowBytes = roundUp64(zero)
         let accBytes = roundUp64(gridWidth * last.kernelOut * 4)
+        // The rings' addresses, the next row of each ring and the tile's row ranges.
+        self.bookkeepingBytes = roundUp64(layers.count * (MemoryLayout<UnsafeMutablePointer<UInt8>>.stride + MemoryLayout<Int>.stride) + 2 * (layers.count + 1) * MemoryLayout<Int>.stride)
         // Zero row, discard row (a Winograd pair's second row past the image), accumulators.
-        var total = 2 * zeroRowBytes + accBytes + winogradBytes + 64
+        var total = 2 * zeroRowBytes + accBytes + winogradBytes + bookkeepingBytes + 64
         for r in ringBytes { total += r }
         self.scratchBytes = total
     }
@@ -155,7 +175,6 @@ public struct NetworkTilePlan {
         let n = layers.count
         let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: scratch) + 63) & ~63)!
         let stream = RowStream(run: self, scratch: aligned.assumingMemoryBound(to: UInt8.self))
-        defer { stream.deallocate() }
         NetworkTilePlan.rowRanges(tile: tile, tileRows: tileRows, layers: layers, heights: heights, into: stream.ranges)
         for l in 0..<n { stream.next[l] = stream.ranges[2 * l] }  // the first row each ring will get
         let last = layers[n - 1]
@@ -172,7 +191,7 @@ public struct NetworkTilePlan {
         let kout = layer.kernelOut, m = layer.multipliers
         if !shuffle {
             if y >= outputHeight { return }
-            let b = base + y * outputWidth * 3, o = output + y * outputWidth * 3
+            let b = baseRow(y), o = outputRow(y)
             for x in 0..<outputWidth {
                 for c in 0..<3 {
                     let r = requantize(acc[x * kout + c], m[c], lo: -255, hi: 255)
@@ -184,7 +203,7 @@ public struct NetworkTilePlan {
         for dy in 0..<2 {
             let oy = 2 * y + dy
             if oy >= outputHeight { return }
-            let b = base + oy * outputWidth * 3, o = output + oy * outputWidth * 3
+            let b = baseRow(oy), o = outputRow(oy)
             for ox in 0..<outputWidth {
                 let a = acc + (ox >> 1) * kout + dy * 2 + (ox & 1)
                 for c in 0..<3 {
@@ -193,6 +212,54 @@ public struct NetworkTilePlan {
                 }
             }
         }
+    }
+}
+
+extension NetworkTilePlan {
+    /// Grid rows: rows of the last convolution's output (half the output rows under pixel shuffle).
+    public var gridHeight: Int { heights[layers.count] }
+
+    /// Output rows per grid row: 2 under pixel shuffle, else 1.
+    public var outputRowsPerGridRow: Int { shuffle ? 2 : 1 }
+
+    /// The input rows that tiles `tiles` read (a band of consecutive tiles). Exact for direct
+    /// layers; a Winograd layer computes its rows in pairs and may read one more row below, which
+    /// this range includes.
+    public func inputRows(forTiles tiles: Range<Int>) -> Range<Int> {
+        precondition(!tiles.isEmpty && tiles.lowerBound >= 0 && tiles.upperBound <= tileCount)
+        let n = layers.count
+        var lo = tiles.lowerBound * tileRows, hi = min(tiles.upperBound * tileRows, heights[n])
+        var l = n - 1
+        while l >= 0 {
+            let s = layers[l].stride
+            if algorithms[l] == .winogradF2x3 { hi += 1 }
+            lo = max(0, s * lo - 1)
+            hi = min(heights[l], s * (hi - 1) + 2)
+            l -= 1
+        }
+        return lo..<hi
+    }
+
+    /// The output rows (and base rows) that tiles `tiles` write.
+    public func outputRows(forTiles tiles: Range<Int>) -> Range<Int> {
+        precondition(!tiles.isEmpty && tiles.lowerBound >= 0 && tiles.upperBound <= tileCount)
+        let k = outputRowsPerGridRow
+        return min(outputHeight, tiles.lowerBound * tileRows * k)..<min(outputHeight, tiles.upperBound * tileRows * k)
+    }
+
+    @inline(__always) func inputRow(_ r: Int) -> UnsafePointer<UInt8> {
+        precondition(inputRows.contains(r), "input row outside the window the caller gave")
+        return input + (r - inputRows.lowerBound) * inputWidth * 3
+    }
+
+    @inline(__always) func baseRow(_ y: Int) -> UnsafePointer<UInt8> {
+        precondition(baseRows.contains(y), "base row outside the window the caller gave")
+        return base + (y - baseRows.lowerBound) * baseRowBytes
+    }
+
+    @inline(__always) func outputRow(_ y: Int) -> UnsafeMutablePointer<UInt8> {
+        precondition(outputRows.contains(y), "output row outside the window the caller gave")
+        return output + (y - outputRows.lowerBound) * outputWidth * 3
     }
 }
 
@@ -208,13 +275,16 @@ struct RowStream {
     let accRow: UnsafeMutableRawPointer
     let winogradScratch: UnsafeMutableRawPointer
 
+    /// Carves everything out of `scratch` (`run.scratchBytes`, 64-byte aligned): a tile run
+    /// allocates nothing.
     init(run: NetworkTilePlan, scratch: UnsafeMutablePointer<UInt8>) {
         self.run = run
         let n = run.layers.count
-        rings = UnsafeMutablePointer<UnsafeMutablePointer<UInt8>>.allocate(capacity: n)
-        next = UnsafeMutablePointer<Int>.allocate(capacity: n)
-        ranges = UnsafeMutablePointer<Int>.allocate(capacity: 2 * (n + 1))
-        var p = scratch
+        let book = UnsafeMutableRawPointer(scratch)
+        rings = book.bindMemory(to: UnsafeMutablePointer<UInt8>.self, capacity: n)
+        next = (book + n * MemoryLayout<UnsafeMutablePointer<UInt8>>.stride).bindMemory(to: Int.self, capacity: n)
+        ranges = (book + n * (MemoryLayout<UnsafeMutablePointer<UInt8>>.stride + MemoryLayout<Int>.stride)).bindMemory(to: Int.self, capacity: 2 * (n + 1))
+        var p = scratch + run.bookkeepingBytes
         for l in 0..<n {
             rings[l] = p
             p += run.ringBytes[l]
@@ -224,12 +294,6 @@ struct RowStream {
         discardRow = p + run.zeroRowBytes
         winogradScratch = UnsafeMutableRawPointer(discardRow + run.zeroRowBytes)
         accRow = winogradScratch + run.winogradBytes
-    }
-
-    func deallocate() {
-        rings.deallocate()
-        next.deallocate()
-        ranges.deallocate()
     }
 
     @inline(__always) func rowBytes(_ l: Int) -> Int { (run.widths[l] + 2) * run.layers[l].kernelIn }
@@ -249,7 +313,7 @@ struct RowStream {
             let row = rings[l] + (r % NetworkTilePlan.ringRows) * rowBytes(l)
             let channels = run.layers[l].kernelIn
             if l == 0 {
-                expandRGB8Row(run.input + r * run.inputWidth * 3, width: run.inputWidth, into: row + channels)
+                expandRGB8Row(run.inputRow(r), width: run.inputWidth, into: row + channels)
             } else if run.algorithms[l - 1] == .winogradF2x3 {
                 // Rows r and r + 1 at once; the second goes to the discard row past the image.
                 produceInput(of: l - 1, forOutputRow: r + 1, kernel: K.self)

@@ -117,22 +117,29 @@ public func downsample2xBicubic(
 
 /// 2x2 box average to ceil(srcHeight / 2) x ceil(srcWidth / 2): out = (a + b + c + d + 2) >> 2,
 /// with the last row or column replicated when a size is odd. This is the base that ComCNN adds
-/// its learned residual to, and the compact image of the RecCNN-only ablation.
+/// its learned residual to, and the compact image of the RecCNN-only ablation. Writes output rows
+/// `rows` (by default all), the first at `dst`, from `src`, which holds source rows `srcRows` (by
+/// default all).
 public func average2x2(
     src: UnsafePointer<UInt8>, srcWidth: Int, srcHeight: Int, channels: Int,
-    dst: UnsafeMutablePointer<UInt8>
+    dst: UnsafeMutablePointer<UInt8>, rows: Range<Int>? = nil, srcRows: Range<Int>? = nil
 ) {
     precondition(srcWidth > 0 && srcHeight > 0 && channels > 0)
     let dstWidth = (srcWidth + 1) / 2, dstHeight = (srcHeight + 1) / 2
+    let rows = rows ?? 0..<dstHeight, held = srcRows ?? 0..<srcHeight
+    precondition(rows.lowerBound >= 0 && rows.upperBound <= dstHeight)
     let srcStride = srcWidth * channels
-    for j in 0..<dstHeight {
-        let r0 = src + (2 * j) * srcStride
-        let r1 = src + clampIndex(2 * j + 1, srcHeight) * srcStride
+    for j in rows {
+        let y0 = 2 * j, y1 = clampIndex(2 * j + 1, srcHeight)
+        precondition(held.contains(y0) && held.contains(y1), "source row outside the rows the caller gave")
+        let r0 = src + (y0 - held.lowerBound) * srcStride
+        let r1 = src + (y1 - held.lowerBound) * srcStride
+        let out = dst + (j - rows.lowerBound) * dstWidth * channels
         for i in 0..<dstWidth {
             let x0 = 2 * i * channels, x1 = clampIndex(2 * i + 1, srcWidth) * channels
             for c in 0..<channels {
                 let s = Int(r0[x0 + c]) + Int(r0[x1 + c]) + Int(r1[x0 + c]) + Int(r1[x1 + c])
-                dst[(j * dstWidth + i) * channels + c] = UInt8((s + 2) >> 2)
+                out[i * channels + c] = UInt8((s + 2) >> 2)
             }
         }
     }

@@ -5,26 +5,33 @@
 // consecutive output rows reuse them. The sums are the same exact Int32 sums with the same single
 // rounding, so the result is identical (tested against the reference).
 
-/// Same contract and output as `upsample2xBicubic`.
+/// Same contract and output as `upsample2xBicubic`, plus:
+/// - srcRows: the source rows `src` holds (by default all); a row outside it is a precondition
+///   failure. Output rows `rows` read source rows `upsample2xSourceRows(rows, srcHeight)`.
+/// - scratch: `upsample2xScratchBytes(srcWidth:dstWidth:channels:)` bytes (4-byte aligned) to
+///   work in; nil allocates them.
 public func upsample2xBicubicFast(
     src: UnsafePointer<UInt8>, srcWidth: Int, srcHeight: Int, channels: Int,
-    dst: UnsafeMutablePointer<UInt8>, dstWidth: Int, rows: Range<Int>
+    dst: UnsafeMutablePointer<UInt8>, dstWidth: Int, rows: Range<Int>,
+    srcRows: Range<Int>? = nil, scratch: UnsafeMutableRawPointer? = nil
 ) {
     precondition(srcWidth > 0 && srcHeight > 0 && channels > 0)
     precondition(dstWidth <= 2 * srcWidth && rows.upperBound <= 2 * srcHeight && rows.lowerBound >= 0)
     if rows.isEmpty || dstWidth <= 0 { return }
+    let held = srcRows ?? 0..<srcHeight
     let c = channels, rowCount = dstWidth * c
+    let work = scratch ?? UnsafeMutableRawPointer.allocate(
+        byteCount: upsample2xScratchBytes(srcWidth: srcWidth, dstWidth: dstWidth, channels: channels), alignment: 64)
+    defer { if scratch == nil { work.deallocate() } }
     // Source row with 2 replicated pixels on each side: padded[(i + 2) * c] is source pixel i.
-    let padded = UnsafeMutablePointer<Int32>.allocate(capacity: (srcWidth + 4) * c)
-    let ring = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * rowCount)
-    defer {
-        padded.deallocate()
-        ring.deallocate()
-    }
+    let padded = work.bindMemory(to: Int32.self, capacity: (srcWidth + 4) * c)
+    let ring = (work + (srcWidth + 4) * c * 4).bindMemory(to: Int32.self, capacity: 4 * rowCount)
     var keys = (Int.min, Int.min, Int.min, Int.min)  // unclamped source row held by each slot
 
     func filterRow(_ sy: Int, into out: UnsafeMutablePointer<Int32>) {
-        let row = src + clampIndex(sy, srcHeight) * srcWidth * c
+        let clamped = clampIndex(sy, srcHeight)
+        precondition(held.contains(clamped), "source row outside the rows the caller gave")
+        let row = src + (clamped - held.lowerBound) * srcWidth * c
         for i in 0..<(srcWidth + 4) {
             let s = row + clampIndex(i - 2, srcWidth) * c
             for ch in 0..<c { padded[i * c + ch] = Int32(s[ch]) }
@@ -77,4 +84,17 @@ public func upsample2xBicubicFast(
         }
         out += rowCount
     }
+}
+
+/// Bytes of scratch `upsample2xBicubicFast` works in.
+public func upsample2xScratchBytes(srcWidth: Int, dstWidth: Int, channels: Int) -> Int {
+    ((srcWidth + 4) * channels + 4 * dstWidth * channels) * 4
+}
+
+/// The source rows (clamped to the image) that output rows `rows` of a x2 upsampling read.
+public func upsample2xSourceRows(_ rows: Range<Int>, srcHeight: Int) -> Range<Int> {
+    precondition(!rows.isEmpty)
+    let first = (rows.lowerBound >> 1) - 2 + (rows.lowerBound & 1)
+    let last = ((rows.upperBound - 1) >> 1) + 1 + ((rows.upperBound - 1) & 1)
+    return max(0, first)..<min(srcHeight, last + 1)
 }
