@@ -313,7 +313,7 @@ int crc_jpeg_marker_at(const crc_jpeg_decoder *decoder, int index, crc_jpeg_mark
     return 0;
 }
 
-int crc_jpeg_decode_rgb(crc_jpeg_decoder *decoder, uint8_t *rgb, char *error) {
+int crc_jpeg_start_rgb_rows(crc_jpeg_decoder *decoder, char *error) {
     crc_jpeg_decoder *d = decoder;
     if (setjmp(d->jerr.jump)) {
         set_error(error, d->jerr.message);
@@ -329,11 +329,46 @@ int crc_jpeg_decode_rgb(crc_jpeg_decoder *decoder, uint8_t *rgb, char *error) {
         jpeg_abort_decompress(&d->cinfo);
         return -1;
     }
-    size_t stride = (size_t)d->cinfo.output_width * 3;
-    while (d->cinfo.output_scanline < d->cinfo.output_height) {
-        JSAMPROW row = rgb + (size_t)d->cinfo.output_scanline * stride;
-        jpeg_read_scanlines(&d->cinfo, &row, 1);
+    return 0;
+}
+
+int crc_jpeg_read_rgb_row(crc_jpeg_decoder *decoder, uint8_t *row, char *error) {
+    crc_jpeg_decoder *d = decoder;
+    if (setjmp(d->jerr.jump)) {
+        set_error(error, d->jerr.message);
+        jpeg_abort_decompress(&d->cinfo);
+        return -1;
+    }
+    if (d->cinfo.output_scanline >= d->cinfo.output_height) {
+        set_error(error, "no JPEG rows left");
+        return -1;
+    }
+    JSAMPROW rows[1] = {row};
+    while (jpeg_read_scanlines(&d->cinfo, rows, 1) == 0) {
+        // The memory source never suspends; a zero count would otherwise loop forever.
+        set_error(error, "libjpeg returned no row");
+        jpeg_abort_decompress(&d->cinfo);
+        return -1;
+    }
+    return 0;
+}
+
+int crc_jpeg_finish_rows(crc_jpeg_decoder *decoder, char *error) {
+    crc_jpeg_decoder *d = decoder;
+    if (setjmp(d->jerr.jump)) {
+        set_error(error, d->jerr.message);
+        jpeg_abort_decompress(&d->cinfo);
+        return -1;
     }
     jpeg_finish_decompress(&d->cinfo);
     return 0;
+}
+
+int crc_jpeg_decode_rgb(crc_jpeg_decoder *decoder, uint8_t *rgb, char *error) {
+    if (crc_jpeg_start_rgb_rows(decoder, error) != 0) return -1;
+    size_t stride = (size_t)decoder->cinfo.output_width * 3;
+    for (size_t y = 0; y < decoder->cinfo.output_height; y++) {
+        if (crc_jpeg_read_rgb_row(decoder, rgb + y * stride, error) != 0) return -1;
+    }
+    return crc_jpeg_finish_rows(decoder, error);
 }

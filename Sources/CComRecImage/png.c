@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include <png.h>
 
@@ -265,4 +267,105 @@ int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int c
     free(s->rows);
     free(s);
     return 0;
+}
+
+// MARK: Write rows to a file descriptor
+
+struct crc_png_writer {
+    png_messages messages;  // first member, as for the reader
+    png_structp png;
+    png_infop info;
+    int fd;
+    uint32_t rows_left;
+};
+
+static void fd_write_fn(png_structp png, png_bytep data, size_t length) {
+    crc_png_writer *w = png_get_io_ptr(png);
+    while (length > 0) {
+        ssize_t n = write(w->fd, data, length);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            char message[CRC_ERROR_SIZE];
+            snprintf(message, sizeof message, "cannot write the PNG: %s", n < 0 ? strerror(errno) : "nothing written");
+            png_error(png, message);
+        }
+        data += n;
+        length -= (size_t)n;
+    }
+}
+
+crc_png_writer *crc_png_writer_create(int fd, uint32_t width, uint32_t height, int channels, int level, char *error) {
+    if (level < 0 || level > 9) {
+        set_error(error, "PNG compression level must be 0...9");
+        return NULL;
+    }
+    int type;
+    switch (channels) {
+    case 1: type = PNG_COLOR_TYPE_GRAY; break;
+    case 3: type = PNG_COLOR_TYPE_RGB; break;
+    case 4: type = PNG_COLOR_TYPE_RGB_ALPHA; break;
+    default:
+        set_error(error, "PNG encoder takes 1, 3 or 4 channels");
+        return NULL;
+    }
+    crc_png_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        set_error(error, "out of memory");
+        return NULL;
+    }
+    w->fd = fd;
+    w->rows_left = height;
+    w->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, w, png_error_fn, png_warning_fn);
+    if (w->png) w->info = png_create_info_struct(w->png);
+    if (!w->png || !w->info) {
+        set_error(error, "cannot initialise libpng (out of memory or library version mismatch)");
+        crc_png_writer_destroy(w);
+        return NULL;
+    }
+    if (setjmp(png_jmpbuf(w->png))) {
+        set_error(error, w->messages.message);
+        crc_png_writer_destroy(w);
+        return NULL;
+    }
+    png_set_write_fn(w->png, w, fd_write_fn, flush_fn);
+    png_set_compression_level(w->png, level);
+    png_set_IHDR(w->png, w->info, width, height, 8, type, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(w->png, w->info);
+    return w;
+}
+
+int crc_png_writer_row(crc_png_writer *writer, const uint8_t *row, char *error) {
+    crc_png_writer *w = writer;
+    if (w->rows_left == 0) {
+        set_error(error, "more PNG rows than the image has");
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(w->png))) {
+        set_error(error, w->messages.message);
+        return -1;
+    }
+    png_write_row(w->png, (png_const_bytep)row);
+    w->rows_left--;
+    return 0;
+}
+
+int crc_png_writer_finish(crc_png_writer *writer, char *error) {
+    crc_png_writer *w = writer;
+    if (w->rows_left != 0) {
+        set_error(error, "the PNG is missing rows");
+        return -1;
+    }
+    if (setjmp(png_jmpbuf(w->png))) {
+        set_error(error, w->messages.message);
+        return -1;
+    }
+    png_write_end(w->png, NULL);
+    return 0;
+}
+
+void crc_png_writer_destroy(crc_png_writer *writer) {
+    if (!writer) return;
+    if (writer->png) png_destroy_write_struct(&writer->png, writer->info ? &writer->info : NULL);
+    free(writer);
 }

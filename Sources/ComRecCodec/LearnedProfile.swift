@@ -35,7 +35,8 @@ extension Profile {
             summary: source.summary,
             makeCompact: { image in learnedCompact(Model.model, image, runner) },
             reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context, runner) },
-            full: full, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
+            full: full, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+            networks: LearnedNetworks(model: { Model.model }, runner: runner))
     }
 
     /// The profile of models built at run time (benchmarks, tests): same code path as the generated ones.
@@ -49,7 +50,8 @@ extension Profile {
             makeCompact: { image in learnedCompact(model, image, runner) },
             reconstruct: { compact, context in learnedReconstruct(model, compact, context, runner) },
             full: enhancer.map { FullResolutionModel.learned(model: $0, runner: runner) } ?? .plainJPEG,
-            halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
+            halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+            networks: LearnedNetworks(model: { model }, runner: runner))
     }
 }
 
@@ -63,6 +65,7 @@ extension FullResolutionModel {
         precondition(source.profile == profile, "enhancer of profile \(source.profile) registered for \(profile)")
         return FullResolutionModel(
             modelHash: ModelHash(value: source.modelHash), summary: source.summary, maxQuality: maxQuality,
+            networks: LearnedNetworks(model: { Enhancer.model }, runner: runner),
             enhance: { image, _ in learnedEnhance(Enhancer.model, image, runner) })
     }
 
@@ -71,6 +74,7 @@ extension FullResolutionModel {
         precondition(model.isEnhancer, "\(model.profile): not an enhancer")
         return FullResolutionModel(
             modelHash: ModelHash(value: model.modelHash), summary: model.summary,
+            networks: LearnedNetworks(model: { model }, runner: runner),
             enhance: { image, _ in learnedEnhance(model, image, runner) })
     }
 }

@@ -111,6 +111,31 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
     /// The reconstructed image of a ComRec file. Every check (model, sizes, limit) happens before
     /// any pixel memory is allocated.
     public func decode(_ file: [UInt8]) throws(ComRecError) -> RGB8Image {
+        let (info, _) = try checkedForDecoding(file)
+        let segment = info.segment
+        let stored = try jpeg.decode(file, maxPixels: maxPixels)
+        let context = ReconstructionContext(width: segment.width, height: segment.height, quality: segment.quality)
+        let image: RGB8Image
+        switch segment.mode {
+        case .half:
+            let profile = profiles.first { $0.name == segment.profile }!
+            image = profile.reconstruct(stored, context)
+        case .full:
+            if segment.isPlainJPEG {
+                image = stored
+            } else {
+                image = profiles.first { $0.name == segment.profile }!.full.enhance(stored, context)
+            }
+        }
+        precondition(image.width == segment.width && image.height == segment.height,
+                     "profile \(segment.profile) reconstructed an image of the wrong size")
+        return image
+    }
+
+    /// The file's facts and profile (nil for a plain-JPEG full-mode file), after every check that
+    /// decoding needs: a known profile with the file's model, the pixel limit, and a stored JPEG of
+    /// the size the segment implies.
+    public func checkedForDecoding(_ file: [UInt8]) throws(ComRecError) -> (info: ComRecFileInfo, profile: Profile?) {
         let info = try inspect(file)
         let segment = info.segment
         switch info.modelStatus {
@@ -129,22 +154,6 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
                 mode: segment.mode, jpegWidth: info.storedWidth, jpegHeight: info.storedHeight,
                 width: segment.width, height: segment.height)
         }
-        let stored = try jpeg.decode(file, maxPixels: maxPixels)
-        let context = ReconstructionContext(width: segment.width, height: segment.height, quality: segment.quality)
-        let image: RGB8Image
-        switch segment.mode {
-        case .half:
-            let profile = profiles.first { $0.name == segment.profile }!
-            image = profile.reconstruct(stored, context)
-        case .full:
-            if segment.isPlainJPEG {
-                image = stored
-            } else {
-                image = profiles.first { $0.name == segment.profile }!.full.enhance(stored, context)
-            }
-        }
-        precondition(image.width == segment.width && image.height == segment.height,
-                     "profile \(segment.profile) reconstructed an image of the wrong size")
-        return image
+        return (info, segment.isPlainJPEG ? nil : profiles.first { $0.name == segment.profile })
     }
 }

@@ -19,6 +19,18 @@ public struct ReconstructionContext: Sendable {
     }
 }
 
+/// A learned model and the runner of its networks: what a streamed run (`StreamedRun`) needs.
+/// The model is made on first call (generated models decode their weights on first use).
+public struct LearnedNetworks: Sendable {
+    public let model: @Sendable () -> LearnedModel
+    public let runner: NetworkRunner
+
+    public init(model: @escaping @Sendable () -> LearnedModel, runner: NetworkRunner) {
+        self.model = model
+        self.runner = runner
+    }
+}
+
 /// How a profile restores a full-resolution JPEG (full mode, `comrec enhance`).
 public struct FullResolutionModel: Sendable {
     /// Identity of the enhancer's weights, written into full-mode files.
@@ -31,13 +43,16 @@ public struct FullResolutionModel: Sendable {
     /// Full-mode files of a higher quality are written as plain JPEG (no network at decode), and
     /// `comrec enhance` leaves such JPEGs as they are.
     public let maxQuality: Int
+    /// The enhancer's network, for streamed decoding; nil for `plainJPEG`.
+    public let networks: LearnedNetworks?
 
-    public init(modelHash: ModelHash, summary: String, maxQuality: Int = 100,
+    public init(modelHash: ModelHash, summary: String, maxQuality: Int = 100, networks: LearnedNetworks? = nil,
                 enhance: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image) {
         precondition((1...100).contains(maxQuality))
         self.modelHash = modelHash
         self.summary = summary
         self.maxQuality = maxQuality
+        self.networks = networks
         self.enhance = enhance
     }
 
@@ -88,6 +103,9 @@ public struct Profile: Sendable {
     /// this many bits per pixel, full mode above it. Measured per profile with `comrec eval`, as
     /// the rate where the half-mode curve and the full-mode curve cross.
     public let halfModeMaxBitsPerPixel: Double
+    /// The half-mode networks, for streamed encoding and decoding; nil for a profile without a
+    /// learned model (`bicubic`).
+    public let networks: LearnedNetworks?
 
     public static let maxNameLength = 16
 
@@ -95,7 +113,7 @@ public struct Profile: Sendable {
         name: String, modelHash: ModelHash, summary: String,
         makeCompact: @escaping @Sendable (RGB8Image) -> RGB8Image,
         reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image,
-        full: FullResolutionModel = .plainJPEG, halfModeMaxBitsPerPixel: Double
+        full: FullResolutionModel = .plainJPEG, halfModeMaxBitsPerPixel: Double, networks: LearnedNetworks? = nil
     ) {
         precondition(Profile.isValidName(name), "profile name \(name) must be 1...16 of [a-z0-9_-]")
         self.name = name
@@ -105,6 +123,7 @@ public struct Profile: Sendable {
         self.reconstruct = reconstruct
         self.full = full
         self.halfModeMaxBitsPerPixel = halfModeMaxBitsPerPixel
+        self.networks = networks
     }
 
     /// This profile with no enhancer: its full-mode files are plain JPEGs (the plain-JPEG hash),
@@ -112,7 +131,8 @@ public struct Profile: Sendable {
     /// images the enhancer does not improve.
     public var withoutEnhancer: Profile {
         Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact,
-                reconstruct: reconstruct, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel)
+                reconstruct: reconstruct, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+                networks: networks)
     }
 
     /// The model hash a file of this profile records in `mode` at JPEG quality `quality`: in full

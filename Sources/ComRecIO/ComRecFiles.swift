@@ -89,17 +89,62 @@ public func decodeComRec(
     }
 }
 
+/// What `decodeFile` wrote.
+public struct DecodeReport: Sendable {
+    public var width: Int
+    public var height: Int
+    public var mode: CodecMode
+    public var profile: String
+    /// Working memory of the streamed decode (besides libjpeg's and libpng's own).
+    public var arenaBytes: Int
+}
+
 /// Decodes the ComRec file at `input` and writes the image to `output` as PNG (zlib level
-/// `pngLevel`).
+/// `pngLevel`), a band of rows at a time: JPEG rows in, PNG rows out, memory that grows with the
+/// width and not with the height (ComRecCodec's StreamedDecode.swift). `profiles`: nil, every
+/// registered profile on the shared runner. `tileRows`: grid rows per tile (StreamedRun).
 @discardableResult
-public func decodeFile(input: String, output: String, maxPixels: Int = defaultMaxPixels, force: Bool = false,
-                       pngLevel: Int = PNG.defaultCompressionLevel) throws -> RGB8Image {
+public func decodeFile(
+    input: String, output: String, maxPixels: Int = defaultMaxPixels, force: Bool = false,
+    pngLevel: Int = PNG.defaultCompressionLevel, profiles: [Profile]? = nil,
+    tileRows: Int = StreamedDecoding.defaultTileRows
+) throws -> DecodeReport {
+    guard (0...9).contains(pngLevel) else { throw ComRecIOError(.pngCompressionLevel(pngLevel)) }
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
-    let image = try decodeComRec(bytes, path: input, maxPixels: maxPixels)
-    let png = try attributing(to: output) { try PNG.encode(image, compressionLevel: pngLevel) }
-    try out.commit(png)
-    return image
+    let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
+    let (decoding, reader) = try attributing(to: input) { () throws -> (StreamedDecoding, LibJPEG.RowReader) in
+        guard ImageFormat.detect(bytes) == .jpeg else {
+            throw ComRecIOError(.notAJPEGForDecode(start: describeStart(bytes)))
+        }
+        let decoding = try pipeline.streamedDecoding(bytes, tileRows: tileRows)
+        return (decoding, try LibJPEG.RowReader(bytes, maxPixels: maxPixels))
+    }
+    let png = try attributing(to: output) {
+        try PNG.RowWriter(descriptor: out.descriptor, width: decoding.width, height: decoding.height, compressionLevel: pngLevel)
+    }
+    let arena = UnsafeMutableRawPointer.allocate(byteCount: decoding.arenaBytes, alignment: 64)
+    defer { arena.deallocate() }
+    // A PNG error is about the output file, a JPEG error about the input: keep them apart.
+    var writeFailure: Error? = nil
+    var rows = reader
+    do {
+        try pipeline.decodeStreamed(decoding, rows: &rows, arena: arena, arenaBytes: decoding.arenaBytes) { _, row throws(ComRecError) in
+            do {
+                try png.write(row: row)
+            } catch {
+                writeFailure = error
+                throw ComRecError.invalidArgument("the PNG could not be written")
+            }
+        }
+    } catch {
+        if let writeFailure { try attributing(to: output) { throw writeFailure } }
+        try attributing(to: input) { throw error }
+    }
+    try attributing(to: output) { try png.finish() }
+    try out.commit()
+    return DecodeReport(width: decoding.width, height: decoding.height, mode: decoding.info.segment.mode,
+                        profile: decoding.info.segment.profile, arenaBytes: decoding.arenaBytes)
 }
 
 /// The segment and compact-image facts of the ComRec file at `path`.

@@ -173,16 +173,37 @@ public final class AtomicOutput {
     /// Writes `bytes` to the temporary file, flushes it to disk and moves it to `path`.
     public func commit(_ bytes: [UInt8]) throws {
         precondition(!finished, "AtomicOutput committed twice")
-        defer { discard() }
+        do {
+            try bytes.withUnsafeBytes { try append($0) }
+        } catch {
+            discard()
+            throw error
+        }
+        try commit()
+    }
+
+    /// The temporary file's descriptor, for a writer that streams into it (PNG rows): write
+    /// only, then `commit()`. -1 once committed or discarded.
+    public var descriptor: Int32 { fd }
+
+    /// Appends `bytes` to the temporary file.
+    public func append(_ bytes: UnsafeRawBufferPointer) throws {
+        precondition(!finished, "AtomicOutput already committed or discarded")
         var written = 0
         while written < bytes.count {
-            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            let count = write(fd, bytes.baseAddress! + written, bytes.count - written)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno)))
             }
             written += count
         }
+    }
+
+    /// Flushes what was written to disk and moves it to `path`.
+    public func commit() throws {
+        precondition(!finished, "AtomicOutput committed twice")
+        defer { discard() }
         guard fsync(fd) == 0 else { throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno))) }
         if temporaryPath == nil {
             // Unnamed: without --force, linkat names it only if `path` still does not exist (never

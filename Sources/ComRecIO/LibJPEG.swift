@@ -109,3 +109,56 @@ public struct LibJPEG: JPEGCoder, Sendable {
             segments: segments, quantTables: tables)
     }
 }
+
+extension LibJPEG {
+    /// The rows of one JPEG, decoded as `decode` does (same bytes) a row at a time. Holds its own
+    /// copy of the file; the decoder is freed with the reader.
+    public final class RowReader: JPEGRowSource {
+        public let width: Int
+        public let height: Int
+        private let data: UnsafeMutableBufferPointer<UInt8>
+        private let decoder: OpaquePointer
+        private var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+
+        /// Reads the header of `jpeg` and starts decoding; refuses more than `maxPixels` pixels
+        /// and CMYK.
+        public init(_ jpeg: [UInt8], maxPixels: Int, maxScans: Int = LibJPEG.defaultMaxScans) throws(ComRecError) {
+            data = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, jpeg.count))
+            _ = data.initialize(from: jpeg)
+            guard let decoder = crc_jpeg_decoder_create(data.baseAddress, jpeg.count, &error) else {
+                let message = cString(error)
+                data.deallocate()
+                throw .jpeg(message)
+            }
+            self.decoder = decoder
+            width = Int(crc_jpeg_width(decoder))
+            height = Int(crc_jpeg_height(decoder))
+            let components = Int(crc_jpeg_components(decoder))
+            do throws(ComRecError) {
+                try checkPixelLimit(width: width, height: height, maxPixels: maxPixels)
+                guard components == 1 || components == 3 else {
+                    throw .invalidArgument("JPEG has \(components) colour components (CMYK?); only grey and colour JPEGs are read")
+                }
+                crc_jpeg_set_max_scans(decoder, Int32(clamping: max(1, maxScans)))
+                guard crc_jpeg_start_rgb_rows(decoder, &error) == 0 else { throw .jpeg(cString(error)) }
+            } catch {
+                crc_jpeg_decoder_destroy(decoder)
+                data.deallocate()
+                throw error
+            }
+        }
+
+        deinit {
+            crc_jpeg_decoder_destroy(decoder)
+            data.deallocate()
+        }
+
+        public func readRow(into row: UnsafeMutablePointer<UInt8>) throws(ComRecError) {
+            guard crc_jpeg_read_rgb_row(decoder, row, &error) == 0 else { throw .jpeg(cString(error)) }
+        }
+
+        public func finish() throws(ComRecError) {
+            guard crc_jpeg_finish_rows(decoder, &error) == 0 else { throw .jpeg(cString(error)) }
+        }
+    }
+}

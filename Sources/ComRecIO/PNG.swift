@@ -130,3 +130,32 @@ public enum PNG {
         return .success(RGB8Image(width: width, height: height, pixels: rgb))
     }
 }
+
+extension PNG {
+    /// A PNG written a row at a time to a file descriptor (an AtomicOutput's): memory is one row
+    /// and zlib's state, whatever the height.
+    public final class RowWriter {
+        private let writer: OpaquePointer
+        private var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+
+        /// Starts an RGB PNG of `width x height` on `descriptor` with zlib level `level`.
+        public init(descriptor: Int32, width: Int, height: Int, compressionLevel level: Int = PNG.defaultCompressionLevel) throws {
+            guard let writer = crc_png_writer_create(descriptor, UInt32(width), UInt32(height), 3, Int32(level), &error) else {
+                throw ComRecIOError(.pngEncoder(cString(error)))
+            }
+            self.writer = writer
+        }
+
+        deinit { crc_png_writer_destroy(writer) }
+
+        /// Writes the next row (width * 3 bytes).
+        public func write(row: UnsafePointer<UInt8>) throws {
+            guard crc_png_writer_row(writer, row, &error) == 0 else { throw ComRecIOError(.pngEncoder(cString(error))) }
+        }
+
+        /// Ends the file after the last row.
+        public func finish() throws {
+            guard crc_png_writer_finish(writer, &error) == 0 else { throw ComRecIOError(.pngEncoder(cString(error))) }
+        }
+    }
+}

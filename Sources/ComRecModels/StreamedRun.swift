@@ -49,7 +49,8 @@ public struct StreamedRun {
     public let sinkWidth: Int
     public let sinkHeight: Int
 
-    let model: LearnedModel
+    /// Nil: the bicubic profile's decode, the x2 upsampling alone.
+    let model: LearnedModel?
     let runner: NetworkRunner
     /// Nil only for `.compact` of a model without ComCNN (the compact image is the 2x2 average).
     let plan: NetworkTilePlan?
@@ -69,15 +70,18 @@ public struct StreamedRun {
     public static let defaultTileRows = 64
 
     /// The run of `job` of `model` over a `width x height` image, its tiles run by `runner`
-    /// (`runner.threadCount` tiles per band), `tileRows` grid rows per tile.
+    /// (`runner.threadCount` tiles per band), `tileRows` grid rows per tile. Without a model,
+    /// `.reconstruct` is the x2 bicubic upsampling alone (the `bicubic` profile's decode), in bands
+    /// of `tileRows` rows.
     public init(
-        model: LearnedModel, job: StreamedJob, width: Int, height: Int, runner: NetworkRunner,
+        model: LearnedModel?, job: StreamedJob, width: Int, height: Int, runner: NetworkRunner,
         tileRows: Int = StreamedRun.defaultTileRows
     ) {
         precondition(width > 0 && height > 0 && tileRows > 0)
         switch job {
-        case .compact, .reconstruct: precondition(!model.isEnhancer, "\(model.profile): an enhancer has no compact image")
-        case .enhance: precondition(model.isEnhancer, "\(model.profile): not an enhancer")
+        case .compact, .reconstruct:
+            precondition(model.map { !$0.isEnhancer } ?? (job == .reconstruct), "an enhancer has no compact image")
+        case .enhance: precondition(model?.isEnhancer == true, "enhancing needs an enhancer")
         }
         self.model = model
         self.job = job
@@ -91,7 +95,7 @@ public struct StreamedRun {
         var inputWidth = width, inputHeight = height, outputWidth = width, outputHeight = height
         switch job {
         case .compact:
-            layers = model.com?.packed
+            layers = model?.com?.packed
             inputWidth = 2 * cw
             inputHeight = 2 * ch
             outputWidth = cw
@@ -99,16 +103,16 @@ public struct StreamedRun {
             sourceWidth = width
             sourceHeight = height
         case .reconstruct:
-            layers = model.rec.packed
-            if model.rec.role == .reccnnDecoded {
+            layers = model?.rec.packed
+            if model == nil || model?.rec.role == .reccnnDecoded {
                 inputWidth = cw
                 inputHeight = ch
             }
             sourceWidth = cw
             sourceHeight = ch
         case .enhance:
-            layers = model.rec.packed
-            if model.rec.shapes.contains(where: { $0.stride == 2 }) {
+            layers = model?.rec.packed
+            if model?.rec.shapes.contains(where: { $0.stride == 2 }) == true {
                 inputWidth = 2 * cw
                 inputHeight = 2 * ch
             }
@@ -124,7 +128,7 @@ public struct StreamedRun {
                         tileHeight: tileRows * (shuffle ? 2 : 1))
         }
         self.plan = plan
-        let paper = job == .reconstruct && model.rec.role != .reccnnDecoded
+        let paper = job == .reconstruct && model != nil && model?.rec.role != .reccnnDecoded
         windowWidth = job == .reconstruct ? cw : inputWidth
         windowHeight = job == .reconstruct ? ch : inputHeight
         upsampleScratch = job == .reconstruct ? upsample2xScratchBytes(srcWidth: cw, dstWidth: width, channels: 3) : 0
@@ -193,7 +197,7 @@ public struct StreamedRun {
             }
         }
 
-        let paper = job == .reconstruct && model.rec.role != .reccnnDecoded
+        let paper = job == .reconstruct && model != nil && model?.rec.role != .reccnnDecoded
         let bands = StreamedRun.bands(plan: plan, outputHeight: sinkHeight, runner: runner, tileRows: tileRows)
         for b in 0..<bands.count {
             let tiles = bands.range(b)
@@ -265,8 +269,10 @@ public struct StreamedRun {
         windowHeight: Int
     ) -> (window: Range<Int>, upsampled: Range<Int>, output: Range<Int>) {
         guard let plan else {
-            // The 2x2 average alone: `tileRows` compact rows per "tile".
+            // No network (the 2x2 average, or the x2 upsampling alone): `tileRows` output rows per
+            // "tile".
             let out = min(outputHeight, tiles.lowerBound * tileRows)..<min(outputHeight, tiles.upperBound * tileRows)
+            if job == .reconstruct { return (upsample2xSourceRows(out, srcHeight: windowHeight), 0..<0, out) }
             return (2 * out.lowerBound..<min(windowHeight, 2 * out.upperBound), 0..<0, out)
         }
         let input = plan.inputRows(forTiles: tiles)

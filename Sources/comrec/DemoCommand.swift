@@ -64,7 +64,8 @@ struct DemoCommand: ParsableCommand {
             return try encodeFile(input: source, output: encoded, options: atQuality)
         } ?? encodeFile(input: source, output: encoded, options: options, maxBitsPerPixel: bpp)
         let original = try readImage(path: source)
-        let rebuilt = try decodeFile(input: encoded, output: decoded, force: force)
+        try decodeFile(input: encoded, output: decoded, force: force)
+        let rebuilt = try readImage(path: decoded)
         let info = try inspectFile(encoded)
         let stored = report.mode == .half ? "compact image" : "full image"
 

@@ -20,12 +20,34 @@ import Testing
         let compact = try LibJPEG().decode(file, maxPixels: defaultMaxPixels)
         #expect(compact.width == 384 && compact.height == 256)
 
-        let decoded = try decodeFile(input: jpg, output: png)
+        let decodeReport = try decodeFile(input: jpg, output: png)
+        let decoded = try readImage(path: png)
+        #expect(decodeReport.width == 768 && decodeReport.height == 512 && decodeReport.profile == "bicubic")
         #expect(decoded == bicubicUpsample2x(compact, width: 768, height: 512))
-        #expect(try readImage(path: png) == decoded)
         let original = try readImage(path: Fixtures.demoImage)
         #expect(Metrics.psnr(original, decoded) > 18)
         #expect(Set(dir.names) == ["demo.jpg", "demo.png"])
+    }
+
+    /// The CLI's streamed decode (JPEG rows in, PNG rows out) writes the pixels of the in-memory
+    /// decode for every profile and mode, whatever the band height.
+    @Test(arguments: ["bicubic", "fast", "paper"])
+    func streamedDecodeEqualsTheInMemoryDecode(profileName: String) throws {
+        let dir = TemporaryDirectory()
+        let profile = try #require(try Profile.hosted(named: profileName))
+        for (input, mode) in [(Fixtures.path("rgb-33x17.png"), ModeRequest.half), (Fixtures.path("rgb-33x17.png"), .full),
+                              (Fixtures.demoImage, .half), (Fixtures.path("rgb-7x5.png"), .full)] {
+            let jpg = dir.file("s.jpg")
+            try encodeFile(input: input, output: jpg, options: EncodeOptions(profile: profile, quality: 60, mode: mode, force: true))
+            let expected = try decodeComRec(readBytes(jpg), path: jpg)
+            // Short tiles on the small images only: a tile of one row recomputes every layer's halo.
+            let tiles = input == Fixtures.demoImage ? [StreamedDecoding.defaultTileRows] : [1, 3, StreamedDecoding.defaultTileRows]
+            for tileRows in tiles {
+                let report = try decodeFile(input: jpg, output: dir.file("s.png"), force: true, tileRows: tileRows)
+                #expect(report.width == expected.width && report.height == expected.height)
+                #expect(try readImage(path: dir.file("s.png")) == expected, "\(profileName) \(mode) \(input), tiles of \(tileRows)")
+            }
+        }
     }
 
     @Test(arguments: [(1, 1), (7, 5), (33, 17)])

@@ -78,6 +78,14 @@ int crc_jpeg_marker_at(const crc_jpeg_decoder *decoder, int index, crc_jpeg_mark
 /// Returns 0 on success, -1 with a message on failure. Call at most once per decoder.
 int crc_jpeg_decode_rgb(crc_jpeg_decoder *decoder, uint8_t *rgb, char *error);
 
+/// The same decode a row at a time, so that memory does not grow with the image height (except
+/// libjpeg's own coefficient buffer of a progressive file): start once, read each row top to
+/// bottom into `row` (width * 3 bytes), then finish (which checks the rest of the data). Each
+/// returns 0, or -1 with a message; after a failure the decoder only accepts destroy.
+int crc_jpeg_start_rgb_rows(crc_jpeg_decoder *decoder, char *error);
+int crc_jpeg_read_rgb_row(crc_jpeg_decoder *decoder, uint8_t *row, char *error);
+int crc_jpeg_finish_rows(crc_jpeg_decoder *decoder, char *error);
+
 /// Scans a progressive JPEG may have before crc_jpeg_decode_rgb refuses it (each scan costs a
 /// pass over the whole image). Default CRC_JPEG_DEFAULT_MAX_SCANS; values below 1 mean 1.
 #define CRC_JPEG_DEFAULT_MAX_SCANS 100
@@ -113,6 +121,18 @@ int crc_png_decode(crc_png_reader *reader, uint8_t *pixels, int channels, char *
 /// compression `level` (0-9; libpng's adaptive row filters). Returns 0, or -1 with a message.
 int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int level,
                    uint8_t **out, size_t *out_size, char *error);
+
+/// A PNG written a row at a time straight to a file descriptor (memory: one row and zlib's state).
+typedef struct crc_png_writer crc_png_writer;
+
+/// Starts a non-interlaced 8-bit PNG of `width` x `height` (`channels` 1, 3 or 4) on `fd`, zlib
+/// `level` 0-9. Returns NULL with a message on failure.
+crc_png_writer *crc_png_writer_create(int fd, uint32_t width, uint32_t height, int channels, int level, char *error);
+/// Writes the next row (width * channels bytes). Returns 0, or -1 with a message.
+int crc_png_writer_row(crc_png_writer *writer, const uint8_t *row, char *error);
+/// Writes the end of the file after the last row. Returns 0, or -1 with a message.
+int crc_png_writer_finish(crc_png_writer *writer, char *error);
+void crc_png_writer_destroy(crc_png_writer *writer);
 
 #ifdef __cplusplus
 }
