@@ -16,6 +16,8 @@
 //   ComRecCompiler          weights folder -> Swift source (never the generated code) [Models, Kernels]
 //   ComRecCodec [E]         profiles (runner injected), pipeline, segment   [Networks, Models, Kernels]
 //   ComRecCodec also holds mode choice and rate control (generic over the JPEG coder) and metrics.
+//   ComRecJPEG [E]          the JPEG coder over libjpeg, whole images and rows          [Codec, C shim]
+//   ComRecC [E]             the C API (include/comrec.h) for boards and hosts     [JPEG, Codec, C pool]
 //   ComRecIO                files, PNG/JPEG/PNM, atomic output, hosted profiles
 //                                                  [Codec, Kernels, Runtime, C shims, system libraries]
 //   ComRecEval              rate-distortion curves, MS-SSIM, BD-rate, plots (`comrec eval`)  [IO, Codec]
@@ -62,11 +64,22 @@ let package = Package(
             name: "CComRecImage", dependencies: ["CLibPNG", "CLibJPEG"],
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
+        // The JPEG coder over libjpeg (CComRecImage's wrappers), whole images and rows. Embedded-safe.
+        .target(name: "ComRecJPEG", dependencies: ["ComRecCodec", "CComRecImage"]),
+
+        // The C API of include/comrec.h (docs/embedding.md), Embedded-safe: scripts/boards.sh builds
+        // it into static libraries for boards and the host; here it is compiled and tested.
+        .target(name: "CComRecPool"),
+        .systemLibrary(name: "CComRecAPI", path: "include"),
+        .target(
+            name: "ComRecC",
+            dependencies: ["CComRecAPI", "ComRecJPEG", "ComRecCodec", "ComRecModels", "ComRecNetworks", "ComRecKernels", "CComRecImage", "CComRecPool"]),
+
         // Removes temporary output files on SIGINT/SIGTERM/SIGHUP (a handler must be C).
         .target(name: "CComRecSignals"),
 
         // Files, PNG/JPEG/PPM reading and writing, atomic output, the hosted profiles.
-        .target(name: "ComRecIO", dependencies: ["ComRecCodec", "ComRecKernels", "ComRecRuntime", "CComRecImage", "CComRecSignals"]),
+        .target(name: "ComRecIO", dependencies: ["ComRecCodec", "ComRecJPEG", "ComRecKernels", "ComRecRuntime", "CComRecImage", "CComRecSignals"]),
 
         // Measuring the codec: rate-distortion curves, MS-SSIM, BD-rate, SVG plots (`comrec eval`).
         .target(name: "ComRecEval", dependencies: ["ComRecIO", "ComRecCodec"]),

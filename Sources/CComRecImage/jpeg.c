@@ -86,6 +86,29 @@ static void mem_term(j_compress_ptr cinfo) {
 
 // MARK: Encode
 
+// The settings every ComRec JPEG is written with (both encoders, so their bytes agree).
+static void configure_compress(j_compress_ptr cinfo, uint32_t width, uint32_t height, int components,
+                               const crc_jpeg_encode_options *options) {
+    cinfo->image_width = width;
+    cinfo->image_height = height;
+    cinfo->input_components = components;
+    cinfo->in_color_space = components == 3 ? JCS_RGB : JCS_GRAYSCALE;
+    jpeg_set_defaults(cinfo);
+    jpeg_set_quality(cinfo, options->quality, TRUE);
+    cinfo->dct_method = JDCT_ISLOW;
+    cinfo->optimize_coding = options->optimize_coding ? TRUE : FALSE;
+    if (components == 3) {
+        int luma = options->chroma444 ? 1 : 2;
+        cinfo->comp_info[0].h_samp_factor = luma;
+        cinfo->comp_info[0].v_samp_factor = luma;
+        cinfo->comp_info[1].h_samp_factor = 1;
+        cinfo->comp_info[1].v_samp_factor = 1;
+        cinfo->comp_info[2].h_samp_factor = 1;
+        cinfo->comp_info[2].v_samp_factor = 1;
+    }
+    if (options->progressive) jpeg_simple_progression(cinfo);
+}
+
 typedef struct encode_state {
     struct jpeg_compress_struct cinfo;
     crc_error_mgr jerr;
@@ -131,24 +154,7 @@ int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int 
     s->dest.pub.term_destination = mem_term;
     s->cinfo.dest = &s->dest.pub;
 
-    s->cinfo.image_width = width;
-    s->cinfo.image_height = height;
-    s->cinfo.input_components = components;
-    s->cinfo.in_color_space = components == 3 ? JCS_RGB : JCS_GRAYSCALE;
-    jpeg_set_defaults(&s->cinfo);
-    jpeg_set_quality(&s->cinfo, options->quality, TRUE);
-    s->cinfo.dct_method = JDCT_ISLOW;
-    s->cinfo.optimize_coding = options->optimize_coding ? TRUE : FALSE;
-    if (components == 3) {
-        int luma = options->chroma444 ? 1 : 2;
-        s->cinfo.comp_info[0].h_samp_factor = luma;
-        s->cinfo.comp_info[0].v_samp_factor = luma;
-        s->cinfo.comp_info[1].h_samp_factor = 1;
-        s->cinfo.comp_info[1].v_samp_factor = 1;
-        s->cinfo.comp_info[2].h_samp_factor = 1;
-        s->cinfo.comp_info[2].v_samp_factor = 1;
-    }
-    if (options->progressive) jpeg_simple_progression(&s->cinfo);
+    configure_compress(&s->cinfo, width, height, components, options);
 
     jpeg_start_compress(&s->cinfo, TRUE);
     for (int i = 0; i < marker_count; i++) {
@@ -166,6 +172,133 @@ int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int 
     *out_size = s->dest.size;
     free(s);
     return 0;
+}
+
+// MARK: Encode a row at a time to a callback
+
+struct crc_jpeg_row_encoder {
+    struct jpeg_compress_struct cinfo;
+    crc_error_mgr jerr;
+    struct jpeg_destination_mgr dest;
+    crc_write_fn write;
+    void *user;
+    uint32_t components;
+    uint8_t buffer[4096];
+};
+
+// A failed write callback ends the encode through the error manager's jump, like a libjpeg error.
+static void callback_write(crc_jpeg_row_encoder *e, const uint8_t *bytes, size_t size) {
+    if (size > 0 && e->write(e->user, bytes, size) != 0) {
+        snprintf(e->jerr.message, sizeof e->jerr.message, "the write callback failed");
+        longjmp(e->jerr.jump, 1);
+    }
+}
+
+static void callback_init(j_compress_ptr cinfo) {
+    crc_jpeg_row_encoder *e = (crc_jpeg_row_encoder *)cinfo->client_data;
+    e->dest.next_output_byte = e->buffer;
+    e->dest.free_in_buffer = sizeof e->buffer;
+}
+
+static boolean callback_empty(j_compress_ptr cinfo) {
+    crc_jpeg_row_encoder *e = (crc_jpeg_row_encoder *)cinfo->client_data;
+    callback_write(e, e->buffer, sizeof e->buffer);  // libjpeg asks only when the buffer is full
+    e->dest.next_output_byte = e->buffer;
+    e->dest.free_in_buffer = sizeof e->buffer;
+    return TRUE;
+}
+
+static void callback_term(j_compress_ptr cinfo) {
+    crc_jpeg_row_encoder *e = (crc_jpeg_row_encoder *)cinfo->client_data;
+    callback_write(e, e->buffer, sizeof e->buffer - e->dest.free_in_buffer);
+}
+
+crc_jpeg_row_encoder *crc_jpeg_row_encoder_create(uint32_t width, uint32_t height, int components,
+                                                  const crc_jpeg_encode_options *options,
+                                                  const crc_jpeg_marker *markers, int marker_count,
+                                                  crc_write_fn write, void *user, char *error) {
+    if (components != 1 && components != 3) {
+        set_error(error, "JPEG encoder takes 1 (grey) or 3 (RGB) components");
+        return NULL;
+    }
+    if (width == 0 || height == 0 || width > 65500 || height > 65500) {
+        set_error(error, "a JPEG holds 1...65500 pixels per side");
+        return NULL;
+    }
+    if (options->quality < 1 || options->quality > 100) {
+        set_error(error, "JPEG quality must be 1...100");
+        return NULL;
+    }
+    for (int i = 0; i < marker_count; i++) {
+        if (markers[i].length > 65533) {
+            set_error(error, "JPEG marker segment longer than 65533 bytes");
+            return NULL;
+        }
+    }
+    crc_jpeg_row_encoder *e = calloc(1, sizeof *e);
+    if (!e) {
+        set_error(error, "out of memory");
+        return NULL;
+    }
+    e->write = write;
+    e->user = user;
+    e->components = (uint32_t)components;
+    install_error_manager(&e->jerr, &e->cinfo.err);
+    if (setjmp(e->jerr.jump)) {
+        set_error(error, e->jerr.message);
+        jpeg_destroy_compress(&e->cinfo);
+        free(e);
+        return NULL;
+    }
+    jpeg_create_compress(&e->cinfo);
+    e->cinfo.client_data = e;
+    e->dest.init_destination = callback_init;
+    e->dest.empty_output_buffer = callback_empty;
+    e->dest.term_destination = callback_term;
+    e->cinfo.dest = &e->dest;
+    configure_compress(&e->cinfo, width, height, components, options);
+    jpeg_start_compress(&e->cinfo, TRUE);
+    for (int i = 0; i < marker_count; i++) {
+        jpeg_write_marker(&e->cinfo, markers[i].code, markers[i].data, (unsigned int)markers[i].length);
+    }
+    return e;
+}
+
+int crc_jpeg_row_encoder_write(crc_jpeg_row_encoder *encoder, const uint8_t *row, char *error) {
+    crc_jpeg_row_encoder *e = encoder;
+    if (e->cinfo.next_scanline >= e->cinfo.image_height) {
+        set_error(error, "more JPEG rows than the image has");
+        return -1;
+    }
+    if (setjmp(e->jerr.jump)) {
+        set_error(error, e->jerr.message);
+        jpeg_abort_compress(&e->cinfo);
+        return -1;
+    }
+    JSAMPROW rows[1] = {(JSAMPROW)row};
+    jpeg_write_scanlines(&e->cinfo, rows, 1);
+    return 0;
+}
+
+int crc_jpeg_row_encoder_finish(crc_jpeg_row_encoder *encoder, char *error) {
+    crc_jpeg_row_encoder *e = encoder;
+    if (e->cinfo.next_scanline != e->cinfo.image_height) {
+        set_error(error, "the JPEG is missing rows");
+        return -1;
+    }
+    if (setjmp(e->jerr.jump)) {
+        set_error(error, e->jerr.message);
+        jpeg_abort_compress(&e->cinfo);
+        return -1;
+    }
+    jpeg_finish_compress(&e->cinfo);
+    return 0;
+}
+
+void crc_jpeg_row_encoder_destroy(crc_jpeg_row_encoder *encoder) {
+    if (!encoder) return;
+    jpeg_destroy_compress(&encoder->cinfo);
+    free(encoder);
 }
 
 // MARK: Decode

@@ -46,6 +46,23 @@ int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int 
                     const crc_jpeg_marker *markers, int marker_count,
                     uint8_t **out, size_t *out_size, char *error);
 
+/// Receives encoded bytes; returns 0, or non-zero to stop the encode (an error).
+typedef int (*crc_write_fn)(void *user, const uint8_t *bytes, size_t size);
+
+/// The same encode (same settings, same bytes) a row at a time, the file going to `write` in
+/// pieces of at most 4096 bytes. Memory: libjpeg's state, which with optimised Huffman tables or
+/// progressive coding holds the image's coefficients. Create (NULL with a message on failure),
+/// write each row top to bottom (width * components bytes), finish; each returns 0, or -1 with a
+/// message, after which only destroy is allowed.
+typedef struct crc_jpeg_row_encoder crc_jpeg_row_encoder;
+crc_jpeg_row_encoder *crc_jpeg_row_encoder_create(uint32_t width, uint32_t height, int components,
+                                                  const crc_jpeg_encode_options *options,
+                                                  const crc_jpeg_marker *markers, int marker_count,
+                                                  crc_write_fn write, void *user, char *error);
+int crc_jpeg_row_encoder_write(crc_jpeg_row_encoder *encoder, const uint8_t *row, char *error);
+int crc_jpeg_row_encoder_finish(crc_jpeg_row_encoder *encoder, char *error);
+void crc_jpeg_row_encoder_destroy(crc_jpeg_row_encoder *encoder);
+
 /// A JPEG decoder that has read the file's header (everything up to the first scan).
 typedef struct crc_jpeg_decoder crc_jpeg_decoder;
 

@@ -1,6 +1,9 @@
 import CComRecImage
 import ComRecCodec
 
+// The codec's JPEG coder over libjpeg-turbo, Embedded-safe so that the CLI (through ComRecIO) and
+// the C API of the board libraries (ComRecC) share it.
+
 /// JPEG through libjpeg-turbo's libjpeg API (via the CComRecImage wrapper). Decoding uses the
 /// accurate integer IDCT (JDCT_ISLOW) with fancy upsampling, so the output is the same on every run
 /// and thread count for a given libjpeg-turbo (docs/format.md, "Determinism").
@@ -161,4 +164,9 @@ extension LibJPEG {
             guard crc_jpeg_finish_rows(decoder, &error) == 0 else { throw .jpeg(cString(error)) }
         }
     }
+}
+
+/// The text of a NUL-terminated C error buffer.
+func cString(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

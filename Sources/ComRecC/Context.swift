@@ -1,0 +1,156 @@
+import CComRecPool
+import ComRecCodec
+import ComRecKernels
+import ComRecModels
+import ComRecNetworks
+
+// A comrec_context: the profiles on a runner of its own threads (a CComRecPool pool), the pixel
+// limit and the message of its last failure. Contexts share only the read-only weights.
+
+#if arch(arm64) && COMREC_NEON_DOT
+typealias BoardKernel = NeonDotConv3x3
+let boardKernelFamily: StaticString = "neondot"
+let boardKernelFamilyName = "neondot"
+#elseif arch(arm64)
+typealias BoardKernel = NeonConv3x3
+let boardKernelFamily: StaticString = "neon"
+let boardKernelFamilyName = "neon"
+#else
+typealias BoardKernel = PortableConv3x3
+let boardKernelFamily: StaticString = "portable"
+let boardKernelFamilyName = "portable"
+#endif
+
+final class Context {
+    let threads: Int
+    let pool: OpaquePointer?
+    let profiles: [Profile]
+    var maxPixels = defaultMaxPixels
+    /// The last failure's details, NUL-terminated.
+    let message = UnsafeMutablePointer<CChar>.allocate(capacity: Context.messageBytes)
+    static let messageBytes = 256
+
+    init?(threads: Int) {
+        self.threads = threads
+        if threads > 1 {
+            guard let pool = crc_pool_create(Int32(threads)) else {
+                message.deallocate()
+                return nil
+            }
+            self.pool = pool
+        } else {
+            pool = nil
+        }
+        profiles = boardProfiles(runner: boardRunner(threads: threads, pool: pool))
+        message[0] = 0
+        // Decode every network now, so that no later call allocates for weights.
+        for profile in profiles {
+            _ = profile.networks?.model()
+            _ = profile.full.networks?.model()
+        }
+    }
+
+    deinit {
+        crc_pool_destroy(pool)
+        message.deallocate()
+    }
+
+    func profile(named name: String) -> Profile? { profiles.first { $0.name == name } }
+
+    /// Records `text` as the last failure's details and returns `status`.
+    func fail(_ status: Status, _ text: String) -> Int32 {
+        var count = 0
+        for byte in text.utf8 where count < Context.messageBytes - 1 {
+            message[count] = CChar(bitPattern: byte)
+            count += 1
+        }
+        message[count] = 0
+        return status.rawValue
+    }
+
+    func fail(_ error: ComRecError) -> Int32 { fail(Status(error), error.description) }
+
+    func succeed() -> Int32 {
+        message[0] = 0
+        return Status.ok.rawValue
+    }
+}
+
+/// The profiles of the board libraries. A firmware build that needs fewer profiles defines
+/// COMREC_ONLY_FAST (fast and bicubic), and its linker drops the other weights.
+func boardProfiles(runner: NetworkRunner) -> [Profile] {
+    #if COMREC_ONLY_FAST
+    return [
+        .bicubic,
+        .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.33, runner: runner),
+    ]
+    #else
+    return Profile.registered(runner: runner)
+    #endif
+}
+
+/// What a pool task needs: the plan, the first tile and the scratch of every worker.
+private struct TileJob {
+    let plan: NetworkTilePlan
+    let firstTile: Int
+    let scratch: UnsafeMutableRawPointer
+}
+
+private struct PoolHandle: @unchecked Sendable {
+    let pool: OpaquePointer?
+}
+
+/// Tiles on the pool's threads (or the caller's alone) with the build's kernel family.
+func boardRunner(threads: Int, pool: OpaquePointer?) -> NetworkRunner {
+    let handle = PoolHandle(pool: pool)
+    return NetworkRunner(threadCount: threads, kernelFamily: boardKernelFamilyName) { plan, tiles, scratch in
+        guard let pool = handle.pool, tiles.count > 1 else {
+            for tile in tiles { plan.runTile(tile, scratch: scratch, kernel: BoardKernel.self) }
+            return
+        }
+        var job = TileJob(plan: plan, firstTile: tiles.lowerBound, scratch: scratch)
+        withUnsafeMutablePointer(to: &job) { pointer in
+            crc_pool_run(pool, Int32(tiles.count), { context, task, worker in
+                let job = context!.assumingMemoryBound(to: TileJob.self).pointee
+                job.plan.runTile(job.firstTile + Int(task), scratch: job.scratch + Int(worker) * job.plan.scratchBytes,
+                                 kernel: BoardKernel.self)
+            }, pointer)
+        }
+    }
+}
+
+@_cdecl("comrec_context_create")
+public func comrec_context_create(_ threads: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guard let out else { return Status.argument.rawValue }
+    out.pointee = nil
+    guard (1...64).contains(threads) else { return Status.argument.rawValue }
+    guard let context = Context(threads: Int(threads)) else { return Status.threads.rawValue }
+    out.pointee = OpaquePointer(Unmanaged.passRetained(context).toOpaque())
+    return Status.ok.rawValue
+}
+
+@_cdecl("comrec_context_destroy")
+public func comrec_context_destroy(_ context: OpaquePointer?) {
+    guard let context else { return }
+    Unmanaged<Context>.fromOpaque(UnsafeRawPointer(context)).release()
+}
+
+@_cdecl("comrec_context_message")
+public func comrec_context_message(_ context: OpaquePointer?) -> UnsafePointer<CChar> {
+    guard let context = contextObject(context) else { return comrec_status_string(Status.argument.rawValue) }
+    return UnsafePointer(context.message)
+}
+
+@_cdecl("comrec_context_set_max_pixels")
+public func comrec_context_set_max_pixels(_ context: OpaquePointer?, _ maxPixels: UInt64) -> Int32 {
+    guard let context = contextObject(context) else { return Status.argument.rawValue }
+    guard maxPixels >= 1 && maxPixels <= UInt64(Int.max) else { return context.fail(.argument, "the pixel limit must be at least 1") }
+    context.maxPixels = Int(maxPixels)
+    return context.succeed()
+}
+
+/// The context behind a C handle (not retained: the caller owns it).
+func contextObject(_ handle: OpaquePointer?) -> Context? {
+    guard let handle else { return nil }
+    return Unmanaged<Context>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}

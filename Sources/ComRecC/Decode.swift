@@ -1,0 +1,90 @@
+import CComRecAPI
+import ComRecCodec
+import ComRecJPEG
+import ComRecModels
+
+// comrec_decode and its arena queries: the streamed decode of ComRecCodec (StreamedDecode.swift)
+// with the caller's arena and row callback.
+
+/// The largest height a JPEG (and so a ComRec file) can have: arenas sized for it fit any file.
+let largestHeight = 2 * 65535
+
+@_cdecl("comrec_decode_arena_bytes")
+public func comrec_decode_arena_bytes(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ mode: Int32, _ width: UInt32) -> Int {
+    guard let context = contextObject(handle), let name, width >= 1, width <= 2 * 65535,
+          let profile = context.profile(named: String(cString: name)) else { return 0 }
+    let w = Int(width)
+    switch mode {
+    case 0:
+        return StreamedRun(model: profile.networks?.model(), job: .reconstruct, width: w, height: largestHeight,
+                           runner: profile.networks?.runner ?? .portable).arenaBytes
+    case 1:
+        // Plain-JPEG full-mode files (above the enhancer's quality) need a row; enhanced ones more.
+        guard let networks = profile.full.networks else { return w * 3 + 64 }
+        return max(w * 3 + 64, StreamedRun(model: networks.model(), job: .enhance, width: w, height: largestHeight,
+                                           runner: networks.runner).arenaBytes)
+    default:
+        return 0
+    }
+}
+
+@_cdecl("comrec_decode_arena_bytes_for_file")
+public func comrec_decode_arena_bytes_for_file(
+    _ handle: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ size: Int, _ bytes: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    guard let context = contextObject(handle) else { return Status.argument.rawValue }
+    guard let file = fileBytes(data, size), let bytes else { return context.fail(.argument, "NULL data or result pointer") }
+    do throws(ComRecError) {
+        try checkedJPEG(file)
+        bytes.pointee = try context.pipeline.streamedDecoding(file).arenaBytes
+        return context.succeed()
+    } catch {
+        return context.fail(error)
+    }
+}
+
+/// The rows of the stored JPEG through the C wrapper.
+struct BoardRows: JPEGRowSource {
+    let reader: LibJPEG.RowReader
+    func readRow(into row: UnsafeMutablePointer<UInt8>) throws(ComRecError) { try reader.readRow(into: row) }
+    func finish() throws(ComRecError) { try reader.finish() }
+}
+
+/// What a sink failure was: the callback's refusal, not a codec error.
+private struct CallbackStop: Error {}
+
+@_cdecl("comrec_decode")
+public func comrec_decode(
+    _ handle: OpaquePointer?, _ data: UnsafePointer<UInt8>?, _ size: Int, _ arena: UnsafeMutableRawPointer?,
+    _ arenaBytes: Int, _ row: comrec_row_callback?, _ user: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let context = contextObject(handle) else { return Status.argument.rawValue }
+    guard let file = fileBytes(data, size) else { return context.fail(.argument, "NULL file data") }
+    guard let row else { return context.fail(.argument, "NULL row callback") }
+    guard let arena, arenaBytes >= 0 else { return context.fail(.argument, "NULL arena") }
+    var stoppedAt: Int? = nil
+    do throws(ComRecError) {
+        try checkedJPEG(file)
+        let pipeline = context.pipeline
+        let decoding = try pipeline.streamedDecoding(file)
+        guard arenaBytes >= decoding.arenaBytes else {
+            return context.fail(.arenaTooSmall, "an arena of \(arenaBytes) bytes where \(decoding.arenaBytes) are needed")
+        }
+        var rows = BoardRows(reader: try LibJPEG.RowReader(file, maxPixels: context.maxPixels))
+        let width = UInt32(decoding.width)
+        try pipeline.decodeStreamed(decoding, rows: &rows, arena: arena, arenaBytes: arenaBytes) { y, pixels throws(ComRecError) in
+            if row(user, UInt32(y), pixels, width) != 0 {
+                stoppedAt = y
+                throw .invalidArgument("the row callback stopped the decode at row \(y)")
+            }
+        }
+        return context.succeed()
+    } catch {
+        if let stoppedAt { return context.fail(.callback, "the row callback returned non-zero for row \(stoppedAt)") }
+        return context.fail(error)
+    }
+}
+
+extension Context {
+    var pipeline: ComRecPipeline<LibJPEG> { ComRecPipeline(jpeg: LibJPEG(), profiles: profiles, maxPixels: maxPixels) }
+}

@@ -1,0 +1,157 @@
+/*
+ * ComRec C API: encode and decode ComRec files (JPEGs with a ComRec segment) from C, on boards
+ * and hosts alike. Link libcomrec.a (or libcomrec.so) and libjpeg; nothing else. docs/embedding.md
+ * explains the memory model, the threads and every function with an example.
+ *
+ * Conventions:
+ * - Every function that can fail returns a comrec_status; comrec_status_string() gives a static
+ *   one-line message for it, and comrec_context_message() the details of a context's last failure.
+ * - Nothing prints, aborts or exits. No global mutable state: contexts share nothing but the
+ *   read-only weights, so two contexts may run on two threads at once. One context runs one call
+ *   at a time.
+ * - Pixel memory comes only from the caller: decoding and encoding use the caller's arena (sized
+ *   by the *_arena_bytes functions, which depend on the width and not on the height) and hand
+ *   rows to and take rows from the caller's callbacks. libjpeg keeps its own small state (and, for
+ *   progressive files or encodes with optimised Huffman tables, the image's DCT coefficients).
+ * - Images are interleaved 8-bit RGB, rows of width * 3 bytes.
+ */
+#ifndef COMREC_H
+#define COMREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of this header's API; comrec_api_version() returns the library's. */
+#define COMREC_API_VERSION 1
+
+typedef enum comrec_status {
+    COMREC_OK = 0,
+    /** A NULL pointer where one is needed, a value out of range, an unknown profile name. */
+    COMREC_ERROR_ARGUMENT = 1,
+    /** Not a JPEG, or a JPEG without a ComRec segment. */
+    COMREC_ERROR_NOT_COMREC = 2,
+    /** Truncated or corrupt JPEG data or ComRec segment. */
+    COMREC_ERROR_CORRUPT = 3,
+    /** A format version, mode or profile that this build does not have. */
+    COMREC_ERROR_UNSUPPORTED = 4,
+    /** The file was made with other weights than this build's for its profile. */
+    COMREC_ERROR_MODEL_MISMATCH = 5,
+    /** More pixels than the context's limit (or than JPEG allows). */
+    COMREC_ERROR_TOO_LARGE = 6,
+    /** The arena is smaller than the matching *_arena_bytes function says. */
+    COMREC_ERROR_ARENA_TOO_SMALL = 7,
+    /** A callback returned non-zero: the call stopped there. */
+    COMREC_ERROR_CALLBACK = 8,
+    /** The context's threads could not be created. */
+    COMREC_ERROR_THREADS = 9,
+    /** libjpeg could not encode. */
+    COMREC_ERROR_ENCODE = 10,
+} comrec_status;
+
+/** Whether a file stores a half-size compact image (rebuilt by a network) or the image itself. */
+#define COMREC_MODE_HALF 0
+#define COMREC_MODE_FULL 1
+
+/* ---- Build information ---------------------------------------------------------------------- */
+
+/** A static one-line message for `status` (never NULL; unknown codes get a message too). */
+const char *comrec_status_string(int status);
+/** The library's API version (COMREC_API_VERSION of the header it was built with). */
+int comrec_api_version(void);
+/** The library version, e.g. "0.2.0". */
+const char *comrec_version(void);
+/** The convolution kernel family compiled in: "neondot", "neon" or "portable". */
+const char *comrec_kernel_family(void);
+/** Number of profiles in this build; names by index (NULL out of range). */
+int comrec_profile_count(void);
+const char *comrec_profile_name(int index);
+/** The model hash a file of profile `index` records in `mode` (0 out of range; in full mode,
+ *  for qualities the profile's enhancer improves). */
+uint64_t comrec_profile_model_hash(int index, int mode);
+
+/* ---- Contexts ------------------------------------------------------------------------------- */
+
+typedef struct comrec_context comrec_context;
+
+/** Creates a context that runs networks on `threads` threads (1...64; 1 creates no thread, the
+ *  caller's thread does all the work). Decodes the weights of every profile once. */
+comrec_status comrec_context_create(int threads, comrec_context **context);
+/** Joins the context's threads and frees it (NULL is ignored). */
+void comrec_context_destroy(comrec_context *context);
+/** Details of the context's last failure ("" after a success); valid until its next call. */
+const char *comrec_context_message(const comrec_context *context);
+/** The largest image (in pixels) the context decodes or encodes; default 100 000 000. */
+comrec_status comrec_context_set_max_pixels(comrec_context *context, uint64_t max_pixels);
+
+/* ---- Reading a file's facts ----------------------------------------------------------------- */
+
+typedef struct comrec_info {
+    uint32_t width, height;               /**< the image's size */
+    uint32_t stored_width, stored_height; /**< the JPEG's size (half of it in half mode) */
+    int mode;                             /**< COMREC_MODE_HALF or COMREC_MODE_FULL */
+    int quality;                          /**< JPEG quality of the stored image */
+    int progressive;                      /**< 1 for a progressive JPEG */
+    int decodable;                        /**< 1 when this build has the file's model */
+    uint64_t model_hash;
+    char profile[17];                     /**< NUL-terminated */
+} comrec_info;
+
+/** Reads the segment and JPEG header of `data` (no pixels decoded). */
+comrec_status comrec_read_info(const uint8_t *data, size_t size, comrec_info *info);
+
+/* ---- Decoding ------------------------------------------------------------------------------- */
+
+/** Receives output row `y` (top to bottom, each once): `width` RGB pixels, valid during the
+ *  call. Return 0 to go on, non-zero to stop the decode with COMREC_ERROR_CALLBACK. */
+typedef int (*comrec_row_callback)(void *user, uint32_t y, const uint8_t *rgb, uint32_t width);
+
+/** Arena bytes that decoding any file of profile `profile` in `mode` with images up to `width`
+ *  pixels wide needs, whatever the height (0 for an unknown profile or a width of 0). */
+size_t comrec_decode_arena_bytes(const comrec_context *context, const char *profile, int mode, uint32_t width);
+/** Arena bytes that decoding the file `data` needs (at most comrec_decode_arena_bytes). */
+comrec_status comrec_decode_arena_bytes_for_file(
+    const comrec_context *context, const uint8_t *data, size_t size, size_t *bytes);
+/** Decodes the ComRec file `data`, giving each row of the image to `row`. The arena (any
+ *  alignment) must hold the bytes the functions above say. */
+comrec_status comrec_decode(
+    comrec_context *context, const uint8_t *data, size_t size, void *arena, size_t arena_bytes,
+    comrec_row_callback row, void *user);
+
+/* ---- Encoding ------------------------------------------------------------------------------- */
+
+/** Fills `rgb` with input row `y` (asked top to bottom, each once): `width` RGB pixels. Return 0,
+ *  or non-zero to stop the encode with COMREC_ERROR_CALLBACK. */
+typedef int (*comrec_read_callback)(void *user, uint32_t y, uint8_t *rgb, uint32_t width);
+/** Receives the next `size` bytes of the file. Return 0, or non-zero to stop the encode with
+ *  COMREC_ERROR_CALLBACK (the bytes written so far are not a file). */
+typedef int (*comrec_write_callback)(void *user, const uint8_t *bytes, size_t size);
+
+typedef struct comrec_encode_options {
+    const char *profile; /**< a profile name; NULL: "fast" (what `comrec encode` uses) */
+    int quality;         /**< JPEG quality 1...100 of the stored image; default 75 */
+    int mode;            /**< COMREC_MODE_HALF (default) or COMREC_MODE_FULL */
+    int progressive;     /**< 1: a progressive JPEG; default 0 */
+} comrec_encode_options;
+
+/** Fills `options` with the defaults (those of `comrec encode`). */
+void comrec_encode_options_init(comrec_encode_options *options);
+/** Arena bytes that encoding an image up to `width` pixels wide with `options` needs, whatever
+ *  the height (0 for an unknown profile or a width of 0). */
+size_t comrec_encode_arena_bytes(const comrec_context *context, const comrec_encode_options *options, uint32_t width);
+/** Encodes a `width` x `height` image whose rows `read` gives into a ComRec file that goes to
+ *  `write`: the bytes of `comrec encode --mode half|full --quality Q --profile P` on the same
+ *  image. */
+comrec_status comrec_encode(
+    comrec_context *context, uint32_t width, uint32_t height, comrec_read_callback read, void *read_user,
+    const comrec_encode_options *options, void *arena, size_t arena_bytes, comrec_write_callback write,
+    void *write_user);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
