@@ -1,5 +1,6 @@
 import CComRecAPI
 import ComRecCodec
+import ComRecKernels
 import ComRecJPEG
 import ComRecModels
 

@@ -1,6 +1,7 @@
 import CComRecAPI
 import CComRecImage
 import ComRecCodec
+import ComRecKernels
 import ComRecModels
 
 // comrec_encode: rows in through the caller's callback, the ComRec file out through the caller's

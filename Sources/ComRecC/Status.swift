@@ -1,4 +1,5 @@
 import ComRecCodec
+import ComRecKernels
 
 // Status codes of include/comrec.h and how codec errors map onto them.
 

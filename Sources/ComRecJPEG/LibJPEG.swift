@@ -35,7 +35,7 @@ public struct LibJPEG: JPEGCoder, Sendable {
         var outSize = 0
         var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
         // All payloads in one buffer so that one set of pointers stays valid for the call.
-        let payloads = segments.flatMap(\.payload)
+        let payloads = segments.flatMap { $0.payload }
         let status = payloads.withUnsafeBufferPointer { all in
             var markers: [crc_jpeg_marker] = []
             var offset = 0

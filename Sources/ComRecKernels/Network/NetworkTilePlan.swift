@@ -1,9 +1,9 @@
 // Tiled execution of a whole network: the output is cut into bands of rows ("tiles"); a tile is
-// computed by streaming rows through the layers. Every layer keeps a ring of its last 5 output
-// rows; to produce row y, layer l first asks layer l-1 for the rows it reads (s*y - 1 ... s*y + 1),
-// which recursively asks the layer below, so each row of each layer is computed once per tile and
-// the memory is 5 rows per layer (plus a zero row, a discard row, one row of accumulators and the
-// Winograd kernels' block scratch): it depends on the
+// computed by streaming rows through the layers. Every layer keeps a ring of the last 3 to 5 rows
+// of its input (`ringRows(reader:writer:)`); to produce row y, layer l first asks layer l-1 for the
+// rows it reads (s*y - 1 ... s*y + 1), which recursively asks the layer below, so each row of each
+// layer is computed once per tile and the memory is those rows per layer (plus a zero row, a
+// discard row, one row of accumulators and the Winograd kernels' block scratch): it depends on the
 // width and the depth, not on the tile height or the image height. A tile starts with the rows its
 // first output row needs (its top halo, one row per layer) and ends with its bottom halo, so tiles
 // only recompute halo rows at their edges: fewer, taller tiles do less work at no memory cost.
@@ -51,6 +51,8 @@ public struct NetworkTilePlan {
     let widths: [Int]
     let heights: [Int]
     let ringBytes: [Int]
+    /// Rows of each layer's input ring (`ringRows(reader:writer:)`).
+    let ringRows: [Int]
     let zeroRowBytes: Int
     let winogradBytes: Int
     let bookkeepingBytes: Int
@@ -126,13 +128,16 @@ public struct NetworkTilePlan {
         self.tileCount = (gridHeight + tileRows - 1) / tileRows
         // Ring l holds rows of layer l's input: the expanded RGB8 input for l = 0 (12 channels),
         // layer l-1's U7 output otherwise.
-        var ringBytes: [Int] = [], zero = 0
+        var ringBytes: [Int] = [], ringRows: [Int] = [], zero = 0
         for l in 0..<layers.count {
             let rowBytes = (widths[l] + 2) * layers[l].kernelIn
-            ringBytes.append(roundUp64(NetworkTilePlan.ringRows * rowBytes))
+            let rows = NetworkTilePlan.ringRows(reader: algorithms[l], writer: l > 0 ? algorithms[l - 1] : nil)
+            ringRows.append(rows)
+            ringBytes.append(roundUp64(rows * rowBytes))
             zero = max(zero, rowBytes)
         }
         self.ringBytes = ringBytes
+        self.ringRows = ringRows
         self.zeroRowBytes = roundUp64(zero)
         let accBytes = roundUp64(gridWidth * last.kernelOut * 4)
         // The rings' addresses, the next row of each ring and the tile's row ranges.
@@ -143,10 +148,13 @@ public struct NetworkTilePlan {
         self.scratchBytes = total
     }
 
-    /// Rows each layer keeps: a direct 3x3 layer reads 3 consecutive rows of its input, a Winograd
-    /// pair 4 (y - 1 ... y + 2), and a Winograd producer may have made one row past the last one
-    /// asked for: 5.
-    static let ringRows = 5
+    /// Rows a layer's input ring keeps: what the layer reads at once (3 consecutive rows for a
+    /// direct 3x3 layer, 4 for a Winograd pair: y - 1 ... y + 2), plus one when the layer that
+    /// writes the ring computes Winograd pairs (it may have made one row past the last one asked
+    /// for). Filling a row overwrites the row this many rows above it, which no read still needs.
+    static func ringRows(reader: ConvAlgorithm, writer: ConvAlgorithm?) -> Int {
+        (reader == .winogradF2x3 ? 4 : 3) + (writer == .winogradF2x3 ? 1 : 0)
+    }
 
     /// Row ranges [lo, hi) of every layer's input for tile `tile`: ranges[2l], ranges[2l+1] for
     /// layer l's input, and the last pair for the last layer's output (the tile itself).
@@ -301,8 +309,8 @@ struct RowStream {
     /// Row r of layer l's input (a ring slot), or the zero row outside the image.
     func inputRow(_ l: Int, _ r: Int) -> UnsafeMutablePointer<UInt8> {
         if r < 0 || r >= run.heights[l] { return zeroRow }
-        precondition(r < next[l] && r >= next[l] - NetworkTilePlan.ringRows, "row no longer in the ring")
-        return rings[l] + (r % NetworkTilePlan.ringRows) * rowBytes(l)
+        precondition(r < next[l] && r >= next[l] - run.ringRows[l], "row no longer in the ring")
+        return rings[l] + (r % run.ringRows[l]) * rowBytes(l)
     }
 
     /// Makes sure layer l's input holds every row that layer l's output row y reads.
@@ -310,7 +318,7 @@ struct RowStream {
         let last = min(run.layers[l].stride * y + 1, run.heights[l] - 1)
         while next[l] <= last {
             let r = next[l]
-            let row = rings[l] + (r % NetworkTilePlan.ringRows) * rowBytes(l)
+            let row = rings[l] + (r % run.ringRows[l]) * rowBytes(l)
             let channels = run.layers[l].kernelIn
             if l == 0 {
                 expandRGB8Row(run.inputRow(r), width: run.inputWidth, into: row + channels)
@@ -318,7 +326,7 @@ struct RowStream {
                 // Rows r and r + 1 at once; the second goes to the discard row past the image.
                 produceInput(of: l - 1, forOutputRow: r + 1, kernel: K.self)
                 let hasSecond = r + 1 < run.heights[l]
-                let second = hasSecond ? rings[l] + ((r + 1) % NetworkTilePlan.ringRows) * rowBytes(l) : discardRow
+                let second = hasSecond ? rings[l] + ((r + 1) % run.ringRows[l]) * rowBytes(l) : discardRow
                 convolvePair(layer: l - 1, row: r, into: row + channels, and: second + channels, kernel: K.self)
                 clearBorders(row, width: run.widths[l], channels: channels)
                 clearBorders(second, width: run.widths[l], channels: channels)

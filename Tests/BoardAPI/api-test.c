@@ -1,0 +1,285 @@
+/*
+ * The C API's behaviour on bad input and its guarantees, through include/comrec.h only. Built and
+ * run by scripts/boards.sh for every target (under qemu for ARM). Usage:
+ *
+ *   api-test FILE.jpg     FILE: a half-mode file of profile fast (made by `comrec encode`)
+ *
+ * Prints one line per failed check and ends with "api-test: N passed, M failed"; exits 1 on any
+ * failure. A crash is a failure too (the script sees the signal).
+ */
+#include "comrec.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(condition, ...)                                          \
+    do {                                                               \
+        if (condition) {                                               \
+            passed++;                                                  \
+        } else {                                                       \
+            failed++;                                                  \
+            printf("FAIL line %d: ", __LINE__);                        \
+            printf(__VA_ARGS__);                                       \
+            printf("\n");                                              \
+        }                                                              \
+    } while (0)
+
+static uint8_t *read_file(const char *path, size_t *size) {
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    fseek(file, 0, SEEK_END);
+    long length = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    uint8_t *data = malloc((size_t)length);
+    *size = fread(data, 1, (size_t)length, file);
+    fclose(file);
+    return data;
+}
+
+/* A sink that hashes the rows (FNV-1a) and counts them; stops when told to. */
+typedef struct sink {
+    uint64_t hash;
+    uint32_t rows;
+    uint32_t stop_at;  /* 0: never */
+} sink;
+
+static int take_row(void *user, uint32_t y, const uint8_t *rgb, uint32_t width) {
+    sink *s = user;
+    if (y != s->rows) return 1;  /* out of order: stop (the test then fails on the status) */
+    if (s->stop_at && y + 1 == s->stop_at) return 1;
+    for (uint32_t i = 0; i < width * 3; i++) s->hash = (s->hash ^ rgb[i]) * 0x100000001b3ULL;
+    s->rows++;
+    return 0;
+}
+
+static comrec_status decode(comrec_context *context, const uint8_t *data, size_t size, sink *s) {
+    size_t bytes = 0;
+    comrec_status status = comrec_decode_arena_bytes_for_file(context, data, size, &bytes);
+    if (status != COMREC_OK) return status;
+    void *arena = malloc(bytes);
+    s->hash = 0xcbf29ce484222325ULL;
+    s->rows = 0;
+    status = comrec_decode(context, data, size, arena, bytes, take_row, s);
+    free(arena);
+    return status;
+}
+
+/* Where the segment's profile name "fast" (length byte 4) starts; the model hash (8 bytes), the
+ * width and the height (4 bytes each, big-endian) follow it. */
+static long find_profile(const uint8_t *data, size_t size) {
+    for (size_t i = 0; i + 5 < size; i++) {
+        if (data[i] == 4 && memcmp(data + i + 1, "fast", 4) == 0) return (long)i;
+    }
+    return -1;
+}
+
+typedef struct thread_job {
+    const uint8_t *data;
+    size_t size;
+    sink result;
+    comrec_status status;
+} thread_job;
+
+static void *decode_in_thread(void *raw) {
+    thread_job *job = raw;
+    comrec_context *context = NULL;
+    job->status = comrec_context_create(2, &context);
+    if (job->status == COMREC_OK) job->status = decode(context, job->data, job->size, &job->result);
+    comrec_context_destroy(context);
+    return NULL;
+}
+
+static int read_nothing(void *user, uint32_t y, uint8_t *rgb, uint32_t width) {
+    (void)user;
+    memset(rgb, (int)(y * 7), (size_t)width * 3);
+    return 0;
+}
+
+static int refuse_row(void *user, uint32_t y, uint8_t *rgb, uint32_t width) {
+    (void)user;
+    memset(rgb, 0, (size_t)width * 3);
+    return y == 3;
+}
+
+static int discard_bytes(void *user, const uint8_t *bytes, size_t size) {
+    (void)bytes;
+    *(size_t *)user += size;
+    return 0;
+}
+
+static int refuse_bytes(void *user, const uint8_t *bytes, size_t size) {
+    (void)user;
+    (void)bytes;
+    (void)size;
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: api-test FILE.jpg (a half-mode file of profile fast)\n");
+        return 2;
+    }
+    size_t size = 0;
+    uint8_t *file = read_file(argv[1], &size);
+    if (!file) {
+        fprintf(stderr, "api-test: cannot read %s\n", argv[1]);
+        return 2;
+    }
+    CHECK(comrec_api_version() == COMREC_API_VERSION, "API version %d", comrec_api_version());
+    CHECK(comrec_profile_count() >= 2 && comrec_profile_name(comrec_profile_count()) == NULL, "profile list");
+    CHECK(strlen(comrec_status_string(12345)) > 0 && strlen(comrec_status_string(COMREC_ERROR_CORRUPT)) > 0, "messages");
+
+    comrec_context *context = NULL;
+    CHECK(comrec_context_create(0, &context) == COMREC_ERROR_ARGUMENT && context == NULL, "0 threads");
+    CHECK(comrec_context_create(65, &context) == COMREC_ERROR_ARGUMENT, "65 threads");
+    CHECK(comrec_context_create(1, NULL) == COMREC_ERROR_ARGUMENT, "NULL result pointer");
+    CHECK(comrec_context_create(1, &context) == COMREC_OK && context != NULL, "1 thread");
+
+    comrec_info info;
+    CHECK(comrec_read_info(file, size, &info) == COMREC_OK && info.mode == COMREC_MODE_HALF && info.decodable == 1
+              && strcmp(info.profile, "fast") == 0,
+          "info of the sample");
+    CHECK(comrec_read_info(NULL, size, &info) == COMREC_ERROR_ARGUMENT, "info of NULL");
+    CHECK(comrec_read_info(file, size, NULL) == COMREC_ERROR_ARGUMENT, "info into NULL");
+
+    /* A good decode, the reference for what follows. */
+    sink good = {0};
+    CHECK(decode(context, file, size, &good) == COMREC_OK && good.rows == info.height, "decode the sample");
+
+    /* Arena: too small is refused; a sufficient one is not written outside (guard zones). */
+    size_t need = 0;
+    CHECK(comrec_decode_arena_bytes_for_file(context, file, size, &need) == COMREC_OK && need > 0, "arena size");
+    CHECK(need <= comrec_decode_arena_bytes(context, "fast", COMREC_MODE_HALF, info.width), "file arena <= width arena");
+    CHECK(comrec_decode_arena_bytes(context, "nonesuch", COMREC_MODE_HALF, 100) == 0, "unknown profile arena");
+    uint8_t *guarded = malloc(need + 512);
+    memset(guarded, 0xA5, need + 512);
+    sink s = {.hash = 0xcbf29ce484222325ULL};
+    CHECK(comrec_decode(context, file, size, guarded + 256, need - 1, take_row, &s) == COMREC_ERROR_ARENA_TOO_SMALL,
+          "arena one byte short");
+    s = (sink){.hash = 0xcbf29ce484222325ULL};
+    CHECK(comrec_decode(context, file, size, guarded + 256, need, take_row, &s) == COMREC_OK && s.hash == good.hash,
+          "decode in a guarded arena");
+    int clean = 1;
+    for (size_t i = 0; i < 256; i++) clean &= guarded[i] == 0xA5 && guarded[need + 256 + i] == 0xA5;
+    CHECK(clean, "no write outside the arena");
+    free(guarded);
+
+    /* NULL arguments. */
+    void *arena = malloc(need);
+    CHECK(comrec_decode(context, file, size, arena, need, NULL, &s) == COMREC_ERROR_ARGUMENT, "NULL row callback");
+    CHECK(comrec_decode(context, NULL, size, arena, need, take_row, &s) == COMREC_ERROR_ARGUMENT, "NULL data");
+    CHECK(comrec_decode(context, file, size, NULL, need, take_row, &s) == COMREC_ERROR_ARGUMENT, "NULL arena");
+    CHECK(comrec_decode(NULL, file, size, arena, need, take_row, &s) == COMREC_ERROR_ARGUMENT, "NULL context");
+
+    /* A callback that stops. */
+    s = (sink){.hash = 0xcbf29ce484222325ULL, .stop_at = 2};
+    CHECK(comrec_decode(context, file, size, arena, need, take_row, &s) == COMREC_ERROR_CALLBACK
+              && strlen(comrec_context_message(context)) > 0,
+          "row callback stops");
+
+    /* Wrong magic: not ComRec. */
+    uint8_t *copy = malloc(size);
+    memcpy(copy, file, size);
+    copy[0] = 0x89;
+    CHECK(comrec_decode(context, copy, size, arena, need, take_row, &s) == COMREC_ERROR_NOT_COMREC, "wrong magic");
+
+    /* A different model hash, an absurd size. */
+    long at = find_profile(file, size);
+    CHECK(at > 0, "the segment's profile name is in the sample");
+    if (at > 0) {
+        memcpy(copy, file, size);
+        copy[at + 5] ^= 0x40;
+        CHECK(comrec_decode(context, copy, size, arena, need, take_row, &s) == COMREC_ERROR_MODEL_MISMATCH, "model hash");
+        memcpy(copy, file, size);
+        copy[at + 13] = 0x7F;  /* width ~2^31 */
+        copy[at + 17] = 0x7F;
+        comrec_status status = comrec_decode(context, copy, size, arena, need, take_row, &s);
+        CHECK(status == COMREC_ERROR_TOO_LARGE, "absurd size: %s", comrec_status_string(status));
+        memcpy(copy, file, size);
+        copy[at + 16] ^= 0x01;  /* width off by one: the stored JPEG no longer matches */
+        status = comrec_decode(context, copy, size, arena, need, take_row, &s);
+        CHECK(status == COMREC_ERROR_CORRUPT, "mismatched size: %s", comrec_status_string(status));
+    }
+    CHECK(comrec_context_set_max_pixels(context, 10) == COMREC_OK, "set the pixel limit");
+    CHECK(comrec_decode(context, file, size, arena, need, take_row, &s) == COMREC_ERROR_TOO_LARGE, "over the limit");
+    CHECK(comrec_context_set_max_pixels(context, 100000000) == COMREC_OK, "reset the pixel limit");
+
+    /* Every truncation is an error (never a crash, never success with missing rows). */
+    int truncations_refused = 1;
+    for (size_t cut = 0; cut < size; cut += cut < 64 ? 1 : 97) {
+        s = (sink){.hash = 0xcbf29ce484222325ULL};
+        comrec_status status = comrec_decode(context, file, cut, arena, need, take_row, &s);
+        if (status != COMREC_ERROR_CORRUPT && status != COMREC_ERROR_NOT_COMREC) {
+            truncations_refused = 0;
+            printf("  truncated at %zu: %s\n", cut, comrec_status_string(status));
+        }
+    }
+    CHECK(truncations_refused, "truncated files");
+
+    /* Flipped bytes in the entropy-coded data: an error or an image, never a crash or a bad row count. */
+    int corrupt_ok = 1;
+    for (size_t i = size / 2; i + 2 < size; i += size / 16 + 1) {
+        memcpy(copy, file, size);
+        copy[i] ^= 0x5A;
+        s = (sink){.hash = 0xcbf29ce484222325ULL};
+        comrec_status status = comrec_decode(context, copy, size, arena, need, take_row, &s);
+        if (!(status == COMREC_ERROR_CORRUPT || (status == COMREC_OK && s.rows == info.height))) corrupt_ok = 0;
+    }
+    CHECK(corrupt_ok, "corrupt data");
+    free(copy);
+    free(arena);
+
+    /* Encode: bad options and callbacks. */
+    comrec_encode_options options;
+    comrec_encode_options_init(&options);
+    CHECK(options.quality == 75 && options.mode == COMREC_MODE_HALF && options.profile == NULL, "default options");
+    size_t encode_need = comrec_encode_arena_bytes(context, &options, 40);
+    void *encode_arena = malloc(encode_need);
+    size_t written = 0;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+              == COMREC_OK && written > 0,
+          "encode 40x30");
+    CHECK(comrec_encode(context, 40, 30, NULL, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+              == COMREC_ERROR_ARGUMENT,
+          "NULL read callback");
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need / 2, discard_bytes,
+                        &written) == COMREC_ERROR_ARENA_TOO_SMALL,
+          "encode arena too small");
+    CHECK(comrec_encode(context, 40, 30, refuse_row, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+              == COMREC_ERROR_CALLBACK,
+          "read callback stops");
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, refuse_bytes, NULL)
+              == COMREC_ERROR_CALLBACK,
+          "write callback stops");
+    CHECK(comrec_encode(context, 0, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+              != COMREC_OK,
+          "empty image");
+    options.quality = 0;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+              == COMREC_ERROR_ARGUMENT,
+          "quality 0");
+    options.quality = 75;
+    options.profile = "nonesuch";
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+              == COMREC_ERROR_ARGUMENT,
+          "unknown profile");
+    free(encode_arena);
+    comrec_context_destroy(context);
+
+    /* Two contexts on two threads at once give the single decode's rows. */
+    thread_job jobs[2] = {{file, size, {0}, COMREC_OK}, {file, size, {0}, COMREC_OK}};
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) pthread_create(&threads[i], NULL, decode_in_thread, &jobs[i]);
+    for (int i = 0; i < 2; i++) pthread_join(threads[i], NULL);
+    CHECK(jobs[0].status == COMREC_OK && jobs[1].status == COMREC_OK && jobs[0].result.hash == good.hash
+              && jobs[1].result.hash == good.hash,
+          "two contexts on two threads");
+
+    free(file);
+    printf("api-test: %d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# Builds the C API (include/comrec.h, implemented by Sources/ComRecC) as static libraries with
+# Embedded Swift plus libjpeg-turbo for every target, links the board tool
+# (examples/board/comrec-board.c) and the API test (Tests/BoardAPI/api-test.c) against them, and
+# runs both: natively for the host, under qemu-aarch64 (cortex-a53, cortex-a76) and qemu-arm
+# (cortex-a15) for the boards. Every file the board tool writes must be byte-identical to what the
+# x86 `comrec` CLI makes from the same image (encode) or file (decode), with 1 and with 4 threads.
+#
+# Targets and what lands in .build-boards/<target>/ (libcomrec.a, comrec.h, comrec-board, api-test):
+#   x86_64       host, portable kernels; also libcomrec.so (what a Python binding loads)
+#   aarch64-a53  Cortex-A53: NEON kernels
+#   aarch64-a76  Cortex-A76: NEON dot-product kernels (-D COMREC_NEON_DOT)
+#   armv7        32-bit armv7-a, hard-float NEON ABI (armhf), portable kernels
+# Needs nothing but Debian packages; installs what is missing (the cross gcc and libc, qemu-user,
+# and libjpeg62-turbo-dev for arm64 and armhf through multiarch). Ends with
+# "boards: N passed, M failed". About 5 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+out=$root/.build-boards
+
+missing=()
+command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+command -v arm-linux-gnueabihf-gcc >/dev/null || missing+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+[ -e /usr/lib/x86_64-linux-gnu/libjpeg.a ] || missing+=(libjpeg62-turbo-dev)
+[ -e /usr/lib/aarch64-linux-gnu/libjpeg.a ] || missing+=(libjpeg62-turbo-dev:arm64)
+[ -e /usr/lib/arm-linux-gnueabihf/libjpeg.a ] || missing+=(libjpeg62-turbo-dev:armhf)
+if ((${#missing[@]})); then
+    echo "installing ${missing[*]}"
+    sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo dpkg --add-architecture arm64
+    $sudo dpkg --add-architecture armhf
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+swift_lib=$(dirname "$(readlink -f "$(command -v swiftc)")")/../lib/swift/embedded
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# Module maps for the C headers the Swift modules import.
+cat > "$work/module.modulemap" <<EOF
+module CComRecImage { header "$root/Sources/CComRecImage/include/comrec_image.h" export * }
+module CComRecPool { header "$root/Sources/CComRecPool/include/CComRecPool.h" export * }
+module CComRecAPI { header "$root/include/comrec.h" export * }
+EOF
+
+# The target's settings: Swift triple and CPU, C compiler and flags, library directory, runner.
+configure() {
+    defines=()
+    swift_cpu=()
+    case $1 in
+    x86_64)
+        triple=x86_64-unknown-linux-gnu; cc=gcc; arch_dir=x86_64-linux-gnu; cflags=(-fPIC); runner=() ;;
+    aarch64-a53)
+        triple=aarch64-none-none-elf; swift_cpu=(-target-cpu cortex-a53); cc=aarch64-linux-gnu-gcc
+        arch_dir=aarch64-linux-gnu; cflags=(-mcpu=cortex-a53); runner=(qemu-aarch64 -cpu cortex-a53) ;;
+    aarch64-a76)
+        triple=aarch64-none-none-elf; swift_cpu=(-target-cpu cortex-a76); defines=(-D COMREC_NEON_DOT)
+        cc=aarch64-linux-gnu-gcc; arch_dir=aarch64-linux-gnu; cflags=(-mcpu=cortex-a76); runner=(qemu-aarch64 -cpu max) ;;
+    armv7)
+        # Embedded Swift has no armv7 Linux triple; the bare-metal one with the hard-float NEON ABI
+        # makes objects that link with Debian's armhf libc.
+        triple=armv7-none-none-eabi; swift_cpu=(-target-cpu cortex-a15 -Xcc -mfloat-abi=hard -Xcc -mfpu=neon)
+        cc=arm-linux-gnueabihf-gcc; arch_dir=arm-linux-gnueabihf; cflags=(-mcpu=cortex-a15 -mfpu=neon -mfloat-abi=hard)
+        runner=(qemu-arm -cpu cortex-a15) ;;
+    esac
+    # The multiarch libc (pulled in by libjpeg62-turbo-dev:<arch>) must come with its own loader: the
+    # cross toolchain's copy is another build of glibc, and mixing the two hangs in pthread_create.
+    if [ "${runner[0]:-}" != "" ]; then
+        if [ -e "/lib/$arch_dir/libc.so.6" ]; then runner+=(-L /); else runner+=(-L "/usr/$arch_dir"); fi
+    fi
+}
+
+# Builds .build-boards/<target>/: the Swift modules (Embedded), the C wrappers, libcomrec.a.
+build() {
+    local target=$1 dir=$out/$1
+    configure "$target"
+    rm -rf "$dir"
+    mkdir -p "$dir/objects" "$dir/jpeg-include"
+    local flags=(-swift-version 6 -enable-experimental-feature Embedded -target "$triple" "${swift_cpu[@]}" -O -wmo
+        -parse-as-library "${defines[@]}" -I "$dir/objects" -I "$work" -Xcc -ffunction-sections -Xcc -fdata-sections)
+    module() {  # module NAME SOURCES...
+        local name=$1
+        shift
+        swiftc "${flags[@]}" -module-name "$name" -emit-module -emit-module-path "$dir/objects/$name.swiftmodule" \
+            -c "$@" -o "$dir/objects/$name.o"
+    }
+    mapfile -t kernel_sources < <(find Sources/ComRecKernels -name '*.swift' | sort)
+    module ComRecKernels "${kernel_sources[@]}"
+    module ComRecModels Sources/ComRecModels/*.swift
+    module ComRecNetworks Sources/ComRecNetworks/*.swift
+    module ComRecCodec Sources/ComRecCodec/*.swift
+    module ComRecJPEG Sources/ComRecJPEG/*.swift
+    module ComRecC Sources/ComRecC/*.swift
+    # libjpeg's headers: the common ones and the target's jconfig.h (multiarch).
+    for header in jpeglib.h jmorecfg.h jerror.h; do ln -s "/usr/include/$header" "$dir/jpeg-include/$header"; done
+    ln -s "/usr/include/$arch_dir/jconfig.h" "$dir/jpeg-include/jconfig.h"
+    local c=("$cc" -O2 -ffunction-sections -fdata-sections "${cflags[@]}")
+    "${c[@]}" -I "$dir/jpeg-include" -I Sources/CComRecImage/include -c Sources/CComRecImage/jpeg.c -o "$dir/objects/jpeg.o"
+    "${c[@]}" -I Sources/CComRecPool/include -c Sources/CComRecPool/pool.c -o "$dir/objects/pool.o"
+    # The Embedded stdlib's Unicode tables (String comparisons need them) go into the library.
+    mkdir -p "$dir/objects/unicode"
+    (cd "$dir/objects/unicode" && ar x "$swift_lib/$triple/libswiftUnicodeDataTables.a")
+    if [ "$target" = armv7 ]; then
+        # The toolchain's armv7 tables are tagged soft-float and the linker refuses to mix them with
+        # hard-float code. They pass no floating-point values in what ComRec uses (string
+        # comparison tables), so the tag goes.
+        for object in "$dir"/objects/unicode/*.o; do arm-linux-gnueabihf-objcopy --remove-section .ARM.attributes "$object"; done
+    fi
+    ar rcs "$dir/libcomrec.a" "$dir"/objects/*.o "$dir"/objects/unicode/*.o
+    cp include/comrec.h "$dir/"
+    local link=(-Wl,--gc-sections "$dir/libcomrec.a" "/usr/lib/$arch_dir/libjpeg.a" -lpthread -lm)
+    "${c[@]}" -I include examples/board/comrec-board.c "${link[@]}" -o "$dir/comrec-board"
+    "${c[@]}" -I include Tests/BoardAPI/api-test.c "${link[@]}" -o "$dir/api-test"
+    if [ "$target" = x86_64 ]; then
+        gcc -shared -o "$dir/libcomrec.so" -Wl,--whole-archive "$dir/libcomrec.a" -Wl,--no-whole-archive \
+            -ljpeg -lpthread -lm
+    fi
+}
+
+# Test images (PPM), made from Fixtures/generate.py's formulas: small enough for qemu, with odd
+# sizes and one tall image that needs several bands with 4 threads.
+python3 - "$work" <<'PY'
+import os, sys
+sys.path.insert(0, "Fixtures")
+import generate as g
+work = sys.argv[1]
+def save(name, width, height, pixel):
+    with open(os.path.join(work, name), "wb") as f:
+        f.write(b"P6\n%d %d\n255\n" % (width, height))
+        f.write(bytes(v for y in range(height) for x in range(width) for v in pixel(x, y)))
+save("demo-96x64.ppm", 96, 64, lambda x, y: g.demo_pixel(x * 8, y * 8, 768, 512))
+save("small-33x17.ppm", 33, 17, g.small_rgb)
+save("tiny-1x1.ppm", 1, 1, g.small_rgb)
+save("tall-12x1100.ppm", 12, 1100, lambda x, y: g.demo_pixel(x * 64, (y * 7) % 512, 768, 512))
+PY
+images=(demo-96x64 small-33x17 tiny-1x1 tall-12x1100)
+
+# The references: the x86 CLI's files and decodes.
+echo "building the reference CLI (swift build -c release --product comrec)"
+swift build -c release --product comrec >/dev/null
+cli=$(swift build -c release --show-bin-path)/comrec
+pixels() {  # SHA-256 of the RGB samples of a PNG (the CLI's decode) or a P6 PPM (the board's)
+    python3 - "$1" <<'PY'
+import hashlib, sys
+sys.path.insert(0, "Fixtures")
+import generate as g
+path = sys.argv[1]
+if path.endswith(".png"):
+    data = b"".join(g.read_png_rgb8(path))
+else:
+    raw = open(path, "rb").read()
+    data = raw.split(b"\n", 3)[3]
+print(hashlib.sha256(data).hexdigest())
+PY
+}
+cases=()  # image:profile:mode
+for image in "${images[@]}"; do cases+=("$image:fast:half" "$image:fast:full"); done
+cases+=("small-33x17:paper:half" "small-33x17:paper:full" "demo-96x64:bicubic:full")
+for case in "${cases[@]}"; do
+    IFS=: read -r image profile mode <<<"$case"
+    "$cli" encode "$work/$image.ppm" -o "$work/$image-$profile-$mode.jpg" --quality 60 --profile "$profile" \
+        --mode "$mode" --force >/dev/null
+    "$cli" decode "$work/$image-$profile-$mode.jpg" -o "$work/$image-$profile-$mode.png" --force >/dev/null
+    pixels "$work/$image-$profile-$mode.png" > "$work/$image-$profile-$mode.pixels"
+done
+
+for target in x86_64 aarch64-a53 aarch64-a76 armv7; do
+    start=$SECONDS
+    # In a subshell outside any condition, so that `set -e` stops the build at its first error.
+    set +e
+    (set -e; build "$target") > "$work/build-$target.log" 2>&1
+    status=$?
+    set -e
+    if [ "$status" != 0 ]; then
+        fail "$target: the build failed:"
+        tail -20 "$work/build-$target.log"
+        continue
+    fi
+    pass
+    configure "$target"
+    dir=$out/$target
+    run() { "${runner[@]}" "$@"; }
+    ok=0
+    for case in "${cases[@]}"; do
+        IFS=: read -r image profile mode <<<"$case"
+        ref=$work/$image-$profile-$mode
+        for threads in 1 4; do
+            rm -f "$work/board.jpg" "$work/board.ppm"
+            if [ "$profile" != bicubic ] || [ "$mode" = full ]; then
+                if COMREC_THREADS=$threads COMREC_PROFILE=$profile COMREC_MODE=$mode \
+                    run "$dir/comrec-board" encode "$work/$image.ppm" "$work/board.jpg" 60 \
+                    && cmp -s "$work/board.jpg" "$ref.jpg"; then
+                    pass; ok=$((ok + 1))
+                else
+                    fail "$target: encode $image $profile $mode, $threads threads: not the CLI's file"
+                fi
+            fi
+            if COMREC_THREADS=$threads run "$dir/comrec-board" decode "$ref.jpg" "$work/board.ppm" \
+                && [ "$(pixels "$work/board.ppm")" = "$(cat "$ref.pixels")" ]; then
+                pass; ok=$((ok + 1))
+            else
+                fail "$target: decode $image $profile $mode, $threads threads: not the CLI's pixels"
+            fi
+        done
+    done
+    if run "$dir/api-test" "$work/demo-96x64-fast-half.jpg" > "$work/api-$target.txt" 2>&1; then
+        pass
+    else
+        fail "$target: api-test"
+    fi
+    grep -v '^api-test:' "$work/api-$target.txt" || true
+    echo "$target: $(stat -c %s "$dir/libcomrec.a") bytes of libcomrec.a, $ok files identical to the CLI's," \
+        "$(tail -1 "$work/api-$target.txt"); $((SECONDS - start)) s"
+done
+echo "boards: $passed passed, $failed failed"
+[ "$failed" = 0 ]
