@@ -87,6 +87,16 @@ const char *comrec_context_message(const comrec_context *context);
 /** The largest image (in pixels) the context decodes or encodes; default 100 000 000. */
 comrec_status comrec_context_set_max_pixels(comrec_context *context, uint64_t max_pixels);
 
+/** How the context computes its 3x3 convolutions (the bytes are the same either way):
+ *  MEASURED (the default) picks per layer whatever measured faster for the build's kernels;
+ *  DIRECT needs the least arena (Winograd layers keep 5 rows per layer instead of 3); WINOGRAD
+ *  uses Winograd F(2x2, 3x3) wherever a layer allows it. The arena sizes depend on this choice:
+ *  query them after setting it. */
+#define COMREC_CONVOLUTION_MEASURED 0
+#define COMREC_CONVOLUTION_DIRECT 1
+#define COMREC_CONVOLUTION_WINOGRAD 2
+comrec_status comrec_context_set_convolution(comrec_context *context, int choice);
+
 /* ---- Reading a file's facts ----------------------------------------------------------------- */
 
 typedef struct comrec_info {

@@ -118,6 +118,14 @@ build() {
     local link=(-Wl,--gc-sections "$dir/libcomrec.a" "/usr/lib/$arch_dir/libjpeg.a" -lpthread -lm)
     "${c[@]}" -I include examples/board/comrec-board.c "${link[@]}" -o "$dir/comrec-board"
     "${c[@]}" -I include Tests/BoardAPI/api-test.c "${link[@]}" -o "$dir/api-test"
+    # A firmware build that keeps only the fast profile: ComRecC with COMREC_ONLY_FAST, and the
+    # linker drops the other networks' weights.
+    mkdir -p "$dir/only-fast"
+    swiftc "${flags[@]}" -D COMREC_ONLY_FAST -module-name ComRecC -c Sources/ComRecC/*.swift -o "$dir/only-fast/ComRecC.o"
+    cp "$dir/libcomrec.a" "$dir/only-fast/libcomrec.a"
+    ar rcs "$dir/only-fast/libcomrec.a" "$dir/only-fast/ComRecC.o"
+    "${c[@]}" -I include examples/board/comrec-board.c -Wl,--gc-sections "$dir/only-fast/libcomrec.a" \
+        "/usr/lib/$arch_dir/libjpeg.a" -lpthread -lm -o "$dir/only-fast/comrec-board"
     if [ "$target" = x86_64 ]; then
         gcc -shared -o "$dir/libcomrec.so" -Wl,--whole-archive "$dir/libcomrec.a" -Wl,--no-whole-archive \
             -ljpeg -lpthread -lm
@@ -216,8 +224,20 @@ for target in x86_64 aarch64-a53 aarch64-a76 armv7; do
         fail "$target: api-test"
     fi
     grep -v '^api-test:' "$work/api-$target.txt" || true
-    echo "$target: $(stat -c %s "$dir/libcomrec.a") bytes of libcomrec.a, $ok files identical to the CLI's," \
-        "$(tail -1 "$work/api-$target.txt"); $((SECONDS - start)) s"
+    rm -f "$work/only-fast-1.ppm" "$work/only-fast-2.ppm"
+    if run "$dir/only-fast/comrec-board" decode "$work/demo-96x64-fast-half.jpg" "$work/only-fast-1.ppm" \
+        && ! run "$dir/only-fast/comrec-board" decode "$work/small-33x17-paper-half.jpg" "$work/only-fast-2.ppm" 2>/dev/null \
+        && [ ! -e "$work/only-fast-2.ppm" ]; then
+        pass
+    else
+        fail "$target: the fast-only build does not decode exactly the fast files"
+    fi
+    sizes() {  # .text and .rodata + .data of a linked board tool, in KB
+        size -A "$1" | awk '$1 == ".text" { t = $2 } $1 == ".rodata" || $1 == ".data" || $1 == ".data.rel.ro" { d += $2 }
+            END { printf "%d KB code, %d KB data", t / 1024, d / 1024 }'
+    }
+    echo "$target: $ok files identical to the CLI's, $(tail -1 "$work/api-$target.txt"); comrec-board with" \
+        "every profile $(sizes "$dir/comrec-board"), with fast only $(sizes "$dir/only-fast/comrec-board"); $((SECONDS - start)) s"
 done
 echo "boards: $passed passed, $failed failed"
 [ "$failed" = 0 ]

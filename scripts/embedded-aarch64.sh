@@ -23,6 +23,10 @@ fixture=Fixtures/kernels/conv3x3-hashes.txt
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mapfile -t kernel_sources < <(find Sources/ComRecKernels -name '*.swift' | sort)
+# Debian's multiarch libc (scripts/boards.sh installs it with libjpeg for arm64) must run with its
+# own loader; otherwise the cross toolchain's libc does.
+qemu_root=/usr/aarch64-linux-gnu
+[ -e /lib/aarch64-linux-gnu/libc.so.6 ] && qemu_root=/
 status=0
 for variant in cortex-a53 cortex-a76; do
     defines=()
@@ -44,7 +48,7 @@ for variant in cortex-a53 cortex-a76; do
         echo "$variant: $sdots sdot instructions in the kernels"
         [ "$sdots" -gt 0 ] || { echo "FAIL: no sdot in the NEON dot build"; status=1; }
     fi
-    qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu "$dir/driver" > "$dir/output.txt"
+    qemu-aarch64 -cpu max -L "$qemu_root" "$dir/driver" > "$dir/output.txt"
     for family in "${families[@]}"; do
         # A Winograd family prints only the cases it applies to: compare with those fixture lines.
         printed=$(awk -v f="$family" '$1 == f && $2 ~ /^[0-9]+$/ { print $2, $3, $4 }' "$dir/output.txt")

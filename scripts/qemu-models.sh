@@ -50,6 +50,10 @@ PY
 tables="$(dirname "$(readlink -f "$(command -v swiftc)")")/../lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeDataTables.a"
 mapfile -t kernel_sources < <(find Sources/ComRecKernels -name '*.swift' | sort)
 mapfile -t model_sources < <(find Sources/ComRecModels -name '*.swift' | sort)
+# Debian's multiarch libc (scripts/boards.sh installs it with libjpeg for arm64) must run with its
+# own loader; otherwise the cross toolchain's libc does.
+qemu_root=/usr/aarch64-linux-gnu
+[ -e /lib/aarch64-linux-gnu/libc.so.6 ] && qemu_root=/
 status=0
 for variant in cortex-a53 cortex-a76; do
     defines=()
@@ -72,7 +76,7 @@ for variant in cortex-a53 cortex-a76; do
     swiftc "${flags[@]}" -module-name QemuModels -c scripts/qemu-models/main.swift "$work/GoldenCases.swift" -o "$dir/main.o"
     # Dynamic link: -static fails on a copy relocation against a protected stdlib symbol.
     aarch64-linux-gnu-gcc "$dir"/*.o "$tables" -lm -o "$dir/qemu-models"
-    output=$(qemu-aarch64 -cpu max -L /usr/aarch64-linux-gnu "$dir/qemu-models")
+    output=$(qemu-aarch64 -cpu max -L "$qemu_root" "$dir/qemu-models")
     echo "$variant: $output ($((SECONDS - start)) s)"
     grep -q "golden checks passed" <<<"$output" || status=1
 done

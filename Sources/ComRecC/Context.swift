@@ -24,7 +24,8 @@ let boardKernelFamilyName = "portable"
 final class Context {
     let threads: Int
     let pool: OpaquePointer?
-    let profiles: [Profile]
+    private(set) var profiles: [Profile]
+    private(set) var algorithms = ConvAlgorithmPolicy.measured
     var maxPixels = defaultMaxPixels
     /// The last failure's details, NUL-terminated.
     let message = UnsafeMutablePointer<CChar>.allocate(capacity: Context.messageBytes)
@@ -41,7 +42,7 @@ final class Context {
         } else {
             pool = nil
         }
-        profiles = boardProfiles(runner: boardRunner(threads: threads, pool: pool))
+        profiles = boardProfiles(runner: boardRunner(threads: threads, pool: pool, algorithms: .measured))
         message[0] = 0
         // Decode every network now, so that no later call allocates for weights.
         for profile in profiles {
@@ -56,6 +57,12 @@ final class Context {
     }
 
     func profile(named name: String) -> Profile? { profiles.first { $0.name == name } }
+
+    /// Runs the networks with `algorithms` from now on (the weights are shared and already decoded).
+    func use(_ algorithms: ConvAlgorithmPolicy) {
+        self.algorithms = algorithms
+        profiles = boardProfiles(runner: boardRunner(threads: threads, pool: pool, algorithms: algorithms))
+    }
 
     /// Records `text` as the last failure's details and returns `status`.
     func fail(_ status: Status, _ text: String) -> Int32 {
@@ -101,9 +108,9 @@ private struct PoolHandle: @unchecked Sendable {
 }
 
 /// Tiles on the pool's threads (or the caller's alone) with the build's kernel family.
-func boardRunner(threads: Int, pool: OpaquePointer?) -> NetworkRunner {
+func boardRunner(threads: Int, pool: OpaquePointer?, algorithms: ConvAlgorithmPolicy) -> NetworkRunner {
     let handle = PoolHandle(pool: pool)
-    return NetworkRunner(threadCount: threads, kernelFamily: boardKernelFamilyName) { plan, tiles, scratch in
+    return NetworkRunner(threadCount: threads, kernelFamily: boardKernelFamilyName, algorithms: algorithms) { plan, tiles, scratch in
         guard let pool = handle.pool, tiles.count > 1 else {
             for tile in tiles { plan.runTile(tile, scratch: scratch, kernel: BoardKernel.self) }
             return
@@ -153,4 +160,16 @@ public func comrec_context_set_max_pixels(_ context: OpaquePointer?, _ maxPixels
 func contextObject(_ handle: OpaquePointer?) -> Context? {
     guard let handle else { return nil }
     return Unmanaged<Context>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}
+
+@_cdecl("comrec_context_set_convolution")
+public func comrec_context_set_convolution(_ handle: OpaquePointer?, _ choice: Int32) -> Int32 {
+    guard let context = contextObject(handle) else { return Status.argument.rawValue }
+    switch choice {
+    case 0: context.use(.measured)
+    case 1: context.use(.direct)
+    case 2: context.use(.winograd)
+    default: return context.fail(.argument, "convolution choice \(choice) is not COMREC_CONVOLUTION_MEASURED, _DIRECT or _WINOGRAD")
+    }
+    return context.succeed()
 }

@@ -168,6 +168,21 @@ int main(int argc, char **argv) {
     CHECK(clean, "no write outside the arena");
     free(guarded);
 
+    /* Direct and Winograd convolutions: the same rows; direct never needs more arena. */
+    size_t arenas[3];
+    for (int choice = COMREC_CONVOLUTION_MEASURED; choice <= COMREC_CONVOLUTION_WINOGRAD; choice++) {
+        CHECK(comrec_context_set_convolution(context, choice) == COMREC_OK, "set convolution %d", choice);
+        arenas[choice] = comrec_decode_arena_bytes(context, "fast", COMREC_MODE_HALF, 8192);
+        sink other = {0};
+        CHECK(decode(context, file, size, &other) == COMREC_OK && other.hash == good.hash, "convolution %d: same rows", choice);
+    }
+    CHECK(arenas[COMREC_CONVOLUTION_DIRECT] <= arenas[COMREC_CONVOLUTION_MEASURED]
+              && arenas[COMREC_CONVOLUTION_MEASURED] <= arenas[COMREC_CONVOLUTION_WINOGRAD]
+              && arenas[COMREC_CONVOLUTION_DIRECT] < arenas[COMREC_CONVOLUTION_WINOGRAD],
+          "arena: direct %zu <= measured %zu <= Winograd %zu", arenas[1], arenas[0], arenas[2]);
+    CHECK(comrec_context_set_convolution(context, 7) == COMREC_ERROR_ARGUMENT, "unknown convolution choice");
+    CHECK(comrec_context_set_convolution(context, COMREC_CONVOLUTION_MEASURED) == COMREC_OK, "back to measured");
+
     /* NULL arguments. */
     void *arena = malloc(need);
     CHECK(comrec_decode(context, file, size, arena, need, NULL, &s) == COMREC_ERROR_ARGUMENT, "NULL row callback");

@@ -9,7 +9,7 @@
  *   comrec-board arena WIDTH                       arena bytes per profile and mode for that width
  *
  * Environment: COMREC_THREADS (threads, default 1), COMREC_PROFILE (default fast), COMREC_MODE
- * (half, the default, or full). Output goes to OUT.tmp-PID and is renamed to OUT only when
+ * (half, the default, or full), COMREC_CONV (measured, the default, direct or winograd). Output goes to OUT.tmp-PID and is renamed to OUT only when
  * complete: a failure leaves no partial file and never replaces an existing OUT.
  */
 #include "comrec.h"
@@ -266,7 +266,8 @@ static int usage(void) {
             "       comrec-board decode IN.jpg OUT.ppm\n"
             "       comrec-board info IN.jpg\n"
             "       comrec-board arena WIDTH\n"
-            "environment: COMREC_THREADS (default 1), COMREC_PROFILE (default fast), COMREC_MODE (half|full)\n"
+            "environment: COMREC_THREADS (default 1), COMREC_PROFILE (default fast), COMREC_MODE (half|full),\n"
+            "             COMREC_CONV (measured|direct|winograd)\n"
             "ComRec %s, C API %d, %s kernels\n",
             comrec_version(), comrec_api_version(), comrec_kernel_family());
     return 2;
@@ -283,6 +284,17 @@ int main(int argc, char **argv) {
     comrec_context *context = NULL;
     comrec_status status = comrec_context_create(threads, &context);
     if (status != COMREC_OK) return fail_status("cannot start", status, NULL);
+    const char *conv = getenv("COMREC_CONV");
+    if (conv && conv[0]) {
+        int choice = strcmp(conv, "measured") == 0 ? COMREC_CONVOLUTION_MEASURED
+                     : strcmp(conv, "direct") == 0 ? COMREC_CONVOLUTION_DIRECT
+                     : strcmp(conv, "winograd") == 0 ? COMREC_CONVOLUTION_WINOGRAD : -1;
+        if (choice < 0) {
+            comrec_context_destroy(context);
+            return fail("COMREC_CONV must be measured, direct or winograd, not", conv);
+        }
+        comrec_context_set_convolution(context, choice);
+    }
     int result = is_arena    ? arena(context, argv[2])
                  : is_encode ? encode(context, argv[2], argv[3], argc == 5 ? argv[4] : NULL)
                              : decode(context, argv[2], argv[3]);
