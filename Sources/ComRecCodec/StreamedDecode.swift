@@ -23,16 +23,21 @@ public struct StreamedDecoding {
     public var width: Int { info.segment.width }
     /// Grid rows per tile when the caller does not choose (StreamedRun).
     public static let defaultTileRows = StreamedRun.defaultTileRows
+
+    /// The `tileRows` of one tile per thread, up to a band of about `bandBytes` of output rows
+    /// (`StreamedRun.fitted(bandBytes:)`).
+    public static func fittedTileRows(bandBytes: Int) -> Int { StreamedRun.fitted(bandBytes: bandBytes) }
     public var height: Int { info.segment.height }
 }
 
 extension ComRecPipeline {
     /// Checks `file` as `decode` does (profile, model, limits, sizes) and plans its streamed
-    /// decode with `tileRows` grid rows per tile. Nothing is decoded yet.
+    /// decode with `tileRows` grid rows per tile (or `fittedTileRows(bandBytes:)`). Nothing is
+    /// decoded yet.
     public func streamedDecoding(
         _ file: [UInt8], tileRows: Int = StreamedRun.defaultTileRows
     ) throws(ComRecError) -> StreamedDecoding {
-        guard tileRows >= 1 else { throw .invalidArgument("rows per tile must be at least 1, not \(tileRows)") }
+        guard tileRows != 0 else { throw .invalidArgument("rows per tile must not be 0") }
         let (info, profile) = try checkedForDecoding(file)
         let segment = info.segment
         guard let profile else { return StreamedDecoding(info: info, run: nil) }

@@ -89,6 +89,10 @@ public func decodeComRec(
     }
 }
 
+/// About how much memory `decodeFile` gives its band of output rows (8 MB): an image that fits is
+/// decoded with one tile per thread, the least work; a larger one in bands of this size.
+public let decodeBandBytes = 8_000_000
+
 /// What `decodeFile` wrote.
 public struct DecodeReport: Sendable {
     public var width: Int
@@ -102,12 +106,12 @@ public struct DecodeReport: Sendable {
 /// Decodes the ComRec file at `input` and writes the image to `output` as PNG (zlib level
 /// `pngLevel`), a band of rows at a time: JPEG rows in, PNG rows out, memory that grows with the
 /// width and not with the height (ComRecCodec's StreamedDecode.swift). `profiles`: nil, every
-/// registered profile on the shared runner. `tileRows`: grid rows per tile (StreamedRun).
+/// registered profile on the shared runner. `tileRows`: grid rows per tile (StreamedRun); nil,
+/// one tile per thread up to a band of about `decodeBandBytes` of output rows.
 @discardableResult
 public func decodeFile(
     input: String, output: String, maxPixels: Int = defaultMaxPixels, force: Bool = false,
-    pngLevel: Int = PNG.defaultCompressionLevel, profiles: [Profile]? = nil,
-    tileRows: Int = StreamedDecoding.defaultTileRows
+    pngLevel: Int = PNG.defaultCompressionLevel, profiles: [Profile]? = nil, tileRows: Int? = nil
 ) throws -> DecodeReport {
     guard (0...9).contains(pngLevel) else { throw ComRecIOError(.pngCompressionLevel(pngLevel)) }
     let bytes = try readInputFile(input)
@@ -117,7 +121,8 @@ public func decodeFile(
         guard ImageFormat.detect(bytes) == .jpeg else {
             throw ComRecIOError(.notAJPEGForDecode(start: describeStart(bytes)))
         }
-        let decoding = try pipeline.streamedDecoding(bytes, tileRows: tileRows)
+        let rows = tileRows ?? StreamedDecoding.fittedTileRows(bandBytes: decodeBandBytes)
+        let decoding = try pipeline.streamedDecoding(bytes, tileRows: rows)
         return (decoding, try LibJPEG.RowReader(bytes, maxPixels: maxPixels))
     }
     let png = try attributing(to: output) {

@@ -69,15 +69,21 @@ public struct StreamedRun {
     /// than one tile per image in the 12-layer fast RecCNN, at a few megabytes per 4096 pixels.
     public static let defaultTileRows = 64
 
+    /// `tileRows` that asks for one tile per thread over the whole image (the least halo work),
+    /// as long as the band of output rows stays within `bandBytes`; else as many rows as fit, and
+    /// never fewer than `defaultTileRows`. The arena then depends on the height up to that bound.
+    public static func fitted(bandBytes: Int) -> Int { -max(1, bandBytes) }
+
     /// The run of `job` of `model` over a `width x height` image, its tiles run by `runner`
-    /// (`runner.threadCount` tiles per band), `tileRows` grid rows per tile. Without a model,
+    /// (`runner.threadCount` tiles per band), `tileRows` grid rows per tile (or
+    /// `fitted(bandBytes:)`). Without a model,
     /// `.reconstruct` is the x2 bicubic upsampling alone (the `bicubic` profile's decode), in bands
     /// of `tileRows` rows.
     public init(
         model: LearnedModel?, job: StreamedJob, width: Int, height: Int, runner: NetworkRunner,
         tileRows: Int = StreamedRun.defaultTileRows
     ) {
-        precondition(width > 0 && height > 0 && tileRows > 0)
+        precondition(width > 0 && height > 0 && tileRows != 0)
         switch job {
         case .compact, .reconstruct:
             precondition(model.map { !$0.isEnhancer } ?? (job == .reconstruct), "an enhancer has no compact image")
@@ -87,7 +93,6 @@ public struct StreamedRun {
         self.job = job
         self.width = width
         self.height = height
-        self.tileRows = tileRows
         self.runner = runner
         let cw = (width + 1) / 2, ch = (height + 1) / 2
         let placeholder = UnsafeMutablePointer<UInt8>(bitPattern: 64)!
@@ -122,6 +127,15 @@ public struct StreamedRun {
         sinkWidth = outputWidth
         sinkHeight = outputHeight
         let shuffle = layers?.last?.kind == .lastConv3x3PixelShuffleResidual
+        var tileRows = tileRows
+        if tileRows < 0 {
+            // fitted(bandBytes:): grid rows per thread, capped by the band's bytes.
+            let perGridRow = runner.threadCount * (shuffle ? 2 : 1) * outputWidth * 3
+            let gridHeight = shuffle ? (outputHeight + 1) / 2 : outputHeight
+            let perThread = (gridHeight + runner.threadCount - 1) / runner.threadCount
+            tileRows = max(StreamedRun.defaultTileRows, min(perThread, -tileRows / perGridRow))
+        }
+        self.tileRows = tileRows
         let plan = layers.map {
             runner.plan(layers: $0, input: placeholder, inputWidth: inputWidth, inputHeight: inputHeight,
                         base: placeholder, output: placeholder, outputWidth: outputWidth, outputHeight: outputHeight,

@@ -19,7 +19,7 @@ import Testing
             let image = goldenSyntheticImage(width: width, height: height, seed: width * 31 + height)
             let cw = (width + 1) / 2, ch = (height + 1) / 2
             let compactInput = goldenSyntheticImage(width: cw, height: ch, seed: width + height)
-            for tileRows in [1, 4, 64] {
+            for tileRows in [1, 4, 64, StreamedRun.fitted(bandBytes: 1000), StreamedRun.fitted(bandBytes: 1 << 30)] {
                 for model in halves {
                     var compact = [UInt8](repeating: 0, count: cw * ch * 3)
                     model.makeCompact(image: image, width: width, height: height, compact: &compact, runner: runner)
