@@ -149,11 +149,12 @@ typedef struct comrec_encode_options {
 
 /** Fills `options` with the defaults (those of `comrec encode`). */
 void comrec_encode_options_init(comrec_encode_options *options);
-/** Arena bytes that encoding an image up to `width` pixels wide with `options` needs, whatever
- *  the height (0 for an unknown profile or a width of 0). */
+/** Arena bytes that encoding an image up to `width` pixels wide with `options` (NULL: the
+ *  defaults) needs, whatever the height (0 for invalid options, a width of 0, or a width whose
+ *  stored JPEG would be wider than 65500 pixels). */
 size_t comrec_encode_arena_bytes(const comrec_context *context, const comrec_encode_options *options, uint32_t width);
 /** Encodes a `width` x `height` image whose rows `read` gives into a ComRec file that goes to
- *  `write`: the bytes of `comrec encode --mode half|full --quality Q --profile P` on the same
+ *  `write` (`options` NULL: the defaults): the bytes of `comrec encode --mode half|full --quality Q --profile P` on the same
  *  image. */
 comrec_status comrec_encode(
     comrec_context *context, uint32_t width, uint32_t height, comrec_read_callback read, void *read_user,

@@ -30,12 +30,15 @@ final class Context {
     /// The last failure's details, NUL-terminated.
     let message = UnsafeMutablePointer<CChar>.allocate(capacity: Context.messageBytes)
     static let messageBytes = 256
+    /// Where an encode's write callback is kept while libjpeg may call it (Encode.swift).
+    let writeTarget = UnsafeMutablePointer<WriteTarget>.allocate(capacity: 1)
 
     init?(threads: Int) {
         self.threads = threads
         if threads > 1 {
             guard let pool = crc_pool_create(Int32(threads)) else {
                 message.deallocate()
+                writeTarget.deallocate()
                 return nil
             }
             self.pool = pool
@@ -44,6 +47,7 @@ final class Context {
         }
         profiles = boardProfiles(runner: boardRunner(threads: threads, pool: pool, algorithms: .measured))
         message[0] = 0
+        writeTarget.initialize(to: WriteTarget())
         // Decode every network now, so that no later call allocates for weights.
         for profile in profiles {
             _ = profile.networks?.model()
@@ -54,6 +58,7 @@ final class Context {
     deinit {
         crc_pool_destroy(pool)
         message.deallocate()
+        writeTarget.deallocate()
     }
 
     func profile(named name: String) -> Profile? { profiles.first { $0.name == name } }
@@ -151,7 +156,9 @@ public func comrec_context_message(_ context: OpaquePointer?) -> UnsafePointer<C
 @_cdecl("comrec_context_set_max_pixels")
 public func comrec_context_set_max_pixels(_ context: OpaquePointer?, _ maxPixels: UInt64) -> Int32 {
     guard let context = contextObject(context) else { return Status.argument.rawValue }
-    guard maxPixels >= 1 && maxPixels <= UInt64(Int.max) else { return context.fail(.argument, "the pixel limit must be at least 1") }
+    guard maxPixels >= 1 && maxPixels <= UInt64(Int.max) else {
+        return context.fail(.argument, "the pixel limit must be 1...\(Int.max) on this target, not \(maxPixels)")
+    }
     context.maxPixels = Int(maxPixels)
     return context.succeed()
 }

@@ -71,7 +71,9 @@ public func comrec_decode(
         guard arenaBytes >= decoding.arenaBytes else {
             return context.fail(.arenaTooSmall, "an arena of \(arenaBytes) bytes where \(decoding.arenaBytes) are needed")
         }
-        var rows = BoardRows(reader: try LibJPEG.RowReader(file, maxPixels: context.maxPixels))
+        // The caller's bytes stay valid for the call: the reader borrows them, no copy.
+        var rows = BoardRows(reader: try LibJPEG.RowReader(
+            borrowing: UnsafeBufferPointer(start: data, count: size), maxPixels: context.maxPixels))
         let width = UInt32(decoding.width)
         try pipeline.decodeStreamed(decoding, rows: &rows, arena: arena, arenaBytes: arenaBytes) { y, pixels throws(ComRecError) in
             if row(user, UInt32(y), pixels, width) != 0 {
@@ -82,6 +84,9 @@ public func comrec_decode(
         return context.succeed()
     } catch {
         if let stoppedAt { return context.fail(.callback, "the row callback returned non-zero for row \(stoppedAt)") }
+        // What the decode refuses as an argument is the file's (a CMYK JPEG, an enhancer this
+        // build cannot stream): the caller's own arguments were checked above.
+        if case .invalidArgument(let why) = error { return context.fail(.unsupported, why) }
         return context.fail(error)
     }
 }

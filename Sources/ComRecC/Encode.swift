@@ -55,15 +55,20 @@ private func arenaBytes(profile: Profile, mode: CodecMode, width: Int, height: I
 
 @_cdecl("comrec_encode_arena_bytes")
 public func comrec_encode_arena_bytes(_ handle: OpaquePointer?, _ options: UnsafePointer<comrec_encode_options>?, _ width: UInt32) -> Int {
-    guard let context = contextObject(handle), let options, width >= 1, width <= 65500 else { return 0 }
-    guard case .success(let (profile, mode, _)) = resolve(options.pointee, in: context) else { return 0 }
+    guard let context = contextObject(handle), width >= 1 else { return 0 }
+    let chosen = options?.pointee ?? comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0)
+    guard case .success(let (profile, mode, _)) = resolve(chosen, in: context) else { return 0 }
+    // The stored JPEG holds at most 65500 pixels per side: half of the width in half mode.
+    guard (mode == .half ? (Int(width) + 1) / 2 : Int(width)) <= 65500 else { return 0 }
     return arenaBytes(profile: profile, mode: mode, width: Int(width), height: largestHeight)
 }
 
-/// The caller's write callback behind libjpeg's, remembering whether it refused bytes.
-private struct WriteTarget {
-    let write: comrec_write_callback
-    let user: UnsafeMutableRawPointer?
+/// The caller's write callback behind libjpeg's, remembering whether it refused bytes. It lives
+/// in the context (`Context.writeTarget`), at an address that stays valid for the whole encode:
+/// libjpeg keeps the pointer it is given at creation and calls back through it on later calls.
+struct WriteTarget {
+    var write: comrec_write_callback?
+    var user: UnsafeMutableRawPointer?
     var refused = false
 }
 
@@ -83,6 +88,7 @@ public func comrec_encode(
     case .failure(let reason): return context.fail(reason.status, reason.text)
     }
     let w = Int(width), h = Int(height)
+    guard w >= 1 && h >= 1 else { return context.fail(.argument, "an image of \(w) x \(h) pixels has no pixels") }
     do throws(ComRecError) {
         try checkPixelLimit(width: w, height: h, maxPixels: context.maxPixels)
     } catch {
@@ -106,34 +112,31 @@ public func comrec_encode(
         return context.fail(error)
     }
 
-    var target = WriteTarget(write: write, user: writeUser)
+    let target = context.writeTarget
+    target.pointee = WriteTarget(write: write, user: writeUser)
     var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
     var jpegOptions = crc_jpeg_encode_options(
         quality: Int32(settings.quality), chroma444: 0, optimize_coding: 1, progressive: settings.progressive ? 1 : 0)
-    let made: OpaquePointer? = withUnsafeMutablePointer(to: &target) { targetPointer in
-        payload.withUnsafeBufferPointer { bytes in
+    let made: OpaquePointer? = payload.withUnsafeBufferPointer { bytes in
             var marker = crc_jpeg_marker(code: Int32(ComRecSegment.marker), data: bytes.baseAddress, length: bytes.count)
             return crc_jpeg_row_encoder_create(
                 UInt32(stored.width), UInt32(stored.height), 3, &jpegOptions, &marker, 1,
                 { user, bytes, size in
                     let target = user!.assumingMemoryBound(to: WriteTarget.self)
-                    if target.pointee.write(target.pointee.user, bytes, size) != 0 {
+                    if target.pointee.write!(target.pointee.user, bytes, size) != 0 {
                         target.pointee.refused = true
                         return 1
                     }
                     return 0
-                }, targetPointer, &error)
-        }
+                }, target, &error)
     }
     guard let encoder = made else {
-        return target.refused ? context.fail(.callback, "the write callback returned non-zero") : context.fail(.encode, text(error))
+        return target.pointee.refused ? context.fail(.callback, "the write callback returned non-zero") : context.fail(.encode, text(error))
     }
     defer { crc_jpeg_row_encoder_destroy(encoder) }
 
     var stoppedAt: Int? = nil
-    let status: Int32 = withUnsafeMutablePointer(to: &target) { targetPointer in
-        // libjpeg keeps the pointer given at creation: the same `target`, still alive here.
-        _ = targetPointer
+    let status: Int32 = {
         func store(_ row: UnsafePointer<UInt8>) -> Bool { crc_jpeg_row_encoder_write(encoder, row, &error) == 0 }
         switch mode {
         case .full:
@@ -169,8 +172,8 @@ public func comrec_encode(
             }
         }
         return crc_jpeg_row_encoder_finish(encoder, &error) == 0 ? Status.ok.rawValue : Status.encode.rawValue
-    }
-    if target.refused { return context.fail(.callback, "the write callback returned non-zero") }
+    }()
+    if target.pointee.refused { return context.fail(.callback, "the write callback returned non-zero") }
     switch Status(rawValue: status) ?? .encode {
     case .ok: return context.succeed()
     case .callback: return context.fail(.callback, "the read callback returned non-zero for row \(stoppedAt ?? 0)")

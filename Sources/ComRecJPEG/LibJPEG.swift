@@ -119,18 +119,34 @@ extension LibJPEG {
     public final class RowReader: JPEGRowSource {
         public let width: Int
         public let height: Int
-        private let data: UnsafeMutableBufferPointer<UInt8>
+        private let data: UnsafeBufferPointer<UInt8>
+        /// Whether `data` is this reader's own copy (freed with it) or the caller's.
+        private let owned: Bool
         private let decoder: OpaquePointer
         private var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
 
         /// Reads the header of `jpeg` and starts decoding; refuses more than `maxPixels` pixels
         /// and CMYK.
-        public init(_ jpeg: [UInt8], maxPixels: Int, maxScans: Int = LibJPEG.defaultMaxScans) throws(ComRecError) {
-            data = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, jpeg.count))
-            _ = data.initialize(from: jpeg)
-            guard let decoder = crc_jpeg_decoder_create(data.baseAddress, jpeg.count, &error) else {
+        public convenience init(_ jpeg: [UInt8], maxPixels: Int, maxScans: Int = LibJPEG.defaultMaxScans) throws(ComRecError) {
+            let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, jpeg.count))
+            _ = copy.initialize(from: jpeg)
+            try self.init(data: UnsafeBufferPointer(start: copy.baseAddress, count: jpeg.count), owned: true,
+                          maxPixels: maxPixels, maxScans: maxScans)
+        }
+
+        /// A reader of `jpeg`, which must stay valid and unchanged until the reader is gone.
+        public convenience init(
+            borrowing jpeg: UnsafeBufferPointer<UInt8>, maxPixels: Int, maxScans: Int = LibJPEG.defaultMaxScans
+        ) throws(ComRecError) {
+            try self.init(data: jpeg, owned: false, maxPixels: maxPixels, maxScans: maxScans)
+        }
+
+        private init(data: UnsafeBufferPointer<UInt8>, owned: Bool, maxPixels: Int, maxScans: Int) throws(ComRecError) {
+            self.data = data
+            self.owned = owned
+            guard let decoder = crc_jpeg_decoder_create(data.baseAddress, data.count, &error) else {
                 let message = cString(error)
-                data.deallocate()
+                if owned { data.deallocate() }
                 throw .jpeg(message)
             }
             self.decoder = decoder
@@ -146,14 +162,14 @@ extension LibJPEG {
                 guard crc_jpeg_start_rgb_rows(decoder, &error) == 0 else { throw .jpeg(cString(error)) }
             } catch {
                 crc_jpeg_decoder_destroy(decoder)
-                data.deallocate()
+                if owned { data.deallocate() }
                 throw error
             }
         }
 
         deinit {
             crc_jpeg_decoder_destroy(decoder)
-            data.deallocate()
+            if owned { data.deallocate() }
         }
 
         public func readRow(into row: UnsafeMutablePointer<UInt8>) throws(ComRecError) {

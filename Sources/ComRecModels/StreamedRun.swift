@@ -163,7 +163,7 @@ public struct StreamedRun {
         self.bandRows = bandRows
         var total = 64  // aligning the arena's start
         total += roundUp64(windowRows * windowWidth * 3)
-        total += roundUp64(width * 3)  // the source's last row, for padded rows
+        total += roundUp64(windowWidth * 3)  // the source's last row (widened), for padded rows
         total += roundUp64(upsampledRows * width * 3)
         total += roundUp64(bandRows * outputWidth * 3)
         total += roundUp64(upsampleScratch)
@@ -186,7 +186,7 @@ public struct StreamedRun {
             return cursor
         }
         var window = RowWindow(buffer: take(windowRows * windowWidth * 3), rowBytes: windowWidth * 3, capacity: windowRows)
-        let lastSourceRow = take(width * 3).assumingMemoryBound(to: UInt8.self)
+        let lastSourceRow = take(windowWidth * 3).assumingMemoryBound(to: UInt8.self)
         var upsampled = RowWindow(buffer: take(upsampledRows * width * 3), rowBytes: width * 3, capacity: upsampledRows)
         let band = take(bandRows * sinkWidth * 3).assumingMemoryBound(to: UInt8.self)
         let upScratch = take(upsampleScratch)

@@ -56,7 +56,8 @@ static void output_discard(output *out) {
 }
 
 static int output_commit(output *out) {
-    int failed = fflush(out->file) != 0 || ferror(out->file);
+    /* On disk before it gets its name: after a power loss OUT is complete or absent. */
+    int failed = fflush(out->file) != 0 || ferror(out->file) || fsync(fileno(out->file)) != 0;
     failed |= fclose(out->file) != 0;
     out->file = NULL;
     if (failed) {
@@ -65,6 +66,14 @@ static int output_commit(output *out) {
     }
     if (link(out->temporary, out->path) != 0) {  /* fails if OUT appeared meanwhile */
         int code = errno;
+        /* File systems without hard links (FAT, exFAT): a rename, after checking OUT again. */
+        int no_links = code == EPERM || code == ENOTSUP || code == EOPNOTSUPP || code == ENOSYS;
+        if (no_links && access(out->path, F_OK) != 0) {
+            if (rename(out->temporary, out->path) == 0) return 0;
+            code = errno;
+        } else if (no_links) {
+            code = EEXIST;
+        }
         remove(out->temporary);
         return fail("cannot create", code == EEXIST ? "output exists" : strerror(code));
     }

@@ -271,8 +271,8 @@ extension NetworkTilePlan {
     }
 }
 
-/// The rings of one tile run: `ring(l)` holds rows `next[l] - 5 ..< next[l]` of layer l's input
-/// (row r in slot r % 5).
+/// The rings of one tile run: `ring(l)` holds rows `next[l] - R ..< next[l]` of layer l's input,
+/// row r in slot r % R, where R is `run.ringRows[l]`.
 struct RowStream {
     let run: NetworkTilePlan
     let rings: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>>
