@@ -52,9 +52,11 @@ typedef enum comrec_status {
     COMREC_ERROR_ENCODE = 10,
 } comrec_status;
 
-/** Whether a file stores a half-size compact image (rebuilt by a network) or the image itself. */
+/** Whether a file stores a half-size compact image (rebuilt by a network) or the image itself;
+ *  AUTO (encode only) chooses per image as `comrec encode --mode auto` does. */
 #define COMREC_MODE_HALF 0
 #define COMREC_MODE_FULL 1
+#define COMREC_MODE_AUTO 2
 
 /* ---- Build information ---------------------------------------------------------------------- */
 
@@ -142,20 +144,30 @@ typedef int (*comrec_write_callback)(void *user, const uint8_t *bytes, size_t si
 
 typedef struct comrec_encode_options {
     const char *profile; /**< a profile name; NULL: "fast" (what `comrec encode` uses) */
-    int quality;         /**< JPEG quality 1...100 of the stored image; default 75 */
-    int mode;            /**< COMREC_MODE_HALF (default) or COMREC_MODE_FULL */
+    int quality;         /**< JPEG quality 1...100 of the stored image (in AUTO mode, the size
+                              budget of a plain JPEG at that quality); default 75 */
+    int mode;            /**< COMREC_MODE_HALF (default), COMREC_MODE_FULL or COMREC_MODE_AUTO */
     int progressive;     /**< 1: a progressive JPEG; default 0 */
+    double max_bits_per_pixel; /**< > 0: the largest file of at most this many bits per pixel
+                                    (`comrec encode --bpp`), `quality` ignored; default 0 */
+    int effort;          /**< AUTO mode: 1 by the profile's crossover rate, 2 by encoding and
+                              decoding both modes (`--effort`); default 1 */
 } comrec_encode_options;
 
-/** Fills `options` with the defaults (those of `comrec encode`). */
+/** Fills `options` with the defaults: profile fast, quality 75, half mode, baseline, no size
+ *  target, effort 1. (The CLI's default mode is auto: see comrec_encode.) */
 void comrec_encode_options_init(comrec_encode_options *options);
 /** Arena bytes that encoding an image up to `width` pixels wide with `options` (NULL: the
  *  defaults) needs, whatever the height (0 for invalid options, a width of 0, or a width whose
  *  stored JPEG would be wider than 65500 pixels). */
 size_t comrec_encode_arena_bytes(const comrec_context *context, const comrec_encode_options *options, uint32_t width);
 /** Encodes a `width` x `height` image whose rows `read` gives into a ComRec file that goes to
- *  `write` (`options` NULL: the defaults): the bytes of `comrec encode --mode half|full --quality Q --profile P` on the same
- *  image. */
+ *  `write` (`options` NULL: the defaults): the bytes of `comrec encode --profile P --mode M
+ *  --quality Q` (or `--bpp B`, `--effort E`, `--progressive`) on the same image.
+ *  HALF and FULL at a quality stream: the rows go through the networks into libjpeg as they come,
+ *  in the arena. AUTO mode and a bits-per-pixel target encode several candidates, so they read
+ *  the whole image into memory of their own (width x height x 3 bytes and the candidates'
+ *  files) and need only a small arena. */
 comrec_status comrec_encode(
     comrec_context *context, uint32_t width, uint32_t height, comrec_read_callback read, void *read_user,
     const comrec_encode_options *options, void *arena, size_t arena_bytes, comrec_write_callback write,

@@ -168,15 +168,19 @@ else:
 print(hashlib.sha256(data).hexdigest())
 PY
 }
-cases=()  # image:profile:mode
+cases=()  # image:profile:mode[:bits per pixel]
 for image in "${images[@]}"; do cases+=("$image:fast:half" "$image:fast:full"); done
-cases+=("small-33x17:paper:half" "small-33x17:paper:full" "demo-96x64:bicubic:full")
+cases+=("small-33x17:paper:half" "small-33x17:paper:full" "demo-96x64:bicubic:full" "demo-96x64:bicubic:half"
+    "demo-96x64:fast:auto" "demo-96x64:fast:auto:1.5" "small-33x17:fast:half:8")
+name() { echo "$1-$2-$3${4:+-$4}"; }
 for case in "${cases[@]}"; do
-    IFS=: read -r image profile mode <<<"$case"
-    "$cli" encode "$work/$image.ppm" -o "$work/$image-$profile-$mode.jpg" --quality 60 --profile "$profile" \
-        --mode "$mode" --force >/dev/null
-    "$cli" decode "$work/$image-$profile-$mode.jpg" -o "$work/$image-$profile-$mode.png" --force >/dev/null
-    pixels "$work/$image-$profile-$mode.png" > "$work/$image-$profile-$mode.pixels"
+    IFS=: read -r image profile mode bpp <<<"$case"
+    target=(--quality 60)
+    [ -n "$bpp" ] && target=(--bpp "$bpp")
+    ref=$work/$(name "$image" "$profile" "$mode" "$bpp")
+    "$cli" encode "$work/$image.ppm" -o "$ref.jpg" "${target[@]}" --profile "$profile" --mode "$mode" --force >/dev/null
+    "$cli" decode "$ref.jpg" -o "$ref.png" --force >/dev/null
+    pixels "$ref.png" > "$ref.pixels"
 done
 
 for target in x86_64 aarch64-a53 aarch64-a76 armv7; do
@@ -197,24 +201,22 @@ for target in x86_64 aarch64-a53 aarch64-a76 armv7; do
     run() { "${runner[@]}" "$@"; }
     ok=0
     for case in "${cases[@]}"; do
-        IFS=: read -r image profile mode <<<"$case"
-        ref=$work/$image-$profile-$mode
+        IFS=: read -r image profile mode bpp <<<"$case"
+        ref=$work/$(name "$image" "$profile" "$mode" "$bpp")
         for threads in 1 4; do
             rm -f "$work/board.jpg" "$work/board.ppm"
-            if [ "$profile" != bicubic ] || [ "$mode" = full ]; then
-                if COMREC_THREADS=$threads COMREC_PROFILE=$profile COMREC_MODE=$mode \
-                    run "$dir/comrec-board" encode "$work/$image.ppm" "$work/board.jpg" 60 \
-                    && cmp -s "$work/board.jpg" "$ref.jpg"; then
-                    pass; ok=$((ok + 1))
-                else
-                    fail "$target: encode $image $profile $mode, $threads threads: not the CLI's file"
-                fi
+            if COMREC_THREADS=$threads COMREC_PROFILE=$profile COMREC_MODE=$mode COMREC_BPP=$bpp \
+                run "$dir/comrec-board" encode "$work/$image.ppm" "$work/board.jpg" 60 \
+                && cmp -s "$work/board.jpg" "$ref.jpg"; then
+                pass; ok=$((ok + 1))
+            else
+                fail "$target: encode $image $profile $mode ${bpp:+$bpp bpp }, $threads threads: not the CLI's file"
             fi
             if COMREC_THREADS=$threads run "$dir/comrec-board" decode "$ref.jpg" "$work/board.ppm" \
                 && [ "$(pixels "$work/board.ppm")" = "$(cat "$ref.pixels")" ]; then
                 pass; ok=$((ok + 1))
             else
-                fail "$target: decode $image $profile $mode, $threads threads: not the CLI's pixels"
+                fail "$target: decode $image $profile $mode ${bpp:+$bpp bpp }, $threads threads: not the CLI's pixels"
             fi
         done
     done

@@ -1,6 +1,7 @@
 import CComRecAPI
 import CComRecImage
 import ComRecCodec
+import ComRecJPEG
 import ComRecKernels
 import ComRecModels
 
@@ -13,11 +14,29 @@ let defaultEncodeQuality: Int32 = 75
 
 @_cdecl("comrec_encode_options_init")
 public func comrec_encode_options_init(_ options: UnsafeMutablePointer<comrec_encode_options>?) {
-    options?.pointee = comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0)
+    options?.pointee = defaultEncodeOptions
 }
 
-/// The checked options: the profile, mode and JPEG settings, or a reason to refuse them.
-private func resolve(_ options: comrec_encode_options, in context: Context) -> Result<(Profile, CodecMode, JPEGSettings), FailReason> {
+/// What an encode will do: the profile and settings, and whether it streams (half or full mode
+/// at a quality, with networks to stream through) or encodes the whole image with the CLI's mode
+/// choice and rate control (ModeChoosingEncoder).
+struct EncodeChoice {
+    let profile: Profile
+    let settings: JPEGSettings
+    let request: ModeRequest
+    let target: SizeTarget
+    let effort: Int
+    /// The mode of a streamed encode; nil for a whole-image one.
+    let streamed: CodecMode?
+}
+
+/// The defaults of comrec_encode_options_init.
+var defaultEncodeOptions: comrec_encode_options {
+    comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0, max_bits_per_pixel: 0, effort: 1)
+}
+
+/// The checked options, or a reason to refuse them.
+func resolve(_ options: comrec_encode_options, in context: Context) -> Result<EncodeChoice, FailReason> {
     let name = options.profile.map { String(cString: $0) } ?? Profile.defaultName
     guard let profile = context.profile(named: name) else {
         return .failure(FailReason(.argument, "no profile \(name) in this build"))
@@ -25,18 +44,33 @@ private func resolve(_ options: comrec_encode_options, in context: Context) -> R
     guard (1...100).contains(options.quality) else {
         return .failure(FailReason(.argument, "JPEG quality \(options.quality) is not in 1...100"))
     }
-    guard let mode = CodecMode(rawValue: UInt8(truncatingIfNeeded: options.mode)), options.mode >= 0, options.mode <= 1 else {
-        return .failure(FailReason(.argument, "mode \(options.mode) is neither COMREC_MODE_HALF nor COMREC_MODE_FULL"))
+    let requests: [ModeRequest] = [.half, .full, .auto]
+    guard options.mode >= 0 && options.mode <= 2 else {
+        return .failure(FailReason(.argument, "mode \(options.mode) is not COMREC_MODE_HALF, _FULL or _AUTO"))
     }
     guard options.progressive == 0 || options.progressive == 1 else {
         return .failure(FailReason(.argument, "progressive must be 0 or 1"))
     }
-    if mode == .half && profile.networks == nil {
-        return .failure(FailReason(.unsupported, "profile \(name) has no network to stream; the C API encodes learned profiles"))
+    guard options.effort == 1 || options.effort == 2 else {
+        return .failure(FailReason(.argument, "effort must be 1 or 2, not \(options.effort)"))
     }
+    let bpp = options.max_bits_per_pixel
+    guard bpp == 0 || (bpp > 0 && bpp.isFinite) else {
+        return .failure(FailReason(.argument, "max_bits_per_pixel must be 0 (none) or a positive number"))
+    }
+    let request = requests[Int(options.mode)]
+    let target: SizeTarget = bpp > 0 ? .bitsPerPixel(bpp) : .quality(Int(options.quality))
     let settings = JPEGSettings(quality: Int(options.quality), chroma: .subsampled420, optimizeCoding: true,
                                 progressive: options.progressive == 1)
-    return .success((profile, mode, settings))
+    var streamed: CodecMode? = nil
+    if bpp == 0 {
+        // A half-mode encode streams through the profile's ComCNN; bicubic has none.
+        if request == .full || (request == .half && profile.networks != nil) {
+            streamed = request == .half ? .half : .full
+        }
+    }
+    return .success(EncodeChoice(profile: profile, settings: settings, request: request, target: target,
+                                 effort: Int(options.effort), streamed: streamed))
 }
 
 struct FailReason: Error {
@@ -48,19 +82,22 @@ struct FailReason: Error {
     }
 }
 
-private func arenaBytes(profile: Profile, mode: CodecMode, width: Int, height: Int) -> Int {
-    guard mode == .half, let networks = profile.networks else { return width * 3 + 64 }
+/// A whole-image encode keeps the image in memory of its own and needs no arena.
+let wholeImageArenaBytes = 64
+
+private func arenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
+    guard let mode = choice.streamed else { return wholeImageArenaBytes }
+    guard mode == .half, let networks = choice.profile.networks else { return width * 3 + 64 }
     return StreamedRun(model: networks.model(), job: .compact, width: width, height: height, runner: networks.runner).arenaBytes
 }
 
 @_cdecl("comrec_encode_arena_bytes")
 public func comrec_encode_arena_bytes(_ handle: OpaquePointer?, _ options: UnsafePointer<comrec_encode_options>?, _ width: UInt32) -> Int {
     guard let context = contextObject(handle), width >= 1 else { return 0 }
-    let chosen = options?.pointee ?? comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0)
-    guard case .success(let (profile, mode, _)) = resolve(chosen, in: context) else { return 0 }
+    guard case .success(let choice) = resolve(options?.pointee ?? defaultEncodeOptions, in: context) else { return 0 }
     // The stored JPEG holds at most 65500 pixels per side: half of the width in half mode.
-    guard (mode == .half ? (Int(width) + 1) / 2 : Int(width)) <= 65500 else { return 0 }
-    return arenaBytes(profile: profile, mode: mode, width: Int(width), height: largestHeight)
+    guard (choice.streamed == .half ? (Int(width) + 1) / 2 : Int(width)) <= 65500 else { return 0 }
+    return arenaBytes(choice, width: Int(width), height: largestHeight)
 }
 
 /// The caller's write callback behind libjpeg's, remembering whether it refused bytes. It lives
@@ -81,12 +118,12 @@ public func comrec_encode(
     guard let context = contextObject(handle) else { return Status.argument.rawValue }
     guard let read, let write else { return context.fail(.argument, "NULL read or write callback") }
     guard let arena, arenaSize >= 0 else { return context.fail(.argument, "NULL arena") }
-    let chosen = options?.pointee ?? comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0)
-    let profile: Profile, mode: CodecMode, settings: JPEGSettings
-    switch resolve(chosen, in: context) {
-    case .success(let resolved): (profile, mode, settings) = resolved
+    let choice: EncodeChoice
+    switch resolve(options?.pointee ?? defaultEncodeOptions, in: context) {
+    case .success(let resolved): choice = resolved
     case .failure(let reason): return context.fail(reason.status, reason.text)
     }
+    let profile = choice.profile, settings = choice.settings
     let w = Int(width), h = Int(height)
     guard w >= 1 && h >= 1 else { return context.fail(.argument, "an image of \(w) x \(h) pixels has no pixels") }
     do throws(ComRecError) {
@@ -94,13 +131,17 @@ public func comrec_encode(
     } catch {
         return context.fail(error)
     }
+    let needed = arenaBytes(choice, width: w, height: h)
+    guard arenaSize >= needed else {
+        return context.fail(.arenaTooSmall, "an arena of \(arenaSize) bytes where \(needed) are needed")
+    }
+    guard let mode = choice.streamed else {
+        return encodeWholeImage(choice, width: w, height: h, read: read, readUser: readUser, write: write,
+                                writeUser: writeUser, context: context)
+    }
     let stored = mode == .half ? compactSize(width: w, height: h) : (width: w, height: h)
     guard stored.width <= 65500 && stored.height <= 65500 else {
         return context.fail(.tooLarge, "a JPEG holds at most 65500 pixels per side")
-    }
-    let needed = arenaBytes(profile: profile, mode: mode, width: w, height: h)
-    guard arenaSize >= needed else {
-        return context.fail(.arenaTooSmall, "an arena of \(arenaSize) bytes where \(needed) are needed")
     }
     let payload: [UInt8]
     do throws(ComRecError) {
@@ -185,4 +226,40 @@ public func comrec_encode(
 /// The text of a NUL-terminated C error buffer.
 func text(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// AUTO mode or a size target: the CLI's mode choice and rate control on the whole image, read
+/// into memory of its own, then the chosen file to `write` in pieces of at most 4 KB.
+private func encodeWholeImage(
+    _ choice: EncodeChoice, width w: Int, height h: Int, read: comrec_read_callback,
+    readUser: UnsafeMutableRawPointer?, write: comrec_write_callback, writeUser: UnsafeMutableRawPointer?,
+    context: Context
+) -> Int32 {
+    var image = RGB8Image(width: w, height: h)
+    var stoppedAt: Int? = nil
+    image.pixels.withUnsafeMutableBufferPointer { pixels in
+        for y in 0..<h where read(readUser, UInt32(y), pixels.baseAddress! + y * w * 3, UInt32(w)) != 0 {
+            stoppedAt = y
+            return
+        }
+    }
+    if let stoppedAt { return context.fail(.callback, "the read callback returned non-zero for row \(stoppedAt)") }
+    let made: ModeChoiceResult
+    do throws(ComRecError) {
+        let encoder = ModeChoosingEncoder(
+            jpeg: LibJPEG(), profile: choice.profile, settings: choice.settings, maxPixels: context.maxPixels)
+        made = try encoder.encode(image, target: choice.target, mode: choice.request, effort: choice.effort)
+    } catch {
+        return context.fail(error)
+    }
+    let refused: Bool = made.file.withUnsafeBufferPointer { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let count = min(4096, bytes.count - offset)
+            if write(writeUser, bytes.baseAddress! + offset, count) != 0 { return true }
+            offset += count
+        }
+        return false
+    }
+    return refused ? context.fail(.callback, "the write callback returned non-zero") : context.succeed()
 }

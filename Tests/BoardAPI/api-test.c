@@ -251,7 +251,9 @@ int main(int argc, char **argv) {
     /* Encode: bad options and callbacks. */
     comrec_encode_options options;
     comrec_encode_options_init(&options);
-    CHECK(options.quality == 75 && options.mode == COMREC_MODE_HALF && options.profile == NULL, "default options");
+    CHECK(options.quality == 75 && options.mode == COMREC_MODE_HALF && options.profile == NULL && options.effort == 1
+              && options.max_bits_per_pixel == 0,
+          "default options");
     size_t encode_need = comrec_encode_arena_bytes(context, &options, 40);
     void *encode_arena = malloc(encode_need);
     size_t written = 0;
@@ -273,6 +275,26 @@ int main(int argc, char **argv) {
     CHECK(comrec_encode(context, 0, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
               != COMREC_OK,
           "empty image");
+    /* AUTO mode and a size target: the whole-image path, with a small arena. */
+    comrec_encode_options automatic;
+    comrec_encode_options_init(&automatic);
+    automatic.mode = COMREC_MODE_AUTO;
+    automatic.max_bits_per_pixel = 8.0; /* 1200 bytes for 40 x 30: room for the JPEG headers */
+    size_t small_arena = comrec_encode_arena_bytes(context, &automatic, 40);
+    CHECK(small_arena > 0 && small_arena < encode_need, "auto-mode arena %zu", small_arena);
+    written = 0;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &automatic, encode_arena, small_arena, discard_bytes,
+                        &written) == COMREC_OK && written > 0 && written * 8 <= 8 * 40 * 30,
+          "auto mode at 8 bits per pixel: %zu bytes", written);
+    automatic.max_bits_per_pixel = -1;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &automatic, encode_arena, small_arena, discard_bytes,
+                        &written) == COMREC_ERROR_ARGUMENT,
+          "negative bits per pixel");
+    automatic.max_bits_per_pixel = 0;
+    automatic.effort = 3;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &automatic, encode_arena, small_arena, discard_bytes,
+                        &written) == COMREC_ERROR_ARGUMENT,
+          "effort 3");
     options.quality = 0;
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,

@@ -9,7 +9,8 @@
  *   comrec-board arena WIDTH                       arena bytes per profile and mode for that width
  *
  * Environment: COMREC_THREADS (threads, default 1), COMREC_PROFILE (default fast), COMREC_MODE
- * (half, the default, or full), COMREC_CONV (measured, the default, direct or winograd). Output goes to OUT.tmp-PID and is renamed to OUT only when
+ * (half, the default, full or auto), COMREC_BPP (a size target in bits per pixel, like
+ * `comrec encode --bpp`), COMREC_CONV (measured, the default, direct or winograd). Output goes to OUT.tmp-PID and is renamed to OUT only when
  * complete: a failure leaves no partial file and never replaces an existing OUT.
  */
 #include "comrec.h"
@@ -173,7 +174,14 @@ static int encode(comrec_context *context, const char *in, const char *out_path,
     if (profile && profile[0]) options.profile = profile;
     const char *mode = getenv("COMREC_MODE");
     if (mode && strcmp(mode, "full") == 0) options.mode = COMREC_MODE_FULL;
-    else if (mode && mode[0] && strcmp(mode, "half") != 0) return fail("COMREC_MODE must be half or full, not", mode);
+    else if (mode && strcmp(mode, "auto") == 0) options.mode = COMREC_MODE_AUTO;
+    else if (mode && mode[0] && strcmp(mode, "half") != 0) return fail("COMREC_MODE must be half, full or auto, not", mode);
+    const char *bpp = getenv("COMREC_BPP");
+    if (bpp && bpp[0]) {
+        char *end;
+        options.max_bits_per_pixel = strtod(bpp, &end);
+        if (*end || !(options.max_bits_per_pixel > 0)) return fail("COMREC_BPP must be a positive number, not", bpp);
+    }
 
     FILE *input = fopen(in, "rb");
     if (!input) return fail("cannot open", in);
@@ -275,8 +283,8 @@ static int usage(void) {
             "       comrec-board decode IN.jpg OUT.ppm\n"
             "       comrec-board info IN.jpg\n"
             "       comrec-board arena WIDTH\n"
-            "environment: COMREC_THREADS (default 1), COMREC_PROFILE (default fast), COMREC_MODE (half|full),\n"
-            "             COMREC_CONV (measured|direct|winograd)\n"
+            "environment: COMREC_THREADS (default 1), COMREC_PROFILE (default fast), COMREC_MODE (half|full|auto),\n"
+            "             COMREC_BPP (bits per pixel), COMREC_CONV (measured|direct|winograd)\n"
             "ComRec %s, C API %d, %s kernels\n",
             comrec_version(), comrec_api_version(), comrec_kernel_family());
     return 2;
