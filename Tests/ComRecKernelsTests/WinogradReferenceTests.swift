@@ -88,6 +88,35 @@ import Testing
         }
     }
 
+    /// The kernels' packed weights hold the reference's transform, in the layout
+    /// `[out / 16][16 elements][in / 2 pairs][16][2]`, with zeros past the real channels.
+    @Test(arguments: [(3, 16), (12, 64), (64, 64), (32, 12), (5, 17)])
+    func packedWeightsHoldTheReferenceTransform(inChannels: Int, outChannels: Int) {
+        let weights = random(outChannels * 9 * inChannels, seed: UInt64(inChannels * 1000 + outChannels)) {
+            Int($0 % 255) - 127
+        }.map { Int8($0) }
+        var reference = [Int16](repeating: 0, count: outChannels * 16 * inChannels)
+        winogradWeightsF2x3(weights: weights, inChannels: inChannels, outChannels: outChannels, transformed: &reference)
+        let kin = (inChannels + 3) & ~3, kout = (outChannels + 15) / 16 * 16
+        var packed = [Int16](repeating: 99, count: winogradWeightCount(inChannels: kin, outChannels: kout))
+        weights.withUnsafeBufferPointer { w in
+            packed.withUnsafeMutableBufferPointer { p in
+                packWinogradWeights(inChannels: inChannels, outChannels: outChannels, canonical: w.baseAddress!, packed: p.baseAddress!)
+            }
+        }
+        var mismatches = 0
+        for co in 0..<kout {
+            for e in 0..<16 {
+                for ci in 0..<kin {
+                    let index = (((co / 16) * 16 + e) * (kin / 2) + ci / 2) * 32 + (co % 16) * 2 + ci % 2
+                    let expected = co < outChannels && ci < inChannels ? reference[(co * 16 + e) * inChannels + ci] : 0
+                    if packed[index] != expected { mismatches += 1 }
+                }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test func admitsExactlyTheLayersWhoseAccumulatorsFitInt32() {
         #expect(winogradF2x3Admits(inChannels: 410) && !winogradF2x3Admits(inChannels: 411))
         #expect(winogradF2x3Admits(inChannels: 204, inputMax: 255) && !winogradF2x3Admits(inChannels: 205, inputMax: 255))

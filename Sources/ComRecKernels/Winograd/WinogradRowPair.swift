@@ -244,23 +244,47 @@ public func packWinogradWeights(
     inChannels: Int, outChannels: Int, canonical: UnsafePointer<Int8>, packed: UnsafeMutablePointer<Int16>
 ) {
     let kin = (inChannels + 3) & ~3, kout = paddedOutChannels(outChannels)
-    let transformed = UnsafeMutablePointer<Int16>.allocate(capacity: 16 * inChannels * outChannels)
-    defer { transformed.deallocate() }
-    winogradWeightsF2x3(weights: canonical, inChannels: inChannels, outChannels: outChannels, transformed: transformed)
-    var i = 0
-    for block in 0..<(kout / 16) {
-        for e in 0..<16 {
-            for pair in 0..<(kin / 2) {
-                for co in (16 * block)..<(16 * block + 16) {
-                    for k in 0..<2 {
-                        let ci = 2 * pair + k
-                        packed[i] = co < outChannels && ci < inChannels ? transformed[(co * 16 + e) * inChannels + ci] : 0
-                        i += 1
-                    }
-                }
-            }
+    packed.initialize(repeating: 0, count: winogradWeightCount(inChannels: kin, outChannels: kout))
+    for co in 0..<outChannels {
+        for ci in 0..<inChannels {
+            // Where element e of (co, ci) goes: block co / 16, element e, pair ci / 2, lane co % 16, ci % 2.
+            let lane = packed + ((co / 16) * 16 * (kin / 2) + ci / 2) * 32 + (co % 16) * 2 + ci % 2
+            let elementStride = kin / 2 * 32
+            let g = canonical + co * 9 * inChannels + ci
+            winogradTransformFilter(
+                g[0], g[inChannels], g[2 * inChannels], g[3 * inChannels], g[4 * inChannels],
+                g[5 * inChannels], g[6 * inChannels], g[7 * inChannels], g[8 * inChannels]
+            ) { e, u in lane[e * elementStride] = u }
         }
     }
+}
+
+/// `U = G2 g G2^T` of one 3x3 filter `g` (row-major), element by element (e = 4 i + j), written
+/// out: the values of `winogradWeightsF2x3` (the reference, which a test compares with the
+/// packed weights), without its per-element loops, so that preparing a model at start-up stays
+/// well under a millisecond.
+@inline(__always)
+func winogradTransformFilter(
+    _ g00: Int8, _ g01: Int8, _ g02: Int8, _ g10: Int8, _ g11: Int8, _ g12: Int8,
+    _ g20: Int8, _ g21: Int8, _ g22: Int8, store: (Int, Int16) -> Void
+) {
+    // t = G2 g: rows 2 g0, g0 + g1 + g2, g0 - g1 + g2, 2 g2 (per column).
+    func rows(_ a: Int8, _ b: Int8, _ c: Int8) -> (Int32, Int32, Int32, Int32) {
+        let a = Int32(a), b = Int32(b), c = Int32(c)
+        return (2 * a, a + b + c, a - b + c, 2 * c)
+    }
+    let c0 = rows(g00, g10, g20), c1 = rows(g01, g11, g21), c2 = rows(g02, g12, g22)
+    // U = t G2^T: per row of t (a, b, c): 2 a, a + b + c, a - b + c, 2 c.
+    func row(_ i: Int, _ a: Int32, _ b: Int32, _ c: Int32) {
+        store(4 * i, Int16(2 * a))
+        store(4 * i + 1, Int16(a + b + c))
+        store(4 * i + 2, Int16(a - b + c))
+        store(4 * i + 3, Int16(2 * c))
+    }
+    row(0, c0.0, c1.0, c2.0)
+    row(1, c0.1, c1.1, c2.1)
+    row(2, c0.2, c1.2, c2.2)
+    row(3, c0.3, c1.3, c2.3)
 }
 
 /// Where element `e`'s weights for output channels `cb ..< cb + 16` start in packed Winograd
