@@ -152,19 +152,15 @@ extension LibJPEG {
             self.decoder = decoder
             width = Int(crc_jpeg_width(decoder))
             height = Int(crc_jpeg_height(decoder))
+            // Every stored property is set from here on, so a throw below runs deinit, which frees
+            // the decoder and the copy: freeing them here as well would free them twice.
             let components = Int(crc_jpeg_components(decoder))
-            do throws(ComRecError) {
-                try checkPixelLimit(width: width, height: height, maxPixels: maxPixels)
-                guard components == 1 || components == 3 else {
-                    throw .invalidArgument("JPEG has \(components) colour components (CMYK?); only grey and colour JPEGs are read")
-                }
-                crc_jpeg_set_max_scans(decoder, Int32(clamping: max(1, maxScans)))
-                guard crc_jpeg_start_rgb_rows(decoder, &error) == 0 else { throw .jpeg(cString(error)) }
-            } catch {
-                crc_jpeg_decoder_destroy(decoder)
-                if owned { data.deallocate() }
-                throw error
+            try checkPixelLimit(width: width, height: height, maxPixels: maxPixels)
+            guard components == 1 || components == 3 else {
+                throw .invalidArgument("JPEG has \(components) colour components (CMYK?); only grey and colour JPEGs are read")
             }
+            crc_jpeg_set_max_scans(decoder, Int32(clamping: max(1, maxScans)))
+            guard crc_jpeg_start_rgb_rows(decoder, &error) == 0 else { throw .jpeg(cString(error)) }
         }
 
         deinit {

@@ -141,6 +141,27 @@ import Testing
         #expect(throws: ComRecError.tooLarge(width: 48, height: 40, limit: 100)) { try jpeg.decode(file, maxPixels: 100) }
     }
 
+    /// A row reader that refuses a file after reading its header (over the pixel limit, or a scan
+    /// past the limit) frees the decoder and its copy of the file once: they were freed in the
+    /// initialiser and again by deinit (a double free, found by the fuzz targets under ASan).
+    @Test func rowReaderRefusalsFreeOnce() throws {
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 75), segments: [])
+        let progressive = try jpeg.encode(image, settings: JPEGSettings(quality: 75, progressive: true), segments: [])
+        for _ in 0..<3 {
+            #expect(throws: ComRecError.tooLarge(width: 48, height: 40, limit: 100)) {
+                _ = try LibJPEG.RowReader(file, maxPixels: 100)
+            }
+            try file.withUnsafeBufferPointer { bytes in
+                #expect(throws: ComRecError.tooLarge(width: 48, height: 40, limit: 100)) {
+                    _ = try LibJPEG.RowReader(borrowing: bytes, maxPixels: 100)
+                }
+            }
+            #expect(throws: ComRecError.self) { _ = try LibJPEG.RowReader(progressive, maxPixels: 10_000, maxScans: 1) }
+        }
+        let reader = try LibJPEG.RowReader(file, maxPixels: 10_000)
+        #expect(reader.width == 48 && reader.height == 40)
+    }
+
     @Test func badEncodeArgumentsAreErrors() {
         #expect(throws: ComRecError.self) { try jpeg.encode(image, settings: JPEGSettings(quality: 0), segments: []) }
         #expect(throws: ComRecError.self) { try jpeg.encode(RGB8Image(width: 0, height: 0), settings: JPEGSettings(quality: 75), segments: []) }
