@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define CRC_CLEANUP_SLOTS 64
 
@@ -100,4 +103,30 @@ int crc_name_unnamed(int fd, const char *path) {
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
     return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
+int crc_open_scratch(void) {
+#if defined(__linux__) && defined(MFD_CLOEXEC)
+    int fd = memfd_create("comrec-output", MFD_CLOEXEC);
+    if (fd >= 0) return fd;
+#endif
+    const char *directory = getenv("TMPDIR");
+    if (directory == NULL || directory[0] == 0) directory = "/tmp";
+#ifdef O_TMPFILE
+    int unnamed = open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (unnamed >= 0) return unnamed;
+#endif
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/.comrec-output-XXXXXX", directory) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int named = mkstemp(path);
+    if (named < 0) return -1;
+    unlink(path);  // nothing to clean up later: the file lives while the descriptor is open
+    return named;
+}
+
+void crc_ignore_sigpipe(void) {
+    signal(SIGPIPE, SIG_IGN);
 }

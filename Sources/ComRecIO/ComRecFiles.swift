@@ -93,6 +93,51 @@ public func decodeComRec(
 /// decoded with one tile per thread, the least work; a larger one in bands of this size.
 public let decodeBandBytes = 8_000_000
 
+/// The file format of a decoded image, chosen by the output's name as the libjpeg and Netpbm
+/// tools do: binary PPM (P6) for `.ppm` and `.pnm`, PNG for every other name (standard output
+/// included). `.pgm` is refused: decoded images are in colour.
+public enum DecodedImageFormat: Sendable, Equatable {
+    case png
+    case ppm
+
+    public init(outputPath path: String) throws {
+        let name = path.lowercased()
+        if name.hasSuffix(".ppm") || name.hasSuffix(".pnm") {
+            self = .ppm
+        } else if name.hasSuffix(".pgm") {
+            throw ComRecIOError(path: path, .greyOutputOfColourImage)
+        } else {
+            self = .png
+        }
+    }
+}
+
+/// Rows of a decoded image into an AtomicOutput, as PNG or PPM.
+private enum DecodedRowWriter {
+    case png(PNG.RowWriter)
+    case ppm(PNM.RowWriter)
+
+    init(_ format: DecodedImageFormat, output: AtomicOutput, width: Int, height: Int, pngLevel: Int) throws {
+        switch format {
+        case .png:
+            self = .png(try PNG.RowWriter(descriptor: output.descriptor, width: width, height: height, compressionLevel: pngLevel))
+        case .ppm:
+            self = .ppm(try PNM.RowWriter(output: output, width: width, height: height))
+        }
+    }
+
+    func write(row: UnsafePointer<UInt8>) throws {
+        switch self {
+        case .png(let writer): try writer.write(row: row)
+        case .ppm(let writer): try writer.write(row: row)
+        }
+    }
+
+    func finish() throws {
+        if case .png(let writer) = self { try writer.finish() }
+    }
+}
+
 /// What `decodeFile` wrote.
 public struct DecodeReport: Sendable {
     public var width: Int
@@ -103,9 +148,10 @@ public struct DecodeReport: Sendable {
     public var arenaBytes: Int
 }
 
-/// Decodes the ComRec file at `input` and writes the image to `output` as PNG (zlib level
-/// `pngLevel`), a band of rows at a time: JPEG rows in, PNG rows out, memory that grows with the
-/// width and not with the height (ComRecCodec's StreamedDecode.swift). `profiles`: nil, every
+/// Decodes the ComRec file at `input` (`-`: standard input) and writes the image to `output`
+/// (`-`: standard output) as PNG (zlib level `pngLevel`) or PPM (DecodedImageFormat), a band of
+/// rows at a time: JPEG rows in, image rows out, memory that grows with the width and not with
+/// the height (ComRecCodec's StreamedDecode.swift). `profiles`: nil, every
 /// registered profile on the shared runner. `tileRows`: grid rows per tile (StreamedRun); nil,
 /// one tile per thread up to a band of about `decodeBandBytes` of output rows.
 @discardableResult
@@ -114,6 +160,7 @@ public func decodeFile(
     pngLevel: Int = PNG.defaultCompressionLevel, profiles: [Profile]? = nil, tileRows: Int? = nil
 ) throws -> DecodeReport {
     guard (0...9).contains(pngLevel) else { throw ComRecIOError(.pngCompressionLevel(pngLevel)) }
+    let format = try DecodedImageFormat(outputPath: output)
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
@@ -125,28 +172,28 @@ public func decodeFile(
         let decoding = try pipeline.streamedDecoding(bytes, tileRows: rows)
         return (decoding, try LibJPEG.RowReader(bytes, maxPixels: maxPixels))
     }
-    let png = try attributing(to: output) {
-        try PNG.RowWriter(descriptor: out.descriptor, width: decoding.width, height: decoding.height, compressionLevel: pngLevel)
+    let writer = try attributing(to: output) {
+        try DecodedRowWriter(format, output: out, width: decoding.width, height: decoding.height, pngLevel: pngLevel)
     }
     let arena = UnsafeMutableRawPointer.allocate(byteCount: decoding.arenaBytes, alignment: 64)
     defer { arena.deallocate() }
-    // A PNG error is about the output file, a JPEG error about the input: keep them apart.
+    // A write error is about the output file, a JPEG error about the input: keep them apart.
     var writeFailure: Error? = nil
     var rows = reader
     do {
         try pipeline.decodeStreamed(decoding, rows: &rows, arena: arena, arenaBytes: decoding.arenaBytes) { _, row throws(ComRecError) in
             do {
-                try png.write(row: row)
+                try writer.write(row: row)
             } catch {
                 writeFailure = error
-                throw ComRecError.invalidArgument("the PNG could not be written")
+                throw ComRecError.invalidArgument("the output could not be written")
             }
         }
     } catch {
         if let writeFailure { try attributing(to: output) { throw writeFailure } }
         try attributing(to: input) { throw error }
     }
-    try attributing(to: output) { try png.finish() }
+    try attributing(to: output) { try writer.finish() }
     try out.commit()
     return DecodeReport(width: decoding.width, height: decoding.height, mode: decoding.info.segment.mode,
                         profile: decoding.info.segment.profile, arenaBytes: decoding.arenaBytes)
@@ -185,7 +232,7 @@ public struct EnhanceReport: Sendable {
 }
 
 /// Decodes the plain JPEG at `input` (one without a ComRec segment), restores it with `profile`'s
-/// full-resolution enhancer, and writes the PNG to `output`. The JPEG's quality is estimated from
+/// full-resolution enhancer, and writes it to `output` as PNG or PPM (DecodedImageFormat). The JPEG's quality is estimated from
 /// its quantisation tables unless `quality` is given; above the enhancer's range the image is
 /// written as decoded.
 @discardableResult
@@ -197,6 +244,7 @@ public func enhanceFile(
         throw ComRecIOError(.noEnhancer(
             profile: profile.name, withEnhancer: Profile.catalogue.filter { !$0.full.isPlainJPEG }.map(\.name)))
     }
+    let format = try DecodedImageFormat(outputPath: output)
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let jpeg = LibJPEG()
@@ -218,8 +266,10 @@ public func enhanceFile(
     let enhanced = profile.full.improves(quality: used)
     let result = enhanced
         ? profile.full.enhance(image, ReconstructionContext(width: image.width, height: image.height, quality: used)) : image
-    let png = try attributing(to: output) { try PNG.encode(result, compressionLevel: pngLevel) }
-    try out.commit(png)
+    let file = try attributing(to: output) {
+        format == .png ? try PNG.encode(result, compressionLevel: pngLevel) : PNM.encode(result)
+    }
+    try out.commit(file)
     return EnhanceReport(width: image.width, height: image.height, quality: used,
                          exactTables: quality == nil ? estimate!.exact : nil, enhanced: enhanced)
 }

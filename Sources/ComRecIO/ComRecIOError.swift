@@ -33,6 +33,7 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
         case realAlpha(transparent: Int, pixels: Int)
         case unsupportedNetpbm(type: Character)
         case pnm(String)
+        case greyOutputOfColourImage
         // ComRec files and plain JPEGs.
         case notAJPEGForDecode(start: String)
         case notAJPEGForInfo(start: String)
@@ -84,6 +85,8 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
                 return "Netpbm type P\(type) is not supported; only binary PGM (P5) and PPM (P6) are read: "
                     + "convert it to PNG or binary PPM"
             case .pnm(let why): return "PPM/PGM data is invalid: \(why)"
+            case .greyOutputOfColourImage:
+                return "a PGM holds grey images and this image is in colour; name the output .ppm or .png"
             case .notAJPEGForDecode(let start):
                 return "not a ComRec file: it is not a JPEG (it starts with \(start)); "
                     + "`comrec decode` reads only files written by `comrec encode`"

@@ -12,10 +12,15 @@ import Synchronization
 // to a temporary file in the same directory and renamed into place, so a reader never sees a
 // partial file and a failure leaves nothing behind; an existing output is refused without `force`.
 
-/// Reads the whole of the file at `path`. Missing, unreadable, directory and empty inputs each
+/// The path that stands for standard input (as an input) or standard output (as an output), as
+/// in the libjpeg tools.
+public let standardStreamPath = "-"
+
+/// Reads the whole of the file at `path` (standard input for `-`). Missing, unreadable, directory and empty inputs each
 /// give their own one-line error.
 public func readInputFile(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    let fromStandardInput = path == standardStreamPath
+    let fd = fromStandardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
         let code = errno
         switch code {
@@ -24,7 +29,7 @@ public func readInputFile(_ path: String) throws -> [UInt8] {
         default: throw ComRecIOError(path: path, .cannotOpen(systemMessage(code)))
         }
     }
-    defer { close(fd) }
+    defer { if !fromStandardInput { close(fd) } }
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw ComRecIOError(path: path, .cannotRead(systemMessage(errno))) }
     if (info.st_mode & S_IFMT) == S_IFDIR { throw ComRecIOError(path: path, .inputIsADirectory) }
@@ -62,17 +67,30 @@ public final class AtomicOutput {
     /// Registration with the interrupt cleanup (see installInterruptCleanup), or -1.
     private var cleanupSlot: Int32 = -1
 
+    /// Whether `commit()` copies the file to standard output (`path` is `-`) instead of naming it.
+    public let toStandardOutput: Bool
+
     /// Checks `path` and creates the temporary file. Refuses an existing `path` unless `force`,
     /// a directory at `path` always, and a `path` that is the same file as one of `inputs`.
+    /// `path` `-` is standard output: the output is written to a scratch file with no name and
+    /// copied to standard output when committed, so a failure writes nothing there either.
     public init(path: String, force: Bool, inputs: [String] = []) throws {
         self.path = path
         self.force = force
+        toStandardOutput = path == standardStreamPath
+        if toStandardOutput {
+            let scratch = crc_open_scratch()
+            guard scratch >= 0 else { throw ComRecIOError(path: path, .cannotCreate(systemMessage(errno))) }
+            fd = scratch
+            temporaryPath = nil
+            return
+        }
         var existing = stat()
         if stat(path, &existing) == 0 {
             if (existing.st_mode & S_IFMT) == S_IFDIR {
                 throw ComRecIOError(path: path, .outputIsADirectory)
             }
-            for input in inputs {
+            for input in inputs where input != standardStreamPath {
                 var inputInfo = stat()
                 if stat(input, &inputInfo) == 0, inputInfo.st_dev == existing.st_dev, inputInfo.st_ino == existing.st_ino {
                     throw ComRecIOError(path: path, .outputIsTheInput)
@@ -204,6 +222,11 @@ public final class AtomicOutput {
     public func commit() throws {
         precondition(!finished, "AtomicOutput committed twice")
         defer { discard() }
+        if toStandardOutput {
+            try copyToStandardOutput()
+            finished = true
+            return
+        }
         guard fsync(fd) == 0 else { throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno))) }
         if temporaryPath == nil {
             // Unnamed: without --force, linkat names it only if `path` still does not exist (never
@@ -257,6 +280,30 @@ public final class AtomicOutput {
         finished = true
     }
 
+    /// Copies the scratch file to standard output. A reader that closed the pipe early is an
+    /// error (EPIPE: the CLI ignores SIGPIPE), not a silent death.
+    private func copyToStandardOutput() throws {
+        guard lseek(fd, 0, SEEK_SET) == 0 else { throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno))) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno)))
+            }
+            if count == 0 { return }
+            var written = 0
+            while written < count {
+                let step = chunk.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress! + written, count - written) }
+                if step < 0 {
+                    if errno == EINTR { continue }
+                    throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno)))
+                }
+                written += step
+            }
+        }
+    }
+
     /// Deletes the temporary file (if still there). Safe to call more than once.
     public func discard() {
         if fd >= 0 {
@@ -271,9 +318,11 @@ public final class AtomicOutput {
 }
 
 /// Makes SIGINT, SIGTERM and SIGHUP delete the temporary files of every AtomicOutput still open
-/// before the process dies (by the same signal). For programs, not libraries: call once at start.
+/// before the process dies (by the same signal), and SIGPIPE an error of the write that met a
+/// closed pipe. For programs, not libraries: call once at start.
 public func installInterruptCleanup() {
     crc_cleanup_install()
+    crc_ignore_sigpipe()
 }
 
 /// Writes `bytes` to `path` atomically (see AtomicOutput).

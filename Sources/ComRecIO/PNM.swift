@@ -76,3 +76,33 @@ public enum PNM {
         ComRecIOError(.pnm(why))
     }
 }
+
+extension PNM {
+    /// The binary PPM (P6) header of a `width x height` RGB image with maxval 255.
+    static func ppmHeader(width: Int, height: Int) -> [UInt8] {
+        Array("P6\n\(width) \(height)\n255\n".utf8)
+    }
+
+    /// `image` as binary PPM (P6, maxval 255).
+    public static func encode(_ image: RGB8Image) -> [UInt8] {
+        ppmHeader(width: image.width, height: image.height) + image.pixels
+    }
+
+    /// A binary PPM written a row at a time to a file descriptor (an AtomicOutput's).
+    public final class RowWriter {
+        private let output: AtomicOutput
+        private let rowBytes: Int
+
+        /// Starts a P6 image of `width x height` in `output`.
+        public init(output: AtomicOutput, width: Int, height: Int) throws {
+            self.output = output
+            rowBytes = width * 3
+            try PNM.ppmHeader(width: width, height: height).withUnsafeBytes { try output.append($0) }
+        }
+
+        /// Writes the next row (width * 3 bytes).
+        public func write(row: UnsafePointer<UInt8>) throws {
+            try output.append(UnsafeRawBufferPointer(start: row, count: rowBytes))
+        }
+    }
+}

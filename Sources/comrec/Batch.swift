@@ -17,7 +17,8 @@ func reportingFailure<T>(_ body: () throws -> T) throws -> T {
 }
 
 /// Runs one operation over one or several inputs. One input with an output that is not an existing
-/// directory: the output is that file. Otherwise the output is a directory (created if missing)
+/// directory: the output is that file (`-` for standard input or output, with one input only; the
+/// result line then goes to stderr). Otherwise the output is a directory (created if missing)
 /// and each input's output is named after it with `outputExtension`. A failure is reported on
 /// stderr as one line and the batch goes on; at the end a summary, and exit status 1 if anything
 /// failed. `work` does one file and returns the line to print on stdout.
@@ -26,6 +27,17 @@ func runBatch(
     work: (_ input: String, _ output: String) throws -> String
 ) throws {
     let terminal = Terminal.standardError
+    let toStandardOutput = output == standardStreamPath
+    if toStandardOutput || inputs.contains(standardStreamPath) {
+        guard inputs.count == 1 else {
+            terminal.error("- (standard input or output) works with one input only; give files and a directory for several")
+            throw ExitCode.failure
+        }
+        if toStandardOutput && isatty(STDOUT_FILENO) != 0 {
+            terminal.error("standard output is a terminal; redirect it to a file or a pipe, or give -o FILE")
+            throw ExitCode.failure
+        }
+    }
     let single = inputs.count == 1 && !isDirectory(output)
     if !single {
         if !isDirectory(output) {
@@ -45,7 +57,8 @@ func runBatch(
 
     var failed: [String] = []
     var claimed: [String: String] = [:]
-    let progress = ProgressLine(total: plan.count, terminal: terminal, enabled: !single)
+    // With the image on standard output, the result line goes to stderr.
+    let progress = ProgressLine(total: plan.count, terminal: terminal, enabled: !single, resultsToStandardError: toStandardOutput)
     for (index, (input, target)) in plan.enumerated() {
         progress.show(done: index, current: input)
         if let first = claimed[target] {
@@ -88,12 +101,14 @@ final class ProgressLine {
     let total: Int
     let terminal: Terminal
     let drawing: Bool
+    let resultsToStandardError: Bool
     private var visible = false
 
-    init(total: Int, terminal: Terminal, enabled: Bool) {
+    init(total: Int, terminal: Terminal, enabled: Bool, resultsToStandardError: Bool = false) {
         self.total = total
         self.terminal = terminal
         self.drawing = enabled && terminal.isInteractive
+        self.resultsToStandardError = resultsToStandardError
     }
 
     func show(done: Int, current: String) {
@@ -108,7 +123,11 @@ final class ProgressLine {
 
     func log(result: String) {
         clear()
-        FileHandle.standardOutput.write(Data((result + "\n").utf8))
+        if resultsToStandardError {
+            terminal.line(result)
+        } else {
+            FileHandle.standardOutput.write(Data((result + "\n").utf8))
+        }
     }
 
     func log(error: String) {

@@ -4,14 +4,16 @@ import ComRecIO
 struct DecodeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
-        abstract: "Rebuild full-size PNG images from ComRec files.",
+        abstract: "Rebuild full-size images (PNG or PPM) from ComRec files.",
         discussion: """
             Refuses JPEGs without a ComRec segment, files from an unknown format version, and files \
             made by a different model (naming both model hashes). Output is written under a \
-            temporary name and renamed, so no partial file is ever left.
+            temporary name and renamed, so no partial file is ever left. The output is PNG, or \
+            binary PPM when its name ends in .ppm or .pnm; `-` reads standard input or writes PNG \
+            to standard output (`cat in.png | comrec encode - -o - | comrec decode - -o out.png`).
             """)
 
-    @Argument(help: ArgumentHelp("ComRec files to decode.", valueName: "input"))
+    @Argument(help: ArgumentHelp("ComRec files to decode (- for standard input).", valueName: "input"))
     var inputs: [String]
 
     @OptionGroup var write: WriteOptions

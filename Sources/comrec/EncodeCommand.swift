@@ -17,10 +17,12 @@ struct EncodeCommand: ParsableCommand {
 
             Reads PNG (8/16-bit grey, RGB or palette), JPEG or binary PPM/PGM. Images with \
             transparent pixels are refused unless --flatten-alpha. The output is written under a \
-            temporary name and renamed, so no partial file is ever left; inputs are never modified.
+            temporary name and renamed, so no partial file is ever left; inputs are never modified. \
+            `-` reads the image from standard input or writes the file to standard output \
+            (`comrec encode - -o - < in.png > out.jpg`), which gets the file only once it is complete.
             """)
 
-    @Argument(help: ArgumentHelp("Images to encode.", valueName: "input"))
+    @Argument(help: ArgumentHelp("Images to encode (PNG, JPEG or binary PPM/PGM; - for standard input).", valueName: "input"))
     var inputs: [String]
 
     @OptionGroup var write: WriteOptions

@@ -11,10 +11,12 @@ struct EnhanceCommand: ParsableCommand {
             decode`). The JPEG's quality is estimated from its quantisation tables (exact for \
             libjpeg-made files, the nearest libjpeg quality for others) unless --quality is given; \
             JPEGs of a higher quality than the enhancer improves are written as decoded. Output is \
-            written under a temporary name and renamed, so no partial file is ever left.
+            written under a temporary name and renamed, so no partial file is ever left. The \
+            output is PNG, or binary PPM when its name ends in .ppm or .pnm; `-` reads standard \
+            input or writes PNG to standard output.
             """)
 
-    @Argument(help: ArgumentHelp("JPEG files to enhance.", valueName: "input"))
+    @Argument(help: ArgumentHelp("JPEG files to enhance (- for standard input).", valueName: "input"))
     var inputs: [String]
 
     @OptionGroup var write: WriteOptions

@@ -17,7 +17,7 @@ struct ReadOptions: ParsableArguments {
 /// Options for commands that write files.
 struct WriteOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Output file, or a directory (required when there are several inputs; created if missing).",
+        "Output file (- for standard output), or a directory (required when there are several inputs; created if missing).",
         valueName: "path"))
     var output: String
 

@@ -31,6 +31,15 @@ int crc_open_unnamed(const char *directory);
 /// EEXIST, never replacing, when `path` exists. Returns 0, or -1 with errno.
 int crc_name_unnamed(int fd, const char *path);
 
+/// A scratch file with no name, open for reading and writing, for output that goes to standard
+/// output only once it is complete: memory (memfd_create) where the system has it, otherwise an
+/// unnamed or at once unlinked file in $TMPDIR or /tmp. Returns the descriptor, or -1 with errno.
+int crc_open_scratch(void);
+
+/// Ignores SIGPIPE, so that writing to a closed pipe fails with EPIPE (a message) instead of
+/// killing the process without one.
+void crc_ignore_sigpipe(void);
+
 #ifdef __cplusplus
 }
 #endif
