@@ -9,12 +9,17 @@ public struct JPEGSettings: Equatable, Sendable {
     public var optimizeCoding: Bool
     /// Progressive scans (jpeg_simple_progression) instead of one baseline scan; same pixels.
     public var progressive: Bool
+    /// One grey component (the image's first channel; its three channels are equal) instead of
+    /// three colour ones.
+    public var grey: Bool
 
-    public init(quality: Int, chroma: Chroma = .subsampled420, optimizeCoding: Bool = true, progressive: Bool = false) {
+    public init(quality: Int, chroma: Chroma = .subsampled420, optimizeCoding: Bool = true, progressive: Bool = false,
+                grey: Bool = false) {
         self.quality = quality
         self.chroma = chroma
         self.optimizeCoding = optimizeCoding
         self.progressive = progressive
+        self.grey = grey
     }
 }
 
@@ -55,7 +60,8 @@ public struct JPEGHeader: Equatable, Sendable {
 /// A JPEG encoder/decoder. The codec layer does no JPEG itself: ComRecIO provides libjpeg-turbo,
 /// tests may provide a fake, an embedded build its own. Decoding must be deterministic.
 public protocol JPEGCoder {
-    /// Compresses an RGB image, writing `segments` right after the JFIF APP0 segment.
+    /// Compresses an RGB image (its first channel alone with `settings.grey`), writing `segments`
+    /// right after the JFIF APP0 segment.
     func encode(_ image: RGB8Image, settings: JPEGSettings, segments: [JPEGSegment]) throws(ComRecError) -> [UInt8]
     /// Reads the header and every APPn/COM segment, without decoding pixels.
     func readHeader(_ jpeg: [UInt8]) throws(ComRecError) -> JPEGHeader

@@ -51,6 +51,7 @@ public struct ModeChoosingEncoder<JPEG: JPEGCoder> {
     public func encode(_ image: RGB8Image, target: SizeTarget, mode request: ModeRequest, effort: Int = 1) throws(ComRecError) -> ModeChoiceResult {
         precondition(effort == 1 || effort == 2, "effort is 1 or 2")
         try checkPixelLimit(width: image.width, height: image.height, maxPixels: pipeline.maxPixels)
+        if image.isGrey { return try encodeGrey(image, target: target) }
         var candidates = Candidates(encoder: self, image: image)
         switch request {
         case .half, .full:
@@ -60,6 +61,22 @@ public struct ModeChoosingEncoder<JPEG: JPEGCoder> {
         case .auto:
             return effort == 1 ? try candidates.byRule(target) : try candidates.byTrial(target)
         }
+    }
+}
+
+extension ModeChoosingEncoder {
+    /// A grey image, in any mode asked for: full mode, a one-component JPEG (a third of the samples
+    /// of a colour one), no network at decode (the networks are trained on colour). So the file is
+    /// the plain grey JPEG at the same quality plus the segment.
+    func encodeGrey(_ image: RGB8Image, target: SizeTarget) throws(ComRecError) -> ModeChoiceResult {
+        var grey = self
+        grey.profile = profile.withoutEnhancer
+        grey.settings.grey = true
+        grey.pipeline.profiles = [grey.profile]
+        var candidates = Candidates(encoder: grey, image: image)
+        guard let made = try candidates.make(.full, target) else { throw candidates.unreachable(target, .full) }
+        return ModeChoiceResult(file: made.file, mode: .full, quality: made.quality,
+                                reason: "grey image: full mode, one grey component, no network")
     }
 }
 

@@ -31,6 +31,8 @@ public struct ComRecFileInfo: Equatable, Sendable {
     public var progressive: Bool
     public var fileBytes: Int
     public var modelStatus: ModelStatus
+    /// Colour components of the stored JPEG: 1 for a grey image (decoded as grey), 3 for colour.
+    public var components: Int
 }
 
 /// Encode and decode on in-memory buffers: RGB8 -> profile -> JPEG + segment, and back.
@@ -105,7 +107,7 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         }
         return ComRecFileInfo(
             segment: segment, storedWidth: header.width, storedHeight: header.height,
-            progressive: header.progressive, fileBytes: file.count, modelStatus: status)
+            progressive: header.progressive, fileBytes: file.count, modelStatus: status, components: header.components)
     }
 
     /// The reconstructed image of a ComRec file. Every check (model, sizes, limit) happens before

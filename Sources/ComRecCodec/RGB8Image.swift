@@ -36,3 +36,28 @@ public struct RGB8Image: Equatable, Sendable {
 public func compactSize(width: Int, height: Int) -> (width: Int, height: Int) {
     ((width + 1) / 2, (height + 1) / 2)
 }
+
+extension RGB8Image {
+    /// Whether every pixel has three equal channels: a grey image, whatever file it came from
+    /// (grey PNG or JPEG, PGM, or colour without colour), which ComRec stores as grey.
+    public var isGrey: Bool {
+        pixels.withUnsafeBufferPointer { p in
+            var i = 0
+            while i < p.count {
+                if p[i] != p[i + 1] || p[i] != p[i + 2] { return false }
+                i += 3
+            }
+            return true
+        }
+    }
+
+    /// The first channel of every pixel (`width * height` bytes): a grey image's samples.
+    public func greyChannel() -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: pixelCount) { grey, count in
+            pixels.withUnsafeBufferPointer { p in
+                for i in 0..<pixelCount { grey[i] = p[3 * i] }
+            }
+            count = pixelCount
+        }
+    }
+}

@@ -94,47 +94,65 @@ public func decodeComRec(
 public let decodeBandBytes = 8_000_000
 
 /// The file format of a decoded image, chosen by the output's name as the libjpeg and Netpbm
-/// tools do: binary PPM (P6) for `.ppm` and `.pnm`, PNG for every other name (standard output
-/// included). `.pgm` is refused: decoded images are in colour.
+/// tools do: binary PPM (P6) for `.ppm` and `.pnm`, PGM (P5) for `.pgm` (grey images only), PNG
+/// for every other name (standard output included). PNG is grey for a grey image.
 public enum DecodedImageFormat: Sendable, Equatable {
     case png
     case ppm
+    case pgm
 
-    public init(outputPath path: String) throws {
+    public init(outputPath path: String) {
         let name = path.lowercased()
         if name.hasSuffix(".ppm") || name.hasSuffix(".pnm") {
             self = .ppm
         } else if name.hasSuffix(".pgm") {
-            throw ComRecIOError(path: path, .greyOutputOfColourImage)
+            self = .pgm
         } else {
             self = .png
         }
     }
 }
 
-/// Rows of a decoded image into an AtomicOutput, as PNG or PPM.
-private enum DecodedRowWriter {
-    case png(PNG.RowWriter)
-    case ppm(PNM.RowWriter)
+/// Rows of a decoded image (RGB rows in) into an AtomicOutput as PNG, PPM or PGM; a grey image's
+/// rows are written with one channel, except to PPM.
+private final class DecodedRowWriter {
+    private enum Writer {
+        case png(PNG.RowWriter)
+        case pnm(PNM.RowWriter)
+    }
 
-    init(_ format: DecodedImageFormat, output: AtomicOutput, width: Int, height: Int, pngLevel: Int) throws {
+    private let writer: Writer
+    /// Set when rows are written as grey: one channel of each RGB row.
+    private var greyRow: [UInt8]
+
+    init(_ format: DecodedImageFormat, grey: Bool, output: AtomicOutput, width: Int, height: Int, pngLevel: Int) throws {
+        if format == .pgm && !grey { throw ComRecIOError(.greyOutputOfColourImage) }
+        let writesGrey = grey && format != .ppm
+        greyRow = writesGrey ? [UInt8](repeating: 0, count: width) : []
         switch format {
         case .png:
-            self = .png(try PNG.RowWriter(descriptor: output.descriptor, width: width, height: height, compressionLevel: pngLevel))
-        case .ppm:
-            self = .ppm(try PNM.RowWriter(output: output, width: width, height: height))
+            writer = .png(try PNG.RowWriter(descriptor: output.descriptor, width: width, height: height,
+                                            channels: writesGrey ? 1 : 3, compressionLevel: pngLevel))
+        case .ppm, .pgm:
+            writer = .pnm(try PNM.RowWriter(output: output, width: width, height: height, grey: writesGrey))
         }
     }
 
     func write(row: UnsafePointer<UInt8>) throws {
-        switch self {
-        case .png(let writer): try writer.write(row: row)
-        case .ppm(let writer): try writer.write(row: row)
+        if greyRow.isEmpty { return try write(samples: row) }
+        for x in 0..<greyRow.count { greyRow[x] = row[3 * x] }
+        try greyRow.withUnsafeBufferPointer { try write(samples: $0.baseAddress!) }
+    }
+
+    private func write(samples: UnsafePointer<UInt8>) throws {
+        switch writer {
+        case .png(let png): try png.write(row: samples)
+        case .pnm(let pnm): try pnm.write(row: samples)
         }
     }
 
     func finish() throws {
-        if case .png(let writer) = self { try writer.finish() }
+        if case .png(let png) = writer { try png.finish() }
     }
 }
 
@@ -160,7 +178,7 @@ public func decodeFile(
     pngLevel: Int = PNG.defaultCompressionLevel, profiles: [Profile]? = nil, tileRows: Int? = nil
 ) throws -> DecodeReport {
     guard (0...9).contains(pngLevel) else { throw ComRecIOError(.pngCompressionLevel(pngLevel)) }
-    let format = try DecodedImageFormat(outputPath: output)
+    let format = DecodedImageFormat(outputPath: output)
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
@@ -173,7 +191,8 @@ public func decodeFile(
         return (decoding, try LibJPEG.RowReader(bytes, maxPixels: maxPixels))
     }
     let writer = try attributing(to: output) {
-        try DecodedRowWriter(format, output: out, width: decoding.width, height: decoding.height, pngLevel: pngLevel)
+        try DecodedRowWriter(format, grey: decoding.info.components == 1, output: out, width: decoding.width,
+                             height: decoding.height, pngLevel: pngLevel)
     }
     let arena = UnsafeMutableRawPointer.allocate(byteCount: decoding.arenaBytes, alignment: 64)
     defer { arena.deallocate() }
@@ -244,7 +263,8 @@ public func enhanceFile(
         throw ComRecIOError(.noEnhancer(
             profile: profile.name, withEnhancer: Profile.catalogue.filter { !$0.full.isPlainJPEG }.map(\.name)))
     }
-    let format = try DecodedImageFormat(outputPath: output)
+    let format = DecodedImageFormat(outputPath: output)
+    if format == .pgm { throw ComRecIOError(path: output, .greyOutputOfColourImage) }
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let jpeg = LibJPEG()
@@ -267,7 +287,7 @@ public func enhanceFile(
     let result = enhanced
         ? profile.full.enhance(image, ReconstructionContext(width: image.width, height: image.height, quality: used)) : image
     let file = try attributing(to: output) {
-        format == .png ? try PNG.encode(result, compressionLevel: pngLevel) : PNM.encode(result)
+        format == .ppm ? PNM.encode(result) : try PNG.encode(result, compressionLevel: pngLevel)
     }
     try out.commit(file)
     return EnhanceReport(width: image.width, height: image.height, quality: used,

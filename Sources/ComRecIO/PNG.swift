@@ -138,9 +138,11 @@ extension PNG {
         private let writer: OpaquePointer
         private var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
 
-        /// Starts an RGB PNG of `width x height` on `descriptor` with zlib level `level`.
-        public init(descriptor: Int32, width: Int, height: Int, compressionLevel level: Int = PNG.defaultCompressionLevel) throws {
-            guard let writer = crc_png_writer_create(descriptor, UInt32(width), UInt32(height), 3, Int32(level), &error) else {
+        /// Starts a PNG of `width x height` on `descriptor` with zlib level `level`: RGB, or grey
+        /// with `channels` 1.
+        public init(descriptor: Int32, width: Int, height: Int, channels: Int = 3,
+                    compressionLevel level: Int = PNG.defaultCompressionLevel) throws {
+            guard let writer = crc_png_writer_create(descriptor, UInt32(width), UInt32(height), Int32(channels), Int32(level), &error) else {
                 throw ComRecIOError(.pngEncoder(cString(error)))
             }
             self.writer = writer
@@ -148,7 +150,7 @@ extension PNG {
 
         deinit { crc_png_writer_destroy(writer) }
 
-        /// Writes the next row (width * 3 bytes).
+        /// Writes the next row (width * channels bytes).
         public func write(row: UnsafePointer<UInt8>) throws {
             guard crc_png_writer_row(writer, row, &error) == 0 else { throw ComRecIOError(.pngEncoder(cString(error))) }
         }

@@ -78,29 +78,29 @@ public enum PNM {
 }
 
 extension PNM {
-    /// The binary PPM (P6) header of a `width x height` RGB image with maxval 255.
-    static func ppmHeader(width: Int, height: Int) -> [UInt8] {
-        Array("P6\n\(width) \(height)\n255\n".utf8)
+    /// The binary PPM (P6) or, for `grey`, PGM (P5) header of a `width x height` image with maxval 255.
+    static func header(width: Int, height: Int, grey: Bool = false) -> [UInt8] {
+        Array("\(grey ? "P5" : "P6")\n\(width) \(height)\n255\n".utf8)
     }
 
     /// `image` as binary PPM (P6, maxval 255).
     public static func encode(_ image: RGB8Image) -> [UInt8] {
-        ppmHeader(width: image.width, height: image.height) + image.pixels
+        header(width: image.width, height: image.height) + image.pixels
     }
 
-    /// A binary PPM written a row at a time to a file descriptor (an AtomicOutput's).
+    /// A binary PPM (or, for `grey`, PGM) written a row at a time into an AtomicOutput.
     public final class RowWriter {
         private let output: AtomicOutput
         private let rowBytes: Int
 
-        /// Starts a P6 image of `width x height` in `output`.
-        public init(output: AtomicOutput, width: Int, height: Int) throws {
+        /// Starts a P6 (P5 for `grey`) image of `width x height` in `output`.
+        public init(output: AtomicOutput, width: Int, height: Int, grey: Bool = false) throws {
             self.output = output
-            rowBytes = width * 3
-            try PNM.ppmHeader(width: width, height: height).withUnsafeBytes { try output.append($0) }
+            rowBytes = width * (grey ? 1 : 3)
+            try PNM.header(width: width, height: height, grey: grey).withUnsafeBytes { try output.append($0) }
         }
 
-        /// Writes the next row (width * 3 bytes).
+        /// Writes the next row (width * 3 bytes, width for grey).
         public func write(row: UnsafePointer<UInt8>) throws {
             try output.append(UnsafeRawBufferPointer(start: row, count: rowBytes))
         }

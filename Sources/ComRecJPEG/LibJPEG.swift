@@ -45,9 +45,11 @@ public struct LibJPEG: JPEGCoder, Sendable {
                     length: segment.payload.count))
                 offset += segment.payload.count
             }
-            return image.pixels.withUnsafeBufferPointer { pixels in
+            let components = settings.grey ? 1 : 3
+            let samples = settings.grey ? image.greyChannel() : image.pixels
+            return samples.withUnsafeBufferPointer { pixels in
                 crc_jpeg_encode(
-                    pixels.baseAddress, UInt32(image.width), UInt32(image.height), 3, &options,
+                    pixels.baseAddress, UInt32(image.width), UInt32(image.height), Int32(components), &options,
                     markers, Int32(markers.count), &out, &outSize, &error)
             }
         }

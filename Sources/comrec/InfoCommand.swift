@@ -55,6 +55,8 @@ struct InfoFacts: Encodable {
     /// What rebuilds the image: "network" or, for a full-mode file without one, "none".
     var decoder: String
     var progressive: Bool
+    /// "grey" (one JPEG component; decoded as grey) or "colour".
+    var colour: String
     var bitsPerPixel: Double
     var extensions: [ExtensionRecord]
 
@@ -85,6 +87,7 @@ struct InfoFacts: Encodable {
         let plain = segment.isPlainJPEG
         decoder = plain ? "none" : "network"
         progressive = info.progressive
+        colour = info.components == 1 ? "grey" : "colour"
         // Rounded so that the JSON does not show binary noise.
         let bpp = Metrics.bitsPerPixel(fileBytes: info.fileBytes, width: segment.width, height: segment.height)
         bitsPerPixel = (bpp * 10_000).rounded() / 10_000
@@ -114,7 +117,7 @@ struct InfoFacts: Encodable {
             profile         \(profile)
             model hash      \(modelHash) (\(status))
             original size   \(width) x \(height)
-            \(stored) \(storedWidth) x \(storedHeight) JPEG, quality \(storedQuality), \(progressive ? "progressive" : "baseline")
+            \(stored) \(storedWidth) x \(storedHeight) JPEG, quality \(storedQuality), \(progressive ? "progressive" : "baseline"), \(colour)
             extensions      \(records)
             """
     }
