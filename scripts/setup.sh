@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the system packages ComRec's Swift build needs (libpng, libjpeg-turbo, pkg-config),
-# only those that are missing, and checks that a Swift toolchain is on PATH. Silent when all is
-# there. Safe to run any number of times. Needs root or sudo only when something is missing.
+# Installs the system packages ComRec's Swift build needs (libpng, libjpeg-turbo, pkg-config) and
+# its tests (djpeg from libjpeg-turbo-progs), only those that are missing, and checks that a Swift
+# toolchain is on PATH. Silent when all is there. Safe to run any number of times. Needs root or
+# sudo only when something is missing.
 # (Training/setup.sh sets up the separate Python environment for training.)
 set -euo pipefail
 
@@ -30,6 +31,8 @@ installed libpng-dev || missing+=(libpng-dev)
 # pulls in whichever the distribution has.
 installed libjpeg62-turbo-dev || installed libjpeg-turbo8-dev || installed libjpeg-dev || missing+=(libjpeg-dev)
 installed pkg-config || installed pkgconf || missing+=(pkg-config)
+# djpeg, for the test that every file ComRec writes is a JPEG libjpeg's own tool reads without a warning.
+command -v djpeg >/dev/null 2>&1 || installed libjpeg-turbo-progs || missing+=(libjpeg-turbo-progs)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "scripts/setup.sh: installing ${missing[*]}" >&2
