@@ -44,9 +44,11 @@ for target in "${targets[@]}"; do
 done
 
 # ---- Build: the library modules, instrumented, then each target over their objects.
-jobs=${FUZZ_BUILD_JOBS:-1}
+# FUZZ_BUILD_JOBS=N: build with N jobs (default: SwiftPM's, one per core).
+jobs=()
+[ -n "${FUZZ_BUILD_JOBS:-}" ] && jobs=(-j "$FUZZ_BUILD_JOBS")
 for module in ComRecIO ComRecC; do
-    swift build --scratch-path "$scratch" -j "$jobs" --target "$module" --sanitize=fuzzer --sanitize=address
+    swift build --scratch-path "$scratch" "${jobs[@]}" --target "$module" --sanitize=fuzzer --sanitize=address
 done
 debug=$scratch/debug
 modules=(ComRecKernels ComRecKernelsAVX2 ComRecKernelsAVX512 CComRecCPU ComRecRuntime ComRecModels ComRecNetworks
