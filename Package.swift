@@ -60,9 +60,11 @@ let package = Package(
             providers: [.apt(["libjpeg62-turbo-dev"])]),
         // Small C wrappers: libpng and libjpeg report errors with longjmp, which Swift cannot
         // survive, so every call into them happens here behind setjmp and comes back as a string.
+        // zlib (libpng's own dependency, named because png.c calls it directly) compresses and
+        // inflates the PNG metadata chunks (iCCP, iTXt).
         .target(
             name: "CComRecImage", dependencies: ["CLibPNG", "CLibJPEG"],
-            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
 
         // The JPEG coder over libjpeg (CComRecImage's wrappers), whole images and rows. Embedded-safe.
         .target(name: "ComRecJPEG", dependencies: ["ComRecCodec", "CComRecImage"]),

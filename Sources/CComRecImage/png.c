@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <png.h>
+#include <zlib.h>
 
 static void set_error(char *error, const char *message) {
     if (error) snprintf(error, CRC_ERROR_SIZE, "%s", message);
@@ -212,8 +213,16 @@ static void write_fn(png_structp png, png_bytep data, size_t length) {
 
 static void flush_fn(png_structp png) { (void)png; }
 
+// Writes the caller's chunks right after png_write_info: after IHDR, before any IDAT (the first
+// row starts the image data), which is where eXIf and iCCP must go. Errors longjmp.
+static void write_chunks(png_structp png, const crc_png_chunk *chunks, int chunk_count) {
+    for (int i = 0; i < chunk_count; i++) {
+        png_write_chunk(png, (png_const_bytep)chunks[i].name, chunks[i].data, chunks[i].length);
+    }
+}
+
 int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int level,
-                   uint8_t **out, size_t *out_size, char *error) {
+                   const crc_png_chunk *chunks, int chunk_count, uint8_t **out, size_t *out_size, char *error) {
     *out = NULL;
     *out_size = 0;
     if (level < 0 || level > 9) {
@@ -255,6 +264,7 @@ int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int c
     png_set_IHDR(s->png, s->info, width, height, 8, type, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(s->png, s->info);
+    write_chunks(s->png, chunks, chunk_count);
     size_t stride = (size_t)width * (size_t)channels;
     s->rows = malloc(sizeof(png_bytep) * (height ? height : 1));
     if (!s->rows) png_error(s->png, "out of memory");
@@ -294,7 +304,8 @@ static void fd_write_fn(png_structp png, png_bytep data, size_t length) {
     }
 }
 
-crc_png_writer *crc_png_writer_create(int fd, uint32_t width, uint32_t height, int channels, int level, char *error) {
+crc_png_writer *crc_png_writer_create(int fd, uint32_t width, uint32_t height, int channels, int level,
+                                      const crc_png_chunk *chunks, int chunk_count, char *error) {
     if (level < 0 || level > 9) {
         set_error(error, "PNG compression level must be 0...9");
         return NULL;
@@ -332,6 +343,7 @@ crc_png_writer *crc_png_writer_create(int fd, uint32_t width, uint32_t height, i
     png_set_IHDR(w->png, w->info, width, height, 8, type, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(w->png, w->info);
+    write_chunks(w->png, chunks, chunk_count);
     return w;
 }
 
@@ -368,4 +380,86 @@ void crc_png_writer_destroy(crc_png_writer *writer) {
     if (!writer) return;
     if (writer->png) png_destroy_write_struct(&writer->png, writer->info ? &writer->info : NULL);
     free(writer);
+}
+
+// MARK: zlib
+
+int crc_zlib_compress(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size, char *error) {
+    *out = NULL;
+    *out_size = 0;
+    uLongf capacity = compressBound((uLong)size);
+    uint8_t *buffer = malloc(capacity ? capacity : 1);
+    if (!buffer) {
+        set_error(error, "out of memory");
+        return -1;
+    }
+    int status = compress2(buffer, &capacity, data, (uLong)size, 9);
+    if (status != Z_OK) {
+        free(buffer);
+        set_error(error, zError(status));
+        return -1;
+    }
+    *out = buffer;
+    *out_size = capacity;
+    return 0;
+}
+
+int crc_zlib_inflate(const uint8_t *data, size_t size, size_t max_size, uint8_t **out, size_t *out_size, char *error) {
+    *out = NULL;
+    *out_size = 0;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit(&z) != Z_OK) {
+        set_error(error, "cannot initialise zlib");
+        return -1;
+    }
+    size_t capacity = size * 4 + 1024, used = 0;
+    if (capacity > max_size + 1) capacity = max_size + 1;
+    uint8_t *buffer = malloc(capacity);
+    z.next_in = (Bytef *)data;
+    z.avail_in = (uInt)size;
+    int status = buffer ? Z_OK : Z_MEM_ERROR;
+    while (status == Z_OK) {
+        if (used == capacity) {
+            // One byte over max_size is enough to know the stream is too large.
+            size_t grown = capacity * 2 > max_size + 1 ? max_size + 1 : capacity * 2;
+            if (grown == capacity) break;
+            uint8_t *bigger = realloc(buffer, grown);
+            if (!bigger) {
+                status = Z_MEM_ERROR;
+                break;
+            }
+            buffer = bigger;
+            capacity = grown;
+        }
+        z.next_out = buffer + used;
+        z.avail_out = (uInt)(capacity - used);
+        status = inflate(&z, Z_NO_FLUSH);
+        used = capacity - z.avail_out;
+        if (status == Z_BUF_ERROR && z.avail_in == 0 && used < capacity) break;  // input ended early
+        if (status == Z_BUF_ERROR) status = Z_OK;
+    }
+    inflateEnd(&z);
+    if (status == Z_STREAM_END && used <= max_size) {
+        *out = buffer;
+        *out_size = used;
+        return 0;
+    }
+    free(buffer);
+    char message[CRC_ERROR_SIZE];
+    if (status == Z_STREAM_END || (status == Z_OK && used > max_size)) {
+        snprintf(message, sizeof message, "it inflates to more than %zu bytes", max_size);
+    } else if (status == Z_MEM_ERROR) {
+        snprintf(message, sizeof message, "out of memory");
+    } else if (status == Z_DATA_ERROR) {
+        snprintf(message, sizeof message, "corrupt zlib data: %s", z.msg ? z.msg : "data error");
+    } else {
+        snprintf(message, sizeof message, "the zlib data ends early");
+    }
+    set_error(error, message);
+    return -1;
+}
+
+uint32_t crc_crc32(const uint8_t *data, size_t size) {
+    return (uint32_t)crc32(crc32(0L, Z_NULL, 0), data, (uInt)size);
 }

@@ -39,11 +39,16 @@ public struct ModeChoosingEncoder<JPEG: JPEGCoder> {
     public var profile: Profile
     /// Chroma, Huffman and progressive settings; the quality comes from the target.
     public var settings: JPEGSettings
+    /// The image's metadata segments (EXIF, XMP, ICC), put into every candidate file, so that
+    /// rate control and auto mode compare the sizes of the files as written.
+    public var metadata: [JPEGSegment]
 
-    public init(jpeg: JPEG, profile: Profile, settings: JPEGSettings, maxPixels: Int = defaultMaxPixels) {
+    public init(jpeg: JPEG, profile: Profile, settings: JPEGSettings, maxPixels: Int = defaultMaxPixels,
+                metadata: [JPEGSegment] = []) {
         self.pipeline = ComRecPipeline(jpeg: jpeg, profiles: [profile], maxPixels: maxPixels)
         self.profile = profile
         self.settings = settings
+        self.metadata = metadata
     }
 
     /// The file for `image`; `effort` 1 chooses the auto mode by rule, 2 by trying both.
@@ -109,7 +114,8 @@ private struct Candidates<JPEG: JPEGCoder> {
         var settings = encoder.settings
         settings.quality = quality
         return try encoder.pipeline.file(storing: stored, width: image.width, height: image.height,
-                                         profile: profile ?? encoder.profile, mode: mode, settings: settings)
+                                         profile: profile ?? encoder.profile, mode: mode, settings: settings,
+                                         metadata: encoder.metadata)
     }
 
     /// The file of `mode` for `target`; nil when rate control cannot reach it.

@@ -70,9 +70,12 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
 
     /// The ComRec file whose JPEG holds `stored`: the compact image that `profile` made of an
     /// original of `width x height` (half mode), or that original (full mode). Rate control and
-    /// `comrec eval` make the stored image once and call this at many qualities.
+    /// `comrec eval` make the stored image once and call this at many qualities. `metadata`:
+    /// the image's own segments (APP1 EXIF and XMP, APP2 ICC chunks), written after JFIF's APP0
+    /// and before the ComRec segment, so that every size measured counts them.
     public func file(
-        storing stored: RGB8Image, width: Int, height: Int, profile: Profile, mode: CodecMode, settings: JPEGSettings
+        storing stored: RGB8Image, width: Int, height: Int, profile: Profile, mode: CodecMode, settings: JPEGSettings,
+        metadata: [JPEGSegment] = []
     ) throws(ComRecError) -> [UInt8] {
         guard (1...100).contains(settings.quality) else {
             throw .invalidArgument("JPEG quality \(settings.quality) is not in 1...100")
@@ -84,7 +87,8 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         let expected = mode == .half ? compactSize(width: width, height: height) : (width: width, height: height)
         precondition(stored.width == expected.width && stored.height == expected.height,
                      "the stored image of a \(mode.name)-mode file has the wrong size")
-        return try jpeg.encode(stored, settings: settings, segments: [JPEGSegment(marker: ComRecSegment.marker, payload: payload)])
+        return try jpeg.encode(
+            stored, settings: settings, segments: metadata + [JPEGSegment(marker: ComRecSegment.marker, payload: payload)])
     }
 
     /// The segment and compact-image header of a ComRec file, without decoding pixels.

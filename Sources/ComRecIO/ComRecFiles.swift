@@ -16,6 +16,8 @@ public struct EncodeOptions: Sendable {
     public var effort: Int
     public var read: ImageReadOptions
     public var force: Bool
+    /// Drop EXIF and XMP (`--strip-metadata`); a readable ICC profile is kept.
+    public var stripMetadata: Bool
 
     /// The default JPEG quality of `comrec encode`.
     public static let defaultQuality = 75
@@ -23,7 +25,7 @@ public struct EncodeOptions: Sendable {
     public init(
         profile: Profile? = nil, quality: Int = defaultQuality,
         progressive: Bool = false, mode: ModeRequest = .auto, effort: Int = 1,
-        read: ImageReadOptions = ImageReadOptions(), force: Bool = false
+        read: ImageReadOptions = ImageReadOptions(), force: Bool = false, stripMetadata: Bool = false
     ) {
         self.profile = profile
         self.mode = mode
@@ -31,6 +33,7 @@ public struct EncodeOptions: Sendable {
         self.jpeg = JPEGSettings(quality: quality, chroma: .subsampled420, optimizeCoding: true, progressive: progressive)
         self.read = read
         self.force = force
+        self.stripMetadata = stripMetadata
     }
 }
 
@@ -67,8 +70,10 @@ private func encodeFile(input: String, output: String, options: EncodeOptions, t
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: options.force, inputs: [input])
     let image = try attributing(to: input) { try decodeImage(bytes, options: options.read) }
+    let metadata = try attributing(to: input) { try readMetadata(bytes, strip: options.stripMetadata).jpegSegments() }
     let profile = try options.profile ?? Profile.hostedDefault()
-    let encoder = ModeChoosingEncoder(jpeg: LibJPEG(), profile: profile, settings: options.jpeg, maxPixels: options.read.maxPixels)
+    let encoder = ModeChoosingEncoder(
+        jpeg: LibJPEG(), profile: profile, settings: options.jpeg, maxPixels: options.read.maxPixels, metadata: metadata)
     let made = try attributing(to: input) { try encoder.encode(image, target: target, mode: options.mode, effort: options.effort) }
     try out.commit(made.file)
     return EncodeReport(width: image.width, height: image.height, fileBytes: made.file.count, mode: made.mode,
@@ -125,14 +130,16 @@ private final class DecodedRowWriter {
     /// Set when rows are written as grey: one channel of each RGB row.
     private var greyRow: [UInt8]
 
-    init(_ format: DecodedImageFormat, grey: Bool, output: AtomicOutput, width: Int, height: Int, pngLevel: Int) throws {
+    /// `metadata` goes into a PNG's header; PPM and PGM cannot hold it.
+    init(_ format: DecodedImageFormat, grey: Bool, output: AtomicOutput, width: Int, height: Int, pngLevel: Int,
+         metadata: ImageMetadata) throws {
         if format == .pgm && !grey { throw ComRecIOError(.greyOutputOfColourImage) }
         let writesGrey = grey && format != .ppm
         greyRow = writesGrey ? [UInt8](repeating: 0, count: width) : []
         switch format {
         case .png:
             writer = .png(try PNG.RowWriter(descriptor: output.descriptor, width: width, height: height,
-                                            channels: writesGrey ? 1 : 3, compressionLevel: pngLevel))
+                                            channels: writesGrey ? 1 : 3, compressionLevel: pngLevel, metadata: metadata))
         case .ppm, .pgm:
             writer = .pnm(try PNM.RowWriter(output: output, width: width, height: height, grey: writesGrey))
         }
@@ -172,6 +179,7 @@ public struct DecodeReport: Sendable {
 /// the height (ComRecCodec's StreamedDecode.swift). `profiles`: nil, every
 /// registered profile on the shared runner. `tileRows`: grid rows per tile (StreamedRun); nil,
 /// one tile per thread up to a band of about `decodeBandBytes` of output rows.
+/// The file's EXIF, XMP and ICC profile go into a PNG's header (PPM cannot hold them).
 @discardableResult
 public func decodeFile(
     input: String, output: String, maxPixels: Int = defaultMaxPixels, force: Bool = false,
@@ -182,17 +190,20 @@ public func decodeFile(
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
-    let (decoding, reader) = try attributing(to: input) { () throws -> (StreamedDecoding, LibJPEG.RowReader) in
+    let (decoding, reader, metadata) = try attributing(to: input) { () throws -> (StreamedDecoding, LibJPEG.RowReader, ImageMetadata) in
         guard ImageFormat.detect(bytes) == .jpeg else {
             throw ComRecIOError(.notAJPEGForDecode(start: describeStart(bytes)))
         }
         let rows = tileRows ?? StreamedDecoding.fittedTileRows(bandBytes: decodeBandBytes)
         let decoding = try pipeline.streamedDecoding(bytes, tileRows: rows)
-        return (decoding, try LibJPEG.RowReader(bytes, maxPixels: maxPixels))
+        // The file's own metadata segments, for the PNG; a profile that cannot be read is left out
+        // rather than failing the decode.
+        let metadata = ImageMetadata(jpegSegments: try LibJPEG().readHeader(bytes).segments)
+        return (decoding, try LibJPEG.RowReader(bytes, maxPixels: maxPixels), metadata)
     }
     let writer = try attributing(to: output) {
         try DecodedRowWriter(format, grey: decoding.info.components == 1, output: out, width: decoding.width,
-                             height: decoding.height, pngLevel: pngLevel)
+                             height: decoding.height, pngLevel: pngLevel, metadata: metadata)
     }
     let arena = UnsafeMutableRawPointer.allocate(byteCount: decoding.arenaBytes, alignment: 64)
     defer { arena.deallocate() }
@@ -253,7 +264,7 @@ public struct EnhanceReport: Sendable {
 /// Decodes the plain JPEG at `input` (one without a ComRec segment), restores it with `profile`'s
 /// full-resolution enhancer, and writes it to `output` as PNG or PPM (DecodedImageFormat). The JPEG's quality is estimated from
 /// its quantisation tables unless `quality` is given; above the enhancer's range the image is
-/// written as decoded.
+/// written as decoded. The JPEG's EXIF, XMP and ICC profile go into the PNG.
 @discardableResult
 public func enhanceFile(
     input: String, output: String, profile: Profile, quality: Int? = nil, maxPixels: Int = defaultMaxPixels,
@@ -268,7 +279,7 @@ public func enhanceFile(
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let jpeg = LibJPEG()
-    let (image, estimate) = try attributing(to: input) { () throws -> (RGB8Image, JPEGQuality.Estimate?) in
+    let (image, estimate, metadata) = try attributing(to: input) { () throws -> (RGB8Image, JPEGQuality.Estimate?, ImageMetadata) in
         guard ImageFormat.detect(bytes) == .jpeg else {
             throw ComRecIOError(.notAJPEGForEnhance(start: describeStart(bytes)))
         }
@@ -280,14 +291,14 @@ public func enhanceFile(
         if quality == nil && estimate == nil {
             throw ComRecIOError(.noQuantisationTables)
         }
-        return (try jpeg.decode(bytes, maxPixels: maxPixels), estimate)
+        return (try jpeg.decode(bytes, maxPixels: maxPixels), estimate, ImageMetadata(jpegSegments: header.segments))
     }
     let used = quality ?? estimate!.quality
     let enhanced = profile.full.improves(quality: used)
     let result = enhanced
         ? profile.full.enhance(image, ReconstructionContext(width: image.width, height: image.height, quality: used)) : image
     let file = try attributing(to: output) {
-        format == .ppm ? PNM.encode(result) : try PNG.encode(result, compressionLevel: pngLevel)
+        format == .ppm ? PNM.encode(result) : try PNG.encode(result, compressionLevel: pngLevel, metadata: metadata)
     }
     try out.commit(file)
     return EnhanceReport(width: image.width, height: image.height, quality: used,

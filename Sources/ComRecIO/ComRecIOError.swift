@@ -34,6 +34,12 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
         case unsupportedNetpbm(type: Character)
         case pnm(String)
         case greyOutputOfColourImage
+        // Metadata (ImageMetadata.swift): what a ComRec file cannot hold.
+        case exifTooLarge(bytes: Int)
+        case exifWithoutTIFFHeader
+        case xmpTooLarge(bytes: Int)
+        case iccProfileUnreadable(String)
+        case iccProfileTooLarge(bytes: Int)
         // ComRec files and plain JPEGs.
         case notAJPEGForDecode(start: String)
         case notAJPEGForInfo(start: String)
@@ -87,6 +93,21 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
             case .pnm(let why): return "PPM/PGM data is invalid: \(why)"
             case .greyOutputOfColourImage:
                 return "a PGM holds grey images and this image is in colour; name the output .ppm or .png"
+            case .exifTooLarge(let bytes):
+                return "EXIF block of \(bytes) bytes is larger than one JPEG APP1 segment holds "
+                    + "(\(ImageMetadata.maxExifBytes) bytes); pass --strip-metadata to encode without EXIF and XMP"
+            case .exifWithoutTIFFHeader:
+                return "EXIF block does not start with a TIFF header (II*\\0 or MM\\0*); "
+                    + "pass --strip-metadata to encode without EXIF and XMP"
+            case .xmpTooLarge(let bytes):
+                return "XMP packet of \(bytes) bytes is larger than one JPEG APP1 segment holds "
+                    + "(\(ImageMetadata.maxXMPBytes) bytes; extended XMP is not supported); "
+                    + "pass --strip-metadata to encode without EXIF and XMP"
+            case .iccProfileUnreadable(let why):
+                return "colour profile cannot be read: \(why); pass --strip-metadata to encode without it"
+            case .iccProfileTooLarge(let bytes):
+                return "ICC profile of \(bytes) bytes is larger than 255 JPEG APP2 segments hold "
+                    + "(\(ImageMetadata.maxICCBytes) bytes); convert the image to a smaller profile"
             case .notAJPEGForDecode(let start):
                 return "not a ComRec file: it is not a JPEG (it starts with \(start)); "
                     + "`comrec decode` reads only files written by `comrec encode`"

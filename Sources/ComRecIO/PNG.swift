@@ -79,8 +79,10 @@ public enum PNG {
     public static let defaultCompressionLevel = 2
 
     /// An 8-bit RGB PNG of `image` (no interlacing; zlib `compressionLevel` 0...9, libpng's
-    /// adaptive row filters).
-    public static func encode(_ image: RGB8Image, compressionLevel: Int = defaultCompressionLevel) throws -> [UInt8] {
+    /// adaptive row filters), with `metadata` in its eXIf, iTXt and iCCP chunks.
+    public static func encode(
+        _ image: RGB8Image, compressionLevel: Int = defaultCompressionLevel, metadata: ImageMetadata = ImageMetadata()
+    ) throws -> [UInt8] {
         guard image.width > 0, image.height > 0 else {
             throw ComRecIOError(ComRecError.emptyImage(width: image.width, height: image.height))
         }
@@ -90,8 +92,12 @@ public enum PNG {
         var out: UnsafeMutablePointer<UInt8>?
         var outSize = 0
         var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
-        let status = image.pixels.withUnsafeBufferPointer {
-            crc_png_encode($0.baseAddress, UInt32(image.width), UInt32(image.height), 3, Int32(compressionLevel), &out, &outSize, &error)
+        let chunks = try metadataChunks(metadata, channels: 3)
+        let status = withCChunks(chunks) { chunks, chunkCount in
+            image.pixels.withUnsafeBufferPointer {
+                crc_png_encode($0.baseAddress, UInt32(image.width), UInt32(image.height), 3, Int32(compressionLevel),
+                               chunks, chunkCount, &out, &outSize, &error)
+            }
         }
         guard status == 0, let out else { throw ComRecIOError(.pngEncoder(cString(error))) }
         defer { crc_free(out) }
@@ -139,13 +145,17 @@ extension PNG {
         private var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
 
         /// Starts a PNG of `width x height` on `descriptor` with zlib level `level`: RGB, or grey
-        /// with `channels` 1.
+        /// with `channels` 1. The header, `metadata`'s chunks included, is written here, before
+        /// the first row.
         public init(descriptor: Int32, width: Int, height: Int, channels: Int = 3,
-                    compressionLevel level: Int = PNG.defaultCompressionLevel) throws {
-            guard let writer = crc_png_writer_create(descriptor, UInt32(width), UInt32(height), Int32(channels), Int32(level), &error) else {
-                throw ComRecIOError(.pngEncoder(cString(error)))
+                    compressionLevel level: Int = PNG.defaultCompressionLevel, metadata: ImageMetadata = ImageMetadata()) throws {
+            var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+            let chunks = try PNG.metadataChunks(metadata, channels: channels)
+            let created = PNG.withCChunks(chunks) { chunks, chunkCount in
+                crc_png_writer_create(descriptor, UInt32(width), UInt32(height), Int32(channels), Int32(level), chunks, chunkCount, &error)
             }
-            self.writer = writer
+            guard let created else { throw ComRecIOError(.pngEncoder(cString(error))) }
+            self.writer = created
         }
 
         deinit { crc_png_writer_destroy(writer) }

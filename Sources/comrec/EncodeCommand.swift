@@ -16,7 +16,9 @@ struct EncodeCommand: ParsableCommand {
             --effort 2 both modes are made and decoded (full mode also without its enhancer) and the better PSNR is kept.
 
             Reads PNG (8/16-bit grey, RGB or palette), JPEG or binary PPM/PGM. Images with \
-            transparent pixels are refused unless --flatten-alpha. The output is written under a \
+            transparent pixels are refused unless --flatten-alpha. EXIF (orientation included; \
+            pixels are never rotated), XMP and the ICC profile of a JPEG or PNG are kept in the \
+            file, and `comrec decode` writes them into its PNG; --strip-metadata keeps only the ICC profile. The output is written under a \
             temporary name and renamed, so no partial file is ever left; inputs are never modified. \
             `-` reads the image from standard input or writes the file to standard output \
             (`comrec encode - -o - < in.png > out.jpg`), which gets the file only once it is complete.
@@ -56,6 +58,9 @@ struct EncodeCommand: ParsableCommand {
     @Flag(help: "Composite images with transparency on white instead of refusing them.")
     var flattenAlpha = false
 
+    @Flag(help: "Drop the EXIF and XMP metadata (camera, GPS, orientation, ...); keep only the ICC colour profile. By default EXIF, XMP and the ICC profile are carried into the file.")
+    var stripMetadata = false
+
     @OptionGroup var read: ReadOptions
 
     func validate() throws {
@@ -71,7 +76,8 @@ struct EncodeCommand: ParsableCommand {
         let options = EncodeOptions(
             profile: try reportingFailure { try profile.resolved() }, quality: quality, progressive: progressive,
             mode: mode, effort: effort,
-            read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha), force: write.force)
+            read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha), force: write.force,
+            stripMetadata: stripMetadata)
         try runBatch(inputs: inputs, output: write.output, outputExtension: "jpg", verb: "encoded") { input, output in
             let report = try bpp.map { try encodeFile(input: input, output: output, options: options, maxBitsPerPixel: $0) }
                 ?? encodeFile(input: input, output: output, options: options)

@@ -120,5 +120,25 @@ public struct BadInput: Sendable, CustomStringConvertible {
                  contents: readBytes(Fixtures.path("rgba-alpha-12x10.png")), maxPixels: nil,
                  message: "real alpha channel",
                  reason: { if case .realAlpha = $0 { true } else { false } }),
+        // Metadata that a ComRec file cannot hold (docs/format.md, "Metadata"); each message
+        // suggests --strip-metadata.
+        BadInput(name: "EXIF larger than one APP1 segment", command: .encode, fileName: "big-exif.png",
+                 contents: MetadataCrafting.png(chunks: [MetadataCrafting.eXIf(
+                     MetadataCrafting.exifOrientation6 + [UInt8](repeating: 0, count: 70_000))]), maxPixels: nil,
+                 message: "EXIF block of 70026 bytes is larger than one JPEG APP1 segment holds",
+                 reason: { $0 == .exifTooLarge(bytes: 70_026) }),
+        BadInput(name: "XMP larger than one APP1 segment", command: .encode, fileName: "big-xmp.png",
+                 contents: MetadataCrafting.png(chunks: [MetadataCrafting.iTXtXMP([UInt8](repeating: 0x20, count: 65_505))]),
+                 maxPixels: nil, message: "extended XMP is not supported",
+                 reason: { $0 == .xmpTooLarge(bytes: 65_505) }),
+        BadInput(name: "EXIF without a TIFF header", command: .encode, fileName: "bad-exif.jpg",
+                 contents: MetadataCrafting.jpeg(segments: [
+                     JPEGSegment(marker: 0xE1, payload: Array("Exif".utf8) + [0, 0] + Array("not a TIFF header".utf8))]),
+                 maxPixels: nil, message: "EXIF block does not start with a TIFF header",
+                 reason: { $0 == .exifWithoutTIFFHeader }),
+        BadInput(name: "iCCP that does not inflate", command: .encode, fileName: "bad-iccp.png",
+                 contents: MetadataCrafting.png(chunks: [("iCCP", Array("camera".utf8) + [0, 0] + Array("not zlib data".utf8))]),
+                 maxPixels: nil, message: "colour profile cannot be read: its iCCP chunk does not inflate",
+                 reason: { if case .iccProfileUnreadable = $0 { true } else { false } }),
     ]
 }

@@ -133,23 +133,46 @@ int crc_png_has_alpha(const crc_png_reader *reader);
 /// taken as they are stored). Returns 0, or -1 with a message. Call at most once per reader.
 int crc_png_decode(crc_png_reader *reader, uint8_t *pixels, int channels, char *error);
 
+/// A chunk the writers put into the PNG as given (metadata: eXIf, iTXt, iCCP): `name` is the
+/// four-letter chunk type, `data` its complete data (libpng adds the length and the CRC).
+typedef struct crc_png_chunk {
+    char name[5];
+    const uint8_t *data;
+    size_t length;
+} crc_png_chunk;
+
 /// Writes `width` x `height` interleaved 8-bit pixels (`channels` 1: grey, 3: RGB, 4: RGBA) as a
 /// non-interlaced 8-bit PNG into a new buffer (*out, *out_size; free with crc_free), with zlib
-/// compression `level` (0-9; libpng's adaptive row filters). Returns 0, or -1 with a message.
+/// compression `level` (0-9; libpng's adaptive row filters). The `chunks` are written after IHDR,
+/// before the image data, in order. Returns 0, or -1 with a message.
 int crc_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int level,
-                   uint8_t **out, size_t *out_size, char *error);
+                   const crc_png_chunk *chunks, int chunk_count, uint8_t **out, size_t *out_size, char *error);
 
 /// A PNG written a row at a time straight to a file descriptor (memory: one row and zlib's state).
 typedef struct crc_png_writer crc_png_writer;
 
 /// Starts a non-interlaced 8-bit PNG of `width` x `height` (`channels` 1, 3 or 4) on `fd`, zlib
-/// `level` 0-9. Returns NULL with a message on failure.
-crc_png_writer *crc_png_writer_create(int fd, uint32_t width, uint32_t height, int channels, int level, char *error);
+/// `level` 0-9, and writes the header: IHDR, then `chunks` in order (so metadata precedes the
+/// first row's image data). Returns NULL with a message on failure.
+crc_png_writer *crc_png_writer_create(int fd, uint32_t width, uint32_t height, int channels, int level,
+                                      const crc_png_chunk *chunks, int chunk_count, char *error);
 /// Writes the next row (width * channels bytes). Returns 0, or -1 with a message.
 int crc_png_writer_row(crc_png_writer *writer, const uint8_t *row, char *error);
 /// Writes the end of the file after the last row. Returns 0, or -1 with a message.
 int crc_png_writer_finish(crc_png_writer *writer, char *error);
 void crc_png_writer_destroy(crc_png_writer *writer);
+
+// MARK: zlib (PNG metadata chunks: iCCP profiles, compressed iTXt)
+
+/// Compresses `size` bytes into a new zlib stream (*out, *out_size; free with crc_free) at zlib's
+/// level 9. Returns 0, or -1 with a message.
+int crc_zlib_compress(const uint8_t *data, size_t size, uint8_t **out, size_t *out_size, char *error);
+/// Inflates the complete zlib stream in `data` into a new buffer (*out, *out_size; free with
+/// crc_free), refusing a stream that is corrupt, ends early or inflates to more than `max_size`
+/// bytes. Returns 0, or -1 with a message.
+int crc_zlib_inflate(const uint8_t *data, size_t size, size_t max_size, uint8_t **out, size_t *out_size, char *error);
+/// The CRC-32 of `size` bytes, as PNG chunks and zlib use it.
+uint32_t crc_crc32(const uint8_t *data, size_t size);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,131 @@
+import ComRecCodec
+
+// EXIF, XMP and the ICC profile, carried from the input image into the ComRec file and on into
+// the decoded PNG (docs/format.md, "Metadata"). In a JPEG (input or ComRec file) they are the
+// standard segments, separate from the ComRec segment: APP1 "Exif\0\0", APP1 XMP and APP2
+// ICC_PROFILE chunks. PNG.swift reads and writes their PNG chunks (eXIf, iTXt, iCCP).
+
+/// The metadata of one image, as raw bytes; nil where the image has none. The pixels are never
+/// changed to suit it: an EXIF orientation is kept as it is for viewers to apply.
+public struct ImageMetadata: Equatable, Sendable {
+    /// The EXIF block: a TIFF structure (starting "II*\0" or "MM\0*"), without JPEG's "Exif\0\0".
+    public var exif: [UInt8]?
+    /// The XMP packet (UTF-8 XML), without JPEG's namespace header.
+    public var xmp: [UInt8]?
+    /// The ICC colour profile, reassembled from its chunks.
+    public var icc: [UInt8]?
+    /// Why a colour profile the input has could not be read (a PNG iCCP that does not inflate,
+    /// JPEG ICC chunks that are not numbered 1...N); `icc` is nil then. Encoding refuses the
+    /// profile unless metadata is stripped, decoding goes on without it.
+    public var unreadableICC: String?
+
+    public init(exif: [UInt8]? = nil, xmp: [UInt8]? = nil, icc: [UInt8]? = nil, unreadableICC: String? = nil) {
+        self.exif = exif
+        self.xmp = xmp
+        self.icc = icc
+        self.unreadableICC = unreadableICC
+    }
+
+    /// What an APP1 segment starts with when it holds EXIF (the TIFF structure follows).
+    public static let exifHeader: [UInt8] = Array("Exif".utf8) + [0, 0]
+    /// What an APP1 segment starts with when it holds the (main) XMP packet.
+    public static let xmpHeader: [UInt8] = Array("http://ns.adobe.com/xap/1.0/".utf8) + [0]
+    /// What each APP2 chunk of an ICC profile starts with, before its sequence number and count.
+    public static let iccHeader: [UInt8] = Array("ICC_PROFILE".utf8) + [0]
+    /// A JPEG segment's payload is at most 65533 bytes (its 2-byte length counts itself).
+    static let maxSegmentPayload = 65533
+    /// The largest EXIF block one APP1 segment holds (JPEG has no standard way to split EXIF).
+    public static let maxExifBytes = maxSegmentPayload - exifHeader.count
+    /// The largest XMP packet one APP1 segment holds (extended XMP, which splits larger ones, is
+    /// not written).
+    public static let maxXMPBytes = maxSegmentPayload - xmpHeader.count
+    /// Profile bytes per APP2 chunk: the payload less the header, sequence number and count.
+    public static let maxICCChunkBytes = maxSegmentPayload - iccHeader.count - 2
+    /// The largest profile 255 chunks (a one-byte count) hold.
+    public static let maxICCBytes = 255 * maxICCChunkBytes
+
+    public var isEmpty: Bool { exif == nil && xmp == nil && icc == nil && unreadableICC == nil }
+
+    /// What `--strip-metadata` keeps: the colour profile alone (the pixels mean nothing exact
+    /// without it), and only when it can be read.
+    public var colourProfileOnly: ImageMetadata { ImageMetadata(icc: icc) }
+
+    /// The metadata in a JPEG's APPn segments (file order): the first EXIF and XMP segments, and
+    /// the ICC profile from its chunks in sequence order. Other segments (JFIF, the ComRec
+    /// segment, extended XMP, ...) are not metadata that ComRec carries. Never throws: what cannot
+    /// be read is described in `unreadableICC`.
+    public init(jpegSegments segments: [JPEGSegment]) {
+        self.init()
+        var iccChunks: [(sequence: Int, count: Int, bytes: ArraySlice<UInt8>)] = []
+        for segment in segments {
+            let payload = segment.payload
+            if segment.marker == 0xE1, exif == nil, payload.starts(with: Self.exifHeader) {
+                exif = Array(payload.dropFirst(Self.exifHeader.count))
+            } else if segment.marker == 0xE1, xmp == nil, payload.starts(with: Self.xmpHeader) {
+                xmp = Array(payload.dropFirst(Self.xmpHeader.count))
+            } else if segment.marker == 0xE2, payload.starts(with: Self.iccHeader), payload.count >= Self.iccHeader.count + 2 {
+                let at = Self.iccHeader.count
+                iccChunks.append((Int(payload[at]), Int(payload[at + 1]), payload[(at + 2)...]))
+            }
+        }
+        guard !iccChunks.isEmpty else { return }
+        // As libjpeg's jpeg_read_icc_profile: every chunk gives the same count N and the sequence
+        // numbers are 1...N, each once.
+        let count = iccChunks[0].count
+        let sequences = iccChunks.map(\.sequence).sorted()
+        guard count >= 1, iccChunks.allSatisfy({ $0.count == count }), sequences == Array(1...count) else {
+            unreadableICC = "its \(iccChunks.count) APP2 ICC_PROFILE chunks are not numbered 1 to \(count)"
+            return
+        }
+        icc = iccChunks.sorted { $0.sequence < $1.sequence }.flatMap(\.bytes)
+    }
+
+    /// Refuses what a ComRec file cannot hold: EXIF or XMP larger than one APP1 segment, EXIF
+    /// without a TIFF header, a colour profile that cannot be read or is over 255 chunks.
+    public func checkStorable() throws {
+        if let exif {
+            guard exif.count <= Self.maxExifBytes else { throw ComRecIOError(.exifTooLarge(bytes: exif.count)) }
+            guard exif.starts(with: Array("II*".utf8) + [0]) || exif.starts(with: Array("MM".utf8) + [0, 42]) else {
+                throw ComRecIOError(.exifWithoutTIFFHeader)
+            }
+        }
+        if let xmp, xmp.count > Self.maxXMPBytes { throw ComRecIOError(.xmpTooLarge(bytes: xmp.count)) }
+        if let unreadableICC { throw ComRecIOError(.iccProfileUnreadable(unreadableICC)) }
+        if let icc, icc.count > Self.maxICCBytes { throw ComRecIOError(.iccProfileTooLarge(bytes: icc.count)) }
+    }
+
+    /// The segments that carry this metadata in a JPEG, in the usual order: APP1 EXIF, APP1 XMP,
+    /// then the APP2 ICC chunks (at most `maxICCChunkBytes` of profile each). Checks first.
+    public func jpegSegments() throws -> [JPEGSegment] {
+        try checkStorable()
+        var segments: [JPEGSegment] = []
+        if let exif { segments.append(JPEGSegment(marker: 0xE1, payload: Self.exifHeader + exif)) }
+        if let xmp { segments.append(JPEGSegment(marker: 0xE1, payload: Self.xmpHeader + xmp)) }
+        if let icc, !icc.isEmpty {
+            let chunks = stride(from: 0, to: icc.count, by: Self.maxICCChunkBytes).map {
+                icc[$0..<min($0 + Self.maxICCChunkBytes, icc.count)]
+            }
+            for (index, chunk) in chunks.enumerated() {
+                segments.append(JPEGSegment(marker: 0xE2, payload: Self.iccHeader + [UInt8(index + 1), UInt8(chunks.count)] + chunk))
+            }
+        }
+        return segments
+    }
+}
+
+/// The metadata of an input image held in memory (PNG chunks, JPEG segments; PPM/PGM have none).
+/// With `strip` (`--strip-metadata`) only a readable colour profile is kept.
+public func readMetadata(_ bytes: [UInt8], strip: Bool = false) throws -> ImageMetadata {
+    let metadata: ImageMetadata
+    switch ImageFormat.detect(bytes) {
+    case .png: metadata = PNG.metadata(bytes)
+    case .jpeg:
+        do throws(ComRecError) {
+            metadata = ImageMetadata(jpegSegments: try LibJPEG().readHeader(bytes).segments)
+        } catch {
+            throw ComRecIOError(error)
+        }
+    case .pnm, nil: metadata = ImageMetadata()
+    }
+    return strip ? metadata.colourProfileOnly : metadata
+}
