@@ -6,8 +6,8 @@
 //
 //   ComRecKernels [E]       int8 operators, scalar references, portable and NEON kernels, the tiled
 //                           plan, and NetworkRunner (the one way a network runs; `.serial`)
-//   ComRecKernelsAVX2,      x86 kernels, each compiled with its own target features
-//   ComRecKernelsAVX512
+//   ComRecKernelsAVX2 [E],  x86 kernels, each compiled with its own target features (the AVX2 ones
+//   ComRecKernelsAVX512     also go into the host C library of scripts/boards.sh, x86_64-avx2)
 //   ComRecRuntime           thread pool, kernel dispatch (cpuid, COMREC_ISA), NetworkRunner.threaded
 //                           and the process's shared runner                        [Kernels, AVX*]
 //   ComRecBench             kernel and network benchmarks (`comrec bench`)       [Runtime, Kernels, AVX*]

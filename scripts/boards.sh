@@ -7,25 +7,36 @@
 # x86 `comrec` CLI makes from the same image (encode) or file (decode), with 1 and with 4 threads.
 #
 # Targets and what lands in .build-boards/<target>/ (libcomrec.a, comrec.h, comrec-board, api-test):
-#   x86_64       host, portable kernels; also libcomrec.so (what a Python binding loads)
+#   x86_64       host, portable kernels; also libcomrec.so (what the Python package loads)
+#   x86_64-avx2  host, AVX2 kernels (-D COMREC_AVX2; runs only on AVX2 CPUs); also libcomrec.so
 #   aarch64-a53  Cortex-A53: NEON kernels
 #   aarch64-a76  Cortex-A76: NEON dot-product kernels (-D COMREC_NEON_DOT)
 #   armv7        32-bit armv7-a, hard-float NEON ABI (armhf), portable kernels
 # Needs nothing but Debian packages; installs what is missing (the cross gcc and libc, qemu-user,
 # and libjpeg62-turbo-dev for arm64 and armhf through multiarch). Ends with
 # "boards: N passed, M failed". About 5 minutes on 2 cores.
+#
+#   scripts/boards.sh [TARGET...]     every target, or only those named (x86_64 alone: about 1 minute)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+all_targets=(x86_64 x86_64-avx2 aarch64-a53 aarch64-a76 armv7)
+targets=("$@")
+((${#targets[@]})) || targets=("${all_targets[@]}")
+for target in "${targets[@]}"; do
+    [[ " ${all_targets[*]} " == *" $target "* ]] || { echo "scripts/boards.sh: unknown target $target (targets: ${all_targets[*]})" >&2; exit 64; }
+done
 root=$PWD
 out=$root/.build-boards
 
 missing=()
-command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
-command -v arm-linux-gnueabihf-gcc >/dev/null || missing+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
-command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
 [ -e /usr/lib/x86_64-linux-gnu/libjpeg.a ] || missing+=(libjpeg62-turbo-dev)
-[ -e /usr/lib/aarch64-linux-gnu/libjpeg.a ] || missing+=(libjpeg62-turbo-dev:arm64)
-[ -e /usr/lib/arm-linux-gnueabihf/libjpeg.a ] || missing+=(libjpeg62-turbo-dev:armhf)
+if [[ " ${targets[*]} " == *" a"* ]]; then  # an ARM target (aarch64-*, armv7)
+    command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+    command -v arm-linux-gnueabihf-gcc >/dev/null || missing+=(gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+    command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+    [ -e /usr/lib/aarch64-linux-gnu/libjpeg.a ] || missing+=(libjpeg62-turbo-dev:arm64)
+    [ -e /usr/lib/arm-linux-gnueabihf/libjpeg.a ] || missing+=(libjpeg62-turbo-dev:armhf)
+fi
 if ((${#missing[@]})); then
     echo "installing ${missing[*]}"
     sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
@@ -57,6 +68,10 @@ configure() {
     case $1 in
     x86_64)
         triple=x86_64-unknown-linux-gnu; cc=gcc; arch_dir=x86_64-linux-gnu; cflags=(-fPIC); runner=() ;;
+    x86_64-avx2)
+        # Every module with AVX2 enabled: Embedded Swift specialises the kernels into ComRecC.
+        triple=x86_64-unknown-linux-gnu; cc=gcc; arch_dir=x86_64-linux-gnu; cflags=(-fPIC); runner=()
+        defines=(-D COMREC_AVX2); swift_cpu=(-Xcc -mavx2) ;;
     aarch64-a53)
         triple=aarch64-none-none-elf; swift_cpu=(-target-cpu cortex-a53); cc=aarch64-linux-gnu-gcc
         arch_dir=aarch64-linux-gnu; cflags=(-mcpu=cortex-a53); runner=(qemu-aarch64 -cpu cortex-a53) ;;
@@ -93,6 +108,11 @@ build() {
     }
     mapfile -t kernel_sources < <(find Sources/ComRecKernels -name '*.swift' | sort)
     module ComRecKernels "${kernel_sources[@]}"
+    if [ "$target" = x86_64-avx2 ]; then
+        swiftc "${flags[@]}" -module-name ComRecKernelsAVX2 -emit-module \
+            -emit-module-path "$dir/objects/ComRecKernelsAVX2.swiftmodule" -c Sources/ComRecKernelsAVX2/*.swift \
+            -o "$dir/objects/ComRecKernelsAVX2.o"
+    fi
     module ComRecModels Sources/ComRecModels/*.swift
     module ComRecNetworks Sources/ComRecNetworks/*.swift
     module ComRecCodec Sources/ComRecCodec/*.swift
@@ -126,7 +146,7 @@ build() {
     ar rcs "$dir/only-fast/libcomrec.a" "$dir/only-fast/ComRecC.o"
     "${c[@]}" -I include examples/board/comrec-board.c -Wl,--gc-sections "$dir/only-fast/libcomrec.a" \
         "/usr/lib/$arch_dir/libjpeg.a" -lpthread -lm -o "$dir/only-fast/comrec-board"
-    if [ "$target" = x86_64 ]; then
+    if [[ $target == x86_64* ]]; then
         gcc -shared -o "$dir/libcomrec.so" -Wl,--whole-archive "$dir/libcomrec.a" -Wl,--no-whole-archive \
             -ljpeg -lpthread -lm
     fi
@@ -183,7 +203,7 @@ for case in "${cases[@]}"; do
     pixels "$ref.png" > "$ref.pixels"
 done
 
-for target in x86_64 aarch64-a53 aarch64-a76 armv7; do
+for target in "${targets[@]}"; do
     start=$SECONDS
     # In a subshell outside any condition, so that `set -e` stops the build at its first error.
     set +e
@@ -192,12 +212,17 @@ for target in x86_64 aarch64-a53 aarch64-a76 armv7; do
     set -e
     if [ "$status" != 0 ]; then
         fail "$target: the build failed:"
+        grep -m 12 -E "error|Crash|fatal|LLVM ERROR|Assertion|Stack dump" "$work/build-$target.log" || true
         tail -20 "$work/build-$target.log"
         continue
     fi
     pass
     configure "$target"
     dir=$out/$target
+    if [ "$target" = x86_64-avx2 ] && ! grep -qw avx2 /proc/cpuinfo; then
+        echo "$target: built; not run (this CPU has no AVX2)"
+        continue
+    fi
     run() { "${runner[@]}" "$@"; }
     ok=0
     for case in "${cases[@]}"; do

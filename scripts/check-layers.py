@@ -15,7 +15,7 @@ LAYERS = [
     "CLibPNG", "CLibJPEG", "CComRecImage", "ComRecJPEG", "CComRecPool", "CComRecAPI", "ComRecC", "CComRecSignals", "ComRecIO", "ComRecEval",
     "comrec", "comrec-compile", "comrec-models-bench",
 ]
-EMBEDDED = {"ComRecKernels", "ComRecModels", "ComRecNetworks", "ComRecCodec", "ComRecJPEG", "CComRecImage", "CComRecPool", "CComRecAPI", "ComRecC"}
+EMBEDDED = {"ComRecKernels", "ComRecKernelsAVX2", "ComRecModels", "ComRecNetworks", "ComRecCodec", "ComRecJPEG", "CComRecImage", "CComRecPool", "CComRecAPI", "ComRecC"}
 # Imports that are not project modules: the toolchain's and the C library's.
 SYSTEM = {"Foundation", "FoundationXML", "Glibc", "Musl", "Darwin", "ArgumentParser", "_Builtin_intrinsics", "Dispatch", "Synchronization"}
 # The C library, used by an Embedded-safe module only under `#if canImport(...)` for hosted builds.

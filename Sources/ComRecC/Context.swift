@@ -3,6 +3,9 @@ import ComRecCodec
 import ComRecKernels
 import ComRecModels
 import ComRecNetworks
+#if COMREC_AVX2  // the host library for AVX2 CPUs (scripts/boards.sh x86_64-avx2)
+import ComRecKernelsAVX2
+#endif
 
 // A comrec_context: the profiles on a runner of its own threads (a CComRecPool pool), the pixel
 // limit and the message of its last failure. Contexts share only the read-only weights.
@@ -11,6 +14,10 @@ import ComRecNetworks
 typealias BoardKernel = NeonDotConv3x3
 let boardKernelFamily: StaticString = "neondot"
 let boardKernelFamilyName = "neondot"
+#elseif arch(x86_64) && COMREC_AVX2
+typealias BoardKernel = AVX2Conv3x3
+let boardKernelFamily: StaticString = "avx2"
+let boardKernelFamilyName = "avx2"
 #elseif arch(arm64)
 typealias BoardKernel = NeonConv3x3
 let boardKernelFamily: StaticString = "neon"
