@@ -53,11 +53,18 @@ done
 debug=$scratch/debug
 modules=(ComRecKernels ComRecKernelsAVX2 ComRecKernelsAVX512 CComRecCPU ComRecRuntime ComRecModels ComRecNetworks
          ComRecCodec CComRecImage ComRecJPEG CComRecSignals ComRecIO CComRecPool ComRecC)
+# Each module's objects from its current sources (never a stale object of a removed file).
 objects=()
 for module in "${modules[@]}"; do
-    found=("$debug/$module.build"/*.o)
-    [ -e "${found[0]}" ] || { echo "fuzz.sh: no objects for $module in $debug/$module.build" >&2; exit 1; }
-    objects+=("${found[@]}")
+    if [ -f "$debug/$module.build/sources" ]; then  # Swift: SwiftPM lists the sources it compiled
+        while read -r source; do objects+=("$debug/$module.build/$(basename "$source").o"); done <"$debug/$module.build/sources"
+    else                                           # C: one object per .c file
+        while read -r source; do objects+=("$debug/$module.build/${source#"Sources/$module/"}.o"); done \
+            < <(find "Sources/$module" -name '*.c' | sort)
+    fi
+done
+for object in "${objects[@]}"; do
+    [ -f "$object" ] || { echo "fuzz.sh: no object $object" >&2; exit 1; }
 done
 maps=()
 for map in "$debug"/*.build/module.modulemap Sources/CSystem/*/module.modulemap include/module.modulemap; do
@@ -65,7 +72,7 @@ for map in "$debug"/*.build/module.modulemap Sources/CSystem/*/module.modulemap 
 done
 mkdir -p "$work/bin"
 swift_flags=(-sanitize=fuzzer,address -g -use-ld=lld -I "$debug/Modules" "${maps[@]}")
-link=("${objects[@]}" -lpng16 -ljpeg)
+link=("${objects[@]}" -lpng16 -ljpeg -lz)
 for target in "${all_targets[@]}"; do
     out=$work/bin/fuzz-$target
     if [ "$target" = capi ]; then
