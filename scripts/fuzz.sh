@@ -9,9 +9,9 @@
 # Targets (docs/security.md, "Fuzzing and sanitizers"): segment (the ComRec segment parser),
 # decode (a ComRec file to pixels through the codec, whole and streamed), png and pnm (the image
 # readers), info (`comrec info`'s code) and capi (the C API's comrec_read_info and comrec_decode).
-# SwiftPM builds the library modules with `--sanitize=fuzzer --sanitize=address` into .build-fuzz
-# (never .build); swiftc (clang for the C target) compiles each Fuzz/ target and links it with
-# those modules' objects. The seeds are written at run time by Fuzz/seeds.swift (ComRec's own
+# SwiftPM builds the library modules with `-sanitize=fuzzer,address` (libFuzzer's coverage and
+# ASan) into .build-fuzz (never .build); swiftc (clang for the C target) compiles each Fuzz/
+# target and links it with those modules' objects. The seeds are written at run time by Fuzz/seeds.swift (ComRec's own
 # encoders on synthetic pixels) plus the small PNG, PGM and PPM files of Fixtures/; each target's
 # corpus grows in .build-fuzz/fuzz/corpus/TARGET. Any crash, sanitizer report, leak, timeout (an
 # input over 25 s) or broken property fails the run; the input is saved in
@@ -47,8 +47,12 @@ done
 # FUZZ_BUILD_JOBS=N: build with N jobs (default: SwiftPM's, one per core).
 jobs=()
 [ -n "${FUZZ_BUILD_JOBS:-}" ] && jobs=(-j "$FUZZ_BUILD_JOBS")
+# Not `--sanitize=fuzzer --sanitize=address`: SwiftPM passes those to swiftc as two options in an
+# order that changes from run to run, and swiftc keeps only the last, so a module got either
+# coverage or ASan. One combined option gives every module both.
 for module in ComRecIO ComRecC; do
-    swift build --scratch-path "$scratch" "${jobs[@]}" --target "$module" --sanitize=fuzzer --sanitize=address
+    swift build --scratch-path "$scratch" "${jobs[@]}" --target "$module" \
+        -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
 done
 debug=$scratch/debug
 modules=(ComRecKernels ComRecKernelsAVX2 ComRecKernelsAVX512 CComRecCPU ComRecRuntime ComRecModels ComRecNetworks
@@ -65,6 +69,12 @@ for module in "${modules[@]}"; do
 done
 for object in "${objects[@]}"; do
     [ -f "$object" ] || { echo "fuzz.sh: no object $object" >&2; exit 1; }
+done
+# Every module must carry both instrumentations (libFuzzer's counters and ASan's checks).
+for module in ComRecKernels ComRecCodec ComRecJPEG ComRecIO ComRecC CComRecImage; do
+    symbols=$(nm "$debug/$module.build/"*.o 2>/dev/null)
+    grep -q "__sanitizer_cov_8bit_counters_init" <<<"$symbols" && grep -q "__asan_" <<<"$symbols" || {
+        echo "fuzz.sh: $module is not built with both libFuzzer coverage and ASan" >&2; exit 1; }
 done
 maps=()
 for map in "$debug"/*.build/module.modulemap Sources/CSystem/*/module.modulemap include/module.modulemap; do
