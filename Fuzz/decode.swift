@@ -1,7 +1,7 @@
 // libFuzzer target: a ComRec file's bytes to pixels through the codec (ComRecPipeline with
 // LibJPEG, Sources/ComRecCodec/Pipeline.swift and StreamedDecode.swift), both ways the code decodes:
 // the whole image (`decode`, the library call) and row by row (`decodeStreamed`, what `comrec decode`
-// and the C API run). Profiles bicubic and fast (the smallest network) on one thread with the
+// and the C API run). Every profile but `paper`, the largest network, on one thread with the
 // CPU's best kernel family; a file naming `paper` is refused as an unknown profile. Images are
 // limited to 4096 pixels so that one input takes milliseconds.
 // Properties: no trap, no sanitizer report; the streamed decode gives the whole decode's rows,

@@ -11,9 +11,9 @@
 # readers), info (`comrec info`'s code) and capi (the C API's comrec_read_info and comrec_decode).
 # SwiftPM builds the library modules with `-sanitize=fuzzer,address` (libFuzzer's coverage and
 # ASan) into .build-fuzz (never .build); swiftc (clang for the C target) compiles each Fuzz/
-# target and links it with those modules' objects. The seeds are written at run time by Fuzz/seeds.swift (ComRec's own
-# encoders on synthetic pixels) plus the small PNG, PGM and PPM files of Fixtures/; each target's
-# corpus grows in .build-fuzz/fuzz/corpus/TARGET. Any crash, sanitizer report, leak, timeout (an
+# target and links it with those modules' objects. The seeds are written at run time by
+# Fuzz/seeds.swift (ComRec's own encoders on synthetic pixels) plus the small PNG, PGM and PPM
+# files of Fixtures/; each target's corpus grows in .build-fuzz/fuzz/corpus/TARGET. Any crash, sanitizer report, leak, timeout (an
 # input over 25 s) or broken property fails the run; the input is saved in
 # .build-fuzz/fuzz/artifacts/TARGET/ and `.build-fuzz/fuzz/bin/fuzz-TARGET FILE` replays it.
 # Ends with "fuzz: N passed, M failed".
