@@ -35,16 +35,7 @@ public func readInputFile(_ path: String) throws -> [UInt8] {
     if (info.st_mode & S_IFMT) == S_IFDIR { throw ComRecIOError(path: path, .inputIsADirectory) }
     var bytes: [UInt8] = []
     if (info.st_mode & S_IFMT) == S_IFREG { bytes.reserveCapacity(Int(info.st_size)) }
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if count < 0 {
-            if errno == EINTR { continue }
-            throw ComRecIOError(path: path, .cannotRead(systemMessage(errno)))
-        }
-        if count == 0 { break }
-        bytes += chunk[0..<count]
-    }
+    try readChunks(of: fd, failure: { ComRecIOError(path: path, .cannotRead($0)) }) { bytes += $0 }
     if bytes.isEmpty { throw ComRecIOError(path: path, .emptyFile) }
     return bytes
 }
@@ -207,15 +198,7 @@ public final class AtomicOutput {
     /// Appends `bytes` to the temporary file.
     public func append(_ bytes: UnsafeRawBufferPointer) throws {
         precondition(!finished, "AtomicOutput already committed or discarded")
-        var written = 0
-        while written < bytes.count {
-            let count = write(fd, bytes.baseAddress! + written, bytes.count - written)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno)))
-            }
-            written += count
-        }
+        try writeAll(bytes, to: fd, path: path)
     }
 
     /// Flushes what was written to disk and moves it to `path`.
@@ -284,23 +267,8 @@ public final class AtomicOutput {
     /// error (EPIPE: the CLI ignores SIGPIPE), not a silent death.
     private func copyToStandardOutput() throws {
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno))) }
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno)))
-            }
-            if count == 0 { return }
-            var written = 0
-            while written < count {
-                let step = chunk.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress! + written, count - written) }
-                if step < 0 {
-                    if errno == EINTR { continue }
-                    throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno)))
-                }
-                written += step
-            }
+        try readChunks(of: fd, failure: { ComRecIOError(path: path, .cannotWrite($0)) }) { chunk in
+            try writeAll(chunk, to: STDOUT_FILENO, path: path)
         }
     }
 
@@ -328,6 +296,36 @@ public func installInterruptCleanup() {
 /// Writes `bytes` to `path` atomically (see AtomicOutput).
 public func writeFileAtomically(_ bytes: [UInt8], to path: String, force: Bool) throws {
     try AtomicOutput(path: path, force: force).commit(bytes)
+}
+
+/// Reads `fd` to its end, a 64 KB chunk at a time (retrying interrupted reads), giving each chunk to
+/// `body`; a read error becomes `failure(the system's message)`.
+func readChunks(
+    of fd: Int32, failure: (String) -> ComRecIOError, _ body: (UnsafeRawBufferPointer) throws -> Void
+) throws {
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw failure(systemMessage(errno))
+        }
+        if count == 0 { return }
+        try chunk.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+}
+
+/// Writes all of `bytes` to `fd` (retrying interrupted and short writes); an error names `path`.
+func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String) throws {
+    var written = 0
+    while written < bytes.count {
+        let count = write(fd, bytes.baseAddress! + written, bytes.count - written)
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno)))
+        }
+        written += count
+    }
 }
 
 /// Directory and last component of a path ("." for a bare name).
