@@ -191,7 +191,7 @@ PY
 cases=()  # image:profile:mode[:bits per pixel]
 for image in "${images[@]}"; do cases+=("$image:fast:half" "$image:fast:full"); done
 cases+=("small-33x17:paper:half" "small-33x17:paper:full" "demo-96x64:bicubic:full" "demo-96x64:bicubic:half"
-    "demo-96x64:fast:auto" "demo-96x64:fast:auto:1.5" "small-33x17:fast:half:8")
+    "demo-96x64:fast:auto" "demo-96x64:fast:auto:1.5" "small-33x17:fast:half:8" "small-33x17:tiny:half" "demo-96x64:tiny:auto")
 name() { echo "$1-$2-$3${4:+-$4}"; }
 for case in "${cases[@]}"; do
     IFS=: read -r image profile mode bpp <<<"$case"
