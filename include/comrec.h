@@ -122,13 +122,23 @@ comrec_status comrec_read_info(const uint8_t *data, size_t size, comrec_info *in
 typedef int (*comrec_row_callback)(void *user, uint32_t y, const uint8_t *rgb, uint32_t width);
 
 /** Arena bytes that decoding any file of profile `profile` in `mode` with images up to `width`
- *  pixels wide needs, whatever the height (0 for an unknown profile or a width of 0). */
+ *  pixels wide needs, whatever the height, with the context's convolution choice (0 for an
+ *  unknown profile or a width of 0). A NULL profile in COMREC_MODE_FULL gives the arena of a
+ *  full-mode file that holds a plain JPEG (no enhancer), which every build decodes whatever its
+ *  profile. */
 size_t comrec_decode_arena_bytes(const comrec_context *context, const char *profile, int mode, uint32_t width);
-/** Arena bytes that decoding the file `data` needs (at most comrec_decode_arena_bytes). */
+/** The smallest arena that decodes the same files: with COMREC_CONVOLUTION_MEASURED, a decode
+ *  given less than comrec_decode_arena_bytes but at least this runs with direct convolutions
+ *  (slower where Winograd measured faster; the same bytes). Equal to comrec_decode_arena_bytes
+ *  when the caller forced a convolution choice. */
+size_t comrec_decode_arena_bytes_minimum(const comrec_context *context, const char *profile, int mode, uint32_t width);
+/** Arena bytes that decoding the file `data` needs with the context's convolution choice (at most
+ *  comrec_decode_arena_bytes; less will do down to the minimum above). */
 comrec_status comrec_decode_arena_bytes_for_file(
     const comrec_context *context, const uint8_t *data, size_t size, size_t *bytes);
 /** Decodes the ComRec file `data`, giving each row of the image to `row`. The arena (any
- *  alignment) must hold the bytes the functions above say. */
+ *  alignment) must hold the bytes the functions above say: what the context's convolution choice
+ *  needs, or with COMREC_CONVOLUTION_MEASURED at least what direct convolutions need. */
 comrec_status comrec_decode(
     comrec_context *context, const uint8_t *data, size_t size, void *arena, size_t arena_bytes,
     comrec_row_callback row, void *user);

@@ -33,6 +33,10 @@ final class Context {
     let pool: OpaquePointer?
     private(set) var profiles: [Profile]
     private(set) var algorithms = ConvAlgorithmPolicy.measured
+    /// With the measured choice, the same profiles on direct convolutions: what a decode falls
+    /// back to when the caller's arena is too small for the measured choice (direct needs the
+    /// least arena). Nil when the caller forced an algorithm.
+    private(set) var smallestArenaProfiles: [Profile]?
     var maxPixels = defaultMaxPixels
     /// The last failure's details, NUL-terminated.
     let message = UnsafeMutablePointer<CChar>.allocate(capacity: Context.messageBytes)
@@ -53,6 +57,7 @@ final class Context {
             pool = nil
         }
         profiles = boardProfiles(runner: boardRunner(threads: threads, pool: pool, algorithms: .measured))
+        smallestArenaProfiles = boardProfiles(runner: boardRunner(threads: threads, pool: pool, algorithms: .direct))
         message[0] = 0
         writeTarget.initialize(to: WriteTarget())
         // Decode every network now, so that no later call allocates for weights.
@@ -74,6 +79,8 @@ final class Context {
     func use(_ algorithms: ConvAlgorithmPolicy) {
         self.algorithms = algorithms
         profiles = boardProfiles(runner: boardRunner(threads: threads, pool: pool, algorithms: algorithms))
+        smallestArenaProfiles = algorithms == .measured
+            ? boardProfiles(runner: boardRunner(threads: threads, pool: pool, algorithms: .direct)) : nil
     }
 
     /// Records `text` as the last failure's details and returns `status`.

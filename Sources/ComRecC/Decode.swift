@@ -12,18 +12,34 @@ let largestHeight = 2 * 65535
 
 @_cdecl("comrec_decode_arena_bytes")
 public func comrec_decode_arena_bytes(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ mode: Int32, _ width: UInt32) -> Int {
-    guard let context = contextObject(handle), let name, width >= 1, width <= 2 * 65535,
-          let profile = context.profile(named: String(cString: name)) else { return 0 }
+    guard let context = contextObject(handle) else { return 0 }
+    return decodeArenaBytes(context.profiles, name, mode, width)
+}
+
+@_cdecl("comrec_decode_arena_bytes_minimum")
+public func comrec_decode_arena_bytes_minimum(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ mode: Int32, _ width: UInt32) -> Int {
+    guard let context = contextObject(handle) else { return 0 }
+    return decodeArenaBytes(context.smallestArenaProfiles ?? context.profiles, name, mode, width)
+}
+
+/// The arena of the widest image of `width` for the profile `name` of `profiles`; a NULL name in
+/// full mode stands for a plain-JPEG full-mode file (no enhancer), which every build decodes.
+private func decodeArenaBytes(_ profiles: [Profile], _ name: UnsafePointer<CChar>?, _ mode: Int32, _ width: UInt32) -> Int {
+    guard width >= 1, width <= 2 * 65535 else { return 0 }
     let w = Int(width)
+    let plainRow = w * 3 + 64
+    guard let name else { return mode == 1 ? plainRow : 0 }
+    let profileName = String(cString: name)
+    guard let profile = profiles.first(where: { $0.name == profileName }) else { return 0 }
     switch mode {
     case 0:
         return StreamedRun(model: profile.networks?.model(), job: .reconstruct, width: w, height: largestHeight,
                            runner: profile.networks?.runner ?? .portable).arenaBytes
     case 1:
         // Plain-JPEG full-mode files (above the enhancer's quality) need a row; enhanced ones more.
-        guard let networks = profile.full.networks else { return w * 3 + 64 }
-        return max(w * 3 + 64, StreamedRun(model: networks.model(), job: .enhance, width: w, height: largestHeight,
-                                           runner: networks.runner).arenaBytes)
+        guard let networks = profile.full.networks else { return plainRow }
+        return max(plainRow, StreamedRun(model: networks.model(), job: .enhance, width: w, height: largestHeight,
+                                         runner: networks.runner).arenaBytes)
     default:
         return 0
     }
@@ -66,8 +82,17 @@ public func comrec_decode(
     var stoppedAt: Int? = nil
     do throws(ComRecError) {
         try checkedJPEG(file)
-        let pipeline = context.pipeline
-        let decoding = try pipeline.streamedDecoding(file)
+        var pipeline = context.pipeline
+        var decoding = try pipeline.streamedDecoding(file)
+        if arenaBytes < decoding.arenaBytes, let smallest = context.smallestArenaProfiles {
+            // The measured choice does not fit: direct convolutions need less and give the same bytes.
+            let direct = ComRecPipeline(jpeg: LibJPEG(), profiles: smallest, maxPixels: context.maxPixels)
+            let directDecoding = try direct.streamedDecoding(file)
+            if arenaBytes >= directDecoding.arenaBytes {
+                pipeline = direct
+                decoding = directDecoding
+            }
+        }
         guard arenaBytes >= decoding.arenaBytes else {
             return context.fail(.arenaTooSmall, "an arena of \(arenaBytes) bytes where \(decoding.arenaBytes) are needed")
         }

@@ -155,18 +155,44 @@ int main(int argc, char **argv) {
     CHECK(comrec_decode_arena_bytes_for_file(context, file, size, &need) == COMREC_OK && need > 0, "arena size");
     CHECK(need <= comrec_decode_arena_bytes(context, "fast", COMREC_MODE_HALF, info.width), "file arena <= width arena");
     CHECK(comrec_decode_arena_bytes(context, "nonesuch", COMREC_MODE_HALF, 100) == 0, "unknown profile arena");
+    CHECK(comrec_decode_arena_bytes(context, NULL, COMREC_MODE_FULL, 100) == 100 * 3 + 64, "plain full-mode arena");
+    CHECK(comrec_decode_arena_bytes(context, NULL, COMREC_MODE_HALF, 100) == 0, "no half-mode arena without a profile");
+    /* The least arena is direct convolution's; under MEASURED a decode given only that falls back
+     * to direct convolutions, and one byte less is refused. */
+    size_t least = 0;
+    CHECK(comrec_context_set_convolution(context, COMREC_CONVOLUTION_DIRECT) == COMREC_OK
+              && comrec_decode_arena_bytes_for_file(context, file, size, &least) == COMREC_OK
+              && comrec_context_set_convolution(context, COMREC_CONVOLUTION_MEASURED) == COMREC_OK && least <= need,
+          "least arena %zu <= measured arena %zu", least, need);
+    CHECK(comrec_decode_arena_bytes_minimum(context, "fast", COMREC_MODE_HALF, info.width)
+              <= comrec_decode_arena_bytes(context, "fast", COMREC_MODE_HALF, info.width),
+          "minimum arena <= arena");
     uint8_t *guarded = malloc(need + 512);
-    memset(guarded, 0xA5, need + 512);
-    sink s = {.hash = 0xcbf29ce484222325ULL};
-    CHECK(comrec_decode(context, file, size, guarded + 256, need - 1, take_row, &s) == COMREC_ERROR_ARENA_TOO_SMALL,
-          "arena one byte short");
-    s = (sink){.hash = 0xcbf29ce484222325ULL};
-    CHECK(comrec_decode(context, file, size, guarded + 256, need, take_row, &s) == COMREC_OK && s.hash == good.hash,
-          "decode in a guarded arena");
-    int clean = 1;
-    for (size_t i = 0; i < 256; i++) clean &= guarded[i] == 0xA5 && guarded[need + 256 + i] == 0xA5;
-    CHECK(clean, "no write outside the arena");
+    for (int pass = 0; pass < 2; pass++) {
+        size_t given = pass == 0 ? need : least;
+        memset(guarded, 0xA5, need + 512);
+        sink s = {.hash = 0xcbf29ce484222325ULL};
+        CHECK(comrec_decode(context, file, size, guarded + 256, given - 1, take_row, &s)
+                  == (pass == 0 && least < need ? COMREC_OK : COMREC_ERROR_ARENA_TOO_SMALL),
+              "arena of %zu bytes, one short of %s", given, pass == 0 ? "the measured need" : "the least");
+        s = (sink){.hash = 0xcbf29ce484222325ULL};
+        CHECK(comrec_decode(context, file, size, guarded + 256, given, take_row, &s) == COMREC_OK && s.hash == good.hash,
+              "decode in a guarded arena of %zu bytes", given);
+        int clean = 1;
+        for (size_t i = 0; i < 256; i++) clean &= guarded[i] == 0xA5 && guarded[given + 256 + i] == 0xA5;
+        CHECK(clean, "no write outside the arena of %zu bytes", given);
+    }
     free(guarded);
+    /* A forced choice has no fallback. */
+    if (least < need) {
+        void *small = malloc(least);
+        sink s = {.hash = 0xcbf29ce484222325ULL};
+        CHECK(comrec_context_set_convolution(context, COMREC_CONVOLUTION_WINOGRAD) == COMREC_OK
+                  && comrec_decode(context, file, size, small, least, take_row, &s) == COMREC_ERROR_ARENA_TOO_SMALL
+                  && comrec_context_set_convolution(context, COMREC_CONVOLUTION_MEASURED) == COMREC_OK,
+              "forced Winograd refuses direct's arena");
+        free(small);
+    }
 
     /* Direct and Winograd convolutions: the same rows; direct never needs more arena. */
     size_t arenas[3];
@@ -184,6 +210,7 @@ int main(int argc, char **argv) {
     CHECK(comrec_context_set_convolution(context, COMREC_CONVOLUTION_MEASURED) == COMREC_OK, "back to measured");
 
     /* NULL arguments. */
+    sink s = {.hash = 0xcbf29ce484222325ULL};
     void *arena = malloc(need);
     CHECK(comrec_decode(context, file, size, arena, need, NULL, &s) == COMREC_ERROR_ARGUMENT, "NULL row callback");
     CHECK(comrec_decode(context, NULL, size, arena, need, take_row, &s) == COMREC_ERROR_ARGUMENT, "NULL data");

@@ -269,9 +269,11 @@ static int arena(comrec_context *context, const char *width_text) {
         comrec_encode_options options;
         comrec_encode_options_init(&options);
         options.profile = name;
-        printf("%s: decode half %zu, decode full %zu, encode half %zu bytes\n", name,
+        printf("%s: decode half %zu (least %zu), decode full %zu (least %zu), encode half %zu bytes\n", name,
                comrec_decode_arena_bytes(context, name, COMREC_MODE_HALF, (uint32_t)width),
+               comrec_decode_arena_bytes_minimum(context, name, COMREC_MODE_HALF, (uint32_t)width),
                comrec_decode_arena_bytes(context, name, COMREC_MODE_FULL, (uint32_t)width),
+               comrec_decode_arena_bytes_minimum(context, name, COMREC_MODE_FULL, (uint32_t)width),
                comrec_encode_arena_bytes(context, &options, (uint32_t)width));
     }
     return 0;
