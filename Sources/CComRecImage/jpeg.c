@@ -24,6 +24,9 @@ typedef struct crc_error_mgr {
     struct jpeg_error_mgr pub;
     jmp_buf jump;
     char message[JMSG_LENGTH_MAX];
+    int lenient;                          // count corrupt-data warnings instead of failing
+    char first_warning[JMSG_LENGTH_MAX];  // the first counted warning ("" if none)
+    long first_warning_row;               // rows decoded before it (0 while reading the header or scans)
 } crc_error_mgr;
 
 static void crc_error_exit(j_common_ptr cinfo) {
@@ -34,9 +37,16 @@ static void crc_error_exit(j_common_ptr cinfo) {
 
 // Level -1 is a warning about corrupt data (truncated file, bad Huffman code, extraneous bytes).
 // libjpeg would carry on and patch the image; a codec must not return invented pixels, so a
-// warning is an error here. Levels >= 0 are trace messages: ignored.
+// warning is an error here, unless the caller asked to rescue what it can (lenient): then the
+// warnings are counted for the caller to report. Levels >= 0 are trace messages: ignored.
 static void crc_emit_message(j_common_ptr cinfo, int msg_level) {
-    if (msg_level < 0) crc_error_exit(cinfo);
+    if (msg_level >= 0) return;
+    crc_error_mgr *err = (crc_error_mgr *)cinfo->err;
+    if (!err->lenient) crc_error_exit(cinfo);
+    if (err->pub.num_warnings++ == 0) {
+        (*cinfo->err->format_message)(cinfo, err->first_warning);
+        err->first_warning_row = cinfo->is_decompressor ? (long)((j_decompress_ptr)cinfo)->output_scanline : 0;
+    }
 }
 
 static void crc_output_message(j_common_ptr cinfo) { (void)cinfo; }
@@ -47,6 +57,9 @@ static void install_error_manager(crc_error_mgr *err, struct jpeg_error_mgr **sl
     err->pub.emit_message = crc_emit_message;
     err->pub.output_message = crc_output_message;
     err->message[0] = 0;
+    err->lenient = 0;
+    err->first_warning[0] = 0;
+    err->first_warning_row = 0;
 }
 
 // MARK: Memory destination (growable buffer we own, so an aborted encode can free it)
@@ -306,17 +319,20 @@ void crc_jpeg_row_encoder_destroy(crc_jpeg_row_encoder *encoder) {
 // APPn and COM segments are read by our own marker processor rather than jpeg_save_markers:
 // libjpeg appends each saved segment by walking its list (quadratic time: a million empty
 // segments took minutes), and it has no limit on their number. Here a segment is appended in
-// constant time, and the header is refused past these limits (docs/format.md).
-#define CRC_MAX_SEGMENTS 4096
-#define CRC_MAX_SEGMENT_BYTES (16u << 20)
+// constant time, and the header is refused past the rules' limits (docs/format.md).
+
+crc_jpeg_rules crc_jpeg_default_rules(void) {
+    return (crc_jpeg_rules){CRC_JPEG_DEFAULT_MAX_SCANS, CRC_JPEG_DEFAULT_MAX_SEGMENTS,
+                            CRC_JPEG_DEFAULT_MAX_SEGMENT_BYTES, 0};
+}
 
 struct crc_jpeg_decoder {
     struct jpeg_decompress_struct cinfo;
     crc_error_mgr jerr;
     // Each scan of a progressive JPEG passes over the whole coefficient buffer: a small file of
-    // thousands of legal scans costs minutes. The monitor refuses the file past max_scans.
+    // thousands of legal scans costs minutes. The monitor refuses the file past rules.max_scans.
     struct jpeg_progress_mgr progress;
-    int max_scans;
+    crc_jpeg_rules rules;
     crc_jpeg_marker *segments;  // owned copies of the payloads, in file order
     int segment_count;
     int segment_capacity;
@@ -342,10 +358,10 @@ static void fail_with(j_decompress_ptr cinfo, const char *message) {
 /// decoder's scan limit before the next scan is decoded.
 static void scan_limit(j_common_ptr cinfo) {
     crc_jpeg_decoder *d = (crc_jpeg_decoder *)cinfo;  // cinfo is the decoder's first member
-    if (d->cinfo.input_scan_number > d->max_scans) {
+    if (d->cinfo.input_scan_number > d->rules.max_scans) {
         char message[JMSG_LENGTH_MAX];
         snprintf(message, sizeof message, "the JPEG has more than %d scans (refused: each scan of a progressive JPEG passes over the whole image)",
-                 d->max_scans);
+                 d->rules.max_scans);
         fail_with(&d->cinfo, message);
     }
 }
@@ -356,11 +372,15 @@ static boolean keep_segment(j_decompress_ptr cinfo) {
     int high = read_byte(cinfo), low = read_byte(cinfo);
     long length = ((long)high << 8 | low) - 2;
     if (length < 0) fail_with(cinfo, "a marker segment has a length below 2");
-    if (d->segment_count >= CRC_MAX_SEGMENTS) {
-        fail_with(cinfo, "more than 4096 APPn or COM segments");
+    if (d->segment_count >= d->rules.max_segments) {
+        char message[JMSG_LENGTH_MAX];
+        snprintf(message, sizeof message, "more than %d APPn or COM segments", d->rules.max_segments);
+        fail_with(cinfo, message);
     }
-    if (d->segment_bytes + (size_t)length > CRC_MAX_SEGMENT_BYTES) {
-        fail_with(cinfo, "more than 16 MB of APPn or COM segments");
+    if (d->segment_bytes + (size_t)length > d->rules.max_segment_bytes) {
+        char message[JMSG_LENGTH_MAX];
+        snprintf(message, sizeof message, "more than %zu bytes of APPn or COM segments", d->rules.max_segment_bytes);
+        fail_with(cinfo, message);
     }
     if (d->segment_count == d->segment_capacity) {
         int capacity = d->segment_capacity ? 2 * d->segment_capacity : 16;
@@ -385,14 +405,17 @@ static void free_segments(crc_jpeg_decoder *d) {
     d->segment_count = d->segment_capacity = 0;
 }
 
-crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char *error) {
+crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, const crc_jpeg_rules *rules, char *error) {
     crc_jpeg_decoder *d = calloc(1, sizeof *d);
     if (!d) {
         set_error(error, "out of memory");
         return NULL;
     }
     install_error_manager(&d->jerr, &d->cinfo.err);
-    d->max_scans = CRC_JPEG_DEFAULT_MAX_SCANS;
+    d->rules = rules ? *rules : crc_jpeg_default_rules();
+    if (d->rules.max_scans < 1) d->rules.max_scans = 1;
+    if (d->rules.max_segments < 0) d->rules.max_segments = 0;
+    d->jerr.lenient = d->rules.lenient ? 1 : 0;
     if (setjmp(d->jerr.jump)) {
         set_error(error, d->jerr.message);
         jpeg_destroy_decompress(&d->cinfo);
@@ -410,9 +433,9 @@ crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char
     return d;
 }
 
-void crc_jpeg_set_max_scans(crc_jpeg_decoder *decoder, int max_scans) {
-    decoder->max_scans = max_scans < 1 ? 1 : max_scans;
-}
+int crc_jpeg_warning_count(const crc_jpeg_decoder *decoder) { return (int)decoder->jerr.pub.num_warnings; }
+uint32_t crc_jpeg_first_warning_row(const crc_jpeg_decoder *decoder) { return (uint32_t)decoder->jerr.first_warning_row; }
+const char *crc_jpeg_first_warning(const crc_jpeg_decoder *decoder) { return decoder->jerr.first_warning; }
 
 void crc_jpeg_decoder_destroy(crc_jpeg_decoder *decoder) {
     if (!decoder) return;

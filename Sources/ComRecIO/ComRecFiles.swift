@@ -47,6 +47,8 @@ public struct EncodeReport: Sendable {
     public var quality: Int
     /// Why this mode (one line).
     public var reason: String
+    /// Damaged JPEG input that lenient rules patched (nil: none).
+    public var damage: JPEGDamage?
     public var bitsPerPixel: Double { Metrics.bitsPerPixel(fileBytes: fileBytes, width: width, height: height) }
 }
 
@@ -69,23 +71,27 @@ public func encodeFile(input: String, output: String, options: EncodeOptions, ma
 private func encodeFile(input: String, output: String, options: EncodeOptions, target: SizeTarget) throws -> EncodeReport {
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: options.force, inputs: [input])
-    let image = try attributing(to: input) { try decodeImage(bytes, options: options.read) }
-    let metadata = try attributing(to: input) { try readMetadata(bytes, strip: options.stripMetadata).jpegSegments() }
+    let log = DamageLog()
+    let image = try attributing(to: input) { try decodeImage(bytes, options: options.read, onDamage: { log.record($0) }) }
+    let metadata = try attributing(to: input) {
+        try readMetadata(bytes, strip: options.stripMetadata, jpegRules: options.read.jpegRules).jpegSegments()
+    }
     let profile = try options.profile ?? Profile.hostedDefault()
     let encoder = ModeChoosingEncoder(
         jpeg: LibJPEG(), profile: profile, settings: options.jpeg, maxPixels: options.read.maxPixels, metadata: metadata)
     let made = try attributing(to: input) { try encoder.encode(image, target: target, mode: options.mode, effort: options.effort) }
     try out.commit(made.file)
     return EncodeReport(width: image.width, height: image.height, fileBytes: made.file.count, mode: made.mode,
-                        quality: made.quality, reason: made.reason)
+                        quality: made.quality, reason: made.reason, damage: log.damage)
 }
 
 /// The reconstructed image of the ComRec file `bytes` (read from `path`, which errors name), with
 /// `profiles` (nil: every registered profile on the shared runner).
 public func decodeComRec(
-    _ bytes: [UInt8], path: String, maxPixels: Int = defaultMaxPixels, profiles: [Profile]? = nil
+    _ bytes: [UInt8], path: String, maxPixels: Int = defaultMaxPixels, profiles: [Profile]? = nil,
+    jpegRules: JPEGDecodeRules = JPEGDecodeRules()
 ) throws -> RGB8Image {
-    let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
+    let pipeline = ComRecPipeline(jpeg: LibJPEG(rules: jpegRules), profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
     return try attributing(to: path) {
         guard ImageFormat.detect(bytes) == .jpeg else {
             throw ComRecIOError(.notAJPEGForDecode(start: describeStart(bytes)))
@@ -171,6 +177,8 @@ public struct DecodeReport: Sendable {
     public var profile: String
     /// Working memory of the streamed decode (besides libjpeg's and libpng's own).
     public var arenaBytes: Int
+    /// Damaged JPEG data that lenient rules patched (nil: none).
+    public var damage: JPEGDamage?
 }
 
 /// Decodes the ComRec file at `input` (`-`: standard input) and writes the image to `output`
@@ -183,13 +191,16 @@ public struct DecodeReport: Sendable {
 @discardableResult
 public func decodeFile(
     input: String, output: String, maxPixels: Int = defaultMaxPixels, force: Bool = false,
-    pngLevel: Int = PNG.defaultCompressionLevel, profiles: [Profile]? = nil, tileRows: Int? = nil
+    pngLevel: Int = PNG.defaultCompressionLevel, profiles: [Profile]? = nil, tileRows: Int? = nil,
+    jpegRules: JPEGDecodeRules = JPEGDecodeRules()
 ) throws -> DecodeReport {
     guard (0...9).contains(pngLevel) else { throw ComRecIOError(.pngCompressionLevel(pngLevel)) }
     let format = DecodedImageFormat(outputPath: output)
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
-    let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
+    let log = DamageLog()
+    let jpeg = log.coder(jpegRules)
+    let pipeline = ComRecPipeline(jpeg: jpeg, profiles: try profiles ?? Profile.hosted(), maxPixels: maxPixels)
     let (decoding, reader, metadata) = try attributing(to: input) { () throws -> (StreamedDecoding, LibJPEG.RowReader, ImageMetadata) in
         guard ImageFormat.detect(bytes) == .jpeg else {
             throw ComRecIOError(.notAJPEGForDecode(start: describeStart(bytes)))
@@ -198,8 +209,9 @@ public func decodeFile(
         let decoding = try pipeline.streamedDecoding(bytes, tileRows: rows)
         // The file's own metadata segments, for the PNG; a profile that cannot be read is left out
         // rather than failing the decode.
-        let metadata = ImageMetadata(jpegSegments: try LibJPEG().readHeader(bytes).segments)
-        return (decoding, try LibJPEG.RowReader(bytes, maxPixels: maxPixels), metadata)
+        let metadata = ImageMetadata(jpegSegments: try jpeg.readHeader(bytes).segments)
+        return (decoding, try LibJPEG.RowReader(bytes, maxPixels: maxPixels, rules: jpegRules, onDamage: jpeg.onDamage),
+                metadata)
     }
     let writer = try attributing(to: output) {
         try DecodedRowWriter(format, grey: decoding.info.components == 1, output: out, width: decoding.width,
@@ -226,7 +238,7 @@ public func decodeFile(
     try attributing(to: output) { try writer.finish() }
     try out.commit()
     return DecodeReport(width: decoding.width, height: decoding.height, mode: decoding.info.segment.mode,
-                        profile: decoding.info.segment.profile, arenaBytes: decoding.arenaBytes)
+                        profile: decoding.info.segment.profile, arenaBytes: decoding.arenaBytes, damage: log.damage)
 }
 
 /// The segment and compact-image facts of the ComRec file at `path`.
@@ -259,6 +271,8 @@ public struct EnhanceReport: Sendable {
     public var exactTables: Bool?
     /// False when the JPEG's quality is above what the enhancer improves: the PNG is the plain decode.
     public var enhanced: Bool
+    /// Damaged JPEG data that lenient rules patched (nil: none).
+    public var damage: JPEGDamage?
 }
 
 /// Decodes the plain JPEG at `input` (one without a ComRec segment), restores it with `profile`'s
@@ -268,7 +282,7 @@ public struct EnhanceReport: Sendable {
 @discardableResult
 public func enhanceFile(
     input: String, output: String, profile: Profile, quality: Int? = nil, maxPixels: Int = defaultMaxPixels,
-    force: Bool = false, pngLevel: Int = PNG.defaultCompressionLevel
+    force: Bool = false, pngLevel: Int = PNG.defaultCompressionLevel, jpegRules: JPEGDecodeRules = JPEGDecodeRules()
 ) throws -> EnhanceReport {
     guard !profile.full.isPlainJPEG else {
         throw ComRecIOError(.noEnhancer(
@@ -278,7 +292,8 @@ public func enhanceFile(
     if format == .pgm { throw ComRecIOError(path: output, .greyOutputOfColourImage) }
     let bytes = try readInputFile(input)
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
-    let jpeg = LibJPEG()
+    let log = DamageLog()
+    let jpeg = log.coder(jpegRules)
     let (image, estimate, metadata) = try attributing(to: input) { () throws -> (RGB8Image, JPEGQuality.Estimate?, ImageMetadata) in
         guard ImageFormat.detect(bytes) == .jpeg else {
             throw ComRecIOError(.notAJPEGForEnhance(start: describeStart(bytes)))
@@ -302,5 +317,5 @@ public func enhanceFile(
     }
     try out.commit(file)
     return EnhanceReport(width: image.width, height: image.height, quality: used,
-                         exactTables: quality == nil ? estimate!.exact : nil, enhanced: enhanced)
+                         exactTables: quality == nil ? estimate!.exact : nil, enhanced: enhanced, damage: log.damage)
 }

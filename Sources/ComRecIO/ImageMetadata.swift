@@ -114,14 +114,15 @@ public struct ImageMetadata: Equatable, Sendable {
 }
 
 /// The metadata of an input image held in memory (PNG chunks, JPEG segments; PPM/PGM have none).
-/// With `strip` (`--strip-metadata`) only a readable colour profile is kept.
-public func readMetadata(_ bytes: [UInt8], strip: Bool = false) throws -> ImageMetadata {
+/// With `strip` (`--strip-metadata`) only a readable colour profile is kept. A JPEG's segments are
+/// read within `jpegRules`' limits.
+public func readMetadata(_ bytes: [UInt8], strip: Bool = false, jpegRules: JPEGDecodeRules = JPEGDecodeRules()) throws -> ImageMetadata {
     let metadata: ImageMetadata
     switch ImageFormat.detect(bytes) {
     case .png: metadata = PNG.metadata(bytes)
     case .jpeg:
         do throws(ComRecError) {
-            metadata = ImageMetadata(jpegSegments: try LibJPEG().readHeader(bytes).segments)
+            metadata = ImageMetadata(jpegSegments: try LibJPEG(rules: jpegRules).readHeader(bytes).segments)
         } catch {
             throw ComRecIOError(error)
         }

@@ -6,10 +6,29 @@ public struct ImageReadOptions: Equatable, Sendable {
     public var maxPixels: Int
     /// Composite images with transparency on white instead of refusing them.
     public var flattenAlpha: Bool
+    /// The limits of JPEG inputs, and whether damaged JPEG data is an error (the default) or
+    /// patched and reported (lenient).
+    public var jpegRules: JPEGDecodeRules
 
-    public init(maxPixels: Int = defaultMaxPixels, flattenAlpha: Bool = false) {
+    public init(maxPixels: Int = defaultMaxPixels, flattenAlpha: Bool = false, jpegRules: JPEGDecodeRules = JPEGDecodeRules()) {
         self.maxPixels = maxPixels
         self.flattenAlpha = flattenAlpha
+        self.jpegRules = jpegRules
+    }
+}
+
+/// What the lenient JPEG decodes of one operation let through: kept for its report.
+final class DamageLog: @unchecked Sendable {  // used by one operation on one thread
+    private(set) var damage: JPEGDamage?
+
+    func record(_ new: JPEGDamage) {
+        damage = damage.map { JPEGDamage(warnings: $0.warnings + new.warnings, firstWarning: $0.firstWarning,
+                                         firstRow: $0.firstRow, rows: $0.rows) } ?? new
+    }
+
+    /// A coder with `rules` that records here.
+    func coder(_ rules: JPEGDecodeRules) -> LibJPEG {
+        LibJPEG(rules: rules, onDamage: { [self] in record($0) })
     }
 }
 
@@ -27,15 +46,18 @@ public enum ImageFormat: String, Sendable {
     }
 }
 
-/// Decodes a PNG, JPEG or binary PPM/PGM held in memory to RGB8.
-public func decodeImage(_ bytes: [UInt8], options: ImageReadOptions = ImageReadOptions()) throws -> RGB8Image {
+/// Decodes a PNG, JPEG or binary PPM/PGM held in memory to RGB8. With lenient JPEG rules,
+/// `onDamage` hears of damaged JPEG data that was patched rather than refused.
+public func decodeImage(
+    _ bytes: [UInt8], options: ImageReadOptions = ImageReadOptions(), onDamage: (@Sendable (JPEGDamage) -> Void)? = nil
+) throws -> RGB8Image {
     guard !bytes.isEmpty else { throw ComRecIOError(.emptyImageData) }
     switch ImageFormat.detect(bytes) {
     case .png:
         return try PNG.decode(bytes, options: options)
     case .jpeg:
         do throws(ComRecError) {
-            return try LibJPEG().decode(bytes, maxPixels: options.maxPixels)
+            return try LibJPEG(rules: options.jpegRules, onDamage: onDamage).decode(bytes, maxPixels: options.maxPixels)
         } catch {
             throw ComRecIOError(error)
         }

@@ -12,11 +12,22 @@ public struct LibJPEG: JPEGCoder, Sendable {
     /// passes over the whole image, so thousands of legal scans in a small file cost minutes.
     public static let defaultMaxScans = Int(CRC_JPEG_DEFAULT_MAX_SCANS)
 
-    /// The scan limit of this coder's decoder.
-    public let maxScans: Int
+    /// What this coder's decoder accepts.
+    public let rules: JPEGDecodeRules
+    /// Called once for each JPEG decoded with damaged data that lenient rules let through (never
+    /// with strict rules: damage is an error there).
+    public let onDamage: (@Sendable (JPEGDamage) -> Void)?
 
-    public init(maxScans: Int = LibJPEG.defaultMaxScans) {
-        self.maxScans = max(1, maxScans)
+    /// The scan limit of this coder's decoder.
+    public var maxScans: Int { rules.maxScans }
+
+    public init(rules: JPEGDecodeRules = JPEGDecodeRules(), onDamage: (@Sendable (JPEGDamage) -> Void)? = nil) {
+        self.rules = rules
+        self.onDamage = onDamage
+    }
+
+    public init(maxScans: Int) {
+        self.init(rules: JPEGDecodeRules(maxScans: maxScans))
     }
 
     public func encode(
@@ -72,9 +83,9 @@ public struct LibJPEG: JPEGCoder, Sendable {
             }
             var image = RGB8Image(width: info.width, height: info.height)
             var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
-            crc_jpeg_set_max_scans(decoder, Int32(clamping: maxScans))
             let status = image.pixels.withUnsafeMutableBufferPointer { crc_jpeg_decode_rgb(decoder, $0.baseAddress, &error) }
             guard status == 0 else { throw .jpeg(cString(error)) }
+            reportDamage(decoder, onDamage)
             return image
         }
     }
@@ -86,7 +97,8 @@ public struct LibJPEG: JPEGCoder, Sendable {
         var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
         // withUnsafeBufferPointer's closure cannot throw a typed error here, so carry the result out.
         let result: Result<T, ComRecError> = jpeg.withUnsafeBufferPointer { data in
-            guard let decoder = crc_jpeg_decoder_create(data.baseAddress, data.count, &error) else {
+            var c = rules.c
+            guard let decoder = crc_jpeg_decoder_create(data.baseAddress, data.count, &c, &error) else {
                 return .failure(.jpeg(cString(error)))
             }
             defer { crc_jpeg_decoder_destroy(decoder) }
@@ -127,26 +139,38 @@ extension LibJPEG {
         private let decoder: OpaquePointer
         private var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
 
+        /// What `finish` reports damage to (lenient rules only).
+        private let onDamage: (@Sendable (JPEGDamage) -> Void)?
+
         /// Reads the header of `jpeg` and starts decoding; refuses more than `maxPixels` pixels
         /// and CMYK.
-        public convenience init(_ jpeg: [UInt8], maxPixels: Int, maxScans: Int = LibJPEG.defaultMaxScans) throws(ComRecError) {
+        public convenience init(
+            _ jpeg: [UInt8], maxPixels: Int, rules: JPEGDecodeRules = JPEGDecodeRules(),
+            onDamage: (@Sendable (JPEGDamage) -> Void)? = nil
+        ) throws(ComRecError) {
             let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, jpeg.count))
             _ = copy.initialize(from: jpeg)
             try self.init(data: UnsafeBufferPointer(start: copy.baseAddress, count: jpeg.count), owned: true,
-                          maxPixels: maxPixels, maxScans: maxScans)
+                          maxPixels: maxPixels, rules: rules, onDamage: onDamage)
         }
 
         /// A reader of `jpeg`, which must stay valid and unchanged until the reader is gone.
         public convenience init(
-            borrowing jpeg: UnsafeBufferPointer<UInt8>, maxPixels: Int, maxScans: Int = LibJPEG.defaultMaxScans
+            borrowing jpeg: UnsafeBufferPointer<UInt8>, maxPixels: Int, rules: JPEGDecodeRules = JPEGDecodeRules(),
+            onDamage: (@Sendable (JPEGDamage) -> Void)? = nil
         ) throws(ComRecError) {
-            try self.init(data: jpeg, owned: false, maxPixels: maxPixels, maxScans: maxScans)
+            try self.init(data: jpeg, owned: false, maxPixels: maxPixels, rules: rules, onDamage: onDamage)
         }
 
-        private init(data: UnsafeBufferPointer<UInt8>, owned: Bool, maxPixels: Int, maxScans: Int) throws(ComRecError) {
+        private init(
+            data: UnsafeBufferPointer<UInt8>, owned: Bool, maxPixels: Int, rules: JPEGDecodeRules,
+            onDamage: (@Sendable (JPEGDamage) -> Void)?
+        ) throws(ComRecError) {
             self.data = data
             self.owned = owned
-            guard let decoder = crc_jpeg_decoder_create(data.baseAddress, data.count, &error) else {
+            self.onDamage = onDamage
+            var c = rules.c
+            guard let decoder = crc_jpeg_decoder_create(data.baseAddress, data.count, &c, &error) else {
                 let message = cString(error)
                 if owned { data.deallocate() }
                 throw .jpeg(message)
@@ -161,7 +185,6 @@ extension LibJPEG {
             guard components == 1 || components == 3 else {
                 throw .invalidArgument("JPEG has \(components) colour components (CMYK?); only grey and colour JPEGs are read")
             }
-            crc_jpeg_set_max_scans(decoder, Int32(clamping: max(1, maxScans)))
             guard crc_jpeg_start_rgb_rows(decoder, &error) == 0 else { throw .jpeg(cString(error)) }
         }
 
@@ -176,8 +199,17 @@ extension LibJPEG {
 
         public func finish() throws(ComRecError) {
             guard crc_jpeg_finish_rows(decoder, &error) == 0 else { throw .jpeg(cString(error)) }
+            reportDamage(decoder, onDamage)
         }
     }
+}
+
+/// Calls `onDamage` when the decode counted corrupt-data warnings (lenient rules).
+private func reportDamage(_ decoder: OpaquePointer, _ onDamage: (@Sendable (JPEGDamage) -> Void)?) {
+    let count = Int(crc_jpeg_warning_count(decoder))
+    guard count > 0, let onDamage else { return }
+    onDamage(JPEGDamage(warnings: count, firstWarning: String(cString: crc_jpeg_first_warning(decoder)),
+                        firstRow: Int(crc_jpeg_first_warning_row(decoder)), rows: Int(crc_jpeg_height(decoder))))
 }
 
 /// The text of a NUL-terminated C error buffer.

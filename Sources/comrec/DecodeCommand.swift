@@ -20,6 +20,8 @@ struct DecodeCommand: ParsableCommand {
 
     @OptionGroup var read: ReadOptions
 
+    @OptionGroup var jpegInput: JPEGInputOptions
+
     @Option(name: .customLong("png-level"),
             help: ArgumentHelp(
                 "zlib compression level of the PNG, 0 (none, fastest) to 9 (smallest). The default, 2, "
@@ -36,7 +38,8 @@ struct DecodeCommand: ParsableCommand {
     func run() throws {
         try runBatch(inputs: inputs, output: write.output, outputExtension: "png", verb: "decoded") { input, output in
             let image = try decodeFile(input: input, output: output, maxPixels: read.maxPixels, force: write.force,
-                                       pngLevel: pngLevel)
+                                       pngLevel: pngLevel, jpegRules: jpegInput.rules)
+            damageWarning(input, image.damage)
             return "\(input) -> \(output): \(image.width) x \(image.height)"
         }
     }

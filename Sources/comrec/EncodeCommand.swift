@@ -63,6 +63,8 @@ struct EncodeCommand: ParsableCommand {
 
     @OptionGroup var read: ReadOptions
 
+    @OptionGroup var jpegInput: JPEGInputOptions
+
     func validate() throws {
         try validateQuality(quality)
         if let bpp, !(bpp > 0 && bpp.isFinite) { throw ValidationError("--bpp must be a positive number of bits per pixel, not \(bpp)") }
@@ -76,11 +78,13 @@ struct EncodeCommand: ParsableCommand {
         let options = EncodeOptions(
             profile: try reportingFailure { try profile.resolved() }, quality: quality, progressive: progressive,
             mode: mode, effort: effort,
-            read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha), force: write.force,
+            read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha, jpegRules: jpegInput.rules),
+            force: write.force,
             stripMetadata: stripMetadata)
         try runBatch(inputs: inputs, output: write.output, outputExtension: "jpg", verb: "encoded") { input, output in
             let report = try bpp.map { try encodeFile(input: input, output: output, options: options, maxBitsPerPixel: $0) }
                 ?? encodeFile(input: input, output: output, options: options)
+            damageWarning(input, report.damage)
             return "\(input) -> \(output): \(report.width) x \(report.height), \(report.mode.name) mode, quality \(report.quality), "
                 + "\(report.fileBytes) bytes, " + decimalString(report.bitsPerPixel, 3) + " bpp (\(report.reason))"
         }

@@ -34,6 +34,8 @@ struct EnhanceCommand: ParsableCommand {
 
     @OptionGroup var read: ReadOptions
 
+    @OptionGroup var jpegInput: JPEGInputOptions
+
     /// Profiles with a trained enhancer.
     static var enhancing: [Profile] { Profile.catalogue.filter { !$0.full.isPlainJPEG } }
 
@@ -65,7 +67,9 @@ struct EnhanceCommand: ParsableCommand {
         let chosen = try chosenProfile()
         try runBatch(inputs: inputs, output: write.output, outputExtension: "png", verb: "enhanced") { input, output in
             let report = try enhanceFile(input: input, output: output, profile: chosen, quality: quality,
-                                         maxPixels: read.maxPixels, force: write.force, pngLevel: pngLevel)
+                                         maxPixels: read.maxPixels, force: write.force, pngLevel: pngLevel,
+                                         jpegRules: jpegInput.rules)
+            damageWarning(input, report.damage)
             let source = report.exactTables.map { $0 ? "libjpeg tables of quality \(report.quality)" : "estimated quality \(report.quality)" }
                 ?? "quality \(report.quality) as given"
             let what = report.enhanced ? "enhanced with \(chosen.name)"

@@ -14,6 +14,49 @@ struct ReadOptions: ParsableArguments {
     }
 }
 
+/// Options for commands that read JPEG data (JPEG inputs, ComRec files): the limits that bound
+/// the work of a hostile file, and what to do with damaged data (docs/security.md).
+struct JPEGInputOptions: ParsableArguments {
+    @Flag(help: ArgumentHelp(
+        "Rescue damaged JPEG data instead of refusing it: libjpeg patches what is missing (grey rows after a "
+            + "truncation, repeated blocks after a bad code) and a warning says so. Without it damaged data is an error."))
+    var lenient = false
+
+    @Option(help: ArgumentHelp("Refuse progressive JPEGs with more scans than this (each scan is a pass over the whole image).",
+                               valueName: "n"))
+    var maxScans: Int = LibJPEG.defaultMaxScans
+
+    @Option(help: ArgumentHelp("Refuse JPEGs with more APPn and COM segments than this before the image data.",
+                               valueName: "n"))
+    var maxSegments: Int = JPEGDecodeRules.defaultMaxSegments
+
+    @Option(help: ArgumentHelp("Refuse JPEGs whose APPn and COM segments hold more bytes than this in all.",
+                               valueName: "bytes"))
+    var maxSegmentBytes: Int = JPEGDecodeRules.defaultMaxSegmentBytes
+
+    func validate() throws {
+        guard maxScans >= 1 else { throw ValidationError("--max-scans must be at least 1, not \(maxScans)") }
+        guard maxSegments >= 0 else { throw ValidationError("--max-segments must be 0 or more, not \(maxSegments)") }
+        guard maxSegmentBytes >= 0 else { throw ValidationError("--max-segment-bytes must be 0 or more, not \(maxSegmentBytes)") }
+    }
+
+    var rules: JPEGDecodeRules {
+        JPEGDecodeRules(maxScans: maxScans, maxSegments: maxSegments, maxSegmentBytes: maxSegmentBytes, lenient: lenient)
+    }
+}
+
+/// The warning of a file whose damaged JPEG data `--lenient` kept, for stderr.
+func damageWarning(_ input: String, _ damage: JPEGDamage?) {
+    guard let damage else { return }
+    let more = damage.warnings > 1 ? " (and \(damage.warnings - 1) more)" : ""
+    let invented = damage.firstRow >= damage.rows
+        ? "after the image data: no pixel was patched"
+        : damage.firstRow == 0 ? "any of the JPEG's \(damage.rows) rows may hold pixels that are not in the file"
+        : "the JPEG's rows \(damage.firstRow + 1) to \(damage.rows) may hold pixels that are not in the file"
+    Terminal.standardError.line(
+        "comrec: warning: \(input): damaged JPEG data kept by --lenient: \(damage.firstWarning)\(more); \(invented)")
+}
+
 /// Options for commands that write files.
 struct WriteOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp(

@@ -53,6 +53,52 @@ import Testing
         #expect(try LibJPEG(maxScans: 1).readHeader(file).progressive)
     }
 
+    /// Damaged data is an error by default; lenient rules decode what libjpeg can patch and
+    /// report the damage once, with the rows that may be invented.
+    @Test func damagedDataIsAnErrorUnlessLenient() throws {
+        // Tall enough that a cut after two thirds leaves whole rows of blocks before it.
+        let tall = Fixtures.image(width: 48, height: 160) { x, y in [UInt8(x * 5), UInt8((y * 3) % 256), UInt8((x * y) % 251)] }
+        let whole = try jpeg.encode(tall, settings: JPEGSettings(quality: 90), segments: [])
+        let cut = Array(whole.prefix(whole.count * 2 / 3))
+        #expect { _ = try jpeg.decode(cut, maxPixels: 10_000) } throws: { "\($0)".contains("Premature end of JPEG file") }
+        let reports = Reports()
+        let lenient = LibJPEG(rules: JPEGDecodeRules(lenient: true), onDamage: { reports.add($0) })
+        let patched = try lenient.decode(cut, maxPixels: 10_000)
+        #expect(patched.width == 48 && patched.height == 160)
+        let damage = try #require(reports.all.first)
+        #expect(reports.all.count == 1 && damage.warnings >= 1 && damage.rows == 160)
+        #expect(damage.firstRow > 0 && damage.firstRow < 160, "a cut after two thirds keeps the first rows")
+        #expect(damage.firstWarning == "Premature end of JPEG file")
+        // The rows before the damage are the whole file's; the last ones are patched.
+        let good = try jpeg.decode(whole, maxPixels: 10_000)
+        let kept = damage.firstRow * 48 * 3
+        #expect(Array(patched.pixels.prefix(kept)) == Array(good.pixels.prefix(kept)))
+        #expect(patched.pixels != good.pixels)
+        // The row reader reports the same damage at finish, and an undamaged file reports nothing.
+        let rowReports = Reports()
+        let reader = try LibJPEG.RowReader(cut, maxPixels: 10_000, rules: JPEGDecodeRules(lenient: true), onDamage: { rowReports.add($0) })
+        var row = [UInt8](repeating: 0, count: 48 * 3)
+        for _ in 0..<160 { try row.withUnsafeMutableBufferPointer { try reader.readRow(into: $0.baseAddress!) } }
+        try reader.finish()
+        #expect(rowReports.all == [damage])
+        _ = try lenient.decode(whole, maxPixels: 10_000)
+        #expect(reports.all.count == 1)
+    }
+
+    /// The segment limits refuse a header past them, with the limit in the message.
+    @Test func segmentLimits() throws {
+        let segments = (0..<3).map { JPEGSegment(marker: 0xE5, payload: [UInt8](repeating: UInt8($0), count: 10)) }
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 80), segments: segments)
+        // libjpeg's JFIF APP0 (14 bytes) and the three segments: 4 segments, 44 bytes.
+        #expect(try LibJPEG(rules: JPEGDecodeRules(maxSegments: 4, maxSegmentBytes: 44)).readHeader(file).segments.count == 4)
+        #expect { _ = try LibJPEG(rules: JPEGDecodeRules(maxSegments: 3)).readHeader(file) } throws: {
+            "\($0)".contains("more than 3 APPn or COM segments")
+        }
+        #expect { _ = try LibJPEG(rules: JPEGDecodeRules(maxSegmentBytes: 43)).readHeader(file) } throws: {
+            "\($0)".contains("more than 43 bytes of APPn or COM segments")
+        }
+    }
+
     @Test func chromaSubsampling() throws {
         let subsampled = try jpeg.encode(image, settings: JPEGSettings(quality: 75, chroma: .subsampled420), segments: [])
         let full = try jpeg.encode(image, settings: JPEGSettings(quality: 75, chroma: .full444), segments: [])
@@ -156,7 +202,7 @@ import Testing
                     _ = try LibJPEG.RowReader(borrowing: bytes, maxPixels: 100)
                 }
             }
-            #expect(throws: ComRecError.self) { _ = try LibJPEG.RowReader(progressive, maxPixels: 10_000, maxScans: 1) }
+            #expect(throws: ComRecError.self) { _ = try LibJPEG.RowReader(progressive, maxPixels: 10_000, rules: JPEGDecodeRules(maxScans: 1)) }
         }
         let reader = try LibJPEG.RowReader(file, maxPixels: 10_000)
         #expect(reader.width == 48 && reader.height == 40)
@@ -169,4 +215,10 @@ import Testing
             try jpeg.encode(image, settings: JPEGSettings(quality: 75), segments: [JPEGSegment(marker: 0xE9, payload: [UInt8](repeating: 0, count: 70_000))])
         }
     }
+}
+
+/// Collects damage reports in a test (one thread).
+final class Reports: @unchecked Sendable {
+    private(set) var all: [JPEGDamage] = []
+    func add(_ damage: JPEGDamage) { all.append(damage) }
 }

@@ -66,10 +66,36 @@ void crc_jpeg_row_encoder_destroy(crc_jpeg_row_encoder *encoder);
 /// A JPEG decoder that has read the file's header (everything up to the first scan).
 typedef struct crc_jpeg_decoder crc_jpeg_decoder;
 
+/// What a decoder accepts (docs/security.md): the limits that bound the work of a hostile file,
+/// and whether damaged data is an error.
+typedef struct crc_jpeg_rules {
+    /// Scans a progressive JPEG may have (each scan costs a pass over the whole image); >= 1.
+    int max_scans;
+    /// APPn and COM segments before the image data, and their payload bytes in all.
+    int max_segments;
+    size_t max_segment_bytes;
+    /// 0: libjpeg's corrupt-data warnings (truncated file, bad Huffman code, ...) are errors.
+    /// 1: they are counted (crc_jpeg_warning_count) and libjpeg patches the image as it can.
+    int lenient;
+} crc_jpeg_rules;
+
+#define CRC_JPEG_DEFAULT_MAX_SCANS 100
+#define CRC_JPEG_DEFAULT_MAX_SEGMENTS 4096
+#define CRC_JPEG_DEFAULT_MAX_SEGMENT_BYTES (16u << 20)
+/// The defaults above, strict.
+crc_jpeg_rules crc_jpeg_default_rules(void);
+
 /// Reads the header of the JPEG in `data` (which must stay valid until crc_jpeg_decoder_destroy),
-/// keeping a copy of every APPn and COM segment before the image data: at most 4096 segments and
-/// 16 MB of them, or the header is refused. Returns NULL with a message on failure.
-crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, char *error);
+/// keeping a copy of every APPn and COM segment before the image data, within `rules` (NULL: the
+/// defaults). Returns NULL with a message on failure.
+crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, const crc_jpeg_rules *rules, char *error);
+/// Corrupt-data warnings so far (always 0 for a strict decoder: the first one is an error), and
+/// the first one's message ("" if none).
+int crc_jpeg_warning_count(const crc_jpeg_decoder *decoder);
+const char *crc_jpeg_first_warning(const crc_jpeg_decoder *decoder);
+/// The rows already decoded when the first warning came: every later row may hold patched
+/// pixels (0 when it came while reading the header or a progressive file's scans).
+uint32_t crc_jpeg_first_warning_row(const crc_jpeg_decoder *decoder);
 void crc_jpeg_decoder_destroy(crc_jpeg_decoder *decoder);
 
 uint32_t crc_jpeg_width(const crc_jpeg_decoder *decoder);
@@ -91,7 +117,7 @@ int crc_jpeg_marker_at(const crc_jpeg_decoder *decoder, int index, crc_jpeg_mark
 /// Decodes the image as interleaved RGB (3 bytes per pixel, rows packed) into `rgb`, which must
 /// hold width * height * 3 bytes. Uses the accurate integer inverse DCT (JDCT_ISLOW) and fancy
 /// upsampling, so output is deterministic for a given libjpeg-turbo. Corrupt-data warnings
-/// (truncated file, bad Huffman code, ...) are errors here, not silently patched pixels.
+/// (truncated file, bad Huffman code, ...) are errors unless the rules are lenient.
 /// Returns 0 on success, -1 with a message on failure. Call at most once per decoder.
 int crc_jpeg_decode_rgb(crc_jpeg_decoder *decoder, uint8_t *rgb, char *error);
 
@@ -103,10 +129,6 @@ int crc_jpeg_start_rgb_rows(crc_jpeg_decoder *decoder, char *error);
 int crc_jpeg_read_rgb_row(crc_jpeg_decoder *decoder, uint8_t *row, char *error);
 int crc_jpeg_finish_rows(crc_jpeg_decoder *decoder, char *error);
 
-/// Scans a progressive JPEG may have before crc_jpeg_decode_rgb refuses it (each scan costs a
-/// pass over the whole image). Default CRC_JPEG_DEFAULT_MAX_SCANS; values below 1 mean 1.
-#define CRC_JPEG_DEFAULT_MAX_SCANS 100
-void crc_jpeg_set_max_scans(crc_jpeg_decoder *decoder, int max_scans);
 
 // MARK: PNG
 
