@@ -379,7 +379,12 @@ static boolean keep_segment(j_decompress_ptr cinfo) {
     }
     if (d->segment_bytes + (size_t)length > d->rules.max_segment_bytes) {
         char message[JMSG_LENGTH_MAX];
-        snprintf(message, sizeof message, "more than %zu bytes of APPn or COM segments", d->rules.max_segment_bytes);
+        size_t limit = d->rules.max_segment_bytes, mb = (size_t)1 << 20;
+        if (limit > 0 && limit % mb == 0) {
+            snprintf(message, sizeof message, "more than %zu MB of APPn or COM segments", limit / mb);
+        } else {
+            snprintf(message, sizeof message, "more than %zu bytes of APPn or COM segments", limit);
+        }
         fail_with(cinfo, message);
     }
     if (d->segment_count == d->segment_capacity) {

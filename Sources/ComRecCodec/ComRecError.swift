@@ -63,7 +63,7 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooLarge(let width, let height, let limit):
             let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
             return "image is \(width) x \(height) = \(overflow ? "too many pixels" : pixelCount(pixels)), over the "
-                + "limit of \(pixelCount(limit)); raise --max-pixels if you trust this file"
+                + "limit of \(pixelCount(limit)); raise --max-pixels (and --max-memory) if you trust this file"
         case .emptyImage(let width, let height):
             return "image is \(width) x \(height): it has no pixels"
         case .storedSizeMismatch(let mode, let jw, let jh, let width, let height):

@@ -26,6 +26,7 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
         // Image formats.
         case notAnImage(start: String)
         case emptyImageData
+        case outOfMemory(bytes: Int, width: Int, height: Int)
         case png(String)
         case pngTooSmall(width: Int, height: Int, fileBytes: Int)
         case pngEncoder(String)
@@ -78,6 +79,9 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
             case .notAnImage(let start):
                 return "not a PNG, JPEG or binary PPM/PGM image (it starts with \(start)); give an image in one of those formats"
             case .emptyImageData: return "file is empty; give a PNG, JPEG or binary PPM/PGM image"
+            case .outOfMemory(let bytes, let width, let height):
+                return "a \(width) x \(height) image needs about \(bytes / 1_000_000) MB of working memory and the "
+                    + "allocator refused it; free memory or raise the process's memory limit"
             case .png(let message): return "PNG data is invalid or truncated (libpng: \(message))"
             case .pngTooSmall(let width, let height, let bytes):
                 return "PNG data is invalid or truncated: \(bytes) bytes cannot hold \(width) x \(height) pixels "

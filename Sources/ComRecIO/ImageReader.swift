@@ -9,11 +9,18 @@ public struct ImageReadOptions: Equatable, Sendable {
     /// The limits of JPEG inputs, and whether damaged JPEG data is an error (the default) or
     /// patched and reported (lenient).
     public var jpegRules: JPEGDecodeRules
+    /// The memory the caller's whole operation needs per pixel of the image (WorkingMemory): it
+    /// is asked of the allocator once the size is known, before any pixel is decoded; 0 skips it.
+    public var workingBytesPerPixel: Int
 
-    public init(maxPixels: Int = defaultMaxPixels, flattenAlpha: Bool = false, jpegRules: JPEGDecodeRules = JPEGDecodeRules()) {
+    public init(
+        maxPixels: Int = defaultMaxPixels, flattenAlpha: Bool = false, jpegRules: JPEGDecodeRules = JPEGDecodeRules(),
+        workingBytesPerPixel: Int = 0
+    ) {
         self.maxPixels = maxPixels
         self.flattenAlpha = flattenAlpha
         self.jpegRules = jpegRules
+        self.workingBytesPerPixel = workingBytesPerPixel
     }
 }
 
@@ -56,13 +63,17 @@ public func decodeImage(
     case .png:
         return try PNG.decode(bytes, options: options)
     case .jpeg:
+        let jpeg = LibJPEG(rules: options.jpegRules, onDamage: onDamage)
+        let header: JPEGHeader
+        do throws(ComRecError) { header = try jpeg.readHeader(bytes) } catch { throw ComRecIOError(error) }
+        try WorkingMemory.admit(width: header.width, height: header.height, options: options)
         do throws(ComRecError) {
-            return try LibJPEG(rules: options.jpegRules, onDamage: onDamage).decode(bytes, maxPixels: options.maxPixels)
+            return try jpeg.decode(bytes, maxPixels: options.maxPixels)
         } catch {
             throw ComRecIOError(error)
         }
     case .pnm:
-        return try PNM.decode(bytes, maxPixels: options.maxPixels)
+        return try PNM.decode(bytes, options: options)
     case nil:
         throw ComRecIOError(.notAnImage(start: describeStart(bytes)))
     }

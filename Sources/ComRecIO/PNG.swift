@@ -47,6 +47,11 @@ public enum PNG {
             guard header.couldBeHeld(inFileOf: data.count) else {
                 return .failure(ComRecIOError(.pngTooSmall(width: header.width, height: header.height, fileBytes: data.count)))
             }
+            do throws(ComRecIOError) {
+                try WorkingMemory.admit(width: header.width, height: header.height, options: options)
+            } catch {
+                return .failure(error)
+            }
             if !header.hasAlpha {
                 var image = RGB8Image(width: header.width, height: header.height)
                 let status = image.pixels.withUnsafeMutableBufferPointer { crc_png_decode(reader, $0.baseAddress, 3, &error) }

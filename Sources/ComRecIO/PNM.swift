@@ -6,6 +6,11 @@ public enum PNM {
     /// rounding: v8 = (v * 255 + maxval / 2) / maxval (16-bit samples are big-endian, as the
     /// format says). The claimed size is checked against `maxPixels` before allocating.
     public static func decode(_ bytes: [UInt8], maxPixels: Int = defaultMaxPixels) throws -> RGB8Image {
+        try decode(bytes, options: ImageReadOptions(maxPixels: maxPixels))
+    }
+
+    /// The same within `options`' pixel limit and working-memory check (WorkingMemory.admit).
+    public static func decode(_ bytes: [UInt8], options: ImageReadOptions) throws -> RGB8Image {
         guard bytes.count >= 2, bytes[0] == UInt8(ascii: "P") else { throw invalid("it does not start with P5 or P6") }
         let channels: Int
         switch bytes[1] {
@@ -48,12 +53,8 @@ public enum PNM {
         }
         position += 1
         guard (1...65535).contains(maxval) else { throw invalid("maxval \(maxval) is not in 1...65535") }
-        do throws(ComRecError) {
-            try checkPixelLimit(width: width, height: height, maxPixels: maxPixels)
-        } catch {
-            throw ComRecIOError(error)
-        }
         let sampleBytes = maxval > 255 ? 2 : 1
+        try WorkingMemory.admit(width: width, height: height, options: options)
         let needed = width * height * channels * sampleBytes
         guard bytes.count - position >= needed else {
             throw invalid("the pixel data is truncated (\(bytes.count - position) of \(needed) bytes)")

@@ -78,7 +78,9 @@ struct EncodeCommand: ParsableCommand {
         let options = EncodeOptions(
             profile: try reportingFailure { try profile.resolved() }, quality: quality, progressive: progressive,
             mode: mode, effort: effort,
-            read: ImageReadOptions(maxPixels: read.maxPixels, flattenAlpha: flattenAlpha, jpegRules: jpegInput.rules),
+            read: read.imageOptions(
+                bytesPerPixel: effort == 2 ? WorkingMemory.encodeEffort2BytesPerPixel : WorkingMemory.encodeBytesPerPixel,
+                flattenAlpha: flattenAlpha, jpegRules: jpegInput.rules),
             force: write.force,
             stripMetadata: stripMetadata)
         try runBatch(inputs: inputs, output: write.output, outputExtension: "jpg", verb: "encoded") { input, output in

@@ -67,7 +67,7 @@ struct EnhanceCommand: ParsableCommand {
         let chosen = try chosenProfile()
         try runBatch(inputs: inputs, output: write.output, outputExtension: "png", verb: "enhanced") { input, output in
             let report = try enhanceFile(input: input, output: output, profile: chosen, quality: quality,
-                                         maxPixels: read.maxPixels, force: write.force, pngLevel: pngLevel,
+                                         maxPixels: read.pixelLimit(bytesPerPixel: WorkingMemory.enhanceBytesPerPixel), force: write.force, pngLevel: pngLevel,
                                          jpegRules: jpegInput.rules)
             damageWarning(input, report.damage)
             let source = report.exactTables.map { $0 ? "libjpeg tables of quality \(report.quality)" : "estimated quality \(report.quality)" }

@@ -80,7 +80,7 @@ struct EvalCommand: ParsableCommand {
     private func evaluate() throws {
         let start = Date()
         let paths = try listPNGs()
-        let images = try paths.map { try readImage(path: $0, options: ImageReadOptions(maxPixels: read.maxPixels)) }
+        let images = try paths.map { try readImage(path: $0, options: read.imageOptions(bytesPerPixel: WorkingMemory.encodeBytesPerPixel)) }
         var names: [ProfileName] = []
         for name in profiles where !names.contains(name) { names.append(name) }  // each profile once
         var chosen = names.isEmpty ? try Profile.hosted().filter { $0.name != "bicubic" } : try names.map { try $0.resolved() }

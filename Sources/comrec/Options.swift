@@ -9,8 +9,52 @@ struct ReadOptions: ParsableArguments {
         valueName: "pixels"))
     var maxPixels: Int = defaultMaxPixels
 
+    @Option(help: ArgumentHelp(
+        "Memory allowed for one image (bytes, or with K, M or G: powers of 1024). Lowers the pixel limit to what "
+            + "fits (encode needs about 6 bytes per pixel, enhance 8), and that memory is asked of the system "
+            + "before any pixel is decoded.",
+        valueName: "size"))
+    var maxMemory: ByteSize = ByteSize(bytes: 2 << 30)
+
     func validate() throws {
         guard maxPixels > 0 else { throw ValidationError("--max-pixels must be positive") }
+    }
+
+    /// The read options of a command that needs `bytesPerPixel` (WorkingMemory).
+    func imageOptions(bytesPerPixel: Int, flattenAlpha: Bool = false, jpegRules: JPEGDecodeRules = JPEGDecodeRules()) -> ImageReadOptions {
+        ImageReadOptions(maxPixels: pixelLimit(bytesPerPixel: bytesPerPixel), flattenAlpha: flattenAlpha,
+                         jpegRules: jpegRules, workingBytesPerPixel: bytesPerPixel)
+    }
+
+    /// --max-pixels, lowered to what --max-memory allows a command that needs `bytesPerPixel`.
+    func pixelLimit(bytesPerPixel: Int) -> Int {
+        WorkingMemory.pixelLimit(maxPixels: maxPixels, maxMemory: maxMemory.bytes, bytesPerPixel: bytesPerPixel)
+    }
+}
+
+/// A size in bytes on the command line: "1000000", "512K", "64M", "2G" (powers of 1024).
+struct ByteSize: ExpressibleByArgument, Equatable {
+    let bytes: Int
+
+    init(bytes: Int) { self.bytes = bytes }
+
+    init?(argument: String) {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var text = argument.uppercased()
+        if text.hasSuffix("B") { text.removeLast() }
+        var scale = 1
+        if let last = text.last, let unit = units[last] {
+            scale = unit
+            text.removeLast()
+        }
+        guard let value = Int(text), value > 0 else { return nil }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: scale)
+        guard !overflow else { return nil }
+        self.bytes = bytes
+    }
+
+    var defaultValueDescription: String {
+        bytes % (1 << 30) == 0 ? "\(bytes >> 30)G" : bytes % (1 << 20) == 0 ? "\(bytes >> 20)M" : "\(bytes)"
     }
 }
 

@@ -70,3 +70,21 @@ import Testing
         #expect(dir.names.sorted() == ["d.jpg", "marked.jpg"])
     }
 }
+
+@Suite struct MaxMemoryCLITests {
+    /// --max-memory lowers the pixel limit to what fits; sizes take K, M and G.
+    @Test func maxMemoryLowersThePixelLimit() throws {
+        let dir = TemporaryDirectory()
+        let input = Fixtures.path("rgb-33x17.png")  // 561 pixels
+        let refused = try CLI.run(["encode", input, "-o", dir.file("a.jpg"), "--max-memory", "2K"])
+        #expect(refused.status == 1 && refused.stderr.contains("over the limit of 341 pixels"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("--max-memory"))
+        let fits = try CLI.run(["encode", input, "-o", dir.file("b.jpg"), "--max-memory", "4k"])
+        #expect(fits.status == 0, "\(fits.stderr)")
+        for bad in ["0", "-5", "12Q", "1.5G", "99999999999G"] {
+            let result = try CLI.run(["encode", input, "-o", dir.file("c.jpg"), "--max-memory", bad])
+            #expect(result.status != 0 && result.stderr.contains("--max-memory"), "\(bad): \(result.stderr)")
+        }
+        #expect(dir.names == ["b.jpg"])
+    }
+}
