@@ -23,6 +23,7 @@ import io
 import json
 import math
 import os
+import resource
 import secrets
 import struct
 import sys
@@ -76,11 +77,12 @@ def plan(command, source_dir, target_dir, overwrite):
 def convert_batch(batch, command, codec, threads, overwrite, drop_metadata):
     """Encodes or decodes each file of `batch` (columns "source" and "target"); a failure is
     caught per file, so one bad file never fails its batch. Returns per file its error ("" when it
-    worked), its pixels and the seconds it took."""
-    results = {"source": [], "error": [], "pixels": [], "seconds": []}
+    worked), its pixels, the CPU seconds it took (all threads of the worker) and the worker's peak
+    memory so far (MB)."""
+    results = {"source": [], "error": [], "pixels": [], "cpu_seconds": [], "peak_megabytes": []}
     for source, target in zip(batch["source"], batch["target"]):
         source, target = str(source), str(target)
-        start = time.perf_counter()
+        start = time.process_time()
         try:
             if command == "encode":
                 pixels = encode_file(source, target, codec, threads, overwrite, drop_metadata)
@@ -92,7 +94,8 @@ def convert_batch(batch, command, codec, threads, overwrite, drop_metadata):
         results["source"].append(source)
         results["error"].append(error)
         results["pixels"].append(pixels)
-        results["seconds"].append(time.perf_counter() - start)
+        results["cpu_seconds"].append(time.process_time() - start)
+        results["peak_megabytes"].append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # Linux: KB
     return results
 
 
@@ -542,7 +545,7 @@ def main(argv=None):
     for source, error in failures:
         log(f"error: {source}: {error}")
     log(f"{len(jobs)} files to do, {skipped} skipped (their output exists)")
-    done, pixels, core_seconds, ray_start, seconds = 0, 0, 0.0, 0.0, 0.0
+    done, pixels, cpu_seconds, peak, ray_start, seconds = 0, 0, 0.0, 0.0, 0.0, 0.0
     if jobs:
         started = time.perf_counter()
         with ray_session(args) as ray:
@@ -550,7 +553,8 @@ def main(argv=None):
             started, last_progress, finished = time.perf_counter(), time.perf_counter(), set()
             for row in file_results(ray, jobs, args, codec):
                 finished.add(row["source"])
-                core_seconds += row["seconds"] * args.threads_per_task
+                cpu_seconds += row["cpu_seconds"]
+                peak = max(peak, row["peak_megabytes"])
                 if row["error"]:
                     failures.append((row["source"], row["error"]))
                     log(f"error: {row['source']}: {row['error']}")
@@ -569,8 +573,9 @@ def main(argv=None):
         "failures": [{"source": source, "error": error} for source, error in failures],
         "seconds": round(seconds, 3), "ray_start_seconds": round(ray_start, 3),
         "files_per_second": round(done / seconds, 3) if seconds else 0.0, "megapixels": round(pixels / 1e6, 3),
-        # Worker time per megapixel on one core: what sizes a cluster (docs/scaling.md).
-        "core_seconds_per_megapixel": round(core_seconds * 1e6 / pixels, 3) if pixels else None,
+        # The workers' CPU time per megapixel (failed files' included): what sizes a cluster.
+        "cpu_seconds_per_megapixel": round(cpu_seconds * 1e6 / pixels, 3) if pixels else None,
+        "worker_peak_megabytes": round(peak),  # the largest resident memory of a worker process
     }
     verb = "encoded" if args.command == "encode" else "decoded"
     log(f"{verb} {done} files, {skipped} skipped, {len(failures)} failed, in {seconds:.1f} s (and {ray_start:.1f} s "

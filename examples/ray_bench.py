@@ -7,16 +7,17 @@
 
 Makes photo-like images (smooth gradients, discs and grain from a seeded generator: never a data
 set), then times `comrec encode FILE -o OUT` run once per file in sequence (the CLI's default
-threads: every core) and ray_batch.py on a local Ray of --cpus CPUs, checks that both wrote the same
-bytes and prints the rates with the CPU model. A Ray job has fixed costs (Ray's start, then starting
-its workers and importing numpy, Pillow and comrec in each), so it runs twice, on the N images and
-on 2N (the N and N more): N / (time of 2N - time of N) is the rate a long run keeps, and the one
-to compare with the CLI loop's. For decode, the images are encoded first with the CLI (not timed).
-docs/scaling.md has results.
+threads: every core) and ray_batch.py on a local Ray of --cpus CPUs, checks that both wrote the
+same bytes and prints the rates (medians of --repeat runs) with the CPU model. A Ray job has fixed
+costs (Ray's start, then starting its workers and importing numpy, Pillow and comrec in each), so
+it runs twice, on the N images and on 2N (the N and N more): N / (time of 2N - time of N) is the
+rate a long run keeps, the one to compare with the CLI loop's. For decode, the images are first
+encoded with the CLI (not timed). docs/scaling.md has results.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,7 +57,7 @@ def cpu_model():
 
 
 def run_ray(command, images, out, args, options):
-    """(job seconds, Ray start seconds, end-to-end seconds) of ray_batch.py over `images`."""
+    """(the summary of ray_batch.py over `images`, its end-to-end seconds)."""
     report = out.with_suffix(".json")
     started = time.perf_counter()
     run = subprocess.run([sys.executable, RAY_BATCH, command, images, out, "--num-cpus", str(args.cpus),
@@ -65,8 +66,7 @@ def run_ray(command, images, out, args, options):
     end_to_end = time.perf_counter() - started
     if run.returncode != 0:
         sys.exit(f"ray_batch.py failed:\n{run.stderr}")
-    summary = json.loads(report.read_text())
-    return summary["seconds"], summary["ray_start_seconds"], end_to_end
+    return json.loads(report.read_text()), end_to_end
 
 
 def main():
@@ -77,6 +77,7 @@ def main():
     parser.add_argument("--size", default="768x512", help="the images' size, WxH (default 768x512)")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray (default 2)")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the medians are printed (default 3)")
     parser.add_argument("--cli", default=os.environ.get("COMREC_BIN", ROOT / ".build" / "release" / "comrec"),
                         help="the comrec command (default .build/release/comrec, or COMREC_BIN)")
     parser.add_argument("--quality", type=int)
@@ -108,32 +109,41 @@ def main():
             options = []
         sources = sorted(half.iterdir())
 
-        cli_out = scratch / "cli"
-        cli_out.mkdir()
         load = os.getloadavg()[0]
-        started = time.perf_counter()
-        for source in sources:
-            subprocess.run([str(args.cli), args.command, source, "-o", cli_out / (source.stem + suffix), *options],
-                           check=True, capture_output=True)
-        cli_seconds = time.perf_counter() - started
-
-        job_n, ray_start, end_to_end = run_ray(args.command, half, scratch / "ray-n", args, options)
-        job_2n, _, _ = run_ray(args.command, full, scratch / "ray-2n", args, options)
-        same = sum((cli_out / (s.stem + suffix)).read_bytes() == (scratch / "ray-n" / (s.stem + suffix)).read_bytes()
-                   for s in sources)
+        runs = []  # per repetition: CLI seconds, Ray summary of N, of 2N, end-to-end seconds of N
+        for repetition in range(args.repeat):
+            cli_out = scratch / f"cli-{repetition}"
+            cli_out.mkdir()
+            started = time.perf_counter()
+            for source in sources:
+                subprocess.run([str(args.cli), args.command, source, "-o", cli_out / (source.stem + suffix), *options],
+                               check=True, capture_output=True)
+            cli_seconds = time.perf_counter() - started
+            summary, end_to_end = run_ray(args.command, half, scratch / f"ray-n-{repetition}", args, options)
+            summary_2n, _ = run_ray(args.command, full, scratch / f"ray-2n-{repetition}", args, options)
+            runs.append((cli_seconds, summary, summary_2n, end_to_end))
+            print(f"run {repetition + 1}: CLI loop {cli_seconds:.2f} s; Ray job {n} files {summary['seconds']:.2f} s, "
+                  f"{2 * n} files {summary_2n['seconds']:.2f} s", flush=True)
+        same = sum((scratch / "cli-0" / (s.stem + suffix)).read_bytes()
+                   == (scratch / "ray-n-0" / (s.stem + suffix)).read_bytes() for s in sources)
         load_after = os.getloadavg()[0]
 
-    cli_rate, job_rate, e2e_rate = n / cli_seconds, n / job_n, n / end_to_end
-    long_rate = n / (job_2n - job_n) if job_2n > job_n else float("nan")
+    cli_rate = n / statistics.median([r[0] for r in runs])
+    long_rate = n / statistics.median([r[2]["seconds"] - r[1]["seconds"] for r in runs])
+    job_rate = n / statistics.median([r[1]["seconds"] for r in runs])
+    e2e_rate = n / statistics.median([r[3] for r in runs])
+    ray_start = statistics.median([r[1]["ray_start_seconds"] for r in runs])
     print(f"CPU: {cpu_model()}; load average {load:.2f} before the runs, {load_after:.2f} after")
     print(f"{n} generated {args.size} images ({n * width * height / 1e6:.1f} megapixels); "
-          f"{args.command} {' '.join(options) or '(default options)'}")
-    print(f"CLI loop, one `comrec {args.command}` per file in sequence: {cli_seconds:.2f} s, {cli_rate:.2f} files/s")
+          f"{args.command} {' '.join(options) or '(default options)'}; medians of {args.repeat} runs")
+    print(f"CLI loop, one `comrec {args.command}` per file in sequence: {cli_rate:.2f} files/s")
     print(f"Ray job, {args.cpus} CPUs, batches of at most {args.batch_size}, 1 thread per task:")
-    print(f"  {n} files {job_n:.2f} s, {2 * n} files {job_2n:.2f} s: a long run's rate {long_rate:.2f} files/s "
+    print(f"  a long run's rate, {n} / (time of {2 * n} files - time of {n}): {long_rate:.2f} files/s "
           f"({long_rate * width * height / 1e6:.2f} megapixels/s)")
-    print(f"  {n} files alone: {job_rate:.2f} files/s; end to end, with Python and Ray's start "
-          f"({ray_start:.1f} s): {end_to_end:.2f} s, {e2e_rate:.2f} files/s")
+    print(f"  {n} files alone: {job_rate:.2f} files/s; end to end, with Python and Ray's start ({ray_start:.1f} s): "
+          f"{e2e_rate:.2f} files/s")
+    print(f"  workers' CPU time {statistics.median([r[2]['cpu_seconds_per_megapixel'] for r in runs])} s per megapixel; "
+          f"a worker's peak memory {max(r[2]['worker_peak_megabytes'] for r in runs)} MB")
     print(f"ratio to the CLI loop: {long_rate / cli_rate:.2f}x for a long run; {job_rate / cli_rate:.2f}x for "
           f"{n} files; {e2e_rate / cli_rate:.2f}x end to end")
     print(f"outputs identical to the CLI's: {same} of {n}")
