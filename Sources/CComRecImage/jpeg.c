@@ -354,16 +354,18 @@ static void fail_with(j_decompress_ptr cinfo, const char *message) {
     longjmp(err->jump, 1);
 }
 
+static void refuse_scans(crc_jpeg_decoder *d) {
+    char message[JMSG_LENGTH_MAX];
+    snprintf(message, sizeof message, "the JPEG has more than %d scans (refused: each scan of a progressive JPEG passes over the whole image)",
+             d->rules.max_scans);
+    fail_with(&d->cinfo, message);
+}
+
 /// libjpeg's progress hook, called as it reads each part of the input: refuses a file past the
 /// decoder's scan limit before the next scan is decoded.
 static void scan_limit(j_common_ptr cinfo) {
     crc_jpeg_decoder *d = (crc_jpeg_decoder *)cinfo;  // cinfo is the decoder's first member
-    if (d->cinfo.input_scan_number > d->rules.max_scans) {
-        char message[JMSG_LENGTH_MAX];
-        snprintf(message, sizeof message, "the JPEG has more than %d scans (refused: each scan of a progressive JPEG passes over the whole image)",
-                 d->rules.max_scans);
-        fail_with(&d->cinfo, message);
-    }
+    if (d->cinfo.input_scan_number > d->rules.max_scans) refuse_scans(d);
 }
 
 /// The processor of every APPn and COM marker: keeps a copy of the segment's payload.
@@ -474,12 +476,39 @@ int crc_jpeg_marker_at(const crc_jpeg_decoder *decoder, int index, crc_jpeg_mark
     return 0;
 }
 
+/// The SOS markers in `data` (the input after the first scan's header) up to EOI: marker segments
+/// are skipped by their lengths and entropy-coded data read byte by byte, so that no byte inside
+/// a segment is taken for a marker (in entropy-coded data 0xFF is followed by 0x00 or RSTn).
+static long count_scans(const uint8_t *data, size_t size) {
+    long scans = 0;
+    size_t i = 0;
+    while (i + 1 < size) {
+        uint8_t marker = data[i + 1];
+        if (data[i] != 0xFF || marker == 0x00 || marker == 0xFF || (marker >= 0xD0 && marker <= 0xD7)) {
+            i++;
+        } else if (marker == 0xD9 || i + 3 >= size) {
+            break;
+        } else {
+            if (marker == 0xDA) scans++;
+            i += 2 + ((size_t)data[i + 2] << 8 | data[i + 3]);
+        }
+    }
+    return scans;
+}
+
 int crc_jpeg_start_rgb_rows(crc_jpeg_decoder *decoder, char *error) {
     crc_jpeg_decoder *d = decoder;
     if (setjmp(d->jerr.jump)) {
         set_error(error, d->jerr.message);
         jpeg_abort_decompress(&d->cinfo);
         return -1;
+    }
+    // jpeg_start_decompress reads every scan of a progressive JPEG into a coefficient buffer of
+    // the whole image (200 MB at 8192 x 8192) before the first row: counting the scans first
+    // refuses a file of too many without that memory. The progress hook stays as the backstop.
+    if (d->cinfo.progressive_mode &&
+        1 + count_scans(d->cinfo.src->next_input_byte, d->cinfo.src->bytes_in_buffer) > d->rules.max_scans) {
+        refuse_scans(d);
     }
     d->cinfo.out_color_space = JCS_RGB;
     d->cinfo.dct_method = JDCT_ISLOW;

@@ -53,6 +53,24 @@ import Testing
         #expect(try LibJPEG(maxScans: 1).readHeader(file).progressive)
     }
 
+    /// The scans are counted before the first is decoded (libjpeg reads them all into a buffer of
+    /// the whole image before the first row), walking the segments between them by their lengths:
+    /// FF DA bytes inside a segment's payload are no scan.
+    @Test func scanCountSkipsSegmentPayloads() throws {
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 80, progressive: true), segments: [])
+        let starts = (0..<(file.count - 1)).filter { file[$0] == 0xFF && file[$0 + 1] == 0xDA }
+        let payload = Array([[UInt8]](repeating: [0xFF, 0xDA], count: 20).joined())
+        let comment: [UInt8] = [0xFF, 0xFE, 0, UInt8(payload.count + 2)] + payload
+        let commented = Array(file[..<starts[1]]) + comment + Array(file[starts[1]...])   // between scans 1 and 2
+        #expect(Self.scans(commented) == 30, "a count of byte pairs is fooled")
+        #expect(try LibJPEG(maxScans: 10).decode(commented, maxPixels: 10_000).pixels == jpeg.decode(file, maxPixels: 10_000).pixels)
+        #expect {
+            _ = try LibJPEG(maxScans: 9).decode(commented, maxPixels: 10_000)
+        } throws: { error in
+            "\(error)".contains("more than 9 scans")
+        }
+    }
+
     /// Damaged data is an error by default; lenient rules decode what libjpeg can patch and
     /// report the damage once, with the rows that may be invented.
     @Test func damagedDataIsAnErrorUnlessLenient() throws {
