@@ -52,15 +52,19 @@ public enum PNG {
             } catch {
                 return .failure(error)
             }
-            if !header.hasAlpha {
-                var image = RGB8Image(width: header.width, height: header.height)
-                let status = image.pixels.withUnsafeMutableBufferPointer { crc_png_decode(reader, $0.baseAddress, 3, &error) }
-                return status == 0 ? .success(image) : .failure(invalid(cString(error)))
+            // Left uninitialised (a decode that succeeds writes every byte), so that memory is
+            // touched only as rows are decoded: a file whose data stops early fails before most
+            // of it is committed.
+            let channels = header.hasAlpha ? 4 : 3
+            let count = header.width * header.height * channels
+            var status: Int32 = 0
+            let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                status = crc_png_decode(reader, buffer.baseAddress, Int32(channels), &error)
+                initialized = status == 0 ? count : 0
             }
-            var rgba = [UInt8](repeating: 0, count: header.width * header.height * 4)
-            let status = rgba.withUnsafeMutableBufferPointer { crc_png_decode(reader, $0.baseAddress, 4, &error) }
             guard status == 0 else { return .failure(invalid(cString(error))) }
-            return removeAlpha(rgba, width: header.width, height: header.height, flatten: options.flattenAlpha)
+            if !header.hasAlpha { return .success(RGB8Image(width: header.width, height: header.height, pixels: pixels)) }
+            return removeAlpha(pixels, width: header.width, height: header.height, flatten: options.flattenAlpha)
         }
         return try result.get()
     }

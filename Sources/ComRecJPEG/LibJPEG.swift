@@ -81,12 +81,18 @@ public struct LibJPEG: JPEGCoder, Sendable {
                 throw .invalidArgument(
                     "JPEG has \(info.components) colour components (CMYK?); only grey and colour JPEGs are read, convert it to RGB first")
             }
-            var image = RGB8Image(width: info.width, height: info.height)
+            // Left uninitialised, so that memory is touched only as libjpeg writes rows: a small
+            // file claiming a large image fails at the end of its data, before most is committed.
+            let count = info.width * info.height * 3
             var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
-            let status = image.pixels.withUnsafeMutableBufferPointer { crc_jpeg_decode_rgb(decoder, $0.baseAddress, &error) }
+            var status: Int32 = 0
+            let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                status = crc_jpeg_decode_rgb(decoder, buffer.baseAddress, &error)
+                initialized = status == 0 ? count : 0
+            }
             guard status == 0 else { throw .jpeg(cString(error)) }
             reportDamage(decoder, onDamage)
-            return image
+            return RGB8Image(width: info.width, height: info.height, pixels: pixels)
         }
     }
 
