@@ -31,8 +31,10 @@ installed libpng-dev || missing+=(libpng-dev)
 # pulls in whichever the distribution has.
 installed libjpeg62-turbo-dev || installed libjpeg-turbo8-dev || installed libjpeg-dev || missing+=(libjpeg-dev)
 installed pkg-config || installed pkgconf || missing+=(pkg-config)
-# djpeg, for the test that every file ComRec writes is a JPEG libjpeg's own tool reads without a warning.
+# djpeg, for the test that every file ComRec writes is a JPEG libjpeg's own tool reads without a
+# warning; cjpeg (the same package) and /usr/bin/time, for scripts/hostile-files.py.
 command -v djpeg >/dev/null 2>&1 || installed libjpeg-turbo-progs || missing+=(libjpeg-turbo-progs)
+[ -x /usr/bin/time ] || installed time || missing+=(time)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "scripts/setup.sh: installing ${missing[*]}" >&2
