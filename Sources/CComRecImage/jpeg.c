@@ -323,7 +323,7 @@ void crc_jpeg_row_encoder_destroy(crc_jpeg_row_encoder *encoder) {
 
 crc_jpeg_rules crc_jpeg_default_rules(void) {
     return (crc_jpeg_rules){CRC_JPEG_DEFAULT_MAX_SCANS, CRC_JPEG_DEFAULT_MAX_SEGMENTS,
-                            CRC_JPEG_DEFAULT_MAX_SEGMENT_BYTES, 0};
+                            CRC_JPEG_DEFAULT_MAX_SEGMENT_BYTES, 0, 0};
 }
 
 struct crc_jpeg_decoder {
@@ -502,6 +502,10 @@ int crc_jpeg_start_rgb_rows(crc_jpeg_decoder *decoder, char *error) {
         set_error(error, d->jerr.message);
         jpeg_abort_decompress(&d->cinfo);
         return -1;
+    }
+    if (d->cinfo.arith_code && !d->rules.allow_arithmetic) {
+        fail_with(&d->cinfo, "the JPEG is arithmetic-coded: refused by default, as a few hundred bytes of "
+                             "arithmetic-coded data can legally make the largest image allowed (--allow-arithmetic reads it)");
     }
     // jpeg_start_decompress reads every scan of a progressive JPEG into a coefficient buffer of
     // the whole image (200 MB at 8192 x 8192) before the first row: counting the scans first

@@ -13,24 +13,32 @@ public struct JPEGDecodeRules: Sendable, Equatable {
     /// (grey rows past a truncation, a damaged block's neighbours repeated) and the damage is
     /// reported through `LibJPEG.onDamage`, for rescuing what a damaged file still holds.
     public var lenient: Bool
+    /// False (the default): an arithmetic-coded JPEG's pixels are refused (its header is read).
+    /// Where its data ends an arithmetic decoder legally goes on with zeros, so a few hundred
+    /// bytes can make the largest image the pixel limit allows. ComRec never writes it, and it
+    /// is rare in files in the wild.
+    public var allowArithmetic: Bool
 
     public static let defaultMaxSegments = Int(CRC_JPEG_DEFAULT_MAX_SEGMENTS)
     public static let defaultMaxSegmentBytes = Int(CRC_JPEG_DEFAULT_MAX_SEGMENT_BYTES)
 
     public init(
         maxScans: Int = LibJPEG.defaultMaxScans, maxSegments: Int = JPEGDecodeRules.defaultMaxSegments,
-        maxSegmentBytes: Int = JPEGDecodeRules.defaultMaxSegmentBytes, lenient: Bool = false
+        maxSegmentBytes: Int = JPEGDecodeRules.defaultMaxSegmentBytes, lenient: Bool = false,
+        allowArithmetic: Bool = false
     ) {
         self.maxScans = max(1, maxScans)
         self.maxSegments = max(0, maxSegments)
         self.maxSegmentBytes = max(0, maxSegmentBytes)
         self.lenient = lenient
+        self.allowArithmetic = allowArithmetic
     }
 
     /// The C wrapper's form.
     var c: crc_jpeg_rules {
         crc_jpeg_rules(max_scans: Int32(clamping: maxScans), max_segments: Int32(clamping: maxSegments),
-                       max_segment_bytes: maxSegmentBytes, lenient: lenient ? 1 : 0)
+                       max_segment_bytes: maxSegmentBytes, lenient: lenient ? 1 : 0,
+                       allow_arithmetic: allowArithmetic ? 1 : 0)
     }
 }
 

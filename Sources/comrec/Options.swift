@@ -66,6 +66,11 @@ struct JPEGInputOptions: ParsableArguments {
             + "truncation, repeated blocks after a bad code) and a warning says so. Without it damaged data is an error."))
     var lenient = false
 
+    @Flag(help: ArgumentHelp(
+        "Decode arithmetic-coded JPEGs. Refused by default: where its data ends an arithmetic decoder goes on "
+            + "with zeros, so a few hundred bytes can make a 100-megapixel image."))
+    var allowArithmetic = false
+
     @Option(help: ArgumentHelp("Refuse progressive JPEGs with more scans than this (each scan is a pass over the whole image).",
                                valueName: "n"))
     var maxScans: Int = LibJPEG.defaultMaxScans
@@ -85,7 +90,8 @@ struct JPEGInputOptions: ParsableArguments {
     }
 
     var rules: JPEGDecodeRules {
-        JPEGDecodeRules(maxScans: maxScans, maxSegments: maxSegments, maxSegmentBytes: maxSegmentBytes, lenient: lenient)
+        JPEGDecodeRules(maxScans: maxScans, maxSegments: maxSegments, maxSegmentBytes: maxSegmentBytes, lenient: lenient,
+                        allowArithmetic: allowArithmetic)
     }
 }
 

@@ -88,3 +88,31 @@ import Testing
         #expect(dir.names == ["b.jpg"])
     }
 }
+
+/// cjpeg on PATH (Debian: libjpeg-turbo-progs, which scripts/setup.sh installs), or nil.
+let cjpegPath: String? = ["/usr/bin/cjpeg", "/usr/local/bin/cjpeg"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+@Suite struct ArithmeticJPEGCLITests {
+    /// An arithmetic-coded JPEG's header is read (info) but its pixels are refused unless
+    /// --allow-arithmetic asks for them.
+    @Test(.enabled(if: cjpegPath != nil, "cjpeg is not installed (libjpeg-turbo-progs): scripts/setup.sh installs it"))
+    func arithmeticCodingIsAnOptIn() throws {
+        let dir = TemporaryDirectory()
+        let image = Fixtures.image(width: 40, height: 24) { x, y in [UInt8(x * 6), UInt8(y * 9), 77] }
+        let ppm = dir.write("in.ppm", PNM.encode(image))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: cjpegPath!)
+        process.arguments = ["-arithmetic", "-outfile", dir.file("arith.jpg"), ppm]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let input = dir.file("arith.jpg")
+        let refused = try CLI.run(["encode", input, "-o", dir.file("a.jpg")])
+        #expect(refused.status == 1 && refused.stderrLines.count == 1 && refused.stderr.contains("arithmetic-coded"), "\(refused.stderr)")
+        let allowed = try CLI.run(["encode", input, "-o", dir.file("b.jpg"), "--allow-arithmetic"])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        let enhanced = try CLI.run(["enhance", input, "-o", dir.file("c.png"), "--allow-arithmetic"])
+        #expect(enhanced.status == 0, "\(enhanced.stderr)")
+        #expect(dir.names.sorted() == ["arith.jpg", "b.jpg", "c.png", "in.ppm"])
+    }
+}

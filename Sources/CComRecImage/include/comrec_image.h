@@ -77,6 +77,10 @@ typedef struct crc_jpeg_rules {
     /// 0: libjpeg's corrupt-data warnings (truncated file, bad Huffman code, ...) are errors.
     /// 1: they are counted (crc_jpeg_warning_count) and libjpeg patches the image as it can.
     int lenient;
+    /// 0: an arithmetic-coded JPEG's pixels are refused (its header can be read). An arithmetic
+    /// decoder goes on with zeros where the data ends, legally, so a few hundred bytes can make
+    /// the largest image the pixel limit allows. 1: decoded.
+    int allow_arithmetic;
 } crc_jpeg_rules;
 
 #define CRC_JPEG_DEFAULT_MAX_SCANS 100
