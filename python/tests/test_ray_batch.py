@@ -87,7 +87,7 @@ def run_script(*arguments):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The tree, its encode and decode by ray_batch.py on two CPUs (batches of 4, so both CPUs
+    """The tree, its encode and decode by ray_batch.py on two CPUs (batches of at most 4, so both CPUs
     share the work), and a second decode that should find nothing to do."""
     root = tmp_path_factory.mktemp("ray")
     names = make_tree(root / "images")
