@@ -176,7 +176,7 @@ def read_image(data):
     what Pillow would read differently from the CLI is refused instead."""
     if not data:
         raise ValueError("file is empty; give a PNG, JPEG or binary PPM/PGM image")
-    if data[:1] == b"P" and data[1:2] in b"1234567":
+    if len(data) >= 2 and data[:1] == b"P" and data[1:2] in b"1234567":
         return read_pnm(data)
     is_png = data.startswith(PNG_SIGNATURE)
     if not is_png and not data.startswith(b"\xff\xd8\xff"):
@@ -487,6 +487,8 @@ def parse_arguments(argv):
         parser.error("--batch-size, --threads-per-task (at most 64) and --num-cpus must be at least 1")
     if args.address and args.num_cpus:
         parser.error("--num-cpus is for a local Ray; a cluster has the CPUs it was started with")
+    # Workers do not share the driver's working directory: they get absolute paths.
+    args.source, args.target = os.path.abspath(args.source), os.path.abspath(args.target)
     return args
 
 
@@ -496,6 +498,7 @@ def ray_session(args):
     import logging
 
     import ray
+    import ray.data  # which configures its loggers when imported: quietened below, after it
 
     if args.address:
         ray.init(address=args.address, logging_level=logging.WARNING)
