@@ -181,6 +181,9 @@ def read_image(data):
     is_png = data.startswith(PNG_SIGNATURE)
     if not is_png and not data.startswith(b"\xff\xd8\xff"):
         raise ValueError(f"not a PNG, JPEG or binary PPM/PGM image (it starts with {data[:8]!r})")
+    refusal = None if is_png else jpeg_refusal(data)
+    if refusal:
+        raise ValueError(refusal)
     if is_png and len(data) > 24 and data[24] == 16:
         # Pillow keeps the high byte of 16-bit colour samples; libpng rounds them.
         raise ValueError("16-bit PNG: this job reads 8-bit PNGs; encode it with `comrec encode`")
@@ -201,6 +204,24 @@ def read_image(data):
         if picture.mode in ("1", "L"):
             return np.asarray(picture.convert("L"))
         return np.asarray(picture.convert("RGB"))
+
+
+def jpeg_refusal(data):
+    """Why `comrec encode` would refuse this JPEG by its default rules for hostile files
+    (JPEGDecodeRules.swift, docs/security.md), or None: arithmetic coding, more than 100 scans, more
+    than 4096 APPn and COM segments or 16 MB of them. Pillow has no such limits."""
+    segments = jpeg_segments(data)
+    if any(marker in (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF) for marker, _ in segments):
+        return "arithmetic-coded JPEG, refused as by `comrec encode` (whose --allow-arithmetic decodes it)"
+    extra = [payload for marker, payload in segments if 0xE0 <= marker <= 0xEF or marker == 0xFE]
+    if len(extra) > 4096 or sum(len(payload) for payload in extra) > 16 << 20:
+        return "more than 4096 APPn and COM segments or 16 MB of them, refused as by `comrec encode`"
+    # Start-of-scan markers (entropy-coded data never holds one: a 0xFF there is followed by 0 or
+    # a restart marker), less any inside the segments, such as an EXIF thumbnail's.
+    scans = data.count(b"\xff\xda") - sum(payload.count(b"\xff\xda") for _, payload in segments)
+    if scans > 100:
+        return f"progressive JPEG of {scans} scans, over the 100 that `comrec encode` allows by default"
+    return None
 
 
 def read_pnm(data):

@@ -10,6 +10,7 @@ import importlib.util
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -166,6 +167,19 @@ def test_decoded_png_carries_the_files_metadata_as_the_cli_does(tmp_path):
         cli("decode", tmp_path / f"{name}.comrec.jpg", "-o", tmp_path / f"{name}.cli.png")
         ray_batch.decode_file(str(tmp_path / f"{name}.comrec.jpg"), str(tmp_path / f"{name}.png"), 1, False)
         assert (tmp_path / f"{name}.png").read_bytes() == (tmp_path / f"{name}.cli.png").read_bytes(), name
+
+
+def test_an_arithmetic_coded_jpeg_is_refused_as_by_the_cli(tmp_path):
+    cjpeg = shutil.which("cjpeg")
+    if not cjpeg:
+        pytest.skip("cjpeg (libjpeg-turbo-progs, scripts/setup.sh) makes the arithmetic-coded JPEG")
+    image = picture(40, 30, 9)
+    (tmp_path / "in.ppm").write_bytes(b"P6 40 30 255\n" + image.tobytes())
+    data = subprocess.run([cjpeg, "-arithmetic", str(tmp_path / "in.ppm")], capture_output=True, check=True).stdout
+    with pytest.raises(ValueError, match="arithmetic-coded"):
+        ray_batch.read_image(data)
+    (tmp_path / "arithmetic.jpg").write_bytes(data)
+    assert subprocess.run([str(CLI), "encode", tmp_path / "arithmetic.jpg", "-o", tmp_path / "out.jpg"]).returncode == 1
 
 
 @pytest.mark.parametrize("flags, codec", [
