@@ -96,8 +96,11 @@ def runs(tmp_path_factory):
     encode = run_script("encode", root / "images", root / "comrec", *common, "--report", root / "encode.json")
     decode = run_script("decode", root / "comrec", root / "decoded", *common, "--report", root / "decode.json")
     again = run_script("decode", root / "comrec", root / "decoded", *common, "--report", root / "again.json")
-    reports = {name: json.loads((root / f"{name}.json").read_text()) for name in ("encode", "decode", "again")}
-    return root, names, {"encode": encode, "decode": decode, "again": again}, reports
+    processes = {"encode": encode, "decode": decode, "again": again}
+    for name, process in processes.items():
+        assert (root / f"{name}.json").exists(), f"ray_batch.py {name} wrote no report:\n{process.stderr}"
+    reports = {name: json.loads((root / f"{name}.json").read_text()) for name in processes}
+    return root, names, processes, reports
 
 
 def test_encode_writes_the_clis_files_and_reports_the_corrupt_input(runs, tmp_path):
