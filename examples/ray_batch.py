@@ -62,7 +62,8 @@ def plan(command, source_dir, target_dir, overwrite):
             relative = os.path.relpath(folder, source_dir)
             target = os.path.normpath(os.path.join(target_dir, relative, stem + out_suffix))
             if target in claimed:
-                failures.append((source, f"its output {target} is also the output of {claimed[target]}; rename one of them"))
+                failures.append((source, f"its output {target} is also the output of {claimed[target]}; "
+                                         "rename one of them"))
                 continue
             claimed[target] = source
             if not overwrite and os.path.lexists(target):
@@ -228,7 +229,8 @@ def read_pnm(data):
     """Binary PGM (P5) or PPM (P6), 8 or 16 bits, as the CLI reads them: samples of a maxval other
     than 255 scaled to 0...255 with rounding, (v * 255 + maxval // 2) // maxval."""
     if data[1:2] not in (b"5", b"6"):
-        raise ValueError(f"Netpbm type P{data[1:2].decode()} is not supported; only binary PGM (P5) and PPM (P6) are read")
+        raise ValueError(f"Netpbm type P{data[1:2].decode()} is not supported; "
+                         "only binary PGM (P5) and PPM (P6) are read")
     channels, position, numbers = (1 if data[1:2] == b"5" else 3), 2, []
     for what in ("width", "height", "maxval"):
         # Whitespace and '#' comments (to the end of the line) may precede each number.
@@ -349,7 +351,8 @@ def jpeg_metadata(segments):
     found["icc_chunks"] = len(chunks)
     if chunks:
         count = chunks[0][1]
-        if count >= 1 and all(c[1] == count for c in chunks) and sorted(c[0] for c in chunks) == list(range(1, count + 1)):
+        numbered = sorted(c[0] for c in chunks) == list(range(1, count + 1))
+        if count >= 1 and all(c[1] == count for c in chunks) and numbered:
             found["icc"] = b"".join(c[2] for c in sorted(chunks, key=lambda c: c[0]))
     return found
 
@@ -377,7 +380,8 @@ def png_file(image, metadata):
     chunks += [(b"IDAT", stream[at:at + IDAT_BYTES]) for at in range(0, len(stream), IDAT_BYTES)]
     chunks.append((b"IEND", b""))
     return PNG_SIGNATURE + b"".join(
-        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body)) for kind, body in chunks)
+        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        for kind, body in chunks)
 
 
 def png_metadata_chunks(metadata, channels):
@@ -398,7 +402,8 @@ def png_image_data(rows, bpp):
     height, row_bytes = rows.shape
     # libpng drops the filters that need a row above in a one-row image, and those that need a
     # pixel to the left in a one-pixel-wide one.
-    allowed = np.array([True, row_bytes > bpp, height > 1, height > 1 and row_bytes > bpp, height > 1 and row_bytes > bpp])
+    wide, tall = row_bytes > bpp, height > 1
+    allowed = np.array([True, wide, tall, tall and wide, tall and wide])  # None, Sub, Up, Average, Paeth
     size = (row_bytes + 1) * height if row_bytes < 32768 and height < 32768 else 0xFFFFFFFF
     window_bits = 15
     if size <= 16384:
@@ -602,8 +607,9 @@ def main(argv=None):
         "worker_peak_megabytes": round(peak),  # the largest resident memory of a worker process
     }
     verb = "encoded" if args.command == "encode" else "decoded"
+    megapixels_per_second = pixels / 1e6 / seconds if seconds else 0
     log(f"{verb} {done} files, {skipped} skipped, {len(failures)} failed, in {seconds:.1f} s (and {ray_start:.1f} s "
-        f"to start Ray): {summary['files_per_second']} files/s, {pixels / 1e6 / seconds if seconds else 0:.2f} megapixels/s")
+        f"to start Ray): {summary['files_per_second']} files/s, {megapixels_per_second:.2f} megapixels/s")
     for source, error in failures:
         log(f"failed: {source}: {error}")
     if args.report:

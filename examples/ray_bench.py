@@ -142,7 +142,8 @@ def main():
           f"({long_rate * width * height / 1e6:.2f} megapixels/s)")
     print(f"  {n} files alone: {job_rate:.2f} files/s; end to end, with Python and Ray's start ({ray_start:.1f} s): "
           f"{e2e_rate:.2f} files/s")
-    print(f"  workers' CPU time {statistics.median([r[2]['cpu_seconds_per_megapixel'] for r in runs])} s per megapixel; "
+    cpu = statistics.median([r[2]["cpu_seconds_per_megapixel"] for r in runs])
+    print(f"  workers' CPU time {cpu} s per megapixel; "
           f"a worker's peak memory {max(r[2]['worker_peak_megabytes'] for r in runs)} MB")
     print(f"ratio to the CLI loop: {long_rate / cli_rate:.2f}x for a long run; {job_rate / cli_rate:.2f}x for "
           f"{n} files; {e2e_rate / cli_rate:.2f}x end to end")

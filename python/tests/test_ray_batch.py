@@ -69,7 +69,8 @@ def make_tree(root):
     files["png/one-bit.png"] = encoded(image[:, :, 0] > 128, "PNG")
     files["pnm/colour.ppm"] = b"P6\n# made by the test\n80 60\n255\n" + image.tobytes()
     files["pnm/grey.pgm"] = b"P5 80 60 255\n" + image[:, :, 2].tobytes()
-    files["pnm/deep.ppm"] = b"P6 80 60 65535\n" + np.minimum(image.astype(np.int64) * 257 + 100, 65535).astype(">u2").tobytes()
+    deep = np.minimum(image.astype(np.int64) * 257 + 100, 65535).astype(">u2")
+    files["pnm/deep.ppm"] = b"P6 80 60 65535\n" + deep.tobytes()
     files["png/corrupt.png"] = encoded(image, "PNG")[:200]
     files["notes.txt"] = b"not an image: not an input either"
     for name, data in files.items():
@@ -128,7 +129,8 @@ def test_decode_writes_the_clis_pngs_and_a_rerun_skips_them(runs, tmp_path):
     for source in sorted((root / "comrec").rglob("*.jpg")):
         relative = source.relative_to(root / "comrec")
         cli("decode", source, "-o", tmp_path / "cli.png", "--force")
-        assert (root / "decoded" / relative).with_suffix(".png").read_bytes() == (tmp_path / "cli.png").read_bytes(), relative
+        decoded = (root / "decoded" / relative).with_suffix(".png")
+        assert decoded.read_bytes() == (tmp_path / "cli.png").read_bytes(), relative
     again = processes["again"]
     assert again.returncode == 0 and reports["again"]["done"] == 0
     assert reports["again"]["skipped"] == len(names) - 1 and reports["again"]["ray_start_seconds"] == 0
