@@ -129,7 +129,10 @@ def main():
         load_after = os.getloadavg()[0]
 
     cli_rate = n / statistics.median([r[0] for r in runs])
-    long_rate = n / statistics.median([r[2]["seconds"] - r[1]["seconds"] for r in runs])
+    extra = statistics.median([r[2]["seconds"] - r[1]["seconds"] for r in runs])
+    if extra <= 0:
+        sys.exit(f"{2 * n} files took no longer than {n}: Ray's fixed costs hide the work; give more --images")
+    long_rate = n / extra
     job_rate = n / statistics.median([r[1]["seconds"] for r in runs])
     e2e_rate = n / statistics.median([r[3] for r in runs])
     ray_start = statistics.median([r[1]["ray_start_seconds"] for r in runs])
