@@ -492,8 +492,8 @@ def parse_arguments(argv):
                         help="Ray cluster to join (`auto`, or host:port); default: start Ray on this machine")
     parser.add_argument("--num-cpus", type=int, metavar="N",
                         help="without --address: the CPUs the local Ray may use (default: all)")
-    parser.add_argument("--batch-size", type=int, default=16, metavar="N",
-                        help="files per Ray task (default 16; fewer when there are not 4 batches per CPU)")
+    parser.add_argument("--batch-size", type=int, default=48, metavar="N",
+                        help="files per Ray task (default 48; fewer when there are not 4 batches per CPU)")
     parser.add_argument("--threads-per-task", type=int, default=1, metavar="T",
                         help="comrec threads in each task; each task also reserves T CPUs from Ray, so tasks x "
                              "threads never exceed the cores (default 1: one task per core, the best throughput)")

@@ -76,7 +76,7 @@ def main():
     parser.add_argument("--images", type=int, default=96, help="N, the images of the CLI loop (default 96)")
     parser.add_argument("--size", default="768x512", help="the images' size, WxH (default 768x512)")
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray (default 2)")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=int, default=48, help="ray_batch.py's (default 48, its own)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the medians are printed (default 3)")
     parser.add_argument("--cli", default=os.environ.get("COMREC_BIN", ROOT / ".build" / "release" / "comrec"),
                         help="the comrec command (default .build/release/comrec, or COMREC_BIN)")
