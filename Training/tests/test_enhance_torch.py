@@ -200,7 +200,7 @@ def test_config_is_checked():
         train_enhance.check_config(tiny_config(crop=40))
     with pytest.raises(SystemExit, match="profile"):
         train_enhance.check_config(tiny_config(profile="slow"))
-    for name in ("fast-full", "paper-full"):
+    for name in ("fast-full", "paper-full", "tiny-full"):
         with open(os.path.join(train_enhance.TRAINING, "configs", name + ".json")) as fh:
             cfg = json.load(fh)
         train_enhance.check_config(cfg)
