@@ -7,8 +7,9 @@
  * NUL-terminated; a file whose arena size is known has info, and that size is at most what
  * comrec_decode_arena_bytes says for its profile, mode and width (for a profile this build has;
  * a file naming another profile decodes only in full mode without a network); a successful decode gives every
- * row once, top to bottom, at the info's width; an arena one byte short is refused; a file
- * refused by the arena query is refused by comrec_decode too.
+ * row once, top to bottom, at the info's width; an arena one byte short is refused, except that
+ * the measured choice may fall back to direct convolutions, whose smaller arena one byte short is
+ * refused; a file refused by the arena query is refused by comrec_decode too.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -64,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         REQUIRE(info.decodable == 0 || info.decodable == 1, "decodable %d", info.decodable);
     }
 
-    REQUIRE(comrec_context_set_convolution(context, (int)(size % 3)) == COMREC_OK, "convolution choice refused");
+    int choice = (int)(size % 3);
+    REQUIRE(comrec_context_set_convolution(context, choice) == COMREC_OK, "convolution choice refused");
     size_t needed = 0;
     int status = comrec_decode_arena_bytes_for_file(context, data, size, &needed);
     (void)strlen(comrec_context_message(context));
@@ -93,8 +95,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(arena != NULL, "out of memory");
     if (needed > 0) {
         int refused = comrec_decode(context, data, size, arena, needed - 1, on_row, &rows);
-        REQUIRE(refused == COMREC_ERROR_ARENA_TOO_SMALL, "an arena one byte short gave status %d", refused);
-        REQUIRE(rows.next == 0, "an arena one byte short decoded rows");
+        if (choice == COMREC_CONVOLUTION_MEASURED && refused != COMREC_ERROR_ARENA_TOO_SMALL) {
+            /* The fallback to direct convolutions: it must need less, and one byte short of that
+             * is refused. */
+            REQUIRE(refused != COMREC_OK || rows.next == info.height, "%u of %u rows decoded", rows.next, info.height);
+            size_t least = 0;
+            REQUIRE(comrec_context_set_convolution(context, COMREC_CONVOLUTION_DIRECT) == COMREC_OK
+                        && comrec_decode_arena_bytes_for_file(context, data, size, &least) == COMREC_OK
+                        && comrec_context_set_convolution(context, COMREC_CONVOLUTION_MEASURED) == COMREC_OK,
+                    "the direct arena of a file whose measured arena is known");
+            REQUIRE(least < needed, "one byte short of %zu decoded, but direct needs %zu", needed, least);
+            rows = (struct rows){0, info.width, 0};
+            if (least > 0) {
+                int short_of_least = comrec_decode(context, data, size, arena, least - 1, on_row, &rows);
+                REQUIRE(short_of_least == COMREC_ERROR_ARENA_TOO_SMALL, "one byte short of the least arena gave status %d",
+                        short_of_least);
+                REQUIRE(rows.next == 0, "one byte short of the least arena decoded rows");
+            }
+        } else {
+            REQUIRE(refused == COMREC_ERROR_ARENA_TOO_SMALL, "an arena one byte short gave status %d", refused);
+            REQUIRE(rows.next == 0, "an arena one byte short decoded rows");
+        }
+        rows = (struct rows){0, info.width, 0};
     }
     int decoded = comrec_decode(context, data, size, arena, needed, on_row, &rows);
     (void)strlen(comrec_context_message(context));
