@@ -11,8 +11,11 @@
  *   at a time.
  * - Pixel memory comes only from the caller: decoding and encoding use the caller's arena (sized
  *   by the *_arena_bytes functions, which depend on the width and not on the height) and hand
- *   rows to and take rows from the caller's callbacks. libjpeg keeps its own small state (and, for
- *   progressive files or encodes with optimised Huffman tables, the image's DCT coefficients).
+ *   rows to and take rows from the caller's callbacks. A decode reads the caller's file bytes in
+ *   place and, in the static libraries, keeps libjpeg's state in the arena too; a few small
+ *   records of its plan come from the heap (the same for every file; docs/embedding.md). From the
+ *   heap as well: a progressive file's DCT coefficients, and an encode's libjpeg state and (with
+ *   the optimised Huffman tables every ComRec file has) the stored image's coefficients.
  * - Images are interleaved 8-bit RGB, rows of width * 3 bytes.
  */
 #ifndef COMREC_H

@@ -122,7 +122,9 @@ build() {
     for header in jpeglib.h jmorecfg.h jerror.h; do ln -s "/usr/include/$header" "$dir/jpeg-include/$header"; done
     ln -s "/usr/include/$arch_dir/jconfig.h" "$dir/jpeg-include/jconfig.h"
     local c=("$cc" -O2 -ffunction-sections -fdata-sections "${cflags[@]}")
-    "${c[@]}" -I "$dir/jpeg-include" -I Sources/CComRecImage/include -c Sources/CComRecImage/jpeg.c -o "$dir/objects/jpeg.o"
+    # With libjpeg's memory hooks (jpeg.c): a decode's libjpeg state lives in the caller's arena.
+    "${c[@]}" -D CRC_JPEG_MEMORY_HOOKS -I "$dir/jpeg-include" -I Sources/CComRecImage/include \
+        -c Sources/CComRecImage/jpeg.c -o "$dir/objects/jpeg.o"
     "${c[@]}" -I Sources/CComRecPool/include -c Sources/CComRecPool/pool.c -o "$dir/objects/pool.o"
     # The Embedded stdlib's Unicode tables (String comparisons need them) go into the library.
     mkdir -p "$dir/objects/unicode"
@@ -137,7 +139,8 @@ build() {
     cp include/comrec.h "$dir/"
     local link=(-Wl,--gc-sections "$dir/libcomrec.a" "/usr/lib/$arch_dir/libjpeg.a" -lpthread -lm)
     "${c[@]}" -I include examples/board/comrec-board.c "${link[@]}" -o "$dir/comrec-board"
-    "${c[@]}" -I include Tests/BoardAPI/api-test.c "${link[@]}" -o "$dir/api-test"
+    local wrap=-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc
+    "${c[@]}" -I include Tests/BoardAPI/api-test.c "$wrap" "${link[@]}" -o "$dir/api-test"
     # A firmware build that keeps only the fast profile: ComRecC with COMREC_ONLY_FAST, and the
     # linker drops the other networks' weights.
     mkdir -p "$dir/only-fast"
@@ -147,8 +150,14 @@ build() {
     "${c[@]}" -I include examples/board/comrec-board.c -Wl,--gc-sections "$dir/only-fast/libcomrec.a" \
         "/usr/lib/$arch_dir/libjpeg.a" -lpthread -lm -o "$dir/only-fast/comrec-board"
     if [[ $target == x86_64* ]]; then
-        gcc -shared -o "$dir/libcomrec.so" -Wl,--whole-archive "$dir/libcomrec.a" -Wl,--no-whole-archive \
-            -ljpeg -lpthread -lm
+        # The shared library links the shared libjpeg, whose memory functions the hooks would
+        # replace or not depending on how the library is loaded: without them, libjpeg's memory
+        # is always the heap.
+        mkdir -p "$dir/shared"
+        "${c[@]}" -I "$dir/jpeg-include" -I Sources/CComRecImage/include -c Sources/CComRecImage/jpeg.c -o "$dir/shared/jpeg.o"
+        local objects=()
+        for object in "$dir"/objects/*.o; do [ "$(basename "$object")" = jpeg.o ] || objects+=("$object"); done
+        gcc -shared -o "$dir/libcomrec.so" "${objects[@]}" "$dir/shared/jpeg.o" "$dir"/objects/unicode/*.o -ljpeg -lpthread -lm
     fi
 }
 

@@ -32,6 +32,12 @@ typedef struct crc_error_mgr {
 static void crc_error_exit(j_common_ptr cinfo) {
     crc_error_mgr *err = (crc_error_mgr *)cinfo->err;
     (*cinfo->err->format_message)(cinfo, err->message);
+    if (cinfo->err->msg_code == JERR_OUT_OF_MEMORY) {
+        // One prefix for every allocation that failed, libjpeg's or ours (comrec_image.h).
+        char detail[JMSG_LENGTH_MAX];
+        memcpy(detail, err->message, sizeof detail);
+        snprintf(err->message, sizeof err->message, "%s in libjpeg (%.150s)", CRC_JPEG_OUT_OF_MEMORY, detail);
+    }
     longjmp(err->jump, 1);
 }
 
@@ -337,7 +343,89 @@ struct crc_jpeg_decoder {
     int segment_count;
     int segment_capacity;
     size_t segment_bytes;
+    int keep_marker;           // 0: keep every segment; -1: none; else only those with this marker
+    size_t keep_max_bytes;     // and at most this long
+    crc_jpeg_memory *memory;   // where this decoder's memory comes from (NULL: the heap)
+    size_t memory_mark;        // memory->used before this decoder was made
 };
+
+// MARK: Memory
+
+/// `size` bytes from `memory` (16-byte aligned), or from the heap when `memory` is NULL or full
+/// (a progressive file's coefficients, which no width-based size covers); NULL when neither has
+/// room.
+static void *memory_take(crc_jpeg_memory *memory, size_t size) {
+    if (memory) {
+        size_t start = (memory->used + 15) & ~(size_t)15;
+        if (start >= memory->used && start <= memory->size && size <= memory->size - start) {
+            memory->used = start + size;
+            if (memory->used > memory->peak) memory->peak = memory->used;
+            return memory->base + start;
+        }
+        memory->heap_bytes += size;
+    }
+    return malloc(size ? size : 1);
+}
+
+/// Frees what memory_take gave from the heap; memory's own bytes come back when their decoder goes.
+static void memory_give_back(crc_jpeg_memory *memory, void *object) {
+    uint8_t *p = object;
+    if (memory && p >= memory->base && p < memory->base + memory->size) return;
+    free(object);
+}
+
+// libjpeg takes its memory through the system-dependent functions of jmemsys.h, which a port is
+// meant to supply (libjpeg's jmemnobs.c is the malloc version). Built with CRC_JPEG_MEMORY_HOOKS
+// and linked before a static libjpeg, these replace jmemnobs.o: the linker takes an archive
+// member only for a symbol still undefined, and this file defines all eight. A decoder made in a
+// crc_jpeg_memory gets it there; every other libjpeg object (compressors, and any the program
+// makes itself) gets exactly what jmemnobs.c gives: the heap, max_memory_to_use respected, no
+// backing store. So the hooks are harmless where they interpose a shared libjpeg's own too.
+#ifdef CRC_JPEG_MEMORY_HOOKS
+/// The memory of a decoder made by crc_jpeg_decoder_create_in, NULL for any other libjpeg object.
+/// Ours are the decompressors with crc_error_exit (installed before jpeg_create_decompress, which
+/// sets is_decompressor before its first allocation); their struct is the decoder's first member.
+static crc_jpeg_memory *memory_of(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor || !cinfo->err || cinfo->err->error_exit != crc_error_exit) return NULL;
+    return ((crc_jpeg_decoder *)cinfo)->memory;
+}
+void *jpeg_get_small(j_common_ptr cinfo, size_t size) { return memory_take(memory_of(cinfo), size); }
+void jpeg_free_small(j_common_ptr cinfo, void *object, size_t size) {
+    (void)size;
+    memory_give_back(memory_of(cinfo), object);
+}
+void *jpeg_get_large(j_common_ptr cinfo, size_t size) { return memory_take(memory_of(cinfo), size); }
+void jpeg_free_large(j_common_ptr cinfo, void *object, size_t size) {
+    (void)size;
+    memory_give_back(memory_of(cinfo), object);
+}
+size_t jpeg_mem_available(j_common_ptr cinfo, size_t min_bytes_needed, size_t max_bytes_needed, size_t already_allocated) {
+    (void)min_bytes_needed;
+    // As jmemnobs.c: everything in memory, within the object's own limit if it set one.
+    size_t limit = (size_t)cinfo->mem->max_memory_to_use;
+    if (limit) return limit > already_allocated ? limit - already_allocated : 0;
+    return max_bytes_needed;
+}
+void jpeg_open_backing_store(j_common_ptr cinfo, void *info, long total_bytes_needed) {
+    (void)info, (void)total_bytes_needed;
+    ERREXIT(cinfo, JERR_NO_BACKING_STORE);
+}
+long jpeg_mem_init(j_common_ptr cinfo) {
+    (void)cinfo;
+    return 0;
+}
+void jpeg_mem_term(j_common_ptr cinfo) { (void)cinfo; }
+#endif
+
+// What libjpeg-turbo's decompressor allocates for a sequential JPEG, measured with the hooks above
+// over widths 64 to 8192: about 20 KB at any width (its state and the first pool, for which it
+// asks 16 KB), then per pixel of width 8 (grey), 18 to 35 (colour, sampling 2x1, 1x1 and 2x2)
+// and 44 bytes (1x2, the most: the main controller keeps 2 * 16 + 4 rows of every component
+// for fancy upsampling). The bound below leaves half as much again on top; scripts/boards.sh's
+// api-test checks it on every target.
+size_t crc_jpeg_row_decode_bytes(uint32_t width) {
+    return sizeof(crc_jpeg_decoder) + 32 * 1024 + (size_t)64 * ((size_t)width + 64);
+}
 
 static int read_byte(j_decompress_ptr cinfo) {
     struct jpeg_source_mgr *src = cinfo->src;
@@ -389,35 +477,62 @@ static boolean keep_segment(j_decompress_ptr cinfo) {
         }
         fail_with(cinfo, message);
     }
+    d->segment_bytes += (size_t)length;
+    if (d->keep_marker && (cinfo->unread_marker != d->keep_marker || (size_t)length > d->keep_max_bytes)) {
+        if (length > 0) (*cinfo->src->skip_input_data)(cinfo, length);
+        return TRUE;
+    }
     if (d->segment_count == d->segment_capacity) {
         int capacity = d->segment_capacity ? 2 * d->segment_capacity : 16;
-        crc_jpeg_marker *grown = realloc(d->segments, (size_t)capacity * sizeof *grown);
-        if (!grown) fail_with(cinfo, "out of memory for the JPEG's marker segments");
+        crc_jpeg_marker *grown = memory_take(d->memory, (size_t)capacity * sizeof *grown);
+        if (!grown) fail_with(cinfo, CRC_JPEG_OUT_OF_MEMORY " for the JPEG's marker segments");
+        if (d->segment_count) memcpy(grown, d->segments, (size_t)d->segment_count * sizeof *grown);
+        memory_give_back(d->memory, d->segments);
         d->segments = grown;
         d->segment_capacity = capacity;
     }
-    uint8_t *data = malloc(length ? (size_t)length : 1);
-    if (!data) fail_with(cinfo, "out of memory for the JPEG's marker segments");
+    uint8_t *data = memory_take(d->memory, (size_t)length);
+    if (!data) fail_with(cinfo, CRC_JPEG_OUT_OF_MEMORY " for the JPEG's marker segments");
     // Registered before it is filled, so that a failure while reading it frees it too.
     d->segments[d->segment_count++] = (crc_jpeg_marker){cinfo->unread_marker, data, (size_t)length};
-    d->segment_bytes += (size_t)length;
     for (long i = 0; i < length; i++) data[i] = (uint8_t)read_byte(cinfo);
     return TRUE;
 }
 
 static void free_segments(crc_jpeg_decoder *d) {
-    for (int i = 0; i < d->segment_count; i++) free((void *)d->segments[i].data);
-    free(d->segments);
+    for (int i = 0; i < d->segment_count; i++) memory_give_back(d->memory, (void *)d->segments[i].data);
+    memory_give_back(d->memory, d->segments);
     d->segments = NULL;
     d->segment_count = d->segment_capacity = 0;
 }
 
+/// Frees the decoder's own memory (libjpeg's is freed before).
+static void free_decoder(crc_jpeg_decoder *d) {
+    free_segments(d);
+    crc_jpeg_memory *memory = d->memory;
+    size_t mark = d->memory_mark;
+    memory_give_back(memory, d);  // the decoder itself may be on the heap, where memory was full
+    if (memory) memory->used = mark;
+}
+
 crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, const crc_jpeg_rules *rules, char *error) {
-    crc_jpeg_decoder *d = calloc(1, sizeof *d);
+    return crc_jpeg_decoder_create_in(data, size, rules, NULL, 0, 0, error);
+}
+
+crc_jpeg_decoder *crc_jpeg_decoder_create_in(const uint8_t *data, size_t size, const crc_jpeg_rules *rules,
+                                             crc_jpeg_memory *memory, int keep_marker, size_t keep_max_bytes,
+                                             char *error) {
+    size_t mark = memory ? memory->used : 0;
+    crc_jpeg_decoder *d = memory_take(memory, sizeof *d);
     if (!d) {
-        set_error(error, "out of memory");
+        set_error(error, CRC_JPEG_OUT_OF_MEMORY " for the JPEG decoder");
         return NULL;
     }
+    memset(d, 0, sizeof *d);
+    d->memory = memory;
+    d->memory_mark = mark;
+    d->keep_marker = keep_marker;
+    d->keep_max_bytes = keep_max_bytes;
     install_error_manager(&d->jerr, &d->cinfo.err);
     d->rules = rules ? *rules : crc_jpeg_default_rules();
     if (d->rules.max_scans < 1) d->rules.max_scans = 1;
@@ -426,8 +541,7 @@ crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, cons
     if (setjmp(d->jerr.jump)) {
         set_error(error, d->jerr.message);
         jpeg_destroy_decompress(&d->cinfo);
-        free_segments(d);
-        free(d);
+        free_decoder(d);
         return NULL;
     }
     jpeg_create_decompress(&d->cinfo);
@@ -447,8 +561,7 @@ const char *crc_jpeg_first_warning(const crc_jpeg_decoder *decoder) { return dec
 void crc_jpeg_decoder_destroy(crc_jpeg_decoder *decoder) {
     if (!decoder) return;
     jpeg_destroy_decompress(&decoder->cinfo);
-    free_segments(decoder);
-    free(decoder);
+    free_decoder(decoder);
 }
 
 uint32_t crc_jpeg_width(const crc_jpeg_decoder *decoder) { return decoder->cinfo.image_width; }

@@ -1,4 +1,5 @@
 import CComRecAPI
+import CComRecImage
 import ComRecCodec
 import ComRecKernels
 import ComRecJPEG
@@ -55,23 +56,34 @@ public func comrec_profile_model_hash(_ index: Int32, _ mode: Int32) -> UInt64 {
     }
 }
 
-/// The ComRec file `data` (`size` bytes) as an array, or the status of NULL data.
-func fileBytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> [UInt8]? {
+/// The caller's file `data` (`size` bytes), borrowed for the call (never copied); nil for NULL.
+func fileBytes(_ data: UnsafePointer<UInt8>?, _ size: Int) -> UnsafeBufferPointer<UInt8>? {
     guard let data, size >= 0 else { return nil }
-    return Array(UnsafeBufferPointer(start: data, count: size))
+    return UnsafeBufferPointer(start: data, count: size)
 }
 
 /// Refuses what is not a JPEG before libjpeg sees it, so that a wrong file is "not ComRec".
-func checkedJPEG(_ bytes: [UInt8]) throws(ComRecError) {
+func checkedJPEG(_ bytes: UnsafeBufferPointer<UInt8>) throws(ComRecError) {
     guard bytes.count >= 3, bytes[0] == 0xFF, bytes[1] == 0xD8, bytes[2] == 0xFF else { throw .notComRec }
+}
+
+/// What `pipeline.inspect` says of the caller's `file`, its header read in `memory` (nil: the
+/// heap) keeping only ComRec's APP9 segments; and the memory its rows' decoder will need.
+func inspected(
+    _ file: UnsafeBufferPointer<UInt8>, _ pipeline: ComRecPipeline<LibJPEG>,
+    memory: UnsafeMutablePointer<crc_jpeg_memory>? = nil
+) throws(ComRecError) -> (info: ComRecFileInfo, rowReaderBytes: Int) {
+    try checkedJPEG(file)
+    let (header, rowReaderBytes) = try pipeline.jpeg.readHeader(
+        borrowing: file, memory: memory, keepingOnly: ComRecSegment.marker, maxSegmentBytes: Int(UInt16.max))
+    return (try pipeline.inspect(header: header, fileBytes: file.count), rowReaderBytes)
 }
 
 @_cdecl("comrec_read_info")
 public func comrec_read_info(_ data: UnsafePointer<UInt8>?, _ size: Int, _ out: UnsafeMutablePointer<comrec_info>?) -> Int32 {
-    guard let bytes = fileBytes(data, size), let out else { return Status.argument.rawValue }
+    guard let file = fileBytes(data, size), let out else { return Status.argument.rawValue }
     do throws(ComRecError) {
-        try checkedJPEG(bytes)
-        let info = try ComRecPipeline(jpeg: LibJPEG(), profiles: catalogueProfiles).inspect(bytes)
+        let info = try inspected(file, ComRecPipeline(jpeg: LibJPEG(), profiles: catalogueProfiles)).info
         var result = comrec_info()
         result.width = UInt32(info.segment.width)
         result.height = UInt32(info.segment.height)

@@ -1,14 +1,21 @@
 import CComRecAPI
+import CComRecImage
 import ComRecCodec
 import ComRecKernels
 import ComRecJPEG
 import ComRecModels
 
 // comrec_decode and its arena queries: the streamed decode of ComRecCodec (StreamedDecode.swift)
-// with the caller's arena and row callback.
+// with the caller's arena and row callback. The arena holds the networks' rows at its start and
+// the JPEG decoder after them (its crc_jpeg_memory: LibJPEGMemory.swift), so that a decode needs
+// nothing from the heap for the image.
 
 /// The largest height a JPEG (and so a ComRec file) can have: arenas sized for it fit any file.
 let largestHeight = 2 * 65535
+
+/// The arena's part for the JPEG decoder of a file whose rows need `rowReaderBytes`: those, its
+/// crc_jpeg_memory record and the alignment of both.
+func decoderArenaBytes(rowReaderBytes: Int) -> Int { rowReaderBytes + 128 }
 
 @_cdecl("comrec_decode_arena_bytes")
 public func comrec_decode_arena_bytes(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ mode: Int32, _ width: UInt32) -> Int {
@@ -24,25 +31,25 @@ public func comrec_decode_arena_bytes_minimum(_ handle: OpaquePointer?, _ name: 
 
 /// The arena of the widest image of `width` for the profile `name` of `profiles`; a NULL name in
 /// full mode stands for a plain-JPEG full-mode file (no enhancer), which every build decodes.
+/// Sequential JPEGs only (what ComRec writes): a progressive one needs more, which
+/// comrec_decode_arena_bytes_for_file says.
 private func decodeArenaBytes(_ profiles: [Profile], _ name: UnsafePointer<CChar>?, _ mode: Int32, _ width: UInt32) -> Int {
-    guard width >= 1, width <= 2 * 65535 else { return 0 }
+    guard width >= 1, width <= 2 * 65535, mode == 0 || mode == 1 else { return 0 }
     let w = Int(width)
+    let storedWidth = mode == 0 ? (w + 1) / 2 : w
+    let decoder = decoderArenaBytes(rowReaderBytes: LibJPEG.rowReaderMemoryBytes(width: storedWidth))
     let plainRow = w * 3 + 64
-    guard let name else { return mode == 1 ? plainRow : 0 }
+    guard let name else { return mode == 1 ? plainRow + decoder : 0 }
     let profileName = String(cString: name)
     guard let profile = profiles.first(where: { $0.name == profileName }) else { return 0 }
-    switch mode {
-    case 0:
-        return StreamedRun(model: profile.networks?.model(), job: .reconstruct, width: w, height: largestHeight,
-                           runner: profile.networks?.runner ?? .portable).arenaBytes
-    case 1:
-        // Plain-JPEG full-mode files (above the enhancer's quality) need a row; enhanced ones more.
-        guard let networks = profile.full.networks else { return plainRow }
-        return max(plainRow, StreamedRun(model: networks.model(), job: .enhance, width: w, height: largestHeight,
-                                         runner: networks.runner).arenaBytes)
-    default:
-        return 0
+    if mode == 0 {
+        return decoder + StreamedRun(model: profile.networks?.model(), job: .reconstruct, width: w, height: largestHeight,
+                                     runner: profile.networks?.runner ?? .portable).arenaBytes
     }
+    // Plain-JPEG full-mode files (above the enhancer's quality) need a row; enhanced ones more.
+    guard let networks = profile.full.networks else { return plainRow + decoder }
+    return decoder + max(plainRow, StreamedRun(model: networks.model(), job: .enhance, width: w, height: largestHeight,
+                                               runner: networks.runner).arenaBytes)
 }
 
 @_cdecl("comrec_decode_arena_bytes_for_file")
@@ -52,8 +59,9 @@ public func comrec_decode_arena_bytes_for_file(
     guard let context = contextObject(handle) else { return Status.argument.rawValue }
     guard let file = fileBytes(data, size), let bytes else { return context.fail(.argument, "NULL data or result pointer") }
     do throws(ComRecError) {
-        try checkedJPEG(file)
-        bytes.pointee = try context.pipeline.streamedDecoding(file).arenaBytes
+        let pipeline = context.pipeline
+        let (info, rowReaderBytes) = try inspected(file, pipeline)
+        bytes.pointee = try pipeline.streamedDecoding(info).arenaBytes + decoderArenaBytes(rowReaderBytes: rowReaderBytes)
         return context.succeed()
     } catch {
         return context.fail(error)
@@ -81,26 +89,37 @@ public func comrec_decode(
     guard let arena, arenaBytes >= 0 else { return context.fail(.argument, "NULL arena") }
     var stoppedAt: Int? = nil
     do throws(ComRecError) {
-        try checkedJPEG(file)
         var pipeline = context.pipeline
-        var decoding = try pipeline.streamedDecoding(file)
-        if arenaBytes < decoding.arenaBytes, let smallest = context.smallestArenaProfiles {
+        // The header is read with the whole arena as the decoder's memory: nothing is in it yet.
+        var whole = crc_jpeg_memory(base: arena.assumingMemoryBound(to: UInt8.self), size: arenaBytes, used: 0, peak: 0,
+                                    heap_bytes: 0)
+        let (info, rowReaderBytes) = try inspected(file, pipeline, memory: &whole)
+        let decoderBytes = decoderArenaBytes(rowReaderBytes: rowReaderBytes)
+        var decoding = try pipeline.streamedDecoding(info)
+        if arenaBytes < decoding.arenaBytes + decoderBytes, let smallest = context.smallestArenaProfiles {
             // The measured choice does not fit: direct convolutions need less and give the same bytes.
             let direct = ComRecPipeline(jpeg: LibJPEG(), profiles: smallest, maxPixels: context.maxPixels)
-            let directDecoding = try direct.streamedDecoding(file)
-            if arenaBytes >= directDecoding.arenaBytes {
+            let directDecoding = try direct.streamedDecoding(info)
+            if arenaBytes >= directDecoding.arenaBytes + decoderBytes {
                 pipeline = direct
                 decoding = directDecoding
             }
         }
-        guard arenaBytes >= decoding.arenaBytes else {
-            return context.fail(.arenaTooSmall, "an arena of \(arenaBytes) bytes where \(decoding.arenaBytes) are needed")
+        guard arenaBytes >= decoding.arenaBytes + decoderBytes else {
+            return context.fail(.arenaTooSmall, "an arena of \(arenaBytes) bytes where \(decoding.arenaBytes + decoderBytes) are needed")
         }
+        // The decoder's memory record and its bytes follow the networks' part, aligned.
+        let networkBytes = decoding.arenaBytes
+        let recordAddress = (Int(bitPattern: arena) + networkBytes + 15) & ~15
+        let record = UnsafeMutableRawPointer(bitPattern: recordAddress)!.bindMemory(to: crc_jpeg_memory.self, capacity: 1)
+        let memoryStart = recordAddress + 64
+        record.initialize(to: crc_jpeg_memory(
+            base: UnsafeMutablePointer(bitPattern: memoryStart), size: Int(bitPattern: arena) + arenaBytes - memoryStart,
+            used: 0, peak: 0, heap_bytes: 0))
         // The caller's bytes stay valid for the call: the reader borrows them, no copy.
-        var rows = BoardRows(reader: try LibJPEG.RowReader(
-            borrowing: UnsafeBufferPointer(start: data, count: size), maxPixels: context.maxPixels))
+        var rows = BoardRows(reader: try LibJPEG.RowReader(borrowing: file, maxPixels: context.maxPixels, memory: record))
         let width = UInt32(decoding.width)
-        try pipeline.decodeStreamed(decoding, rows: &rows, arena: arena, arenaBytes: arenaBytes) { y, pixels throws(ComRecError) in
+        try pipeline.decodeStreamed(decoding, rows: &rows, arena: arena, arenaBytes: networkBytes) { y, pixels throws(ComRecError) in
             if row(user, UInt32(y), pixels, width) != 0 {
                 stoppedAt = y
                 throw .invalidArgument("the row callback stopped the decode at row \(y)")
@@ -109,6 +128,10 @@ public func comrec_decode(
         return context.succeed()
     } catch {
         if let stoppedAt { return context.fail(.callback, "the row callback returned non-zero for row \(stoppedAt)") }
+        if error.isJPEGOutOfMemory {
+            // What did not fit in the arena (a progressive file's coefficients) the heap refused.
+            return context.fail(.arenaTooSmall, "the JPEG decoder's memory fits neither the arena nor the heap (\(error))")
+        }
         // What the decode refuses as an argument is the file's (a CMYK JPEG, an enhancer this
         // build cannot stream): the caller's own arguments were checked above.
         if case .invalidArgument(let why) = error { return context.fail(.unsupported, why) }

@@ -93,7 +93,11 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
 
     /// The segment and compact-image header of a ComRec file, without decoding pixels.
     public func inspect(_ file: [UInt8]) throws(ComRecError) -> ComRecFileInfo {
-        let header = try jpeg.readHeader(file)
+        try inspect(header: try jpeg.readHeader(file), fileBytes: file.count)
+    }
+
+    /// `inspect` of a file of `fileBytes` bytes whose header the caller read.
+    public func inspect(header: JPEGHeader, fileBytes: Int) throws(ComRecError) -> ComRecFileInfo {
         let candidates = header.segments.filter {
             $0.marker == ComRecSegment.marker && ComRecSegment.isComRec($0.payload)
         }
@@ -111,7 +115,7 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         }
         return ComRecFileInfo(
             segment: segment, storedWidth: header.width, storedHeight: header.height,
-            progressive: header.progressive, fileBytes: file.count, modelStatus: status, components: header.components)
+            progressive: header.progressive, fileBytes: fileBytes, modelStatus: status, components: header.components)
     }
 
     /// The reconstructed image of a ComRec file. Every check (model, sizes, limit) happens before
@@ -142,7 +146,11 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
     /// decoding needs: a known profile with the file's model, the pixel limit, and a stored JPEG of
     /// the size the segment implies.
     public func checkedForDecoding(_ file: [UInt8]) throws(ComRecError) -> (info: ComRecFileInfo, profile: Profile?) {
-        let info = try inspect(file)
+        try checkedForDecoding(try inspect(file))
+    }
+
+    /// `checkedForDecoding` of a file already inspected.
+    public func checkedForDecoding(_ info: ComRecFileInfo) throws(ComRecError) -> (info: ComRecFileInfo, profile: Profile?) {
         let segment = info.segment
         switch info.modelStatus {
         case .available:

@@ -37,8 +37,15 @@ extension ComRecPipeline {
     public func streamedDecoding(
         _ file: [UInt8], tileRows: Int = StreamedRun.defaultTileRows
     ) throws(ComRecError) -> StreamedDecoding {
+        try streamedDecoding(try inspect(file), tileRows: tileRows)
+    }
+
+    /// `streamedDecoding` of a file already inspected.
+    public func streamedDecoding(
+        _ inspected: ComRecFileInfo, tileRows: Int = StreamedRun.defaultTileRows
+    ) throws(ComRecError) -> StreamedDecoding {
         guard tileRows != 0 else { throw .invalidArgument("rows per tile must not be 0") }
-        let (info, profile) = try checkedForDecoding(file)
+        let (info, profile) = try checkedForDecoding(inspected)
         let segment = info.segment
         guard let profile else { return StreamedDecoding(info: info, run: nil) }
         let networks: LearnedNetworks?

@@ -113,7 +113,7 @@ public struct LibJPEG: JPEGCoder, Sendable {
         return try result.get()
     }
 
-    private func header(of decoder: OpaquePointer) -> JPEGHeader {
+    func header(of decoder: OpaquePointer) -> JPEGHeader {
         var segments: [JPEGSegment] = []
         var marker = crc_jpeg_marker()
         for index in 0..<crc_jpeg_marker_count(decoder) where crc_jpeg_marker_at(decoder, index, &marker) == 0 {
@@ -160,23 +160,26 @@ extension LibJPEG {
                           maxPixels: maxPixels, rules: rules, onDamage: onDamage)
         }
 
-        /// A reader of `jpeg`, which must stay valid and unchanged until the reader is gone.
+        /// A reader of `jpeg`, which must stay valid and unchanged until the reader is gone. With
+        /// `memory`, the decoder lives there (LibJPEGMemory.swift) and keeps no segments.
         public convenience init(
             borrowing jpeg: UnsafeBufferPointer<UInt8>, maxPixels: Int, rules: JPEGDecodeRules = JPEGDecodeRules(),
-            onDamage: (@Sendable (JPEGDamage) -> Void)? = nil
+            memory: UnsafeMutablePointer<crc_jpeg_memory>? = nil, onDamage: (@Sendable (JPEGDamage) -> Void)? = nil
         ) throws(ComRecError) {
-            try self.init(data: jpeg, owned: false, maxPixels: maxPixels, rules: rules, onDamage: onDamage)
+            try self.init(data: jpeg, owned: false, maxPixels: maxPixels, rules: rules, memory: memory, onDamage: onDamage)
         }
 
         private init(
             data: UnsafeBufferPointer<UInt8>, owned: Bool, maxPixels: Int, rules: JPEGDecodeRules,
-            onDamage: (@Sendable (JPEGDamage) -> Void)?
+            memory: UnsafeMutablePointer<crc_jpeg_memory>? = nil, onDamage: (@Sendable (JPEGDamage) -> Void)?
         ) throws(ComRecError) {
             self.data = data
             self.owned = owned
             self.onDamage = onDamage
             var c = rules.c
-            guard let decoder = crc_jpeg_decoder_create(data.baseAddress, data.count, &c, &error) else {
+            guard let decoder = crc_jpeg_decoder_create_in(
+                data.baseAddress, data.count, &c, memory, memory == nil ? 0 : -1, 0, &error
+            ) else {
                 let message = cString(error)
                 if owned { data.deallocate() }
                 throw .jpeg(message)
