@@ -75,7 +75,7 @@ def plan(command, source_dir, target_dir, overwrite):
 
 # ---- One batch of files: what each Ray task runs ------------------------------------------------
 
-def convert_batch(batch, command, codec, threads, overwrite, drop_metadata):
+def convert_batch(batch, command, codec, threads, overwrite, strip_metadata):
     """Encodes or decodes each file of `batch` (columns "source" and "target"); a failure is
     caught per file, so one bad file never fails its batch. Returns per file its error ("" when it
     worked), its pixels, the CPU seconds it took (all threads of the worker) and the worker's peak
@@ -86,7 +86,7 @@ def convert_batch(batch, command, codec, threads, overwrite, drop_metadata):
         start = time.process_time()
         try:
             if command == "encode":
-                pixels = encode_file(source, target, codec, threads, overwrite, drop_metadata)
+                pixels = encode_file(source, target, codec, threads, overwrite, strip_metadata)
             else:
                 pixels = decode_file(source, target, threads, overwrite)
             error = ""
@@ -105,17 +105,12 @@ def one_line(failure):
     return " ".join(text.split())
 
 
-def encode_file(source, target, codec, threads, overwrite, drop_metadata):
+def encode_file(source, target, codec, threads, overwrite, strip_metadata):
     with open(source, "rb") as f:
         data = f.read()
-    kinds = [] if drop_metadata else metadata_kinds(data)
-    if kinds:
-        # The C API takes pixels only: the file would lose what `comrec encode` keeps (an EXIF
-        # orientation among them), and it would no longer be the CLI's file.
-        raise ValueError(f"it has {' and '.join(kinds)} metadata, which this job cannot carry: encode it with "
-                         "`comrec encode` (which keeps it), or pass --drop-metadata to store the pixels alone")
+    metadata = input_metadata(data, strip_metadata)
     image = read_image(data)
-    write_atomically(target, comrec.encode(image, threads=threads, **codec), overwrite, source)
+    write_atomically(target, comrec.encode(image, threads=threads, **codec, **metadata), overwrite, source)
     return image.shape[0] * image.shape[1]
 
 
@@ -266,19 +261,67 @@ def read_pnm(data):
     return image.reshape(height, width) if channels == 1 else image.reshape(height, width, 3)
 
 
-def metadata_kinds(data):
-    """The kinds of metadata `comrec encode` would carry from this PNG or JPEG into its file."""
-    if data.startswith(b"\xff\xd8"):
-        found = jpeg_metadata(jpeg_segments(data))
-        # Chunks that do not make a profile count too: the CLI refuses them rather than drop them.
-        has_icc = found["icc_chunks"] > 0
-    elif data.startswith(PNG_SIGNATURE):
-        found = png_metadata(data)
-        has_icc = found["icc"] is not None
-    else:
-        return []
-    return [name for name, present in (("EXIF", found["exif"] is not None), ("XMP", found["xmp"] is not None),
-                                       ("ICC profile", has_icc)) if present]
+def input_metadata(data, strip):
+    """The EXIF, XMP and ICC profile `comrec encode` carries from this PNG or JPEG into its file, as
+    comrec.encode's keyword arguments; with `strip` (its --strip-metadata) the profile alone, when
+    it can be read. Without `strip` a profile that cannot be read is refused, as the CLI refuses it."""
+    try:
+        if data.startswith(b"\xff\xd8"):
+            found = jpeg_metadata(jpeg_segments(data))
+            if found["icc_chunks"] and found["icc"] is None:
+                raise UnreadableProfile(f"its {found['icc_chunks']} APP2 ICC_PROFILE chunks are not numbered 1 to N")
+            exif, xmp, icc = found["exif"], found["xmp"], found["icc"]
+        elif data.startswith(PNG_SIGNATURE):
+            found = png_metadata(data)
+            exif, xmp, icc = found["exif"], png_xmp(found["xmp"]), png_icc(found["icc"])
+            if exif is not None and exif.startswith(EXIF_HEADER):
+                exif = exif[len(EXIF_HEADER):]  # some writers keep JPEG's header in eXIf
+        else:
+            return {}
+    except UnreadableProfile as problem:
+        if not strip:
+            raise ValueError(f"{problem}: pass --strip-metadata to encode it without the profile") from None
+        return {}
+    if strip:
+        exif = xmp = None
+    return {"exif": exif, "xmp": xmp, "icc_profile": icc}
+
+
+class UnreadableProfile(Exception):
+    """A colour profile the input has but that cannot be read."""
+
+
+def png_icc(chunk):
+    """The profile of an iCCP chunk (name, NUL, method 0, zlib stream); None without one."""
+    if chunk is None:
+        return None
+    name_end = chunk.find(b"\0", 0, 80)
+    if name_end < 0 or name_end + 1 >= len(chunk) or chunk[name_end + 1] != 0:
+        raise UnreadableProfile("its iCCP chunk has no profile name or an unknown compression method")
+    try:
+        return zlib.decompress(chunk[name_end + 2:])
+    except zlib.error as failure:
+        raise UnreadableProfile(f"its iCCP chunk does not inflate ({failure})") from None
+
+
+def png_xmp(chunk):
+    """The packet of an XMP iTXt chunk (keyword, NUL, flag, method, language, NUL, translated
+    keyword, NUL, text: a zlib stream when the flag is 1); None when it cannot be read."""
+    if chunk is None:
+        return None
+    at = len(b"XML:com.adobe.xmp\0")
+    if at + 2 > len(chunk):
+        return None
+    compressed, at = chunk[at] == 1, at + 2
+    for _ in range(2):  # language tag, translated keyword
+        nul = chunk.find(b"\0", at)
+        if nul < 0:
+            return None
+        at = nul + 1
+    try:
+        return zlib.decompress(chunk[at:]) if compressed else chunk[at:]
+    except zlib.error:
+        return None
 
 
 def png_metadata(data):
@@ -483,9 +526,9 @@ def parse_arguments(argv):
                         help=f"encode: codec profile, one of {', '.join(comrec.profiles())} (default fast)")
     parser.add_argument("--mode", choices=["auto", "half", "full"], default="auto",
                         help="encode: as `comrec encode --mode` (default auto)")
-    parser.add_argument("--drop-metadata", action="store_true",
-                        help="encode: store the pixels of inputs that have EXIF, XMP or ICC metadata, without it "
-                             "(by default they fail: the Python package cannot carry metadata, `comrec encode` can)")
+    parser.add_argument("--strip-metadata", action="store_true",
+                        help="encode: keep only the inputs' ICC profiles, as `comrec encode --strip-metadata` "
+                             "(by default EXIF, XMP and ICC profiles are carried, as `comrec encode` does)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace outputs that exist (by default they are skipped, so a re-run resumes)")
     parser.add_argument("--address", metavar="ADDR",
@@ -559,7 +602,7 @@ def file_results(ray, jobs, args, codec):
         dataset = dataset.map_batches(
             convert_batch, batch_size=batch_size, num_cpus=args.threads_per_task, max_retries=1,
             fn_kwargs={"command": args.command, "codec": codec, "threads": args.threads_per_task,
-                       "overwrite": args.overwrite, "drop_metadata": args.drop_metadata})
+                       "overwrite": args.overwrite, "strip_metadata": args.strip_metadata})
     return dataset.iter_rows()
 
 

@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /** Version of this header's API; comrec_api_version() returns the library's. */
-#define COMREC_API_VERSION 1
+#define COMREC_API_VERSION 2
 
 typedef enum comrec_status {
     COMREC_OK = 0,
@@ -165,6 +165,15 @@ typedef struct comrec_encode_options {
                                     (`comrec encode --bpp`), `quality` ignored; default 0 */
     int effort;          /**< AUTO mode: 1 by the profile's crossover rate, 2 by encoding and
                               decoding both modes (`--effort`); default 1 */
+    /* Metadata written into the file as `comrec encode` writes an input's (docs/format.md,
+     * "Metadata"); each NULL (the default) for none, else valid for the call. */
+    const uint8_t *exif; /**< the EXIF block: a TIFF structure ("II*\0" or "MM\0*"), without
+                              JPEG's "Exif\0\0"; at most 65527 bytes (one APP1 segment) */
+    size_t exif_bytes;
+    const uint8_t *xmp;  /**< the XMP packet (UTF-8 XML); at most 65504 bytes */
+    size_t xmp_bytes;
+    const uint8_t *icc;  /**< the ICC colour profile; at most 255 APP2 chunks (16.7 MB) */
+    size_t icc_bytes;
 } comrec_encode_options;
 
 /** Fills `options` with the defaults: profile fast, quality 75, half mode, baseline, no size

@@ -11,7 +11,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python=${PYTHON:-python3}
 scripts/setup.sh
 if [ ! -e .build-boards/x86_64/libcomrec.so ] || [ ! -e .build-boards/x86_64-avx2/libcomrec.so ] \
-    || [ -n "$(find Sources include -newer .build-boards/x86_64/libcomrec.so -print -quit)" ]; then
+    || [ -n "$(find Sources include -newer .build-boards/x86_64/libcomrec.so -print -quit)" ] \
+    || [ -n "$(find Sources include -newer .build-boards/x86_64-avx2/libcomrec.so -print -quit)" ]; then
     echo "python/install.sh: building the host libraries (scripts/boards.sh x86_64 x86_64-avx2, a few minutes)"
     scripts/boards.sh x86_64 x86_64-avx2 | tail -1
 fi

@@ -28,11 +28,14 @@ struct EncodeChoice {
     let effort: Int
     /// The mode of a streamed encode; nil for a whole-image one.
     let streamed: CodecMode?
+    /// The EXIF, XMP and ICC segments, before the ComRec segment (as the CLI writes them).
+    let metadata: [JPEGSegment]
 }
 
 /// The defaults of comrec_encode_options_init.
 var defaultEncodeOptions: comrec_encode_options {
-    comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0, max_bits_per_pixel: 0, effort: 1)
+    comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0, max_bits_per_pixel: 0, effort: 1,
+                          exif: nil, exif_bytes: 0, xmp: nil, xmp_bytes: 0, icc: nil, icc_bytes: 0)
 }
 
 /// The checked options, or a reason to refuse them.
@@ -62,6 +65,14 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
     let target: SizeTarget = bpp > 0 ? .bitsPerPixel(bpp) : .quality(Int(options.quality))
     let settings = JPEGSettings(quality: Int(options.quality), chroma: .subsampled420, optimizeCoding: true,
                                 progressive: options.progressive == 1)
+    let metadata: [JPEGSegment]
+    do throws(ComRecError) {
+        metadata = try MetadataSegments.segments(
+            exif: metadataBytes(options.exif, options.exif_bytes), xmp: metadataBytes(options.xmp, options.xmp_bytes),
+            icc: metadataBytes(options.icc, options.icc_bytes))
+    } catch {
+        return .failure(FailReason(.argument, "\(error)"))
+    }
     var streamed: CodecMode? = nil
     if bpp == 0 {
         // A half-mode encode streams through the profile's ComCNN; bicubic has none.
@@ -70,7 +81,13 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
         }
     }
     return .success(EncodeChoice(profile: profile, settings: settings, request: request, target: target,
-                                 effort: Int(options.effort), streamed: streamed))
+                                 effort: Int(options.effort), streamed: streamed, metadata: metadata))
+}
+
+/// One metadata block of the options: nil for a NULL pointer (whatever the count).
+private func metadataBytes(_ pointer: UnsafePointer<UInt8>?, _ count: Int) -> [UInt8]? {
+    guard let pointer else { return nil }
+    return Array(UnsafeBufferPointer(start: pointer, count: count))
 }
 
 struct FailReason: Error {
@@ -158,10 +175,19 @@ public func comrec_encode(
     var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
     var jpegOptions = crc_jpeg_encode_options(
         quality: Int32(settings.quality), chroma444: 0, optimize_coding: 1, progressive: settings.progressive ? 1 : 0)
-    let made: OpaquePointer? = payload.withUnsafeBufferPointer { bytes in
-            var marker = crc_jpeg_marker(code: Int32(ComRecSegment.marker), data: bytes.baseAddress, length: bytes.count)
+    // Every payload in one buffer, so that one set of pointers stays valid for the call.
+    let segments = choice.metadata + [JPEGSegment(marker: ComRecSegment.marker, payload: payload)]
+    let payloads = segments.flatMap { $0.payload }
+    let made: OpaquePointer? = payloads.withUnsafeBufferPointer { bytes in
+            var markers: [crc_jpeg_marker] = []
+            var offset = 0
+            for segment in segments {
+                markers.append(crc_jpeg_marker(
+                    code: Int32(segment.marker), data: bytes.baseAddress.map { $0 + offset }, length: segment.payload.count))
+                offset += segment.payload.count
+            }
             return crc_jpeg_row_encoder_create(
-                UInt32(stored.width), UInt32(stored.height), 3, &jpegOptions, &marker, 1,
+                UInt32(stored.width), UInt32(stored.height), 3, &jpegOptions, markers, Int32(markers.count),
                 { user, bytes, size in
                     let target = user!.assumingMemoryBound(to: WriteTarget.self)
                     if target.pointee.write!(target.pointee.user, bytes, size) != 0 {
@@ -247,7 +273,8 @@ private func encodeWholeImage(
     let made: ModeChoiceResult
     do throws(ComRecError) {
         let encoder = ModeChoosingEncoder(
-            jpeg: LibJPEG(), profile: choice.profile, settings: choice.settings, maxPixels: context.maxPixels)
+            jpeg: LibJPEG(), profile: choice.profile, settings: choice.settings, maxPixels: context.maxPixels,
+            metadata: choice.metadata)
         made = try encoder.encode(image, target: choice.target, mode: choice.request, effort: choice.effort)
     } catch {
         return context.fail(error)

@@ -26,23 +26,14 @@ public struct ImageMetadata: Equatable, Sendable {
         self.unreadableICC = unreadableICC
     }
 
-    /// What an APP1 segment starts with when it holds EXIF (the TIFF structure follows).
-    public static let exifHeader: [UInt8] = Array("Exif".utf8) + [0, 0]
-    /// What an APP1 segment starts with when it holds the (main) XMP packet.
-    public static let xmpHeader: [UInt8] = Array("http://ns.adobe.com/xap/1.0/".utf8) + [0]
-    /// What each APP2 chunk of an ICC profile starts with, before its sequence number and count.
-    public static let iccHeader: [UInt8] = Array("ICC_PROFILE".utf8) + [0]
-    /// A JPEG segment's payload is at most 65533 bytes (its 2-byte length counts itself).
-    static let maxSegmentPayload = 65533
-    /// The largest EXIF block one APP1 segment holds (JPEG has no standard way to split EXIF).
-    public static let maxExifBytes = maxSegmentPayload - exifHeader.count
-    /// The largest XMP packet one APP1 segment holds (extended XMP, which splits larger ones, is
-    /// not written).
-    public static let maxXMPBytes = maxSegmentPayload - xmpHeader.count
-    /// Profile bytes per APP2 chunk: the payload less the header, sequence number and count.
-    public static let maxICCChunkBytes = maxSegmentPayload - iccHeader.count - 2
-    /// The largest profile 255 chunks (a one-byte count) hold.
-    public static let maxICCBytes = 255 * maxICCChunkBytes
+    /// The headers and limits of the segments that carry metadata (MetadataSegments).
+    public static let exifHeader = MetadataSegments.exifHeader
+    public static let xmpHeader = MetadataSegments.xmpHeader
+    public static let iccHeader = MetadataSegments.iccHeader
+    public static let maxExifBytes = MetadataSegments.maxExifBytes
+    public static let maxXMPBytes = MetadataSegments.maxXMPBytes
+    public static let maxICCChunkBytes = MetadataSegments.maxICCChunkBytes
+    public static let maxICCBytes = MetadataSegments.maxICCBytes
 
     public var isEmpty: Bool { exif == nil && xmp == nil && icc == nil && unreadableICC == nil }
 
@@ -83,33 +74,28 @@ public struct ImageMetadata: Equatable, Sendable {
     /// Refuses what a ComRec file cannot hold: EXIF or XMP larger than one APP1 segment, EXIF
     /// without a TIFF header, a colour profile that cannot be read or is over 255 chunks.
     public func checkStorable() throws {
-        if let exif {
-            guard exif.count <= Self.maxExifBytes else { throw ComRecIOError(.exifTooLarge(bytes: exif.count)) }
-            guard exif.starts(with: Array("II*".utf8) + [0]) || exif.starts(with: Array("MM".utf8) + [0, 42]) else {
-                throw ComRecIOError(.exifWithoutTIFFHeader)
-            }
-        }
-        if let xmp, xmp.count > Self.maxXMPBytes { throw ComRecIOError(.xmpTooLarge(bytes: xmp.count)) }
+        if let problem = MetadataSegments.problem(exif: exif, xmp: xmp, icc: nil) { throw Self.error(problem) }
         if let unreadableICC { throw ComRecIOError(.iccProfileUnreadable(unreadableICC)) }
-        if let icc, icc.count > Self.maxICCBytes { throw ComRecIOError(.iccProfileTooLarge(bytes: icc.count)) }
+        if let problem = MetadataSegments.problem(exif: nil, xmp: nil, icc: icc) { throw Self.error(problem) }
     }
 
-    /// The segments that carry this metadata in a JPEG, in the usual order: APP1 EXIF, APP1 XMP,
-    /// then the APP2 ICC chunks (at most `maxICCChunkBytes` of profile each). Checks first.
+    private static func error(_ problem: MetadataSegments.Problem) -> ComRecIOError {
+        switch problem {
+        case .exifTooLarge(let bytes): return ComRecIOError(.exifTooLarge(bytes: bytes))
+        case .exifWithoutTIFFHeader: return ComRecIOError(.exifWithoutTIFFHeader)
+        case .xmpTooLarge(let bytes): return ComRecIOError(.xmpTooLarge(bytes: bytes))
+        case .iccProfileTooLarge(let bytes): return ComRecIOError(.iccProfileTooLarge(bytes: bytes))
+        }
+    }
+
+    /// The segments that carry this metadata in a JPEG (MetadataSegments.segments). Checks first.
     public func jpegSegments() throws -> [JPEGSegment] {
         try checkStorable()
-        var segments: [JPEGSegment] = []
-        if let exif { segments.append(JPEGSegment(marker: 0xE1, payload: Self.exifHeader + exif)) }
-        if let xmp { segments.append(JPEGSegment(marker: 0xE1, payload: Self.xmpHeader + xmp)) }
-        if let icc, !icc.isEmpty {
-            let chunks = stride(from: 0, to: icc.count, by: Self.maxICCChunkBytes).map {
-                icc[$0..<min($0 + Self.maxICCChunkBytes, icc.count)]
-            }
-            for (index, chunk) in chunks.enumerated() {
-                segments.append(JPEGSegment(marker: 0xE2, payload: Self.iccHeader + [UInt8(index + 1), UInt8(chunks.count)] + chunk))
-            }
+        do throws(ComRecError) {
+            return try MetadataSegments.segments(exif: exif, xmp: xmp, icc: icc)
+        } catch {
+            throw ComRecIOError(error)
         }
-        return segments
     }
 }
 

@@ -406,6 +406,44 @@ int main(int argc, char **argv) {
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
           "unknown profile");
+    /* Metadata: stored as `comrec encode` stores an input's, refused where a JPEG cannot hold it. */
+    static const uint8_t exif[] = {'I', 'I', '*', 0, 8, 0, 0, 0, 0, 0};
+    static const uint8_t not_tiff[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', '*', 0};
+    static const uint8_t icc[] = "not a real profile, but bytes to carry";
+    comrec_encode_options with_metadata;
+    comrec_encode_options_init(&with_metadata);
+    with_metadata.exif = exif;
+    with_metadata.exif_bytes = sizeof exif;
+    with_metadata.icc = icc;
+    with_metadata.icc_bytes = sizeof icc;
+    bytes_out tagged = {NULL, 0};
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_need, keep_bytes,
+                        &tagged) == COMREC_OK,
+          "encode with EXIF and an ICC profile");
+    int has_exif = 0, has_icc = 0;
+    for (size_t i = 0; i + 16 < tagged.size; i++) {
+        has_exif |= memcmp(tagged.data + i, "Exif\0\0II*\0", 10) == 0;
+        has_icc |= memcmp(tagged.data + i, "ICC_PROFILE\0\1\1not a real", 22) == 0;
+    }
+    CHECK(has_exif && has_icc, "the file holds the EXIF (%d) and the ICC profile (%d)", has_exif, has_icc);
+    comrec_info tagged_info;
+    CHECK(comrec_read_info(tagged.data, tagged.size, &tagged_info) == COMREC_OK && tagged_info.width == 40,
+          "info of a file with metadata");
+    free(tagged.data);
+    with_metadata.exif = not_tiff;
+    with_metadata.exif_bytes = sizeof not_tiff;
+    written = 0;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_need, discard_bytes,
+                        &written) == COMREC_ERROR_ARGUMENT && written == 0,
+          "EXIF without a TIFF header refused: %s", comrec_context_message(context));
+    uint8_t *large_exif = calloc(70000, 1);
+    memcpy(large_exif, exif, sizeof exif);
+    with_metadata.exif = large_exif;
+    with_metadata.exif_bytes = 70000;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_need, discard_bytes,
+                        &written) == COMREC_ERROR_ARGUMENT && written == 0,
+          "EXIF over one segment refused");
+    free(large_exif);
     free(encode_arena);
 
     /* What a decode takes from the heap does not grow with the image: the file is read where it

@@ -12,6 +12,7 @@ files and pixels are those of the `comrec` command: `encode` takes the CLI's def
 Errors raise ComRecError with the C API's message. docs/python.md has the details.
 """
 import builtins
+import io
 import ctypes
 import os
 import threading
@@ -155,9 +156,12 @@ def _rgb_array(image):
 
 
 def encode(image, quality=75, bpp=None, profile="fast", mode="auto", effort=1, progressive=False, threads=None,
-           max_pixels=None):
+           max_pixels=None, exif=None, xmp=None, icc_profile=None):
     """The ComRec file of `image` (numpy array or PIL image) as bytes: what `comrec encode` writes
-    with --quality (or --bpp), --profile, --mode, --effort and --progressive."""
+    with --quality (or --bpp), --profile, --mode, --effort and --progressive. `exif` (the TIFF
+    structure, with or without JPEG's b"Exif\\0\\0" in front), `xmp` (the packet) and `icc_profile`
+    (bytes) go into the file as `comrec encode` stores an input's metadata; a PIL image's own are
+    not taken unless passed (`icc_profile=image.info.get("icc_profile")`)."""
     array = _rgb_array(image)
     height, width = array.shape[:2]
     if mode not in _capi.MODES:
@@ -169,6 +173,15 @@ def encode(image, quality=75, bpp=None, profile="fast", mode="auto", effort=1, p
     options.mode = _capi.MODES[mode]
     options.effort = effort
     options.progressive = 1 if progressive else 0
+    if exif is not None and bytes(exif[:6]) == b"Exif\0\0":
+        exif = exif[6:]
+    keep = []  # the bytes stay referenced until the call returns
+    for field, value in (("exif", exif), ("xmp", xmp), ("icc", icc_profile)):
+        if value is not None:
+            data = bytes(value)
+            keep.append(data)
+            setattr(options, field, data)
+            setattr(options, field + "_bytes", len(data))
     if bpp is not None:
         if not bpp > 0:
             raise ValueError(f"bpp must be a positive number of bits per pixel, not {bpp}")
@@ -199,11 +212,18 @@ def encode(image, quality=75, bpp=None, profile="fast", mode="auto", effort=1, p
 
 
 def open(path, threads=None):
-    """The full-size image of the ComRec file at `path` as a PIL image (needs Pillow)."""
+    """The full-size image of the ComRec file at `path` as a PIL image (needs Pillow), with the
+    file's EXIF, XMP and ICC profile in its `info` as Pillow names them ("exif", "xmp",
+    "icc_profile"), so that `PIL.ImageOps.exif_transpose` shows it upright."""
     from PIL import Image
 
     with builtins.open(path, "rb") as f:
-        return Image.fromarray(decode(f.read(), threads=threads), "RGB")
+        data = f.read()
+    image = Image.fromarray(decode(data, threads=threads), "RGB")
+    # The file is a JPEG: Pillow reads its metadata segments from the header alone.
+    with Image.open(io.BytesIO(data)) as stored:
+        image.info.update({key: stored.info[key] for key in ("exif", "xmp", "icc_profile") if key in stored.info})
+    return image
 
 
 def profiles():

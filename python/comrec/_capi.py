@@ -8,7 +8,7 @@ import ctypes
 import os
 from pathlib import Path
 
-API_VERSION = 1  # COMREC_API_VERSION of the header these declarations follow
+API_VERSION = 2  # COMREC_API_VERSION of the header these declarations follow
 
 MODE_HALF, MODE_FULL, MODE_AUTO = 0, 1, 2
 MODES = {"half": MODE_HALF, "full": MODE_FULL, "auto": MODE_AUTO}
@@ -27,6 +27,8 @@ class EncodeOptions(ctypes.Structure):
     _fields_ = [
         ("profile", ctypes.c_char_p), ("quality", ctypes.c_int), ("mode", ctypes.c_int),
         ("progressive", ctypes.c_int), ("max_bits_per_pixel", ctypes.c_double), ("effort", ctypes.c_int),
+        ("exif", ctypes.c_char_p), ("exif_bytes", ctypes.c_size_t), ("xmp", ctypes.c_char_p),
+        ("xmp_bytes", ctypes.c_size_t), ("icc", ctypes.c_char_p), ("icc_bytes", ctypes.c_size_t),
     ]
 
 

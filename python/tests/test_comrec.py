@@ -119,11 +119,36 @@ def test_info_and_open(tmp_path, image):
     facts = comrec.info(data)
     assert (facts["width"], facts["height"], facts["stored_width"], facts["stored_height"]) == (768, 512, 384, 256)
     assert facts["mode"] == "half" and facts["quality"] == 30 and facts["profile"] == "fast" and facts["decodable"]
-    assert "fast" in comrec.profiles() and comrec.version()["api"] == 1
+    assert "fast" in comrec.profiles() and comrec.version()["api"] == 2
     pil = pytest.importorskip("PIL.Image")
     (tmp_path / "x.jpg").write_bytes(data)
     opened = comrec.open(tmp_path / "x.jpg")
     assert opened.size == (768, 512) and np.array_equal(np.asarray(opened), comrec.decode(data))
+
+
+def test_metadata_round_trips_and_is_the_clis(tmp_path, image):
+    """A camera JPEG's EXIF (orientation 6) and ICC profile, passed to encode, make the CLI's
+    file of that JPEG's pixels and metadata, and come back in comrec.open's info."""
+    Image = pytest.importorskip("PIL.Image")
+    cms = pytest.importorskip("PIL.ImageCms")
+    icc = cms.ImageCmsProfile(cms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    camera = tmp_path / "camera.jpg"
+    Image.fromarray(image).save(camera, "JPEG", quality=90, exif=exif.tobytes(), icc_profile=icc)
+    with Image.open(camera) as photo:
+        data = comrec.encode(photo, quality=60, mode="half", exif=photo.info["exif"], icc_profile=photo.info["icc_profile"])
+    cli("encode", camera, "-o", tmp_path / "cli.jpg", "--quality", "60", "--mode", "half")
+    assert data == (tmp_path / "cli.jpg").read_bytes()
+    (tmp_path / "x.jpg").write_bytes(data)
+    opened = comrec.open(tmp_path / "x.jpg")
+    assert opened.getexif()[0x0112] == 6 and opened.info["icc_profile"] == icc
+    with pytest.raises(comrec.ComRecError) as caught:
+        comrec.encode(image, exif=b"not a TIFF structure")
+    assert caught.value.status == 1 and "TIFF header" in str(caught.value)
+    with pytest.raises(comrec.ComRecError) as caught:
+        comrec.encode(image, xmp=b"x" * 70000)
+    assert caught.value.status == 1 and "XMP of 70000 bytes" in str(caught.value)
 
 
 def test_errors_carry_the_c_apis_status_and_message(image):

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -142,21 +143,58 @@ def test_no_temporary_file_is_left(runs):
     assert hidden == []
 
 
-def test_metadata_is_refused_unless_dropped(tmp_path):
-    image = picture(40, 30, 7)
+def test_metadata_is_carried_as_the_cli_carries_it(tmp_path):
+    """A camera JPEG (EXIF orientation 6, an ICC profile, XMP) and a PNG with eXIf, iCCP and a
+    compressed XMP iTXt: each file is the CLI's, with and without --strip-metadata."""
+    cms = pytest.importorskip("PIL.ImageCms")
+    icc = cms.ImageCmsProfile(cms.createProfile("sRGB")).tobytes()
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: what a camera writes for a portrait photo
-    source = tmp_path / "camera.jpg"
-    source.write_bytes(encoded(image, "JPEG", quality=90, exif=exif.tobytes()))
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    image = picture(40, 30, 7)
+    camera = tmp_path / "camera.jpg"
+    jpeg = encoded(image, "JPEG", quality=90, exif=exif.tobytes(), icc_profile=icc)
+    # Pillow writes no XMP into a JPEG: an APP1 XMP segment goes in after the SOI by hand.
+    xmp_payload = b"http://ns.adobe.com/xap/1.0/\0" + xmp
+    camera.write_bytes(jpeg[:2] + b"\xff\xe1" + (len(xmp_payload) + 2).to_bytes(2, "big") + xmp_payload + jpeg[2:])
+    png = tmp_path / "scan.png"
+    png.write_bytes(png_with_chunks(encoded(image, "PNG"), [
+        (b"eXIf", exif.tobytes()[6:] if exif.tobytes().startswith(b"Exif\0\0") else exif.tobytes()),
+        (b"iCCP", b"sRGB\0\0" + zlib.compress(icc)),
+        (b"iTXt", b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(xmp)),
+    ]))
     codec = {"quality": 75, "bpp": None, "profile": "fast", "mode": "auto"}
-    with pytest.raises(ValueError, match="EXIF metadata"):
+    for source in (camera, png):
+        for strip in (False, True):
+            ours, theirs = tmp_path / f"{source.stem}-{strip}.jpg", tmp_path / f"{source.stem}-{strip}.cli.jpg"
+            ray_batch.encode_file(str(source), str(ours), codec, 1, False, strip)
+            cli("encode", source, "-o", theirs, *(["--strip-metadata"] if strip else []))
+            assert ours.read_bytes() == theirs.read_bytes(), (source.name, strip)
+            kept = Image.open(ours)
+            assert ("exif" in kept.info) != strip and kept.info.get("icc_profile") == icc, (source.name, strip)
+            if not strip:
+                assert kept.getexif()[0x0112] == 6
+
+
+def png_with_chunks(png, chunks):
+    """`png` with `chunks` (type, data) inserted after IHDR."""
+    after_ihdr = 8 + 8 + 13 + 4
+    extra = b"".join(len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+                     for kind, data in chunks)
+    return png[:after_ihdr] + extra + png[after_ihdr:]
+
+
+def test_an_unreadable_profile_is_refused_unless_stripped(tmp_path):
+    image = picture(40, 30, 5)
+    source = tmp_path / "broken-profile.png"
+    source.write_bytes(png_with_chunks(encoded(image, "PNG"), [(b"iCCP", b"sRGB\0\0not a zlib stream")]))
+    codec = {"quality": 75, "bpp": None, "profile": "fast", "mode": "half"}
+    with pytest.raises(ValueError, match="iCCP chunk does not inflate"):
         ray_batch.encode_file(str(source), str(tmp_path / "kept.jpg"), codec, 1, False, False)
     assert not (tmp_path / "kept.jpg").exists()
-    # Dropped, the file is the CLI's without the metadata (its --strip-metadata keeps only an ICC
-    # profile, and this JPEG has none).
-    ray_batch.encode_file(str(source), str(tmp_path / "pixels.jpg"), codec, 1, False, True)
-    cli("encode", source, "-o", tmp_path / "cli.jpg", "--strip-metadata")
-    assert (tmp_path / "pixels.jpg").read_bytes() == (tmp_path / "cli.jpg").read_bytes()
+    ray_batch.encode_file(str(source), str(tmp_path / "stripped.jpg"), codec, 1, False, True)
+    cli("encode", source, "-o", tmp_path / "cli.jpg", "--mode", "half", "--strip-metadata")
+    assert (tmp_path / "stripped.jpg").read_bytes() == (tmp_path / "cli.jpg").read_bytes()
 
 
 def test_decoded_png_carries_the_files_metadata_as_the_cli_does(tmp_path):
