@@ -25,7 +25,7 @@ enum Status: Int32 {
         case .corrupt: return "the file is truncated or corrupt"
         case .unsupported: return "the file needs a format version, mode or profile this build does not have"
         case .modelMismatch: return "the file was made with other weights than this build's"
-        case .tooLarge: return "the image has more pixels than the limit"
+        case .tooLarge: return "the image has more pixels than the limit or the memory allows"
         case .arenaTooSmall: return "the arena is smaller than the size the library asked for"
         case .callback: return "a callback returned non-zero"
         case .threads: return "the threads could not be created"

@@ -156,7 +156,7 @@ extension Profile {
     public static func registered(runner: NetworkRunner) -> [Profile] {
         [
             .bicubic,
-            .learned(TinyModel.self, halfModeMaxBitsPerPixel: 0.56, runner: runner),
+            .learned(TinyModel.self, enhancer: TinyFullModel.self, enhancerMaxQuality: 75, halfModeMaxBitsPerPixel: 0.35, runner: runner),
             .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.33, runner: runner),
             .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32, runner: runner),
         ]

@@ -6,6 +6,7 @@ release CLI (swift build -c release; COMREC_BIN names another binary).
 """
 import os
 import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -149,6 +150,31 @@ def test_metadata_round_trips_and_is_the_clis(tmp_path, image):
     with pytest.raises(comrec.ComRecError) as caught:
         comrec.encode(image, xmp=b"x" * 70000)
     assert caught.value.status == 1 and "XMP of 70000 bytes" in str(caught.value)
+
+
+def test_an_encode_the_memory_cannot_hold_is_refused_not_trapped(tmp_path):
+    """Auto mode holds the whole image and its candidates: with less address space than that, the
+    library refuses the image with the bytes it needs (COMREC_ERROR_TOO_LARGE) instead of trapping
+    on the failed allocation. In a child process, whose address space is limited."""
+    script = tmp_path / "limited.py"
+    script.write_text("""
+import resource, sys
+import numpy as np
+import comrec
+with open("/proc/self/status") as f:
+    size = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+image = np.zeros((8000, 8000, 3), dtype=np.uint8)  # 192 MB; auto mode at effort 2 needs 768 MB
+resource.setrlimit(resource.RLIMIT_AS, (size + 600 * 2**20, resource.RLIM_INFINITY))
+try:
+    comrec.encode(image, mode="auto", effort=2, threads=1)
+except comrec.ComRecError as error:
+    print(error.status, error)
+    sys.exit(0)
+print("encoded")
+""")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("6 ") and "768000000 bytes of memory" in done.stdout, done.stdout
 
 
 def test_errors_carry_the_c_apis_status_and_message(image):
