@@ -344,7 +344,6 @@ struct crc_jpeg_decoder {
     int segment_capacity;
     size_t segment_bytes;
     int keep_marker;           // 0: keep every segment; -1: none; else only those with this marker
-    size_t keep_max_bytes;     // and at most this long
     crc_jpeg_memory *memory;   // where this decoder's memory comes from (NULL: the heap)
     size_t memory_mark;        // memory->used before this decoder was made
 };
@@ -359,10 +358,8 @@ static void *memory_take(crc_jpeg_memory *memory, size_t size) {
         size_t start = (memory->used + 15) & ~(size_t)15;
         if (start >= memory->used && start <= memory->size && size <= memory->size - start) {
             memory->used = start + size;
-            if (memory->used > memory->peak) memory->peak = memory->used;
             return memory->base + start;
         }
-        memory->heap_bytes += size;
     }
     return malloc(size ? size : 1);
 }
@@ -478,7 +475,7 @@ static boolean keep_segment(j_decompress_ptr cinfo) {
         fail_with(cinfo, message);
     }
     d->segment_bytes += (size_t)length;
-    if (d->keep_marker && (cinfo->unread_marker != d->keep_marker || (size_t)length > d->keep_max_bytes)) {
+    if (d->keep_marker && cinfo->unread_marker != d->keep_marker) {
         if (length > 0) (*cinfo->src->skip_input_data)(cinfo, length);
         return TRUE;
     }
@@ -516,12 +513,11 @@ static void free_decoder(crc_jpeg_decoder *d) {
 }
 
 crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, const crc_jpeg_rules *rules, char *error) {
-    return crc_jpeg_decoder_create_in(data, size, rules, NULL, 0, 0, error);
+    return crc_jpeg_decoder_create_in(data, size, rules, NULL, 0, error);
 }
 
 crc_jpeg_decoder *crc_jpeg_decoder_create_in(const uint8_t *data, size_t size, const crc_jpeg_rules *rules,
-                                             crc_jpeg_memory *memory, int keep_marker, size_t keep_max_bytes,
-                                             char *error) {
+                                             crc_jpeg_memory *memory, int keep_marker, char *error) {
     size_t mark = memory ? memory->used : 0;
     crc_jpeg_decoder *d = memory_take(memory, sizeof *d);
     if (!d) {
@@ -532,7 +528,6 @@ crc_jpeg_decoder *crc_jpeg_decoder_create_in(const uint8_t *data, size_t size, c
     d->memory = memory;
     d->memory_mark = mark;
     d->keep_marker = keep_marker;
-    d->keep_max_bytes = keep_max_bytes;
     install_error_manager(&d->jerr, &d->cinfo.err);
     d->rules = rules ? *rules : crc_jpeg_default_rules();
     if (d->rules.max_scans < 1) d->rules.max_scans = 1;

@@ -68,22 +68,21 @@ func checkedJPEG(_ bytes: UnsafeBufferPointer<UInt8>) throws(ComRecError) {
 }
 
 /// What `pipeline.inspect` says of the caller's `file`, its header read in `memory` (nil: the
-/// heap) keeping only ComRec's APP9 segments; and the memory its rows' decoder will need.
+/// heap) keeping only ComRec's APP9 segments.
 func inspected(
     _ file: UnsafeBufferPointer<UInt8>, _ pipeline: ComRecPipeline<LibJPEG>,
     memory: UnsafeMutablePointer<crc_jpeg_memory>? = nil
-) throws(ComRecError) -> (info: ComRecFileInfo, rowReaderBytes: Int) {
+) throws(ComRecError) -> ComRecFileInfo {
     try checkedJPEG(file)
-    let (header, rowReaderBytes) = try pipeline.jpeg.readHeader(
-        borrowing: file, memory: memory, keepingOnly: ComRecSegment.marker, maxSegmentBytes: Int(UInt16.max))
-    return (try pipeline.inspect(header: header, fileBytes: file.count), rowReaderBytes)
+    let header = try pipeline.jpeg.readHeader(borrowing: file, memory: memory, keepingOnly: ComRecSegment.marker)
+    return try pipeline.inspect(header: header, fileBytes: file.count)
 }
 
 @_cdecl("comrec_read_info")
 public func comrec_read_info(_ data: UnsafePointer<UInt8>?, _ size: Int, _ out: UnsafeMutablePointer<comrec_info>?) -> Int32 {
     guard let file = fileBytes(data, size), let out else { return Status.argument.rawValue }
     do throws(ComRecError) {
-        let info = try inspected(file, ComRecPipeline(jpeg: LibJPEG(), profiles: catalogueProfiles)).info
+        let info = try inspected(file, ComRecPipeline(jpeg: LibJPEG(), profiles: catalogueProfiles))
         var result = comrec_info()
         result.width = UInt32(info.segment.width)
         result.height = UInt32(info.segment.height)

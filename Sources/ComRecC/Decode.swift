@@ -13,9 +13,9 @@ import ComRecModels
 /// The largest height a JPEG (and so a ComRec file) can have: arenas sized for it fit any file.
 let largestHeight = 2 * 65535
 
-/// The arena's part for the JPEG decoder of a file whose rows need `rowReaderBytes`: those, its
-/// crc_jpeg_memory record and the alignment of both.
-func decoderArenaBytes(rowReaderBytes: Int) -> Int { rowReaderBytes + 128 }
+/// The arena's part for the JPEG decoder of a stored image `storedWidth` pixels wide: its rows'
+/// memory, its crc_jpeg_memory record and the alignment of both.
+func decoderArenaBytes(storedWidth: Int) -> Int { LibJPEG.rowReaderMemoryBytes(width: storedWidth) + 128 }
 
 @_cdecl("comrec_decode_arena_bytes")
 public func comrec_decode_arena_bytes(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ mode: Int32, _ width: UInt32) -> Int {
@@ -31,13 +31,12 @@ public func comrec_decode_arena_bytes_minimum(_ handle: OpaquePointer?, _ name: 
 
 /// The arena of the widest image of `width` for the profile `name` of `profiles`; a NULL name in
 /// full mode stands for a plain-JPEG full-mode file (no enhancer), which every build decodes.
-/// Sequential JPEGs only (what ComRec writes): a progressive one needs more, which
-/// comrec_decode_arena_bytes_for_file says.
+/// A progressive file's coefficients, which grow with the height, come from the heap.
 private func decodeArenaBytes(_ profiles: [Profile], _ name: UnsafePointer<CChar>?, _ mode: Int32, _ width: UInt32) -> Int {
     guard width >= 1, width <= 2 * 65535, mode == 0 || mode == 1 else { return 0 }
     let w = Int(width)
     let storedWidth = mode == 0 ? (w + 1) / 2 : w
-    let decoder = decoderArenaBytes(rowReaderBytes: LibJPEG.rowReaderMemoryBytes(width: storedWidth))
+    let decoder = decoderArenaBytes(storedWidth: storedWidth)
     let plainRow = w * 3 + 64
     guard let name else { return mode == 1 ? plainRow + decoder : 0 }
     let profileName = String(cString: name)
@@ -60,8 +59,8 @@ public func comrec_decode_arena_bytes_for_file(
     guard let file = fileBytes(data, size), let bytes else { return context.fail(.argument, "NULL data or result pointer") }
     do throws(ComRecError) {
         let pipeline = context.pipeline
-        let (info, rowReaderBytes) = try inspected(file, pipeline)
-        bytes.pointee = try pipeline.streamedDecoding(info).arenaBytes + decoderArenaBytes(rowReaderBytes: rowReaderBytes)
+        let info = try inspected(file, pipeline)
+        bytes.pointee = try pipeline.streamedDecoding(info).arenaBytes + decoderArenaBytes(storedWidth: info.storedWidth)
         return context.succeed()
     } catch {
         return context.fail(error)
@@ -91,10 +90,9 @@ public func comrec_decode(
     do throws(ComRecError) {
         var pipeline = context.pipeline
         // The header is read with the whole arena as the decoder's memory: nothing is in it yet.
-        var whole = crc_jpeg_memory(base: arena.assumingMemoryBound(to: UInt8.self), size: arenaBytes, used: 0, peak: 0,
-                                    heap_bytes: 0)
-        let (info, rowReaderBytes) = try inspected(file, pipeline, memory: &whole)
-        let decoderBytes = decoderArenaBytes(rowReaderBytes: rowReaderBytes)
+        var whole = crc_jpeg_memory(base: arena.assumingMemoryBound(to: UInt8.self), size: arenaBytes, used: 0)
+        let info = try inspected(file, pipeline, memory: &whole)
+        let decoderBytes = decoderArenaBytes(storedWidth: info.storedWidth)
         var decoding = try pipeline.streamedDecoding(info)
         if arenaBytes < decoding.arenaBytes + decoderBytes, let smallest = context.smallestArenaProfiles {
             // The measured choice does not fit: direct convolutions need less and give the same bytes.
@@ -115,7 +113,7 @@ public func comrec_decode(
         let memoryStart = recordAddress + 64
         record.initialize(to: crc_jpeg_memory(
             base: UnsafeMutablePointer(bitPattern: memoryStart), size: Int(bitPattern: arena) + arenaBytes - memoryStart,
-            used: 0, peak: 0, heap_bytes: 0))
+            used: 0))
         // The caller's bytes stay valid for the call: the reader borrows them, no copy.
         var rows = BoardRows(reader: try LibJPEG.RowReader(borrowing: file, maxPixels: context.maxPixels, memory: record))
         let width = UInt32(decoding.width)

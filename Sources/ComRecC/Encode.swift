@@ -261,10 +261,9 @@ private func encodeWholeImage(
     readUser: UnsafeMutableRawPointer?, write: comrec_write_callback, writeUser: UnsafeMutableRawPointer?,
     context: Context
 ) -> Int32 {
-    // Swift traps on a failed allocation, so the memory this path will hold is asked for first:
-    // the peak per pixel that `comrec encode` measured for the same work (ComRecIO's WorkingMemory,
-    // which also counts its input decoding), granted now or refused with the bytes named.
-    let (working, overflow) = (w * h).multipliedReportingOverflow(by: choice.effort == 2 ? 12 : 6)
+    // Swift traps on a failed allocation, so the memory this path will hold is asked for first,
+    // granted now or refused with the bytes named.
+    let (working, overflow) = (w * h).multipliedReportingOverflow(by: wholeImageEncodeBytesPerPixel(effort: choice.effort))
     guard !overflow, crc_memory_grantable(working) != 0 else {
         return context.fail(.tooLarge, "encoding a \(w) x \(h) image in auto mode or to a size target needs about "
                             + "\(overflow ? "too many" : "\(working)") bytes of memory, which the system refuses now")

@@ -33,6 +33,11 @@ public struct ModeChoiceResult: Sendable {
     public var reason: String
 }
 
+/// Peak memory per pixel of encoding a whole image with ModeChoosingEncoder at `effort`, as
+/// `comrec encode` measured it (its input decoding included; ComRecIO's WorkingMemory says how):
+/// the figure a caller asks the system for before it allocates the image.
+public func wholeImageEncodeBytesPerPixel(effort: Int) -> Int { effort == 2 ? 12 : 6 }
+
 /// Encodes one image with a profile in the requested mode, with any JPEG coder.
 public struct ModeChoosingEncoder<JPEG: JPEGCoder> {
     public var pipeline: ComRecPipeline<JPEG>

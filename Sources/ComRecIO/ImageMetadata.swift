@@ -32,7 +32,6 @@ public struct ImageMetadata: Equatable, Sendable {
     public static let iccHeader = MetadataSegments.iccHeader
     public static let maxExifBytes = MetadataSegments.maxExifBytes
     public static let maxXMPBytes = MetadataSegments.maxXMPBytes
-    public static let maxICCChunkBytes = MetadataSegments.maxICCChunkBytes
     public static let maxICCBytes = MetadataSegments.maxICCBytes
 
     public var isEmpty: Bool { exif == nil && xmp == nil && icc == nil && unreadableICC == nil }

@@ -10,8 +10,8 @@ import Foundation
 /// streams, so it needs memory for the width only, except libjpeg's coefficient buffer of a
 /// progressive file (about 3 bytes per stored pixel): 4 covers it.
 public enum WorkingMemory {
-    public static let encodeBytesPerPixel = 6
-    public static let encodeEffort2BytesPerPixel = 12
+    public static let encodeBytesPerPixel = wholeImageEncodeBytesPerPixel(effort: 1)
+    public static let encodeEffort2BytesPerPixel = wholeImageEncodeBytesPerPixel(effort: 2)
     public static let enhanceBytesPerPixel = 8
     public static let decodeBytesPerPixel = 4
 

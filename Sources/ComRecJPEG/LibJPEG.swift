@@ -178,7 +178,7 @@ extension LibJPEG {
             self.onDamage = onDamage
             var c = rules.c
             guard let decoder = crc_jpeg_decoder_create_in(
-                data.baseAddress, data.count, &c, memory, memory == nil ? 0 : -1, 0, &error
+                data.baseAddress, data.count, &c, memory, memory == nil ? 0 : -1, &error
             ) else {
                 let message = cString(error)
                 if owned { data.deallocate() }

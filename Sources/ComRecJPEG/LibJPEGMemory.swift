@@ -12,22 +12,18 @@ extension LibJPEG {
         Int(crc_jpeg_row_decode_bytes(UInt32(clamping: width)))
     }
 
-    /// The header of `jpeg` read in `memory` (given back before returning; nil: the heap), keeping
-    /// only the segments with `marker` of at most `maxSegmentBytes` bytes; and the memory a
-    /// `RowReader` of this file needs (`rowReaderMemoryBytes`: a progressive file's coefficients
-    /// come from the heap).
+    /// The header of `jpeg`, borrowed (never copied), read in `memory` (given back before
+    /// returning; nil: the heap), keeping only the segments with `marker`.
     public func readHeader(
         borrowing jpeg: UnsafeBufferPointer<UInt8>, memory: UnsafeMutablePointer<crc_jpeg_memory>?,
-        keepingOnly marker: UInt8, maxSegmentBytes: Int
-    ) throws(ComRecError) -> (header: JPEGHeader, rowReaderBytes: Int) {
+        keepingOnly marker: UInt8
+    ) throws(ComRecError) -> JPEGHeader {
         var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
         var c = rules.c
-        guard let decoder = crc_jpeg_decoder_create_in(
-            jpeg.baseAddress, jpeg.count, &c, memory, Int32(marker), maxSegmentBytes, &error
-        ) else { throw .jpeg(cString(error)) }
+        guard let decoder = crc_jpeg_decoder_create_in(jpeg.baseAddress, jpeg.count, &c, memory, Int32(marker), &error)
+        else { throw .jpeg(cString(error)) }
         defer { crc_jpeg_decoder_destroy(decoder) }
-        let header = header(of: decoder)
-        return (header, Self.rowReaderMemoryBytes(width: header.width))
+        return header(of: decoder)
     }
 }
 

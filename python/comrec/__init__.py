@@ -175,12 +175,10 @@ def encode(image, quality=75, bpp=None, profile="fast", mode="auto", effort=1, p
     options.progressive = 1 if progressive else 0
     if exif is not None and bytes(exif[:6]) == b"Exif\0\0":
         exif = exif[6:]
-    keep = []  # the bytes stay referenced until the call returns
     for field, value in (("exif", exif), ("xmp", xmp), ("icc", icc_profile)):
         if value is not None:
             data = bytes(value)
-            keep.append(data)
-            setattr(options, field, data)
+            setattr(options, field, data)  # the structure keeps a reference to the bytes
             setattr(options, field + "_bytes", len(data))
     if bpp is not None:
         if not bpp > 0:

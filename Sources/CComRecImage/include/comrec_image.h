@@ -97,27 +97,22 @@ crc_jpeg_decoder *crc_jpeg_decoder_create(const uint8_t *data, size_t size, cons
 /// Memory for decoders taken from a caller's buffer instead of the heap: a bump allocator over
 /// `base[0 ..< size]`. A decoder created in it puts there itself, its copies of the segments and,
 /// in a build with CRC_JPEG_MEMORY_HOOKS linked with a static libjpeg (jpeg.c says how), every
-/// allocation libjpeg makes for it. What does not fit comes from the heap (`heap_bytes` counts
-/// it): a progressive or multi-scan file's whole-image coefficients, which
-/// crc_jpeg_row_decode_bytes does not cover. Destroying the
-/// decoder gives back everything it took (decoders in one memory are destroyed last-made first).
-/// `peak` is the most of `base` ever in use.
+/// allocation libjpeg makes for it. What does not fit comes from the heap: a progressive or
+/// multi-scan file's whole-image coefficients, which crc_jpeg_row_decode_bytes does not cover.
+/// Destroying the decoder gives back everything it took (decoders in one memory are destroyed
+/// last-made first).
 typedef struct crc_jpeg_memory {
     uint8_t *base;
     size_t size;
     size_t used;
-    size_t peak;
-    size_t heap_bytes;
 } crc_jpeg_memory;
 
 /// crc_jpeg_decoder_create in `memory` (NULL: the heap), keeping only the segments whose marker
-/// is `keep_marker` and whose payload has at most `keep_max_bytes` bytes (keep_marker 0: every
-/// APPn and COM segment, of any size; -1: none). Segments not kept still count against the rules'
-/// limits. When memory runs out (the heap too) the decoder fails with a message that begins with
-/// CRC_JPEG_OUT_OF_MEMORY.
+/// is `keep_marker` (0: every APPn and COM segment; -1: none). Segments not kept still count
+/// against the rules' limits. When memory runs out (the heap too) the decoder fails with a
+/// message that begins with CRC_JPEG_OUT_OF_MEMORY.
 crc_jpeg_decoder *crc_jpeg_decoder_create_in(const uint8_t *data, size_t size, const crc_jpeg_rules *rules,
-                                             crc_jpeg_memory *memory, int keep_marker, size_t keep_max_bytes,
-                                             char *error);
+                                             crc_jpeg_memory *memory, int keep_marker, char *error);
 #define CRC_JPEG_OUT_OF_MEMORY "out of memory"
 /// Memory that always suffices for a decoder in a crc_jpeg_memory and its row decode, without
 /// segment copies: a sequential (one-scan) JPEG `width` pixels wide, of up to 3 components with
