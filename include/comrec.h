@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /** Version of this header's API; comrec_api_version() returns the library's. */
-#define COMREC_API_VERSION 2
+#define COMREC_API_VERSION 3
 
 typedef enum comrec_status {
     COMREC_OK = 0,
@@ -175,10 +175,13 @@ typedef struct comrec_encode_options {
     size_t xmp_bytes;
     const uint8_t *icc;  /**< the ICC colour profile; at most 255 APP2 chunks (16.7 MB) */
     size_t icc_bytes;
+    int trellis;         /**< 1 (default): full mode's JPEG is trellis-quantised (smaller for the
+                              same error, as `comrec encode`); 0: rounded by libjpeg's own encoder
+                              (`--no-trellis`). Half mode's JPEG is always rounded. */
 } comrec_encode_options;
 
 /** Fills `options` with the defaults: profile fast, quality 75, half mode, baseline, no size
- *  target, effort 1. (The CLI's default mode is auto: see comrec_encode.) */
+ *  target, effort 1, trellis 1. (The CLI's default mode is auto: see comrec_encode.) */
 void comrec_encode_options_init(comrec_encode_options *options);
 /** Arena bytes that encoding an image up to `width` pixels wide with `options` (NULL: the
  *  defaults) needs, whatever the height (0 for invalid options, a width of 0, or a width whose
@@ -187,10 +190,11 @@ size_t comrec_encode_arena_bytes(const comrec_context *context, const comrec_enc
 /** Encodes a `width` x `height` image whose rows `read` gives into a ComRec file that goes to
  *  `write` (`options` NULL: the defaults): the bytes of `comrec encode --profile P --mode M
  *  --quality Q` (or `--bpp B`, `--effort E`, `--progressive`) on the same image.
- *  HALF and FULL at a quality stream: the rows go through the networks into libjpeg as they come,
- *  in the arena. AUTO mode and a bits-per-pixel target encode several candidates, so they read
- *  the whole image into memory of their own (width x height x 3 bytes and the candidates'
- *  files) and need only a small arena. */
+ *  HALF at a quality, and FULL at a quality with trellis 0, stream: the rows go through the
+ *  networks into libjpeg as they come, in the arena. AUTO mode, a bits-per-pixel target and FULL
+ *  with trellis (which chooses each block's coefficients from the whole image's statistics) read
+ *  the whole image into memory of their own (width x height x 3 bytes, the candidates' files,
+ *  and for trellis 6 bytes per pixel of planes and coefficients) and need only a small arena. */
 comrec_status comrec_encode(
     comrec_context *context, uint32_t width, uint32_t height, comrec_read_callback read, void *read_user,
     const comrec_encode_options *options, void *arena, size_t arena_bytes, comrec_write_callback write,

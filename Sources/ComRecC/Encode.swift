@@ -35,7 +35,7 @@ struct EncodeChoice {
 /// The defaults of comrec_encode_options_init.
 var defaultEncodeOptions: comrec_encode_options {
     comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0, max_bits_per_pixel: 0, effort: 1,
-                          exif: nil, exif_bytes: 0, xmp: nil, xmp_bytes: 0, icc: nil, icc_bytes: 0)
+                          exif: nil, exif_bytes: 0, xmp: nil, xmp_bytes: 0, icc: nil, icc_bytes: 0, trellis: 1)
 }
 
 /// The checked options, or a reason to refuse them.
@@ -61,10 +61,14 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
     guard bpp == 0 || (bpp > 0 && bpp.isFinite) else {
         return .failure(FailReason(.argument, "max_bits_per_pixel must be 0 (none) or a positive number"))
     }
+    guard options.trellis == 0 || options.trellis == 1 else {
+        return .failure(FailReason(.argument, "trellis must be 0 or 1"))
+    }
     let request = requests[Int(options.mode)]
     let target: SizeTarget = bpp > 0 ? .bitsPerPixel(bpp) : .quality(Int(options.quality))
     let settings = JPEGSettings(quality: Int(options.quality), chroma: .subsampled420, optimizeCoding: true,
-                                progressive: options.progressive == 1)
+                                progressive: options.progressive == 1,
+                                trellis: options.trellis == 1 ? TrellisTuning() : nil)
     let metadata: [JPEGSegment]
     do throws(ComRecError) {
         metadata = try MetadataSegments.segments(
@@ -76,7 +80,8 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
     var streamed: CodecMode? = nil
     if bpp == 0 {
         // A half-mode encode streams through the profile's ComCNN; bicubic has none.
-        if request == .full || (request == .half && profile.networks != nil) {
+        // Full mode with trellis chooses coefficients from the whole image's statistics.
+        if (request == .full && settings.trellis == nil) || (request == .half && profile.networks != nil) {
             streamed = request == .half ? .half : .full
         }
     }
@@ -263,7 +268,8 @@ private func encodeWholeImage(
 ) -> Int32 {
     // Swift traps on a failed allocation, so the memory this path will hold is asked for first,
     // granted now or refused with the bytes named.
-    let (working, overflow) = (w * h).multipliedReportingOverflow(by: wholeImageEncodeBytesPerPixel(effort: choice.effort))
+    let (working, overflow) = (w * h).multipliedReportingOverflow(
+        by: wholeImageEncodeBytesPerPixel(effort: choice.effort, trellis: choice.settings.trellis != nil))
     guard !overflow, crc_memory_grantable(working) != 0 else {
         return context.fail(.tooLarge, "encoding a \(w) x \(h) image in auto mode or to a size target needs about "
                             + "\(overflow ? "too many" : "\(working)") bytes of memory, which the system refuses now")

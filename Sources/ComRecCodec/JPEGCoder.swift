@@ -12,15 +12,38 @@ public struct JPEGSettings: Equatable, Sendable {
     /// One grey component (the image's first channel; its three channels are equal) instead of
     /// three colour ones.
     public var grey: Bool
+    /// Rate-distortion optimised quantisation (trellis) instead of rounding: smaller files for the
+    /// error, still standard JPEG. nil: libjpeg's own encoder, rounding.
+    public var trellis: TrellisTuning?
 
     public init(quality: Int, chroma: Chroma = .subsampled420, optimizeCoding: Bool = true, progressive: Bool = false,
-                grey: Bool = false) {
+                grey: Bool = false, trellis: TrellisTuning? = nil) {
         self.quality = quality
         self.chroma = chroma
         self.optimizeCoding = optimizeCoding
         self.progressive = progressive
         self.grey = grey
+        self.trellis = trellis
     }
+}
+
+/// How the trellis trades bits for error (JPEGSettings.trellis).
+public struct TrellisTuning: Equatable, Sendable {
+    /// Lambda as a multiple of luma's typical squared step (the geometric mean of the AC steps):
+    /// larger gives smaller files at more error per coefficient.
+    public var lambdaScale: Double
+    /// Whether a ComRec file's half-mode JPEG (the compact image) is trellis-quantised too; by
+    /// default only full mode's is (ComRecPipeline.file).
+    public var inHalfMode: Bool
+
+    public init(lambdaScale: Double = TrellisTuning.defaultLambdaScale, inHalfMode: Bool = false) {
+        self.lambdaScale = lambdaScale
+        self.inHalfMode = inHalfMode
+    }
+
+    /// Chosen on training images (docs/results.md): plain JPEG's BD-rate is within 1% of its best
+    /// from 0.035 to 0.07, and the enhancer's is better at the lower end.
+    public static let defaultLambdaScale = 0.035
 }
 
 /// An APPn or COM segment: marker byte (0xE0 + n, or 0xFE) and payload (after the length bytes).

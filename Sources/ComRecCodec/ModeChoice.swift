@@ -35,8 +35,11 @@ public struct ModeChoiceResult: Sendable {
 
 /// Peak memory per pixel of encoding a whole image with ModeChoosingEncoder at `effort`, as
 /// `comrec encode` measured it (its input decoding included; ComRecIO's WorkingMemory says how):
-/// the figure a caller asks the system for before it allocates the image.
-public func wholeImageEncodeBytesPerPixel(effort: Int) -> Int { effort == 2 ? 12 : 6 }
+/// the figure a caller asks the system for before it allocates the image. Trellis quantisation
+/// adds its planes and coefficients (2 bytes per sample and per coefficient: 6 bytes per pixel).
+public func wholeImageEncodeBytesPerPixel(effort: Int, trellis: Bool = true) -> Int {
+    (effort == 2 ? 12 : 6) + (trellis ? 6 : 0)
+}
 
 /// Encodes one image with a profile in the requested mode, with any JPEG coder.
 public struct ModeChoosingEncoder<JPEG: JPEGCoder> {

@@ -84,6 +84,11 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
             mode: mode, profile: profile.name, modelHash: profile.modelHash(for: mode, quality: settings.quality),
             width: width, height: height, quality: settings.quality)
         let payload = try segment.serialised()
+        var settings = settings
+        // The half-mode networks learnt from rounded JPEGs of the compact image, and trellis there
+        // measured worse (docs/results.md, "Trellis quantisation"): unless asked, only full mode's
+        // JPEG is trellis-quantised.
+        if mode == .half && settings.trellis?.inHalfMode != true { settings.trellis = nil }
         let expected = mode == .half ? compactSize(width: width, height: height) : (width: width, height: height)
         precondition(stored.width == expected.width && stored.height == expected.height,
                      "the stored image of a \(mode.name)-mode file has the wrong size")

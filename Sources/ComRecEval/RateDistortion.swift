@@ -27,6 +27,8 @@ public struct RDPoint: Equatable, Sendable {
 public struct RDEvaluation {
     public var images: [RGB8Image]
     public var jpeg = LibJPEG()
+    /// How the profiles' curves quantise their stored JPEG (nil: rounding, libjpeg's encoder).
+    public var trellis: TrellisTuning?
 
     public init(images: [RGB8Image]) {
         precondition(!images.isEmpty)
@@ -36,12 +38,13 @@ public struct RDEvaluation {
     /// Whether MS-SSIM (5 scales) is defined for every image.
     public var hasMSSSIM: Bool { images.allSatisfy { min($0.width, $0.height) >= MSSSIM.minSide() } }
 
-    /// The whole image as a plain JPEG at each quality. `progress(done)` counts encoded images.
-    public func jpegCurve(qualities: [Int], progress: (Int) -> Void = { _ in }) throws -> [RDPoint] {
+    /// The whole image as a plain JPEG at each quality (quantised by `trellis` when given).
+    /// `progress(done)` counts encoded images.
+    public func jpegCurve(qualities: [Int], trellis: TrellisTuning? = nil, progress: (Int) -> Void = { _ in }) throws -> [RDPoint] {
         var done = 0
         return try qualities.map { q in
             try point(q) { image in
-                let file = try jpeg.encode(image, settings: JPEGSettings(quality: q), segments: [])
+                let file = try jpeg.encode(image, settings: JPEGSettings(quality: q, trellis: trellis), segments: [])
                 done += 1
                 progress(done)
                 return (file.count, try jpeg.decode(file, maxPixels: image.pixelCount))
@@ -66,7 +69,7 @@ public struct RDEvaluation {
             var index = 0
             return try point(q) { image in
                 let file = try pipeline.file(storing: stored[index], width: image.width, height: image.height,
-                                             profile: profile, mode: mode, settings: JPEGSettings(quality: q))
+                                             profile: profile, mode: mode, settings: JPEGSettings(quality: q, trellis: trellis))
                 index += 1
                 let decoded = try pipeline.decode(file)
                 done += 1
@@ -81,7 +84,7 @@ public struct RDEvaluation {
     public func autoCurve(
         _ profile: Profile, qualities: [Int], effort: Int = 1, progress: (Int) -> Void = { _ in }
     ) throws -> (points: [RDPoint], halfCounts: [Int]) {
-        let encoder = ModeChoosingEncoder(jpeg: jpeg, profile: profile, settings: JPEGSettings(quality: 75))
+        let encoder = ModeChoosingEncoder(jpeg: jpeg, profile: profile, settings: JPEGSettings(quality: 75, trellis: trellis))
         var done = 0, halfCounts: [Int] = []
         let points = try qualities.map { q in
             var halves = 0

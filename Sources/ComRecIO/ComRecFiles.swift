@@ -7,7 +7,8 @@ import ComRecCodec
 public struct EncodeOptions: Sendable {
     /// nil: the default profile (`Profile.defaultName`) on the shared runner.
     public var profile: Profile?
-    /// JPEG settings (4:2:0, optimised Huffman, baseline unless progressive) and the quality of
+    /// JPEG settings (4:2:0, optimised Huffman, baseline unless progressive, full mode's JPEG
+    /// trellis-quantised unless `trellis` is false) and the quality of
     /// `encodeFile(input:output:options:)` (a size budget in auto mode, ModeChoice.swift).
     public var jpeg: JPEGSettings
     /// Half, full, or chosen per file (docs/modes.md).
@@ -24,13 +25,14 @@ public struct EncodeOptions: Sendable {
 
     public init(
         profile: Profile? = nil, quality: Int = defaultQuality,
-        progressive: Bool = false, mode: ModeRequest = .auto, effort: Int = 1,
+        progressive: Bool = false, trellis: Bool = true, mode: ModeRequest = .auto, effort: Int = 1,
         read: ImageReadOptions = ImageReadOptions(), force: Bool = false, stripMetadata: Bool = false
     ) {
         self.profile = profile
         self.mode = mode
         self.effort = effort
-        self.jpeg = JPEGSettings(quality: quality, chroma: .subsampled420, optimizeCoding: true, progressive: progressive)
+        self.jpeg = JPEGSettings(quality: quality, chroma: .subsampled420, optimizeCoding: true, progressive: progressive,
+                                 trellis: trellis ? TrellisTuning() : nil)
         self.read = read
         self.force = force
         self.stripMetadata = stripMetadata

@@ -57,6 +57,15 @@ public struct LibJPEG: JPEGCoder, Sendable {
                 offset += segment.payload.count
             }
             let components = settings.grey ? 1 : 3
+            if let tuning = settings.trellis {
+                let coder = CoefficientEncoder(width: image.width, height: image.height, settings: settings)
+                let blocks = coder.quantise(image, quality: settings.quality, tuning: tuning)
+                return withBlockPointers(blocks) { pointers in
+                    crc_jpeg_encode_coefficients(
+                        UInt32(image.width), UInt32(image.height), Int32(components), &options, pointers,
+                        markers, Int32(markers.count), &out, &outSize, &error)
+                }
+            }
             let samples = settings.grey ? image.greyChannel() : image.pixels
             return samples.withUnsafeBufferPointer { pixels in
                 crc_jpeg_encode(
@@ -67,6 +76,15 @@ public struct LibJPEG: JPEGCoder, Sendable {
         guard status == 0, let out else { throw .jpegEncoder(cString(error)) }
         defer { crc_free(out) }
         return Array(UnsafeBufferPointer(start: out, count: outSize))
+    }
+
+    /// Calls `body` with a C array of pointers to each component's blocks.
+    private func withBlockPointers<T>(_ blocks: [[Int16]], _ body: (UnsafePointer<UnsafePointer<Int16>?>) -> T) -> T {
+        func nest(_ index: Int, _ pointers: [UnsafePointer<Int16>?]) -> T {
+            guard index < blocks.count else { return pointers.withUnsafeBufferPointer { body($0.baseAddress!) } }
+            return blocks[index].withUnsafeBufferPointer { nest(index + 1, pointers + [$0.baseAddress]) }
+        }
+        return nest(0, [])
     }
 
     public func readHeader(_ jpeg: [UInt8]) throws(ComRecError) -> JPEGHeader {

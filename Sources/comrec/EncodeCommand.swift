@@ -55,6 +55,10 @@ struct EncodeCommand: ParsableCommand {
     @Flag(help: "Write the JPEG as progressive (same pixels, often smaller).")
     var progressive = false
 
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp(
+        "Trellis-quantise full mode's JPEG: each block's coefficients chosen for the least error plus bits, in standard JPEG syntax (smaller files for the same quality of picture; encoding takes longer). --no-trellis rounds them, as libjpeg does. Half mode's JPEG is always rounded."))
+    var trellis = true
+
     @Flag(help: "Composite images with transparency on white instead of refusing them.")
     var flattenAlpha = false
 
@@ -77,9 +81,9 @@ struct EncodeCommand: ParsableCommand {
     func run() throws {
         let options = EncodeOptions(
             profile: try reportingFailure { try profile.resolved() }, quality: quality, progressive: progressive,
-            mode: mode, effort: effort,
+            trellis: trellis, mode: mode, effort: effort,
             read: read.imageOptions(
-                bytesPerPixel: effort == 2 ? WorkingMemory.encodeEffort2BytesPerPixel : WorkingMemory.encodeBytesPerPixel,
+                bytesPerPixel: wholeImageEncodeBytesPerPixel(effort: effort, trellis: trellis),
                 flattenAlpha: flattenAlpha, jpegRules: jpegInput.rules),
             force: write.force,
             stripMetadata: stripMetadata)

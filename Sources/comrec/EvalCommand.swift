@@ -56,6 +56,11 @@ struct EvalCommand: ParsableCommand {
                                valueName: "1|2"))
     var effort: Int = 1
 
+    @Option(help: ArgumentHelp(
+        "Quantise the profiles' stored JPEGs by trellis with this lambda scale (as `encode --trellis`), and add a `jpeg-trellis` curve: plain JPEG quantised the same way.",
+        valueName: "scale"))
+    var trellis: Double?
+
     @Option(help: ArgumentHelp("Use only the first N images (by name).", valueName: "n"))
     var limit: Int?
 
@@ -70,6 +75,7 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         guard effort == 1 || effort == 2 else { throw ValidationError("--effort must be 1 or 2, not \(effort)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if let trellis, !(trellis > 0 && trellis <= 16) { throw ValidationError("--trellis must be in (0, 16], not \(trellis)") }
     }
 
 
@@ -90,9 +96,11 @@ struct EvalCommand: ParsableCommand {
         let fullQ = fullQualities?.values ?? jpegQ
         let modes = Set(self.modes.values)
 
-        let evaluation = RDEvaluation(images: images)
+        var evaluation = RDEvaluation(images: images)
+        let tuning = trellis.map { TrellisTuning(lambdaScale: $0) }
+        evaluation.trellis = tuning
         // Work units for the progress bar: one per image per encode-and-decode.
-        var total = images.count * jpegQ.count
+        var total = images.count * jpegQ.count * (tuning == nil ? 1 : 2)
         for profile in chosen {
             if modes.contains(.half) { total += images.count * (halfQ.count + 1) }
             if modes.contains(.full) && !profile.full.isPlainJPEG { total += images.count * (fullQ.count + 1) }
@@ -108,6 +116,11 @@ struct EvalCommand: ParsableCommand {
             finished += units
         }
         try run("jpeg", units: images.count * jpegQ.count) { try evaluation.jpegCurve(qualities: jpegQ, progress: $0) }
+        if let tuning {
+            try run("jpeg-trellis", units: images.count * jpegQ.count) {
+                try evaluation.jpegCurve(qualities: jpegQ, trellis: tuning, progress: $0)
+            }
+        }
         for profile in chosen {
             if modes.contains(.half) {
                 try run(profile.name, units: images.count * (halfQ.count + 1)) {

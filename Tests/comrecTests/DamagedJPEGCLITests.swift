@@ -76,10 +76,11 @@ import Testing
     @Test func maxMemoryLowersThePixelLimit() throws {
         let dir = TemporaryDirectory()
         let input = Fixtures.path("rgb-33x17.png")  // 561 pixels
-        let refused = try CLI.run(["encode", input, "-o", dir.file("a.jpg"), "--max-memory", "2K"])
-        #expect(refused.status == 1 && refused.stderr.contains("over the limit of 341 pixels"), "\(refused.stderr)")
+        let perPixel = wholeImageEncodeBytesPerPixel(effort: 1)
+        let refused = try CLI.run(["encode", input, "-o", dir.file("a.jpg"), "--max-memory", "4K"])
+        #expect(refused.status == 1 && refused.stderr.contains("over the limit of \(4096 / perPixel) pixels"), "\(refused.stderr)")
         #expect(refused.stderr.contains("--max-memory"))
-        let fits = try CLI.run(["encode", input, "-o", dir.file("b.jpg"), "--max-memory", "4k"])
+        let fits = try CLI.run(["encode", input, "-o", dir.file("b.jpg"), "--max-memory", "\(561 * perPixel / 1024 + 1)k"])
         #expect(fits.status == 0, "\(fits.stderr)")
         for bad in ["0", "-5", "12Q", "1.5G", "99999999999G"] {
             let result = try CLI.run(["encode", input, "-o", dir.file("c.jpg"), "--max-memory", bad])

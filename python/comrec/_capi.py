@@ -8,7 +8,7 @@ import ctypes
 import os
 from pathlib import Path
 
-API_VERSION = 2  # COMREC_API_VERSION of the header these declarations follow
+API_VERSION = 3  # COMREC_API_VERSION of the header these declarations follow
 
 MODE_HALF, MODE_FULL, MODE_AUTO = 0, 1, 2
 MODES = {"half": MODE_HALF, "full": MODE_FULL, "auto": MODE_AUTO}
@@ -29,6 +29,7 @@ class EncodeOptions(ctypes.Structure):
         ("progressive", ctypes.c_int), ("max_bits_per_pixel", ctypes.c_double), ("effort", ctypes.c_int),
         ("exif", ctypes.c_char_p), ("exif_bytes", ctypes.c_size_t), ("xmp", ctypes.c_char_p),
         ("xmp_bytes", ctypes.c_size_t), ("icc", ctypes.c_char_p), ("icc_bytes", ctypes.c_size_t),
+        ("trellis", ctypes.c_int),
     ]
 
 

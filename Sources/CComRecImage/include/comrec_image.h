@@ -46,6 +46,21 @@ int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int 
                     const crc_jpeg_marker *markers, int marker_count,
                     uint8_t **out, size_t *out_size, char *error);
 
+/// Blocks of 8x8 coefficients of one component of a `width` x `height` image with `components`
+/// (1 or 3) and 4:2:0 (chroma444 0) or 4:4:4 sampling, as libjpeg counts them (without the
+/// padding to whole MCUs). Returns 0, or -1 for an invalid component or size.
+int crc_jpeg_component_blocks(uint32_t width, uint32_t height, int components, int chroma444, int component,
+                              uint32_t *width_in_blocks, uint32_t *height_in_blocks);
+
+/// Writes a JPEG from quantised coefficients (jpeg_write_coefficients) with the quantisation
+/// tables, sampling and coding that crc_jpeg_encode uses for `options`. `blocks[c]` holds component
+/// c's blocks row by row (crc_jpeg_component_blocks), 64 coefficients each in natural (row-major)
+/// order, already divided by the table's steps. Output and errors as crc_jpeg_encode.
+int crc_jpeg_encode_coefficients(uint32_t width, uint32_t height, int components,
+                                 const crc_jpeg_encode_options *options, const int16_t *const *blocks,
+                                 const crc_jpeg_marker *markers, int marker_count,
+                                 uint8_t **out, size_t *out_size, char *error);
+
 /// Receives encoded bytes; returns 0, or non-zero to stop the encode (an error).
 typedef int (*crc_write_fn)(void *user, const uint8_t *bytes, size_t size);
 
