@@ -354,7 +354,7 @@ int main(int argc, char **argv) {
     comrec_encode_options options;
     comrec_encode_options_init(&options);
     CHECK(options.quality == 75 && options.mode == COMREC_MODE_HALF && options.profile == NULL && options.effort == 1
-              && options.max_bits_per_pixel == 0,
+              && options.max_bits_per_pixel == 0 && options.trellis == 1,
           "default options");
     size_t encode_need = comrec_encode_arena_bytes(context, &options, 40);
     void *encode_arena = malloc(encode_need);
@@ -397,6 +397,26 @@ int main(int argc, char **argv) {
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &automatic, encode_arena, small_arena, discard_bytes,
                         &written) == COMREC_ERROR_ARGUMENT,
           "effort 3");
+    /* FULL mode: trellis reads the whole image (a small arena), rounding streams (the row's arena). */
+    comrec_encode_options full;
+    comrec_encode_options_init(&full);
+    full.mode = COMREC_MODE_FULL;
+    size_t trellis_arena = comrec_encode_arena_bytes(context, &full, 40);
+    full.trellis = 0;
+    size_t rounding_arena = comrec_encode_arena_bytes(context, &full, 40);
+    CHECK(trellis_arena > 0 && trellis_arena < rounding_arena, "full-mode arenas: trellis %zu, rounding %zu", trellis_arena,
+          rounding_arena);
+    for (int trellis = 0; trellis <= 1; trellis++) {
+        full.trellis = trellis;
+        written = 0;
+        CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
+                  == COMREC_OK && written > 0,
+              "full mode, trellis %d", trellis);
+    }
+    full.trellis = 2;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
+              == COMREC_ERROR_ARGUMENT,
+          "trellis 2");
     options.quality = 0;
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
