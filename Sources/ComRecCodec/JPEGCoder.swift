@@ -29,21 +29,26 @@ public struct JPEGSettings: Equatable, Sendable {
 
 /// How the trellis trades bits for error (JPEGSettings.trellis).
 public struct TrellisTuning: Equatable, Sendable {
-    /// Lambda as a multiple of luma's typical squared step (the geometric mean of the AC steps):
-    /// larger gives smaller files at more error per coefficient.
-    public var lambdaScale: Double
+    /// Lambda as a multiple of luma's typical squared step (the geometric mean of its AC steps):
+    /// larger gives smaller files at more error per coefficient. nil: chosen per file, by whether
+    /// an enhancer will restore it (ComRecPipeline.file): `enhancedLambdaScale` when one will,
+    /// else `plainLambdaScale`.
+    public var lambdaScale: Double?
     /// Whether a ComRec file's half-mode JPEG (the compact image) is trellis-quantised too; by
     /// default only full mode's is (ComRecPipeline.file).
     public var inHalfMode: Bool
 
-    public init(lambdaScale: Double = TrellisTuning.defaultLambdaScale, inHalfMode: Bool = false) {
+    public init(lambdaScale: Double? = nil, inHalfMode: Bool = false) {
         self.lambdaScale = lambdaScale
         self.inHalfMode = inHalfMode
     }
 
-    /// Chosen on training images (docs/results.md): plain JPEG's BD-rate is within 1% of its best
-    /// from 0.035 to 0.07, and the enhancer's is better at the lower end.
-    public static let defaultLambdaScale = 0.035
+    /// Both chosen on training images, never the validation sets (docs/results.md, "Trellis
+    /// quantisation"): for a JPEG decoded as it is, BD-rate is within 1% of its best from 0.035 to
+    /// 0.07; under the enhancers (trained on rounded JPEGs) the best is near 0.02 for `tiny` and
+    /// `fast` alike, since they restore detail that a larger lambda removes.
+    public static let plainLambdaScale = 0.05
+    public static let enhancedLambdaScale = 0.02
 }
 
 /// An APPn or COM segment: marker byte (0xE0 + n, or 0xFE) and payload (after the length bytes).

@@ -89,6 +89,11 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         // measured worse (docs/results.md, "Trellis quantisation"): unless asked, only full mode's
         // JPEG is trellis-quantised.
         if mode == .half && settings.trellis?.inHalfMode != true { settings.trellis = nil }
+        if mode == .full, var tuning = settings.trellis, tuning.lambdaScale == nil {
+            tuning.lambdaScale = profile.full.improves(quality: settings.quality)
+                ? TrellisTuning.enhancedLambdaScale : TrellisTuning.plainLambdaScale
+            settings.trellis = tuning
+        }
         let expected = mode == .half ? compactSize(width: width, height: height) : (width: width, height: height)
         precondition(stored.width == expected.width && stored.height == expected.height,
                      "the stored image of a \(mode.name)-mode file has the wrong size")

@@ -165,7 +165,8 @@ struct CoefficientEncoder {
         let typicalStep = geometricMean(tables[0])
         // lambda per 1/16 bit in (1/16-unit error)^2 * weight units: weight 4 * RGB share, error^2
         // * 256, bits * 16 -> lambda_int = 64 * lambda_real; lambda_real = scale * 3 * step^2.
-        let lambda = Int((tuning.lambdaScale * 3 * 64 * Double(typicalStep * typicalStep)).rounded())
+        let scale = tuning.lambdaScale ?? TrellisTuning.plainLambdaScale
+        let lambda = Int((scale * 3 * 64 * Double(typicalStep * typicalStep)).rounded())
         let models = counts.map { ACRateModel(counts: $0) }
         for c in 0..<components {
             var trellis = TrellisQuantiser(weight: weight(c), lambda: lambda, rate: models[min(c, 1)])

@@ -57,9 +57,9 @@ struct EvalCommand: ParsableCommand {
     var effort: Int = 1
 
     @Option(help: ArgumentHelp(
-        "Quantise the profiles' stored JPEGs by trellis with this lambda scale (as `encode --trellis`), and add a `jpeg-trellis` curve: plain JPEG quantised the same way.",
-        valueName: "scale"))
-    var trellis: Double?
+        "Trellis-quantise the profiles' full-mode JPEGs as `encode` does (auto: lambda chosen per file), or with this lambda scale; and add a `jpeg-trellis` curve, plain JPEG quantised the same way (auto: the plain scale). Default: rounding, as `encode --no-trellis`.",
+        valueName: "auto|scale"))
+    var trellis: String?
 
     @Option(help: ArgumentHelp("Use only the first N images (by name).", valueName: "n"))
     var limit: Int?
@@ -75,7 +75,7 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         guard effort == 1 || effort == 2 else { throw ValidationError("--effort must be 1 or 2, not \(effort)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if let trellis, !(trellis > 0 && trellis <= 16) { throw ValidationError("--trellis must be in (0, 16], not \(trellis)") }
+        _ = try trellisTuning()
     }
 
 
@@ -97,7 +97,7 @@ struct EvalCommand: ParsableCommand {
         let modes = Set(self.modes.values)
 
         var evaluation = RDEvaluation(images: images)
-        let tuning = trellis.map { TrellisTuning(lambdaScale: $0) }
+        let tuning = try trellisTuning()
         evaluation.trellis = tuning
         // Work units for the progress bar: one per image per encode-and-decode.
         var total = images.count * jpegQ.count * (tuning == nil ? 1 : 2)
@@ -151,6 +151,16 @@ struct EvalCommand: ParsableCommand {
             try writeFileAtomically(Array(svg.utf8), to: plot, force: true)
         }
         print(json ? try report.json() : report.text)
+    }
+
+    /// The trellis of --trellis: nil (rounding), automatic lambda, or a given scale.
+    private func trellisTuning() throws -> TrellisTuning? {
+        guard let trellis else { return nil }
+        if trellis == "auto" { return TrellisTuning() }
+        guard let scale = Double(trellis), scale > 0 && scale <= 16 else {
+            throw ValidationError("--trellis must be auto or a lambda scale in (0, 16], not \(trellis)")
+        }
+        return TrellisTuning(lambdaScale: scale)
     }
 
     /// The PNG files of the folder, sorted by name (case-insensitive extension), at most `limit`.

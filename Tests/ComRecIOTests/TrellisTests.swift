@@ -163,4 +163,44 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
         let settings = JPEGSettings(quality: 60, trellis: TrellisTuning())
         #expect(try jpeg.encode(photo, settings: settings, segments: []) == jpeg.encode(photo, settings: settings, segments: []))
     }
+
+    /// The pipeline's choices: half mode's JPEG rounded, full mode's trellis-quantised with the
+    /// enhanced lambda where the profile's enhancer restores it and the plain one above its
+    /// quality limit; a lambda given by the caller is kept.
+    @Test func pipelineChoosesLambdaByWhatRestoresTheFile() throws {
+        let log = SettingsLog()
+        let tiny = try #require(try Profile.hosted(named: "tiny"))
+        let pipeline = ComRecPipeline(jpeg: RecordingJPEG(log: log), profiles: [tiny])
+        let image = Fixtures.image(width: 32, height: 24) { x, y in [UInt8(x * 8), UInt8(y * 10), 90] }
+        func stored(_ mode: CodecMode, _ quality: Int, _ tuning: TrellisTuning?) throws -> TrellisTuning? {
+            let source = mode == .half ? tiny.makeCompact(image) : image
+            _ = try pipeline.file(storing: source, width: 32, height: 24, profile: tiny, mode: mode,
+                                  settings: JPEGSettings(quality: quality, trellis: tuning))
+            return log.seen.last!.trellis
+        }
+        #expect(try stored(.half, 50, TrellisTuning()) == nil)
+        #expect(try stored(.half, 50, TrellisTuning(inHalfMode: true)) == TrellisTuning(inHalfMode: true))
+        #expect(try stored(.full, 50, TrellisTuning())?.lambdaScale == TrellisTuning.enhancedLambdaScale)
+        #expect(tiny.full.improves(quality: 50) && !tiny.full.improves(quality: 95))
+        #expect(try stored(.full, 95, TrellisTuning())?.lambdaScale == TrellisTuning.plainLambdaScale)
+        #expect(try stored(.full, 50, TrellisTuning(lambdaScale: 0.3))?.lambdaScale == 0.3)
+        #expect(try stored(.full, 50, nil) == nil)
+    }
+}
+
+/// The settings each encode was asked for.
+private final class SettingsLog: @unchecked Sendable {
+    var seen: [JPEGSettings] = []
+}
+
+/// libjpeg, recording the settings of every encode.
+private struct RecordingJPEG: JPEGCoder {
+    let log: SettingsLog
+    let inner = LibJPEG()
+    func encode(_ image: RGB8Image, settings: JPEGSettings, segments: [JPEGSegment]) throws(ComRecError) -> [UInt8] {
+        log.seen.append(settings)
+        return try inner.encode(image, settings: settings, segments: segments)
+    }
+    func readHeader(_ jpeg: [UInt8]) throws(ComRecError) -> JPEGHeader { try inner.readHeader(jpeg) }
+    func decode(_ jpeg: [UInt8], maxPixels: Int) throws(ComRecError) -> RGB8Image { try inner.decode(jpeg, maxPixels: maxPixels) }
 }
