@@ -56,6 +56,11 @@ struct ComponentPlane {
     }
 }
 
+/// Trellis passes: the first takes its code lengths from the rounded levels' symbols, each later
+/// one from the previous pass's. A second pass measured 0.5 points of BD-rate on training images
+/// (plain JPEG, -16.6% -> -17.2% over 0.1-0.6 bpp) for half again the trellis time; one is shipped.
+let trellisPasses = 1
+
 /// The image's planes and quantised coefficients for a JPEG at `settings`.
 struct CoefficientEncoder {
     let width: Int
@@ -167,17 +172,22 @@ struct CoefficientEncoder {
         // * 256, bits * 16 -> lambda_int = 64 * lambda_real; lambda_real = scale * 3 * step^2.
         let scale = tuning.lambdaScale ?? TrellisTuning.plainLambdaScale
         let lambda = Int((scale * 3 * 64 * Double(typicalStep * typicalStep)).rounded())
-        let models = counts.map { ACRateModel(counts: $0) }
-        for c in 0..<components {
-            var trellis = TrellisQuantiser(weight: weight(c), lambda: lambda, rate: models[min(c, 1)])
-            tables[c].withUnsafeBufferPointer { steps in
-                out[c].withUnsafeMutableBufferPointer { blocks in
-                    coefficients.withUnsafeMutableBufferPointer { coefs in
-                        for row in 0..<planes[c].heightInBlocks {
-                            for column in 0..<planes[c].widthInBlocks {
-                                let block = blocks.baseAddress! + (row * planes[c].widthInBlocks + column) * 64
-                                planes[c].transform(blockColumn: column, blockRow: row, into: coefs.baseAddress!)
-                                trellis.quantise(UnsafePointer(coefs.baseAddress!), steps: steps.baseAddress!, into: block)
+        for pass in 0..<trellisPasses {
+            let models = counts.map { ACRateModel(counts: $0) }
+            let last = pass == trellisPasses - 1
+            if !last { counts = [[Int](repeating: 0, count: 256), [Int](repeating: 0, count: 256)] }
+            for c in 0..<components {
+                var trellis = TrellisQuantiser(weight: weight(c), lambda: lambda, rate: models[min(c, 1)])
+                tables[c].withUnsafeBufferPointer { steps in
+                    out[c].withUnsafeMutableBufferPointer { blocks in
+                        coefficients.withUnsafeMutableBufferPointer { coefs in
+                            for row in 0..<planes[c].heightInBlocks {
+                                for column in 0..<planes[c].widthInBlocks {
+                                    let block = blocks.baseAddress! + (row * planes[c].widthInBlocks + column) * 64
+                                    planes[c].transform(blockColumn: column, blockRow: row, into: coefs.baseAddress!)
+                                    trellis.quantise(UnsafePointer(coefs.baseAddress!), steps: steps.baseAddress!, into: block)
+                                    if !last { countACSymbols(block, into: &counts[min(c, 1)]) }
+                                }
                             }
                         }
                     }

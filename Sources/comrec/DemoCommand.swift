@@ -69,13 +69,15 @@ struct DemoCommand: ParsableCommand {
         let info = try inspectFile(encoded)
         let stored = report.mode == .half ? "compact image" : "full image"
 
-        // Reference: the whole image as one plain JPEG with the same settings, at the quality whose
-        // size comes closest to the ComRec file from below (codecs are only comparable at matched
-        // bits per pixel).
+        // Reference: the whole image as one plain JPEG with the same settings, rounded by libjpeg as
+        // every other JPEG encoder does (no trellis: the anchor of docs/results.md), at the quality
+        // whose size comes closest to the ComRec file from below (codecs are only comparable at
+        // matched bits per pixel).
         let jpeg = LibJPEG()
         func plainJPEG(_ q: Int) throws -> [UInt8] {
             var settings = options.jpeg
             settings.quality = q
+            settings.trellis = nil
             return try jpeg.encode(original, settings: settings, segments: [])
         }
         var low = 1, high = 100

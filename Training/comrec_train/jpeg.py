@@ -63,6 +63,18 @@ def roundtrip(img, quality):
     return decode(data), len(data)
 
 
+def roundtrip_trellis(img, quality, profile):
+    """(decoded, size) of the full-mode JPEG `comrec encode --mode full --profile PROFILE` writes:
+    trellis-quantised with the lambda the runtime chooses for that profile and quality, so that an
+    enhancer can learn from exactly what the encoder stores. Needs the comrec Python package
+    (python/; PYTHONPATH=../python after python/install.sh has built its library). The size counts
+    the whole file (the ComRec segment's few dozen bytes included); the pixels are the JPEG's own."""
+    import comrec  # the project's package; only trellis runs need it
+
+    data = comrec.encode(np.ascontiguousarray(img), quality=int(quality), mode="full", profile=profile, threads=1)
+    return decode(data), len(data)
+
+
 # ---------------------------------------------------------------- differentiable stand-in
 
 def _dct_matrix(device):

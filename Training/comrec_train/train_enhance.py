@@ -6,7 +6,10 @@ artifacts at decode.
 
 Data: random crops of the training images (data.CropSampler), really encoded and decoded by
 libjpeg-turbo (jpeg.roundtrip: 4:2:0, optimised Huffman) at a random quality per crop from
-`quality_range`; loss MSE(enhancer(decoded), original) on the 0..1 scale. Budget, checkpoints,
+`quality_range` (with `"stored_jpeg": "trellis"`, the trellis-quantised JPEG `comrec encode
+--mode full` writes instead, through the comrec Python package: jpeg.roundtrip_trellis); loss
+MSE(enhancer(decoded), original) on the 0..1 scale. `"init_from": CHECKPOINT` starts a new run
+(a fine-tune) from another run's best weights. Budget, checkpoints,
 resume and logging work as in train.py: checkpoints/<name>.pt (every random state included),
 checkpoints/<name>-dev.jsonl, runs/<name>/train.log, with <name> the config's `name`.
 
@@ -73,13 +76,22 @@ class EnhanceTrainer(TrainingRun):
         self.reference = self._reference()
         if os.path.exists(self.ckpt_path):
             self._load()
+        elif cfg.get("init_from"):
+            self._initialise(cfg["init_from"])
 
 
     def batch(self):
         """(original crops, their JPEG round trips at random qualities), uint8 N x H x W x 3."""
         crops = self.sampler.batch(self.cfg["batch"])
-        decoded = np.stack([jpeg.roundtrip(c, q)[0] for c, q in zip(crops, self._qualities(len(crops)))])
+        decoded = np.stack([self.roundtrip(c, q)[0] for c, q in zip(crops, self._qualities(len(crops)))])
         return crops, decoded
+
+    def roundtrip(self, img, q):
+        """The JPEG the enhancer learns from: libjpeg's rounding (`stored_jpeg` "libjpeg", the
+        default) or the trellis quantisation of `comrec encode` ("trellis")."""
+        if self.cfg.get("stored_jpeg", "libjpeg") == "trellis":
+            return jpeg.roundtrip_trellis(img, q, self.profile)
+        return jpeg.roundtrip(img, q)
 
     def train_step(self):
         crops, decoded = self.batch()
@@ -101,7 +113,7 @@ class EnhanceTrainer(TrainingRun):
         for q in self.cfg["dev_qualities"]:
             decoded, bpp, ps = [], [], []
             for img in self.dev:
-                dec, size = jpeg.roundtrip(img, q)
+                dec, size = self.roundtrip(img, q)
                 decoded.append(dec)
                 bpp.append(size * 8 / (img.shape[0] * img.shape[1]))
                 ps.append(metrics.psnr(dec, img))
@@ -174,6 +186,17 @@ class EnhanceTrainer(TrainingRun):
         self.sampler.set_state(s["sampler"])
         torch.set_rng_state(s["torch_rng"].cpu())  # map_location moved it to the device
         log(self.log, f"resumed {self.ckpt_path} at step {self.step}, {self.elapsed / 3600:.2f} h")
+
+    def _initialise(self, path):
+        """A fine-tune's start: the weights of another run's checkpoint (its best state, or its
+        last with `init_weights` "last"), with this run's own optimiser, step 0 and no best yet
+        (its development set may differ, so the scores do not compare)."""
+        s = torch.load(path, map_location=self.device, weights_only=False)
+        if s.get("kind") != "enhancer" or s["config"]["profile"] != self.profile:
+            raise SystemExit(f"{path} is not a {self.profile} enhancer checkpoint")
+        use_best = self.cfg.get("init_weights", "best") == "best" and s.get("best")
+        self.net.load_state_dict(s["best"]["enhance"] if use_best else s["enhance"])
+        log(self.log, f"initialised from {path} ({'best, step ' + str(s['best']['step']) if use_best else 'last, step ' + str(s['step'])})")
 
     # ------------------------------------------------------------------ main loop
 
