@@ -212,6 +212,10 @@ class EnhanceTrainer(TrainingRun):
         window = []
         log(self.log, f"enhancer {self.name} ({self.profile}) on {self.device}, step {self.step}, budget "
             f"{hours} h this run, total {cfg['total_hours']} h / {cfg['total_steps']} steps")
+        if self.step == 0 and self.best is None and cfg.get("init_from"):
+            # A fine-tune's starting weights are judged first: its baseline on its own JPEGs.
+            self.record_dev(self.evaluate())
+            last_dev_step = 0
         while self.budget_left():
             t0 = time.time()
             if t0 - start > hours * 3600 or (steps is not None and self.step - first_step >= steps) or stop.requested:

@@ -244,6 +244,22 @@ def test_resume_matches_an_uninterrupted_run(tiny_datasets, tmp_path):
     assert config["networks"]["enhance"]["pixel_shuffle"] == 2
 
 
+def test_a_fine_tune_starts_from_the_best_weights_and_judges_them_first(tiny_datasets, tmp_path):
+    torch.set_num_threads(1)
+    cfg = tiny_config()
+    source = make_trainer(cfg, tiny_datasets, str(tmp_path / "source"))
+    source.run(hours=1)
+    best = source.best["enhance"]
+    tune = dict(cfg, name="tuned", init_from=str(tmp_path / "source" / "ckpt" / "tiny-full.pt"), total_steps=2)
+    tuned = make_trainer(tune, tiny_datasets, str(tmp_path / "tuned"))
+    assert tuned.step == 0 and tuned.best is None
+    for k, v in tuned.net.state_dict().items():
+        assert torch.equal(v, best[k]), f"enhance.{k} is not the source's best"
+    tuned.run(hours=1)
+    steps = [json.loads(line)["step"] for line in open(tmp_path / "tuned" / "ckpt" / "tuned-dev.jsonl")]
+    assert steps == [0, 2], "the starting weights are judged before training, the end after it"
+
+
 def test_a_fast_checkpoint_is_not_resumed_as_an_enhancer(tiny_datasets, tmp_path):
     os.makedirs(tmp_path / "ckpt")
     torch.save({"config": {"profile": "fast"}, "step": 1}, tmp_path / "ckpt" / "tiny-full.pt")
