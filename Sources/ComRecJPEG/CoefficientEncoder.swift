@@ -171,13 +171,13 @@ struct CoefficientEncoder {
         // lambda per 1/16 bit in (1/16-unit error)^2 * weight units: weight 4 * RGB share, error^2
         // * 256, bits * 16 -> lambda_int = 64 * lambda_real; lambda_real = scale * 3 * step^2.
         let scale = tuning.lambdaScale ?? TrellisTuning.plainLambdaScale
-        let lambda = Int((scale * 3 * 64 * Double(typicalStep * typicalStep)).rounded())
+        let lambda = Int64((scale * 3 * 64 * Double(typicalStep * typicalStep)).rounded())
         for pass in 0..<trellisPasses {
             let models = counts.map { ACRateModel(counts: $0) }
             let last = pass == trellisPasses - 1
             if !last { counts = [[Int](repeating: 0, count: 256), [Int](repeating: 0, count: 256)] }
             for c in 0..<components {
-                var trellis = TrellisQuantiser(weight: weight(c), lambda: lambda, rate: models[min(c, 1)])
+                var trellis = TrellisQuantiser(weight: Int64(weight(c)), lambda: lambda, rate: models[min(c, 1)])
                 tables[c].withUnsafeBufferPointer { steps in
                     out[c].withUnsafeMutableBufferPointer { blocks in
                         coefficients.withUnsafeMutableBufferPointer { coefs in

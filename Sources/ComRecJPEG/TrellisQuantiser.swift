@@ -71,22 +71,22 @@ func log2Sixteenths(_ x: UInt64) -> Int {
 /// Chooses one block's AC values. Reusable scratch space, so that a block allocates nothing.
 struct TrellisQuantiser {
     /// Weight of squared error (this component's share of RGB error) and lambda (per 1/16 bit),
-    /// in the units of the header comment.
-    let weight: Int
-    let lambda: Int
+    /// in the units of the header comment. Costs are 64-bit on every target (armv7's Int is 32).
+    let weight: Int64
+    let lambda: Int64
     var rate: ACRateModel
 
     // Per zigzag position: magnitude (1/16 units), rounded level, cheapest cost ending here,
     // previous non-zero position and chosen level on that path.
     private var magnitude = [Int](repeating: 0, count: 64)
     private var rounded = [Int](repeating: 0, count: 64)
-    private var zeroCost = [Int](repeating: 0, count: 64)
-    private var cost = [Int](repeating: 0, count: 64)
+    private var zeroCost = [Int64](repeating: 0, count: 64)
+    private var cost = [Int64](repeating: 0, count: 64)
     private var previous = [Int](repeating: 0, count: 64)
     private var level = [Int](repeating: 0, count: 64)
     private var open = [Int](repeating: 0, count: 64)
 
-    init(weight: Int, lambda: Int, rate: ACRateModel) {
+    init(weight: Int64, lambda: Int64, rate: ACRateModel) {
         self.weight = weight
         self.lambda = lambda
         self.rate = rate
@@ -105,7 +105,7 @@ struct TrellisQuantiser {
             magnitude[i] = m
             let step16 = 16 * Int(steps[natural])
             rounded[i] = min((m + step16 / 2) / step16, largestACMagnitude)
-            zeroCost[i] = zeroCost[i - 1] + weight * m * m
+            zeroCost[i] = zeroCost[i - 1] + weight * Int64(m) * Int64(m)
         }
         var openCount = 1
         open[0] = 0
@@ -113,17 +113,17 @@ struct TrellisQuantiser {
         let zrlBits = rate.sixteenthBits[ACRateModel.zeroRun16]
         for i in 1..<64 where rounded[i] > 0 {
             let step16 = 16 * Int(steps[zigzag[i]])
-            var best = Int.max, bestFrom = 0, bestLevel = 0
+            var best = Int64.max, bestFrom = 0, bestLevel = 0
             let highest = rounded[i], lowest = max(1, highest - 1)
             for candidate in stride(from: highest, through: lowest, by: -1) {
-                let error = magnitude[i] - candidate * step16
+                let error = Int64(magnitude[i] - candidate * step16)
                 let size = magnitudeBits(candidate)
-                let own = weight * error * error + lambda * 16 * size
+                let own = weight * error * error + lambda * Int64(16 * size)
                 for k in 0..<openCount {
                     let j = open[k]
                     let run = i - j - 1
                     let bits = (run >> 4) * zrlBits + rate.sixteenthBits[((run & 15) << 4) | size]
-                    let total = cost[j] + (zeroCost[i - 1] - zeroCost[j]) + lambda * bits + own
+                    let total = cost[j] + (zeroCost[i - 1] - zeroCost[j]) + lambda * Int64(bits) + own
                     if total < best {
                         best = total
                         bestFrom = j
@@ -139,11 +139,11 @@ struct TrellisQuantiser {
         }
         // Where the block ends: after the last chosen position, an end-of-block symbol (none
         // when the last is position 63).
-        var end = 0, endCost = Int.max
+        var end = 0, endCost = Int64.max
         let eobBits = rate.sixteenthBits[ACRateModel.endOfBlock]
         for k in 0..<openCount {
             let j = open[k]
-            let total = cost[j] + (zeroCost[63] - zeroCost[j]) + (j < 63 ? lambda * eobBits : 0)
+            let total = cost[j] + (zeroCost[63] - zeroCost[j]) + (j < 63 ? lambda * Int64(eobBits) : 0)
             if total < endCost {
                 endCost = total
                 end = j

@@ -39,7 +39,7 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
 @Suite struct TrellisTests {
     /// One block through the quantiser: zigzag-order levels (magnitudes) out.
     private func quantise(_ coefficients: [Int32], steps: [UInt16], weight: Int, lambda: Int, rate: ACRateModel) -> [Int] {
-        var trellis = TrellisQuantiser(weight: weight, lambda: lambda, rate: rate)
+        var trellis = TrellisQuantiser(weight: Int64(weight), lambda: Int64(lambda), rate: rate)
         var out = [Int16](repeating: 0, count: 64)
         coefficients.withUnsafeBufferPointer { c in
             steps.withUnsafeBufferPointer { s in
