@@ -132,86 +132,15 @@ typedef struct encode_state {
     struct jpeg_compress_struct cinfo;
     crc_error_mgr jerr;
     crc_mem_dest dest;
+    // The coefficient arrays of crc_jpeg_encode_coefficients: libjpeg keeps this pointer until
+    // jpeg_finish_compress, so the list lives here, not on a stack frame that returns first.
+    jvirt_barray_ptr arrays[3];
 } encode_state;
 
-int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int components,
-                    const crc_jpeg_encode_options *options,
-                    const crc_jpeg_marker *markers, int marker_count,
-                    uint8_t **out, size_t *out_size, char *error) {
-    *out = NULL;
-    *out_size = 0;
-    if (components != 1 && components != 3) {
-        set_error(error, "JPEG encoder takes 1 (grey) or 3 (RGB) components");
-        return -1;
-    }
-    if (options->quality < 1 || options->quality > 100) {
-        set_error(error, "JPEG quality must be 1...100");
-        return -1;
-    }
-    for (int i = 0; i < marker_count; i++) {
-        if (markers[i].length > 65533) {
-            set_error(error, "JPEG marker segment longer than 65533 bytes");
-            return -1;
-        }
-    }
-    encode_state *s = calloc(1, sizeof *s);
-    if (!s) {
-        set_error(error, "out of memory");
-        return -1;
-    }
-    install_error_manager(&s->jerr, &s->cinfo.err);
-    if (setjmp(s->jerr.jump)) {
-        set_error(error, s->jerr.message);
-        jpeg_destroy_compress(&s->cinfo);
-        free(s->dest.buffer);
-        free(s);
-        return -1;
-    }
-    jpeg_create_compress(&s->cinfo);
-    s->dest.pub.init_destination = mem_init;
-    s->dest.pub.empty_output_buffer = mem_empty;
-    s->dest.pub.term_destination = mem_term;
-    s->cinfo.dest = &s->dest.pub;
-
-    configure_compress(&s->cinfo, width, height, components, options);
-
-    jpeg_start_compress(&s->cinfo, TRUE);
-    for (int i = 0; i < marker_count; i++) {
-        jpeg_write_marker(&s->cinfo, markers[i].code, markers[i].data,
-                          (unsigned int)markers[i].length);
-    }
-    size_t stride = (size_t)width * (size_t)components;
-    while (s->cinfo.next_scanline < s->cinfo.image_height) {
-        JSAMPROW row = (JSAMPROW)(pixels + (size_t)s->cinfo.next_scanline * stride);
-        jpeg_write_scanlines(&s->cinfo, &row, 1);
-    }
-    jpeg_finish_compress(&s->cinfo);
-    jpeg_destroy_compress(&s->cinfo);
-    *out = s->dest.buffer;
-    *out_size = s->dest.size;
-    free(s);
-    return 0;
-}
-
-// MARK: Encode given quantised coefficients
-
-int crc_jpeg_component_blocks(uint32_t width, uint32_t height, int components, int chroma444, int component,
-                              uint32_t *width_in_blocks, uint32_t *height_in_blocks) {
-    if (component < 0 || component >= components || width == 0 || height == 0) return -1;
-    // libjpeg's rule (jcmaster.c initial_setup): ceil(size * own factor / (largest factor * 8)).
-    uint32_t factor = (components == 3 && !chroma444 && component == 0) ? 2 : 1;
-    uint32_t largest = (components == 3 && !chroma444) ? 2 : 1;
-    *width_in_blocks = (uint32_t)(((uint64_t)width * factor + 8 * largest - 1) / (8 * largest));
-    *height_in_blocks = (uint32_t)(((uint64_t)height * factor + 8 * largest - 1) / (8 * largest));
-    return 0;
-}
-
-int crc_jpeg_encode_coefficients(uint32_t width, uint32_t height, int components,
-                                 const crc_jpeg_encode_options *options, const int16_t *const *blocks,
-                                 const crc_jpeg_marker *markers, int marker_count,
-                                 uint8_t **out, size_t *out_size, char *error) {
-    *out = NULL;
-    *out_size = 0;
+// What every encoder refuses before touching libjpeg: 0, or -1 with a message.
+static int check_encode_request(uint32_t width, uint32_t height, int components,
+                                const crc_jpeg_encode_options *options, const crc_jpeg_marker *markers,
+                                int marker_count, char *error) {
     if (components != 1 && components != 3) {
         set_error(error, "JPEG encoder takes 1 (grey) or 3 (RGB) components");
         return -1;
@@ -230,6 +159,65 @@ int crc_jpeg_encode_coefficients(uint32_t width, uint32_t height, int components
             return -1;
         }
     }
+    return 0;
+}
+
+static void write_markers(j_compress_ptr cinfo, const crc_jpeg_marker *markers, int marker_count) {
+    for (int i = 0; i < marker_count; i++) {
+        jpeg_write_marker(cinfo, markers[i].code, markers[i].data, (unsigned int)markers[i].length);
+    }
+}
+
+int crc_jpeg_component_blocks(uint32_t width, uint32_t height, int components, int chroma444, int component,
+                              uint32_t *width_in_blocks, uint32_t *height_in_blocks) {
+    if (component < 0 || component >= components || width == 0 || height == 0) return -1;
+    // libjpeg's rule (jcmaster.c initial_setup): ceil(size * own factor / (largest factor * 8)).
+    uint32_t factor = (components == 3 && !chroma444 && component == 0) ? 2 : 1;
+    uint32_t largest = (components == 3 && !chroma444) ? 2 : 1;
+    *width_in_blocks = (uint32_t)(((uint64_t)width * factor + 8 * largest - 1) / (8 * largest));
+    *height_in_blocks = (uint32_t)(((uint64_t)height * factor + 8 * largest - 1) / (8 * largest));
+    return 0;
+}
+
+// Hands quantised coefficients to libjpeg (jpeg_write_coefficients): one array per component,
+// padded to whole MCUs as libjpeg's coefficient writer reads them; it replaces the padding blocks
+// with its own dummy blocks, so only the real ones are filled. `arrays` must outlive the encode.
+static void write_coefficients(j_compress_ptr cinfo, const int16_t *const *blocks, int chroma444,
+                               jvirt_barray_ptr *arrays) {
+    int components = cinfo->input_components;
+    for (int c = 0; c < components; c++) {
+        jpeg_component_info *info = &cinfo->comp_info[c];
+        uint32_t wide = 0, high = 0;
+        crc_jpeg_component_blocks(cinfo->image_width, cinfo->image_height, components, chroma444, c, &wide, &high);
+        JDIMENSION padded_wide = (JDIMENSION)((wide + info->h_samp_factor - 1) / info->h_samp_factor * info->h_samp_factor);
+        JDIMENSION padded_high = (JDIMENSION)((high + info->v_samp_factor - 1) / info->v_samp_factor * info->v_samp_factor);
+        arrays[c] = (*cinfo->mem->request_virt_barray)((j_common_ptr)cinfo, JPOOL_IMAGE, TRUE, padded_wide, padded_high,
+                                                       (JDIMENSION)info->v_samp_factor);
+    }
+    (*cinfo->mem->realize_virt_arrays)((j_common_ptr)cinfo);
+    for (int c = 0; c < components; c++) {
+        uint32_t wide = 0, high = 0;
+        crc_jpeg_component_blocks(cinfo->image_width, cinfo->image_height, components, chroma444, c, &wide, &high);
+        for (uint32_t row = 0; row < high; row++) {
+            JBLOCKARRAY line = (*cinfo->mem->access_virt_barray)((j_common_ptr)cinfo, arrays[c], row, 1, TRUE);
+            const int16_t *source = blocks[c] + (size_t)row * wide * DCTSIZE2;
+            for (uint32_t column = 0; column < wide; column++) {
+                for (int k = 0; k < DCTSIZE2; k++) line[0][column][k] = (JCOEF)source[(size_t)column * DCTSIZE2 + k];
+            }
+        }
+    }
+    jpeg_write_coefficients(cinfo, arrays);
+}
+
+// Both whole-image encoders: from `pixels` (libjpeg's own DCT and rounding) or from quantised
+// `blocks`, into a buffer of our own.
+static int encode_in_memory(const uint8_t *pixels, const int16_t *const *blocks, uint32_t width, uint32_t height,
+                            int components, const crc_jpeg_encode_options *options,
+                            const crc_jpeg_marker *markers, int marker_count,
+                            uint8_t **out, size_t *out_size, char *error) {
+    *out = NULL;
+    *out_size = 0;
+    if (check_encode_request(width, height, components, options, markers, marker_count, error) != 0) return -1;
     encode_state *s = calloc(1, sizeof *s);
     if (!s) {
         set_error(error, "out of memory");
@@ -250,33 +238,17 @@ int crc_jpeg_encode_coefficients(uint32_t width, uint32_t height, int components
     s->cinfo.dest = &s->dest.pub;
     configure_compress(&s->cinfo, width, height, components, options);
 
-    // One array per component, padded to whole MCUs as libjpeg's coefficient writer reads them;
-    // it replaces the padding blocks with its own dummy blocks, so only the real ones are filled.
-    jvirt_barray_ptr arrays[3];
-    for (int c = 0; c < components; c++) {
-        jpeg_component_info *info = &s->cinfo.comp_info[c];
-        uint32_t wide = 0, high = 0;
-        crc_jpeg_component_blocks(width, height, components, options->chroma444, c, &wide, &high);
-        JDIMENSION padded_wide = (JDIMENSION)((wide + info->h_samp_factor - 1) / info->h_samp_factor * info->h_samp_factor);
-        JDIMENSION padded_high = (JDIMENSION)((high + info->v_samp_factor - 1) / info->v_samp_factor * info->v_samp_factor);
-        arrays[c] = (*s->cinfo.mem->request_virt_barray)((j_common_ptr)&s->cinfo, JPOOL_IMAGE, TRUE, padded_wide,
-                                                         padded_high, (JDIMENSION)info->v_samp_factor);
-    }
-    (*s->cinfo.mem->realize_virt_arrays)((j_common_ptr)&s->cinfo);
-    for (int c = 0; c < components; c++) {
-        uint32_t wide = 0, high = 0;
-        crc_jpeg_component_blocks(width, height, components, options->chroma444, c, &wide, &high);
-        for (uint32_t row = 0; row < high; row++) {
-            JBLOCKARRAY line = (*s->cinfo.mem->access_virt_barray)((j_common_ptr)&s->cinfo, arrays[c], row, 1, TRUE);
-            const int16_t *source = blocks[c] + (size_t)row * wide * DCTSIZE2;
-            for (uint32_t column = 0; column < wide; column++) {
-                for (int k = 0; k < DCTSIZE2; k++) line[0][column][k] = (JCOEF)source[(size_t)column * DCTSIZE2 + k];
-            }
+    if (blocks) {
+        write_coefficients(&s->cinfo, blocks, options->chroma444, s->arrays);
+        write_markers(&s->cinfo, markers, marker_count);
+    } else {
+        jpeg_start_compress(&s->cinfo, TRUE);
+        write_markers(&s->cinfo, markers, marker_count);
+        size_t stride = (size_t)width * (size_t)components;
+        while (s->cinfo.next_scanline < s->cinfo.image_height) {
+            JSAMPROW row = (JSAMPROW)(pixels + (size_t)s->cinfo.next_scanline * stride);
+            jpeg_write_scanlines(&s->cinfo, &row, 1);
         }
-    }
-    jpeg_write_coefficients(&s->cinfo, arrays);
-    for (int i = 0; i < marker_count; i++) {
-        jpeg_write_marker(&s->cinfo, markers[i].code, markers[i].data, (unsigned int)markers[i].length);
     }
     jpeg_finish_compress(&s->cinfo);
     jpeg_destroy_compress(&s->cinfo);
@@ -284,6 +256,22 @@ int crc_jpeg_encode_coefficients(uint32_t width, uint32_t height, int components
     *out_size = s->dest.size;
     free(s);
     return 0;
+}
+
+int crc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int components,
+                    const crc_jpeg_encode_options *options,
+                    const crc_jpeg_marker *markers, int marker_count,
+                    uint8_t **out, size_t *out_size, char *error) {
+    return encode_in_memory(pixels, NULL, width, height, components, options, markers, marker_count, out, out_size,
+                            error);
+}
+
+int crc_jpeg_encode_coefficients(uint32_t width, uint32_t height, int components,
+                                 const crc_jpeg_encode_options *options, const int16_t *const *blocks,
+                                 const crc_jpeg_marker *markers, int marker_count,
+                                 uint8_t **out, size_t *out_size, char *error) {
+    return encode_in_memory(NULL, blocks, width, height, components, options, markers, marker_count, out, out_size,
+                            error);
 }
 
 // MARK: Encode a row at a time to a callback
@@ -329,24 +317,7 @@ crc_jpeg_row_encoder *crc_jpeg_row_encoder_create(uint32_t width, uint32_t heigh
                                                   const crc_jpeg_encode_options *options,
                                                   const crc_jpeg_marker *markers, int marker_count,
                                                   crc_write_fn write, void *user, char *error) {
-    if (components != 1 && components != 3) {
-        set_error(error, "JPEG encoder takes 1 (grey) or 3 (RGB) components");
-        return NULL;
-    }
-    if (width == 0 || height == 0 || width > 65500 || height > 65500) {
-        set_error(error, "a JPEG holds 1...65500 pixels per side");
-        return NULL;
-    }
-    if (options->quality < 1 || options->quality > 100) {
-        set_error(error, "JPEG quality must be 1...100");
-        return NULL;
-    }
-    for (int i = 0; i < marker_count; i++) {
-        if (markers[i].length > 65533) {
-            set_error(error, "JPEG marker segment longer than 65533 bytes");
-            return NULL;
-        }
-    }
+    if (check_encode_request(width, height, components, options, markers, marker_count, error) != 0) return NULL;
     crc_jpeg_row_encoder *e = calloc(1, sizeof *e);
     if (!e) {
         set_error(error, "out of memory");
@@ -370,9 +341,7 @@ crc_jpeg_row_encoder *crc_jpeg_row_encoder_create(uint32_t width, uint32_t heigh
     e->cinfo.dest = &e->dest;
     configure_compress(&e->cinfo, width, height, components, options);
     jpeg_start_compress(&e->cinfo, TRUE);
-    for (int i = 0; i < marker_count; i++) {
-        jpeg_write_marker(&e->cinfo, markers[i].code, markers[i].data, (unsigned int)markers[i].length);
-    }
+    write_markers(&e->cinfo, markers, marker_count);
     return e;
 }
 

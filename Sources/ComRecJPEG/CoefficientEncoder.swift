@@ -30,9 +30,10 @@ struct ComponentPlane {
 
     var stride: Int { widthInBlocks * 8 }
 
-    /// The block's forward DCT (natural order, 1/16 units).
-    func transform(blockColumn: Int, blockRow: Int, into out: UnsafeMutablePointer<Int32>) {
-        var rows = [Int32](repeating: 0, count: 64)  // rows transformed: rows[y * 8 + u]
+    /// The block's forward DCT (natural order, 1/16 units); `scratch` holds 64 values between the
+    /// row and the column pass.
+    func transform(blockColumn: Int, blockRow: Int, into out: UnsafeMutablePointer<Int32>,
+                   scratch rows: UnsafeMutablePointer<Int32>) {
         let origin = blockRow * 8 * stride + blockColumn * 8
         samples.withUnsafeBufferPointer { plane in
             dctBasis.withUnsafeBufferPointer { basis in
@@ -54,12 +55,20 @@ struct ComponentPlane {
             }
         }
     }
-}
 
-/// Trellis passes: the first takes its code lengths from the rounded levels' symbols, each later
-/// one from the previous pass's. A second pass measured 0.5 points of BD-rate on training images
-/// (plain JPEG, -16.6% -> -17.2% over 0.1-0.6 bpp) for half again the trellis time; one is shipped.
-let trellisPasses = 1
+    /// Calls `body` with each block's index (row by row) and its forward DCT, from one buffer.
+    func forEachBlock(_ body: (_ index: Int, _ coefficients: UnsafeMutablePointer<Int32>) -> Void) {
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 128) { buffer in
+            let coefficients = buffer.baseAddress!, scratch = coefficients + 64
+            for row in 0..<heightInBlocks {
+                for column in 0..<widthInBlocks {
+                    transform(blockColumn: column, blockRow: row, into: coefficients, scratch: scratch)
+                    body(row * widthInBlocks + column, coefficients)
+                }
+            }
+        }
+    }
+}
 
 /// The image's planes and quantised coefficients for a JPEG at `settings`.
 struct CoefficientEncoder {
@@ -137,64 +146,52 @@ struct CoefficientEncoder {
         return c > 0 && subsampled ? 4 * perPixel : perPixel
     }
 
-    /// The quantised coefficients of every component (crc_jpeg_encode_coefficients' layout):
-    /// rounded, then (when `tuning` is given) chosen by the trellis with code lengths from the
-    /// rounded ones' statistics.
-    func quantise(_ image: RGB8Image, quality: Int, tuning: TrellisTuning?) -> [[Int16]] {
+    /// The trellis-quantised coefficients of every component, one after the other (each in
+    /// crc_jpeg_encode_coefficients' layout), and where each component's start. The code lengths come from the symbols that rounding would make, so the DCT runs
+    /// twice per block (once to count, once to choose) rather than keeping 4 bytes per coefficient
+    /// between the passes. A second trellis pass, with code lengths from the first pass's symbols,
+    /// measured 0.5 points of BD-rate on training images (plain JPEG, -16.6% -> -17.2% over
+    /// 0.1-0.6 bpp) for half again the time; it is not done.
+    func quantise(_ image: RGB8Image, quality: Int, tuning: TrellisTuning) -> (blocks: [Int16], starts: [Int]) {
         let planes = planes(image)
         let tables = (0..<components).map { JPEGQuality.table(quality: quality, chroma: $0 > 0) }
-        var out: [[Int16]] = planes.map { [Int16](repeating: 0, count: $0.widthInBlocks * $0.heightInBlocks * 64) }
-        var coefficients = [Int32](repeating: 0, count: 64)
-        // Rounding: every block; its AC symbol counts per Huffman table (luma, chroma).
+        // Rounding's AC symbol counts per Huffman table (luma, chroma).
         var counts = [[Int](repeating: 0, count: 256), [Int](repeating: 0, count: 256)]
+        var rounded = [Int16](repeating: 0, count: 64)
         for c in 0..<components {
-            tables[c].withUnsafeBufferPointer { steps in
-                out[c].withUnsafeMutableBufferPointer { blocks in
-                    coefficients.withUnsafeMutableBufferPointer { coefs in
-                        for row in 0..<planes[c].heightInBlocks {
-                            for column in 0..<planes[c].widthInBlocks {
-                                let block = blocks.baseAddress! + (row * planes[c].widthInBlocks + column) * 64
-                                planes[c].transform(blockColumn: column, blockRow: row, into: coefs.baseAddress!)
-                                block[0] = Int16(roundedLevel(Int(coefs[0]), step: Int(steps[0]), limit: 2047))
-                                for k in 1..<64 {
-                                    block[k] = Int16(roundedLevel(Int(coefs[k]), step: Int(steps[k]), limit: largestACMagnitude))
-                                }
-                                countACSymbols(block, into: &counts[min(c, 1)])
-                            }
-                        }
+            let steps = tables[c]
+            rounded.withUnsafeMutableBufferPointer { block in
+                planes[c].forEachBlock { _, coefficients in
+                    for k in 1..<64 {
+                        block[k] = Int16(roundedLevel(Int(coefficients[k]), step: Int(steps[k]), limit: largestACMagnitude))
                     }
+                    countACSymbols(block.baseAddress!, into: &counts[min(c, 1)])
                 }
             }
         }
-        guard let tuning else { return out }
         let typicalStep = geometricMean(tables[0])
         // lambda per 1/16 bit in (1/16-unit error)^2 * weight units: weight 4 * RGB share, error^2
         // * 256, bits * 16 -> lambda_int = 64 * lambda_real; lambda_real = scale * 3 * step^2.
         let scale = tuning.lambdaScale ?? TrellisTuning.plainLambdaScale
         let lambda = Int64((scale * 3 * 64 * Double(typicalStep * typicalStep)).rounded())
-        for pass in 0..<trellisPasses {
-            let models = counts.map { ACRateModel(counts: $0) }
-            let last = pass == trellisPasses - 1
-            if !last { counts = [[Int](repeating: 0, count: 256), [Int](repeating: 0, count: 256)] }
-            for c in 0..<components {
-                var trellis = TrellisQuantiser(weight: Int64(weight(c)), lambda: lambda, rate: models[min(c, 1)])
-                tables[c].withUnsafeBufferPointer { steps in
-                    out[c].withUnsafeMutableBufferPointer { blocks in
-                        coefficients.withUnsafeMutableBufferPointer { coefs in
-                            for row in 0..<planes[c].heightInBlocks {
-                                for column in 0..<planes[c].widthInBlocks {
-                                    let block = blocks.baseAddress! + (row * planes[c].widthInBlocks + column) * 64
-                                    planes[c].transform(blockColumn: column, blockRow: row, into: coefs.baseAddress!)
-                                    trellis.quantise(UnsafePointer(coefs.baseAddress!), steps: steps.baseAddress!, into: block)
-                                    if !last { countACSymbols(block, into: &counts[min(c, 1)]) }
-                                }
-                            }
-                        }
+        var starts: [Int] = [], total = 0
+        for plane in planes {
+            starts.append(total)
+            total += plane.widthInBlocks * plane.heightInBlocks * 64
+        }
+        var out = [Int16](repeating: 0, count: total)
+        for c in 0..<components {
+            var trellis = TrellisQuantiser(weight: Int64(weight(c)), lambda: lambda, rate: ACRateModel(counts: counts[min(c, 1)]))
+            tables[c].withUnsafeBufferPointer { steps in
+                out.withUnsafeMutableBufferPointer { blocks in
+                    planes[c].forEachBlock { index, coefficients in
+                        trellis.quantise(UnsafePointer(coefficients), steps: steps.baseAddress!,
+                                         into: blocks.baseAddress! + starts[c] + index * 64)
                     }
                 }
             }
         }
-        return out
+        return (out, starts)
     }
 }
 

@@ -59,9 +59,10 @@ public struct LibJPEG: JPEGCoder, Sendable {
             let components = settings.grey ? 1 : 3
             if let tuning = settings.trellis {
                 let coder = CoefficientEncoder(width: image.width, height: image.height, settings: settings)
-                let blocks = coder.quantise(image, quality: settings.quality, tuning: tuning)
-                return withBlockPointers(blocks) { pointers in
-                    crc_jpeg_encode_coefficients(
+                let (blocks, starts) = coder.quantise(image, quality: settings.quality, tuning: tuning)
+                return blocks.withUnsafeBufferPointer { all in
+                    let pointers: [UnsafePointer<Int16>?] = starts.map { all.baseAddress! + $0 }
+                    return crc_jpeg_encode_coefficients(
                         UInt32(image.width), UInt32(image.height), Int32(components), &options, pointers,
                         markers, Int32(markers.count), &out, &outSize, &error)
                 }
@@ -76,15 +77,6 @@ public struct LibJPEG: JPEGCoder, Sendable {
         guard status == 0, let out else { throw .jpegEncoder(cString(error)) }
         defer { crc_free(out) }
         return Array(UnsafeBufferPointer(start: out, count: outSize))
-    }
-
-    /// Calls `body` with a C array of pointers to each component's blocks.
-    private func withBlockPointers<T>(_ blocks: [[Int16]], _ body: (UnsafePointer<UnsafePointer<Int16>?>) -> T) -> T {
-        func nest(_ index: Int, _ pointers: [UnsafePointer<Int16>?]) -> T {
-            guard index < blocks.count else { return pointers.withUnsafeBufferPointer { body($0.baseAddress!) } }
-            return blocks[index].withUnsafeBufferPointer { nest(index + 1, pointers + [$0.baseAddress]) }
-        }
-        return nest(0, [])
     }
 
     public func readHeader(_ jpeg: [UInt8]) throws(ComRecError) -> JPEGHeader {
