@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /** Version of this header's API; comrec_api_version() returns the library's. */
-#define COMREC_API_VERSION 3
+#define COMREC_API_VERSION 4
 
 typedef enum comrec_status {
     COMREC_OK = 0,
@@ -178,10 +178,16 @@ typedef struct comrec_encode_options {
     int trellis;         /**< 1 (default): full mode's JPEG is trellis-quantised (smaller for the
                               same error, as `comrec encode`); 0: rounded by libjpeg's own encoder
                               (`--no-trellis`). Half mode's JPEG is always rounded. */
+    int optimize_huffman; /**< 1 (default): Huffman tables made for the image, as `comrec encode`
+                               writes (a few percent smaller; libjpeg then keeps the stored image's
+                               coefficients, about 3.6 bytes per stored pixel, on the heap); 0:
+                               JPEG's standard tables, and a streamed encode (HALF, or FULL with
+                               trellis 0) takes nothing from the heap: docs/embedding.md */
 } comrec_encode_options;
 
 /** Fills `options` with the defaults: profile fast, quality 75, half mode, baseline, no size
- *  target, effort 1, trellis 1. (The CLI's default mode is auto: see comrec_encode.) */
+ *  target, effort 1, trellis 1, optimize_huffman 1. (The CLI's default mode is auto: see
+ *  comrec_encode.) */
 void comrec_encode_options_init(comrec_encode_options *options);
 /** Arena bytes that encoding an image up to `width` pixels wide with `options` (NULL: the
  *  defaults) needs, whatever the height (0 for invalid options, a width of 0, or a width whose

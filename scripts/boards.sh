@@ -67,22 +67,22 @@ configure() {
     swift_cpu=()
     case $1 in
     x86_64)
-        triple=x86_64-unknown-linux-gnu; cc=gcc; arch_dir=x86_64-linux-gnu; cflags=(-fPIC); runner=() ;;
+        triple=x86_64-unknown-linux-gnu; cc=gcc; arch_dir=x86_64-linux-gnu; cflags=(-fPIC); runner=(); objcopy=objcopy ;;
     x86_64-avx2)
         # Every module with AVX2 enabled: Embedded Swift specialises the kernels into ComRecC.
-        triple=x86_64-unknown-linux-gnu; cc=gcc; arch_dir=x86_64-linux-gnu; cflags=(-fPIC); runner=()
+        triple=x86_64-unknown-linux-gnu; cc=gcc; arch_dir=x86_64-linux-gnu; cflags=(-fPIC); runner=(); objcopy=objcopy
         defines=(-D COMREC_AVX2); swift_cpu=(-Xcc -mavx2) ;;
     aarch64-a53)
         triple=aarch64-none-none-elf; swift_cpu=(-target-cpu cortex-a53); cc=aarch64-linux-gnu-gcc
-        arch_dir=aarch64-linux-gnu; cflags=(-mcpu=cortex-a53); runner=(qemu-aarch64 -cpu cortex-a53) ;;
+        objcopy=aarch64-linux-gnu-objcopy; arch_dir=aarch64-linux-gnu; cflags=(-mcpu=cortex-a53); runner=(qemu-aarch64 -cpu cortex-a53) ;;
     aarch64-a76)
         triple=aarch64-none-none-elf; swift_cpu=(-target-cpu cortex-a76); defines=(-D COMREC_NEON_DOT)
-        cc=aarch64-linux-gnu-gcc; arch_dir=aarch64-linux-gnu; cflags=(-mcpu=cortex-a76); runner=(qemu-aarch64 -cpu max) ;;
+        cc=aarch64-linux-gnu-gcc; objcopy=aarch64-linux-gnu-objcopy; arch_dir=aarch64-linux-gnu; cflags=(-mcpu=cortex-a76); runner=(qemu-aarch64 -cpu max) ;;
     armv7)
         # Embedded Swift has no armv7 Linux triple; the bare-metal one with the hard-float NEON ABI
         # makes objects that link with Debian's armhf libc.
         triple=armv7-none-none-eabi; swift_cpu=(-target-cpu cortex-a15 -Xcc -mfloat-abi=hard -Xcc -mfpu=neon)
-        cc=arm-linux-gnueabihf-gcc; arch_dir=arm-linux-gnueabihf; cflags=(-mcpu=cortex-a15 -mfpu=neon -mfloat-abi=hard)
+        cc=arm-linux-gnueabihf-gcc; objcopy=arm-linux-gnueabihf-objcopy; arch_dir=arm-linux-gnueabihf; cflags=(-mcpu=cortex-a15 -mfpu=neon -mfloat-abi=hard)
         runner=(qemu-arm -cpu cortex-a15) ;;
     esac
     # The multiarch libc (pulled in by libjpeg62-turbo-dev:<arch>) must come with its own loader: the
@@ -90,6 +90,14 @@ configure() {
     if [ "${runner[0]:-}" != "" ]; then
         if [ -e "/lib/$arch_dir/libc.so.6" ]; then runner+=(-L /); else runner+=(-L "/usr/$arch_dir"); fi
     fi
+}
+
+# The Embedded Swift runtime in a Swift object allocates with `posix_memalign` and frees with
+# `free`; renamed, they go to the call heap of CComRecPool.h, so that the records of a C API call
+# come from memory its context set aside at creation (the C library's heap outside calls and on
+# worker threads).
+call_heap_allocation() {
+    "$objcopy" --redefine-sym posix_memalign=crc_call_heap_posix_memalign --redefine-sym free=crc_call_heap_free "$1"
 }
 
 # Builds .build-boards/<target>/: the Swift modules (Embedded), the C wrappers, libcomrec.a.
@@ -118,6 +126,7 @@ build() {
     module ComRecCodec Sources/ComRecCodec/*.swift
     module ComRecJPEG Sources/ComRecJPEG/*.swift
     module ComRecC Sources/ComRecC/*.swift
+    for object in "$dir"/objects/ComRec*.o; do call_heap_allocation "$object"; done
     # libjpeg's headers: the common ones and the target's jconfig.h (multiarch).
     for header in jpeglib.h jmorecfg.h jerror.h; do ln -s "/usr/include/$header" "$dir/jpeg-include/$header"; done
     ln -s "/usr/include/$arch_dir/jconfig.h" "$dir/jpeg-include/jconfig.h"
@@ -127,6 +136,7 @@ build() {
         -c Sources/CComRecImage/jpeg.c -o "$dir/objects/jpeg.o"
     "${c[@]}" -I Sources/CComRecImage/include -c Sources/CComRecImage/memory.c -o "$dir/objects/memory.o"
     "${c[@]}" -I Sources/CComRecPool/include -c Sources/CComRecPool/pool.c -o "$dir/objects/pool.o"
+    "${c[@]}" -I Sources/CComRecPool/include -c Sources/CComRecPool/call_heap.c -o "$dir/objects/call_heap.o"
     # The Embedded stdlib's Unicode tables (String comparisons need them) go into the library.
     mkdir -p "$dir/objects/unicode"
     (cd "$dir/objects/unicode" && ar x "$swift_lib/$triple/libswiftUnicodeDataTables.a")
@@ -146,6 +156,7 @@ build() {
     # linker drops the other networks' weights.
     mkdir -p "$dir/only-fast"
     swiftc "${flags[@]}" -D COMREC_ONLY_FAST -module-name ComRecC -c Sources/ComRecC/*.swift -o "$dir/only-fast/ComRecC.o"
+    call_heap_allocation "$dir/only-fast/ComRecC.o"
     cp "$dir/libcomrec.a" "$dir/only-fast/libcomrec.a"
     ar rcs "$dir/only-fast/libcomrec.a" "$dir/only-fast/ComRecC.o"
     "${c[@]}" -I include examples/board/comrec-board.c -Wl,--gc-sections "$dir/only-fast/libcomrec.a" \

@@ -43,6 +43,11 @@ final class Context {
     static let messageBytes = 256
     /// Where an encode's write callback is kept while libjpeg may call it (Encode.swift).
     let writeTarget = UnsafeMutablePointer<WriteTarget>.allocate(capacity: 1)
+    /// The memory of the call heap (CComRecPool.h) that a call's own records come from, so that
+    /// no call after set-up takes anything from the C library's heap (scripts/boards.sh routes the
+    /// library's Swift allocations there). A call's records take about 4 KB.
+    private var callHeapMemory = UnsafeMutableRawPointer.allocate(byteCount: Context.callHeapBytes, alignment: 64)
+    static let callHeapBytes = 16 * 1024
 
     init?(threads: Int) {
         self.threads = threads
@@ -71,6 +76,22 @@ final class Context {
         crc_pool_destroy(pool)
         message.deallocate()
         writeTarget.deallocate()
+        callHeapMemory.deallocate()
+    }
+
+    /// Runs the work of one C API call with its records on the context's call heap. A record that
+    /// outlives the call (a global the call was the first to need) keeps the block it is in for
+    /// good, and the context takes a new block for the next call: nothing is left pointing at
+    /// memory that is reused.
+    func call(_ work: () -> Int32) -> Int32 {
+        var heap = crc_call_heap()
+        crc_call_heap_init(&heap, callHeapMemory, Context.callHeapBytes)
+        crc_call_heap_begin(&heap)
+        let status = work()
+        if crc_call_heap_end(&heap) != 0 {
+            callHeapMemory = UnsafeMutableRawPointer.allocate(byteCount: Context.callHeapBytes, alignment: 64)
+        }
+        return status
     }
 
     func profile(named name: String) -> Profile? { profiles.first { $0.name == name } }

@@ -86,6 +86,14 @@ public func comrec_decode(
     guard let file = fileBytes(data, size) else { return context.fail(.argument, "NULL file data") }
     guard let row else { return context.fail(.argument, "NULL row callback") }
     guard let arena, arenaBytes >= 0 else { return context.fail(.argument, "NULL arena") }
+    return context.call { decode(context, file, arena: arena, arenaBytes: arenaBytes, row: row, user: user) }
+}
+
+/// comrec_decode after its argument checks.
+private func decode(
+    _ context: Context, _ file: UnsafeBufferPointer<UInt8>, arena: UnsafeMutableRawPointer, arenaBytes: Int,
+    row: comrec_row_callback, user: UnsafeMutableRawPointer?
+) -> Int32 {
     var stoppedAt: Int? = nil
     do throws(ComRecError) {
         var pipeline = context.pipeline

@@ -35,7 +35,8 @@ struct EncodeChoice {
 /// The defaults of comrec_encode_options_init.
 var defaultEncodeOptions: comrec_encode_options {
     comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0, max_bits_per_pixel: 0, effort: 1,
-                          exif: nil, exif_bytes: 0, xmp: nil, xmp_bytes: 0, icc: nil, icc_bytes: 0, trellis: 1)
+                          exif: nil, exif_bytes: 0, xmp: nil, xmp_bytes: 0, icc: nil, icc_bytes: 0, trellis: 1,
+                          optimize_huffman: 1)
 }
 
 /// The checked options, or a reason to refuse them.
@@ -64,9 +65,13 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
     guard options.trellis == 0 || options.trellis == 1 else {
         return .failure(FailReason(.argument, "trellis must be 0 or 1"))
     }
+    guard options.optimize_huffman == 0 || options.optimize_huffman == 1 else {
+        return .failure(FailReason(.argument, "optimize_huffman must be 0 or 1"))
+    }
     let request = requests[Int(options.mode)]
     let target: SizeTarget = bpp > 0 ? .bitsPerPixel(bpp) : .quality(Int(options.quality))
-    let settings = JPEGSettings(quality: Int(options.quality), chroma: .subsampled420, optimizeCoding: true,
+    let settings = JPEGSettings(quality: Int(options.quality), chroma: .subsampled420,
+                                optimizeCoding: options.optimize_huffman == 1,
                                 progressive: options.progressive == 1,
                                 trellis: options.trellis == 1 ? TrellisTuning() : nil)
     let metadata: [JPEGSegment]
@@ -107,11 +112,22 @@ struct FailReason: Error {
 /// A whole-image encode keeps the image in memory of its own and needs no arena.
 let wholeImageArenaBytes = 64
 
+/// The arena of an encode: what the streamed rows need (`networkArenaBytes`), then the JPEG
+/// encoder's memory (`encoderArenaBytes`); a whole-image encode needs almost none.
 private func arenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
     guard let mode = choice.streamed else { return wholeImageArenaBytes }
-    guard mode == .half, let networks = choice.profile.networks else { return width * 3 + 64 }
+    return networkArenaBytes(choice, width: width, height: height) + encoderArenaBytes(storedWidth: mode == .half ? (width + 1) / 2 : width)
+}
+
+private func networkArenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
+    guard choice.streamed == .half, let networks = choice.profile.networks else { return width * 3 + 64 }
     return StreamedRun(model: networks.model(), job: .compact, width: width, height: height, runner: networks.runner).arenaBytes
 }
+
+/// The arena's part for the JPEG encoder: its memory (libjpeg's too in the static libraries, as
+/// for decoding), its crc_jpeg_memory record and the alignment of both. With optimised Huffman
+/// tables libjpeg also keeps the image's coefficients, which come from the heap.
+private func encoderArenaBytes(storedWidth: Int) -> Int { Int(crc_jpeg_row_encode_bytes(UInt32(clamping: storedWidth))) + 128 }
 
 @_cdecl("comrec_encode_arena_bytes")
 public func comrec_encode_arena_bytes(_ handle: OpaquePointer?, _ options: UnsafePointer<comrec_encode_options>?, _ width: UInt32) -> Int {
@@ -140,6 +156,17 @@ public func comrec_encode(
     guard let context = contextObject(handle) else { return Status.argument.rawValue }
     guard let read, let write else { return context.fail(.argument, "NULL read or write callback") }
     guard let arena, arenaSize >= 0 else { return context.fail(.argument, "NULL arena") }
+    return context.call {
+        encode(context, width, height, read, readUser, options, arena, arenaSize, write, writeUser)
+    }
+}
+
+/// comrec_encode after its argument checks.
+private func encode(
+    _ context: Context, _ width: UInt32, _ height: UInt32, _ read: comrec_read_callback, _ readUser: UnsafeMutableRawPointer?,
+    _ options: UnsafePointer<comrec_encode_options>?, _ arena: UnsafeMutableRawPointer, _ arenaSize: Int,
+    _ write: comrec_write_callback, _ writeUser: UnsafeMutableRawPointer?
+) -> Int32 {
     let choice: EncodeChoice
     switch resolve(options?.pointee ?? defaultEncodeOptions, in: context) {
     case .success(let resolved): choice = resolved
@@ -179,10 +206,18 @@ public func comrec_encode(
     target.pointee = WriteTarget(write: write, user: writeUser)
     var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
     var jpegOptions = crc_jpeg_encode_options(
-        quality: Int32(settings.quality), chroma444: 0, optimize_coding: 1, progressive: settings.progressive ? 1 : 0)
+        quality: Int32(settings.quality), chroma444: 0, optimize_coding: settings.optimizeCoding ? 1 : 0,
+        progressive: settings.progressive ? 1 : 0)
     // Every payload in one buffer, so that one set of pointers stays valid for the call.
     let segments = choice.metadata + [JPEGSegment(marker: ComRecSegment.marker, payload: payload)]
     let payloads = segments.flatMap { $0.payload }
+    // The encoder's memory record and its bytes follow the rows' part of the arena, aligned.
+    let networkBytes = networkArenaBytes(choice, width: w, height: h)
+    let recordAddress = (Int(bitPattern: arena) + networkBytes + 15) & ~15
+    let record = UnsafeMutableRawPointer(bitPattern: recordAddress)!.bindMemory(to: crc_jpeg_memory.self, capacity: 1)
+    let memoryStart = recordAddress + 64
+    record.initialize(to: crc_jpeg_memory(
+        base: UnsafeMutablePointer(bitPattern: memoryStart), size: Int(bitPattern: arena) + arenaSize - memoryStart, used: 0))
     let made: OpaquePointer? = payloads.withUnsafeBufferPointer { bytes in
             var markers: [crc_jpeg_marker] = []
             var offset = 0
@@ -191,7 +226,7 @@ public func comrec_encode(
                     code: Int32(segment.marker), data: bytes.baseAddress.map { $0 + offset }, length: segment.payload.count))
                 offset += segment.payload.count
             }
-            return crc_jpeg_row_encoder_create(
+            return crc_jpeg_row_encoder_create_in(
                 UInt32(stored.width), UInt32(stored.height), 3, &jpegOptions, markers, Int32(markers.count),
                 { user, bytes, size in
                     let target = user!.assumingMemoryBound(to: WriteTarget.self)
@@ -200,7 +235,7 @@ public func comrec_encode(
                         return 1
                     }
                     return 0
-                }, target, &error)
+                }, target, record, &error)
     }
     guard let encoder = made else {
         return target.pointee.refused ? context.fail(.callback, "the write callback returned non-zero") : context.fail(.encode, text(error))
@@ -226,7 +261,7 @@ public func comrec_encode(
             var next = 0
             var encoderFailed = false
             do throws(StreamedRunError) {
-                try run.run(arena: arena, arenaBytes: arenaSize, source: { row in
+                try run.run(arena: arena, arenaBytes: networkBytes, source: { row in
                     defer { next += 1 }
                     if read(readUser, UInt32(next), row, width) != 0 {
                         stoppedAt = next

@@ -27,9 +27,10 @@ typedef struct heap_use {
 static int counting;
 static heap_use heap;
 static void count(size_t bytes) {
-    if (!counting) return;
-    heap.calls++;
-    heap.bytes += bytes;
+    if (!__atomic_load_n(&counting, __ATOMIC_SEQ_CST)) return;
+    /* Atomic: a context's worker threads allocate (or not) at the same time as its caller. */
+    __atomic_fetch_add(&heap.calls, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&heap.bytes, bytes, __ATOMIC_SEQ_CST);
 }
 void *__real_malloc(size_t size);
 void *__real_calloc(size_t count, size_t size);
@@ -182,6 +183,21 @@ static int discard_bytes(void *user, const uint8_t *bytes, size_t size) {
     (void)bytes;
     *(size_t *)user += size;
     return 0;
+}
+
+/* The heap use of one streamed encode of a `width` x `height` image with `options` (calls -1 on failure). */
+static heap_use encode_heap_use(comrec_context *context, const comrec_encode_options *options, uint32_t width,
+                                uint32_t height) {
+    heap_use failed_use = {-1, 0};
+    size_t need = comrec_encode_arena_bytes(context, options, width);
+    void *arena = malloc(need);
+    size_t written = 0;
+    heap = (heap_use){0, 0};
+    counting = 1;
+    comrec_status status = comrec_encode(context, width, height, read_nothing, NULL, options, arena, need, discard_bytes, &written);
+    counting = 0;
+    free(arena);
+    return status == COMREC_OK && written > 0 ? heap : failed_use;
 }
 
 static int refuse_bytes(void *user, const uint8_t *bytes, size_t size) {
@@ -481,12 +497,41 @@ int main(int argc, char **argv) {
     free(wide_arena);
     heap_use narrow_use = decode_heap_use(context, file, size);
     heap_use wide_use = decode_heap_use(context, wide.data, wide.size);
-    CHECK(narrow_use.calls >= 0 && narrow_use.bytes < 8192 && wide_use.calls == narrow_use.calls
-              && wide_use.bytes == narrow_use.bytes,
-          "heap use of a decode: %ld allocations, %zu bytes; %ld, %zu for the wide image", narrow_use.calls,
-          narrow_use.bytes, wide_use.calls, wide_use.bytes);
-    printf("heap use of a decode: %ld allocations, %zu bytes in all (arena of the sample: %zu bytes)\n",
-           narrow_use.calls, narrow_use.bytes, need);
+    comrec_context *threaded = NULL;
+    CHECK(comrec_context_create(4, &threaded) == COMREC_OK, "a context with 4 threads");
+    heap_use threaded_use = decode_heap_use(threaded, file, size);
+    CHECK(narrow_use.calls == 0 && narrow_use.bytes == 0 && wide_use.calls == 0 && threaded_use.calls == 0,
+          "heap use of a decode: %ld allocations, %zu bytes; %ld, %zu for the wide image; %ld, %zu with 4 threads",
+          narrow_use.calls, narrow_use.bytes, wide_use.calls, wide_use.bytes, threaded_use.calls, threaded_use.bytes);
+    printf("heap use of a decode: %ld allocations, %zu bytes (1 thread; 4 threads: %ld, %zu; arena of the sample: %zu bytes)\n",
+           narrow_use.calls, narrow_use.bytes, threaded_use.calls, threaded_use.bytes, need);
+    /* A streamed encode's records come from the context and libjpeg's compressor from the arena:
+     * with standard Huffman tables it takes nothing from the heap; with optimised ones (the
+     * default) only libjpeg's buffer of the image's coefficients, which grows with the image. */
+    for (int mode = COMREC_MODE_HALF; mode <= COMREC_MODE_FULL; mode++) {
+        const char *name = mode == COMREC_MODE_HALF ? "half" : "full";
+        comrec_encode_options streamed;
+        comrec_encode_options_init(&streamed);
+        streamed.mode = mode;
+        streamed.trellis = 0;
+        streamed.optimize_huffman = 0;
+        heap_use narrow_encode = encode_heap_use(context, &streamed, info.width, 400);
+        heap_use wide_encode = encode_heap_use(context, &streamed, 16 * info.width, 40);
+        heap_use threaded_encode = encode_heap_use(threaded, &streamed, info.width, 400);
+        CHECK(narrow_encode.calls == 0 && wide_encode.calls == 0 && threaded_encode.calls == 0,
+              "heap use of a %s-mode encode with standard Huffman tables: %ld allocations; %ld for the wide image, "
+              "%ld with 4 threads", name, narrow_encode.calls, wide_encode.calls, threaded_encode.calls);
+        streamed.optimize_huffman = 1;
+        heap_use optimised = encode_heap_use(context, &streamed, info.width, 400);
+        heap_use optimised_wide = encode_heap_use(context, &streamed, 16 * info.width, 400);
+        CHECK(optimised.calls > 0 && optimised_wide.bytes > optimised.bytes,
+              "a %s-mode encode with optimised Huffman tables keeps its coefficients on the heap: %zu bytes, %zu wide",
+              name, optimised.bytes, optimised_wide.bytes);
+        printf("heap use of a streamed %s-mode encode: 0 allocations with standard Huffman tables; optimised: %ld "
+               "allocations, %zu bytes (%zu 16 times wider)\n",
+               name, optimised.calls, optimised.bytes, optimised_wide.bytes);
+    }
+    comrec_context_destroy(threaded);
     free(wide.data);
 
     /* A progressive file decodes in the arena the query gives (its coefficients, which grow with

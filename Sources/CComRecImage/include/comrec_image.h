@@ -134,6 +134,19 @@ crc_jpeg_decoder *crc_jpeg_decoder_create_in(const uint8_t *data, size_t size, c
 /// sampling factors up to 2.
 size_t crc_jpeg_row_decode_bytes(uint32_t width);
 
+/// crc_jpeg_row_encoder_create in `memory` (NULL: the heap): the encoder and, with
+/// CRC_JPEG_MEMORY_HOOKS and a static libjpeg, every allocation libjpeg makes for it; what does
+/// not fit (with optimised Huffman tables, the whole image's coefficients) comes from the heap.
+/// Destroying the encoder gives its memory back.
+crc_jpeg_row_encoder *crc_jpeg_row_encoder_create_in(uint32_t width, uint32_t height, int components,
+                                                     const crc_jpeg_encode_options *options,
+                                                     const crc_jpeg_marker *markers, int marker_count,
+                                                     crc_write_fn write, void *user, crc_jpeg_memory *memory,
+                                                     char *error);
+/// Memory that always suffices for a row encoder in a crc_jpeg_memory writing a 4:2:0 colour JPEG
+/// `width` pixels wide with standard Huffman tables (optimize_coding 0).
+size_t crc_jpeg_row_encode_bytes(uint32_t width);
+
 /// Corrupt-data warnings so far (always 0 for a strict decoder: the first one is an error), and
 /// the first one's message ("" if none).
 int crc_jpeg_warning_count(const crc_jpeg_decoder *decoder);
