@@ -69,6 +69,7 @@ final class Context {
         for profile in profiles {
             _ = profile.networks?.model()
             _ = profile.full.networks?.model()
+            _ = profile.rounded.networks?.model()
         }
     }
 

@@ -45,10 +45,14 @@ private func decodeArenaBytes(_ profiles: [Profile], _ name: UnsafePointer<CChar
         return decoder + StreamedRun(model: profile.networks?.model(), job: .reconstruct, width: w, height: largestHeight,
                                      runner: profile.networks?.runner ?? .portable).arenaBytes
     }
-    // Plain-JPEG full-mode files (above the enhancer's quality) need a row; enhanced ones more.
-    guard let networks = profile.full.networks else { return plainRow + decoder }
-    return decoder + max(plainRow, StreamedRun(model: networks.model(), job: .enhance, width: w, height: largestHeight,
-                                               runner: networks.runner).arenaBytes)
+    // Plain-JPEG full-mode files (above the enhancer's quality) need a row; enhanced ones more,
+    // with either of the profile's enhancers (trellis-quantised or rounded JPEGs).
+    var need = plainRow
+    for networks in [profile.full.networks, profile.rounded.networks].compactMap({ $0 }) {
+        need = max(need, StreamedRun(model: networks.model(), job: .enhance, width: w, height: largestHeight,
+                                     runner: networks.runner).arenaBytes)
+    }
+    return decoder + need
 }
 
 @_cdecl("comrec_decode_arena_bytes_for_file")

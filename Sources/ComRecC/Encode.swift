@@ -195,7 +195,7 @@ private func encode(
     let payload: [UInt8]
     do throws(ComRecError) {
         payload = try ComRecSegment(
-            mode: mode, profile: profile.name, modelHash: profile.modelHash(for: mode, quality: settings.quality),
+            mode: mode, profile: profile.name, modelHash: profile.modelHash(for: mode, quality: settings.quality, trellis: false),
             width: w, height: h, quality: settings.quality
         ).serialised()
     } catch {

@@ -16,16 +16,31 @@ extension Profile {
         runner: NetworkRunner
     ) -> Profile {
         learnedProfile(Model.self, full: .learned(Enhancer.self, profile: Model.source.profile, maxQuality: enhancerMaxQuality, runner: runner),
-                       halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
+                       rounded: nil, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
+    }
+
+    /// The profile of generated model `Model` with two generated enhancers: `Enhancer` for the
+    /// full-mode files `comrec encode` writes (trellis-quantised JPEGs) and `RoundedEnhancer`
+    /// (profile `<name>-rounded`) for JPEGs quantised by rounding (`comrec enhance`, `--no-trellis`).
+    public static func learned<Model: GeneratedModel, Enhancer: GeneratedModel, RoundedEnhancer: GeneratedModel>(
+        _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int, roundedEnhancer: RoundedEnhancer.Type,
+        roundedEnhancerMaxQuality: Int, halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
+    ) -> Profile {
+        let name = Model.source.profile
+        return learnedProfile(
+            Model.self, full: .learned(Enhancer.self, profile: name, maxQuality: enhancerMaxQuality, runner: runner),
+            rounded: .learned(RoundedEnhancer.self, profile: name + "-rounded", maxQuality: roundedEnhancerMaxQuality, runner: runner),
+            halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
     }
 
     /// The profile of generated model `Model`, whose full mode is plain JPEG (no enhancer yet).
     public static func learned<Model: GeneratedModel>(_: Model.Type, halfModeMaxBitsPerPixel: Double, runner: NetworkRunner) -> Profile {
-        learnedProfile(Model.self, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
+        learnedProfile(Model.self, full: .plainJPEG, rounded: nil, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
     }
 
     private static func learnedProfile<Model: GeneratedModel>(
-        _: Model.Type, full: FullResolutionModel, halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
+        _: Model.Type, full: FullResolutionModel, rounded: FullResolutionModel?, halfModeMaxBitsPerPixel: Double,
+        runner: NetworkRunner
     ) -> Profile {
         let source = Model.source
         precondition(source.rec.role != .enhancer, "\(source.profile): the half-mode model is an enhancer")
@@ -35,7 +50,7 @@ extension Profile {
             summary: source.summary,
             makeCompact: { image in learnedCompact(Model.model, image, runner) },
             reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context, runner) },
-            full: full, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+            full: full, rounded: rounded, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
             networks: LearnedNetworks(model: { Model.model }, runner: runner))
     }
 

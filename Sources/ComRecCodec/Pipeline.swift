@@ -80,15 +80,16 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         guard (1...100).contains(settings.quality) else {
             throw .invalidArgument("JPEG quality \(settings.quality) is not in 1...100")
         }
-        let segment = ComRecSegment(
-            mode: mode, profile: profile.name, modelHash: profile.modelHash(for: mode, quality: settings.quality),
-            width: width, height: height, quality: settings.quality)
-        let payload = try segment.serialised()
         var settings = settings
         // The half-mode networks learnt from rounded JPEGs of the compact image, and trellis there
         // measured worse (docs/results.md, "Trellis quantisation"): unless asked, only full mode's
         // JPEG is trellis-quantised.
         if mode == .half && settings.trellis?.inHalfMode != true { settings.trellis = nil }
+        let segment = ComRecSegment(
+            mode: mode, profile: profile.name,
+            modelHash: profile.modelHash(for: mode, quality: settings.quality, trellis: settings.trellis != nil),
+            width: width, height: height, quality: settings.quality)
+        let payload = try segment.serialised()
         if mode == .full, var tuning = settings.trellis, tuning.lambdaScale == nil {
             tuning.lambdaScale = profile.full.improves(quality: settings.quality)
                 ? TrellisTuning.enhancedLambdaScale : TrellisTuning.plainLambdaScale
@@ -118,8 +119,12 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         if segment.isPlainJPEG {
             status = .available  // no network: every build decodes it
         } else if let profile = profiles.first(where: { $0.name == segment.profile }) {
-            let buildHash = segment.mode == .half ? profile.modelHash : profile.full.modelHash
-            status = buildHash == segment.modelHash ? .available : .differentModel(buildHash: buildHash)
+            if segment.mode == .half {
+                status = profile.modelHash == segment.modelHash ? .available : .differentModel(buildHash: profile.modelHash)
+            } else {
+                status = profile.enhancer(recordedAs: segment.modelHash) != nil
+                    ? .available : .differentModel(buildHash: profile.full.modelHash)
+            }
         } else {
             status = .unknownProfile
         }
@@ -144,7 +149,9 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
             if segment.isPlainJPEG {
                 image = stored
             } else {
-                image = profiles.first { $0.name == segment.profile }!.full.enhance(stored, context)
+                // inspect found the enhancer the segment records, or refused the file.
+                image = profiles.first { $0.name == segment.profile }!.enhancer(recordedAs: segment.modelHash)!
+                    .enhance(stored, context)
             }
         }
         precondition(image.width == segment.width && image.height == segment.height,

@@ -97,8 +97,13 @@ public struct Profile: Sendable {
     public let makeCompact: @Sendable (RGB8Image) -> RGB8Image
     /// Decoded compact RGB8 -> RGB8 of exactly `context.width` x `context.height`.
     public let reconstruct: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
-    /// Full mode: the enhancer, or `.plainJPEG`.
+    /// Full mode: the enhancer of the files `comrec encode` writes (trellis-quantised JPEGs), or
+    /// `.plainJPEG`.
     public let full: FullResolutionModel
+    /// The enhancer for JPEGs quantised by rounding: libjpeg's and other encoders' (`comrec
+    /// enhance`), and full-mode files written without trellis quantisation (`--no-trellis`), whose
+    /// segment records its hash. The same as `full` for a profile with one enhancer.
+    public let rounded: FullResolutionModel
     /// The mode rule of `--mode auto` (docs/modes.md): half mode when the size budget is at most
     /// this many bits per pixel, full mode above it. Measured per profile with `comrec eval`, as
     /// the rate where the half-mode curve and the full-mode curve cross.
@@ -113,7 +118,8 @@ public struct Profile: Sendable {
         name: String, modelHash: ModelHash, summary: String,
         makeCompact: @escaping @Sendable (RGB8Image) -> RGB8Image,
         reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image,
-        full: FullResolutionModel = .plainJPEG, halfModeMaxBitsPerPixel: Double, networks: LearnedNetworks? = nil
+        full: FullResolutionModel = .plainJPEG, rounded: FullResolutionModel? = nil, halfModeMaxBitsPerPixel: Double,
+        networks: LearnedNetworks? = nil
     ) {
         precondition(Profile.isValidName(name), "profile name \(name) must be 1...16 of [a-z0-9_-]")
         self.name = name
@@ -122,6 +128,7 @@ public struct Profile: Sendable {
         self.makeCompact = makeCompact
         self.reconstruct = reconstruct
         self.full = full
+        self.rounded = rounded ?? full
         self.halfModeMaxBitsPerPixel = halfModeMaxBitsPerPixel
         self.networks = networks
     }
@@ -131,15 +138,25 @@ public struct Profile: Sendable {
     /// images the enhancer does not improve.
     public var withoutEnhancer: Profile {
         Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact,
-                reconstruct: reconstruct, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+                reconstruct: reconstruct, full: .plainJPEG, rounded: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
                 networks: networks)
     }
 
     /// The model hash a file of this profile records in `mode` at JPEG quality `quality`: in full
-    /// mode, plain JPEG's above the enhancer's `maxQuality`.
-    public func modelHash(for mode: CodecMode, quality: Int) -> ModelHash {
+    /// mode, the enhancer of its kind of JPEG (`trellis`: trellis-quantised, else rounded), or
+    /// plain JPEG's above that enhancer's `maxQuality`.
+    public func modelHash(for mode: CodecMode, quality: Int, trellis: Bool) -> ModelHash {
         if mode == .half { return modelHash }
-        return full.improves(quality: quality) ? full.modelHash : FullResolutionModel.plainJPEG.modelHash
+        let enhancer = trellis ? full : rounded
+        return enhancer.improves(quality: quality) ? enhancer.modelHash : FullResolutionModel.plainJPEG.modelHash
+    }
+
+    /// The enhancer a full-mode file that records `hash` is decoded with: `full` or `rounded`;
+    /// nil when it is neither (other weights).
+    public func enhancer(recordedAs hash: ModelHash) -> FullResolutionModel? {
+        if hash == full.modelHash { return full }
+        if hash == rounded.modelHash { return rounded }
+        return nil
     }
 
     static func isValidName(_ name: String) -> Bool {
@@ -156,7 +173,9 @@ extension Profile {
     public static func registered(runner: NetworkRunner) -> [Profile] {
         [
             .bicubic,
-            .learned(TinyModel.self, enhancer: TinyFullModel.self, enhancerMaxQuality: 75, halfModeMaxBitsPerPixel: 0.35, runner: runner),
+            .learned(TinyModel.self, enhancer: TinyFullModel.self, enhancerMaxQuality: 75,
+                     roundedEnhancer: TinyRoundedFullModel.self, roundedEnhancerMaxQuality: 75, halfModeMaxBitsPerPixel: 0.28,
+                     runner: runner),
             .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.33, runner: runner),
             .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32, runner: runner),
         ]

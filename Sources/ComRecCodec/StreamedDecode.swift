@@ -51,7 +51,7 @@ extension ComRecPipeline {
         let networks: LearnedNetworks?
         switch segment.mode {
         case .half: networks = profile.networks
-        case .full: networks = profile.full.networks
+        case .full: networks = profile.enhancer(recordedAs: segment.modelHash)?.networks
         }
         if segment.mode == .full && networks == nil {
             throw .invalidArgument("profile \(profile.name) has an enhancer that cannot be streamed")

@@ -278,7 +278,7 @@ public struct EnhanceReport: Sendable {
 }
 
 /// Decodes the plain JPEG at `input` (one without a ComRec segment), restores it with `profile`'s
-/// full-resolution enhancer, and writes it to `output` as PNG or PPM (DecodedImageFormat). The JPEG's quality is estimated from
+/// enhancer for rounded JPEGs (`Profile.rounded`), and writes it to `output` as PNG or PPM (DecodedImageFormat). The JPEG's quality is estimated from
 /// its quantisation tables unless `quality` is given; above the enhancer's range the image is
 /// written as decoded. The JPEG's EXIF, XMP and ICC profile go into the PNG.
 @discardableResult
@@ -286,9 +286,9 @@ public func enhanceFile(
     input: String, output: String, profile: Profile, quality: Int? = nil, maxPixels: Int = defaultMaxPixels,
     force: Bool = false, pngLevel: Int = PNG.defaultCompressionLevel, jpegRules: JPEGDecodeRules = JPEGDecodeRules()
 ) throws -> EnhanceReport {
-    guard !profile.full.isPlainJPEG else {
+    guard !profile.rounded.isPlainJPEG else {
         throw ComRecIOError(.noEnhancer(
-            profile: profile.name, withEnhancer: Profile.catalogue.filter { !$0.full.isPlainJPEG }.map(\.name)))
+            profile: profile.name, withEnhancer: Profile.catalogue.filter { !$0.rounded.isPlainJPEG }.map(\.name)))
     }
     let format = DecodedImageFormat(outputPath: output)
     if format == .pgm { throw ComRecIOError(path: output, .greyOutputOfColourImage) }
@@ -311,9 +311,9 @@ public func enhanceFile(
         return (try jpeg.decode(bytes, maxPixels: maxPixels), estimate, ImageMetadata(jpegSegments: header.segments))
     }
     let used = quality ?? estimate!.quality
-    let enhanced = profile.full.improves(quality: used)
+    let enhanced = profile.rounded.improves(quality: used)
     let result = enhanced
-        ? profile.full.enhance(image, ReconstructionContext(width: image.width, height: image.height, quality: used)) : image
+        ? profile.rounded.enhance(image, ReconstructionContext(width: image.width, height: image.height, quality: used)) : image
     let file = try attributing(to: output) {
         format == .ppm ? PNM.encode(result) : try PNG.encode(result, compressionLevel: pngLevel, metadata: metadata)
     }

@@ -37,7 +37,7 @@ struct EnhanceCommand: ParsableCommand {
     @OptionGroup var jpegInput: JPEGInputOptions
 
     /// Profiles with a trained enhancer.
-    static var enhancing: [Profile] { Profile.catalogue.filter { !$0.full.isPlainJPEG } }
+    static var enhancing: [Profile] { Profile.catalogue.filter { !$0.rounded.isPlainJPEG } }
 
     /// The default profile if it has an enhancer, else the first profile that has one.
     static var defaultProfile: String? {
@@ -55,7 +55,7 @@ struct EnhanceCommand: ParsableCommand {
             throw ValidationError("no profile of this build has a full-resolution enhancer yet (docs/modes.md)")
         }
         let chosen = try name.resolved()
-        guard !chosen.full.isPlainJPEG else {
+        guard !chosen.rounded.isPlainJPEG else {
             let others = EnhanceCommand.enhancing.map(\.name)
             throw ValidationError("profile \(name) has no full-resolution enhancer in this build"
                                   + (others.isEmpty ? "" : "; use --profile \(others.joined(separator: " or "))"))
@@ -73,7 +73,7 @@ struct EnhanceCommand: ParsableCommand {
             let source = report.exactTables.map { $0 ? "libjpeg tables of quality \(report.quality)" : "estimated quality \(report.quality)" }
                 ?? "quality \(report.quality) as given"
             let what = report.enhanced ? "enhanced with \(chosen.name)"
-                : "written as decoded: quality \(report.quality) is above the \(chosen.name) enhancer's \(chosen.full.maxQuality)"
+                : "written as decoded: quality \(report.quality) is above the \(chosen.name) enhancer's \(chosen.rounded.maxQuality)"
             return "\(input) -> \(output): \(report.width) x \(report.height), \(source), \(what)"
         }
     }

@@ -24,6 +24,24 @@ import Testing
         return path
     }
 
+    /// Plain JPEGs are quantised by rounding: a profile with a second enhancer for those uses it.
+    @Test func usesTheEnhancerForRoundedJPEGs() throws {
+        let dir = try temporaryDirectory()
+        defer { removeDirectory(dir) }
+        let forRounded = FullResolutionModel.learned(model: TestPaperFullModel.model, runner: hostedRunner)
+        let profile = Profile(
+            name: fast.name, modelHash: fast.modelHash, summary: fast.summary, makeCompact: fast.makeCompact,
+            reconstruct: fast.reconstruct, full: fast.full, rounded: forRounded, halfModeMaxBitsPerPixel: 0.5,
+            networks: fast.networks)
+        let jpeg = try LibJPEG().encode(image, settings: JPEGSettings(quality: 30), segments: [])
+        let input = try write(jpeg, dir + "/plain.jpg"), output = dir + "/plain.png"
+        #expect(try enhanceFile(input: input, output: output, profile: profile).enhanced)
+        let decoded = try LibJPEG().decode(jpeg, maxPixels: 1 << 20)
+        let context = ReconstructionContext(width: decoded.width, height: decoded.height, quality: 30)
+        #expect(try readImage(path: output) == forRounded.enhance(decoded, context))
+        #expect(forRounded.enhance(decoded, context) != fast.full.enhance(decoded, context), "the two enhancers differ")
+    }
+
     @Test func enhancesAtTheEstimatedQualityAndLeavesHighQualitiesAlone() throws {
         let dir = try temporaryDirectory()
         defer { removeDirectory(dir) }

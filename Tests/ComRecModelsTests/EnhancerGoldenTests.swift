@@ -66,29 +66,38 @@ struct EnhancerGoldenFile: Decodable {
         }
     }
 
-    /// The shipped enhancers (the registered profiles' full modes) against
-    /// Fixtures/golden/full/<profile>-full.json, through `Profile.full.enhance` as the codec runs
-    /// it, on every kernel family, with GoldenTests' grid of a real profile.
+    /// The shipped enhancers (the registered profiles' full modes, and their enhancers for rounded
+    /// JPEGs where a profile has a second one) against Fixtures/golden/full/<name>-full.json
+    /// (<name>: the profile, or `<profile>-rounded`), through `Profile.full.enhance` and
+    /// `Profile.rounded.enhance` as the codec runs them, on every kernel family, with GoldenTests'
+    /// grid of a real profile.
     @Test func shippedEnhancersOnEveryKernelFamily() throws {
         let shipped = Profile.registered(runner: .portable).filter { !$0.full.isPlainJPEG }
+        func enhancers(_ profile: Profile) -> [(name: String, model: FullResolutionModel)] {
+            profile.rounded.modelHash == profile.full.modelHash
+                ? [(profile.name, profile.full)] : [(profile.name, profile.full), (profile.name + "-rounded", profile.rounded)]
+        }
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden/full")
             .filter { $0.hasSuffix(".json") && !$0.hasPrefix("test-") }.map { String($0.dropLast(5)) }
-        #expect(Set(files) == Set(shipped.map { $0.name + "-full" }),
+        #expect(Set(files) == Set(shipped.flatMap { enhancers($0).map { $0.name + "-full" } }),
                 "run `python -m comrec_train.golden` for each enhancer folder (docs/models.md)")
         for listed in shipped {
-            let golden = try EnhancerGoldenFile.load(listed.name + "-full")
-            #expect(golden.profile == listed.name)
-            #expect(golden.mode == "full")
-            for isa in KernelISA.supported {
-                for (threads, tileHeight) in [(1, 0), (2, 0), (3, 1)] {
-                    for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
-                        let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
-                        let profile = Profile.named(listed.name, runner: runner)!
-                        for c in golden.cases {
-                            let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
-                            let out = profile.full.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
-                            #expect(hex(sha256(out.pixels)) == c.enhanced_sha256,
-                                    "\(profile.name)-full \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)")
+            for (index, enhancer) in enhancers(listed).enumerated() {
+                let golden = try EnhancerGoldenFile.load(enhancer.name + "-full")
+                #expect(golden.profile == enhancer.name)
+                #expect(golden.mode == "full")
+                for isa in KernelISA.supported {
+                    for (threads, tileHeight) in [(1, 0), (2, 0), (3, 1)] {
+                        for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
+                            let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
+                            let profile = Profile.named(listed.name, runner: runner)!
+                            let model = index == 0 ? profile.full : profile.rounded
+                            for c in golden.cases {
+                                let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
+                                let out = model.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
+                                #expect(hex(sha256(out.pixels)) == c.enhanced_sha256,
+                                        "\(enhancer.name)-full \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)")
+                            }
                         }
                     }
                 }

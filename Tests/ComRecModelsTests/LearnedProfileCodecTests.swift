@@ -69,6 +69,38 @@ import Testing
         }
     }
 
+    /// A profile with an enhancer for trellis-quantised JPEGs and another for rounded ones: each
+    /// full-mode file records the one for its kind of JPEG and is decoded with it (EnhanceFileTests:
+    /// `comrec enhance` uses the second).
+    @Test func fullModeFilesRecordTheEnhancerOfTheirKindOfJPEG() throws {
+        let forTrellis = FullResolutionModel.learned(model: TestFastFullModel.model, runner: hostedRunner)
+        let forRounded = FullResolutionModel.learned(model: TestPaperFullModel.model, runner: hostedRunner)
+        let half = testProfiles[1]
+        let profile = Profile(
+            name: half.name, modelHash: half.modelHash, summary: half.summary, makeCompact: half.makeCompact,
+            reconstruct: half.reconstruct, full: forTrellis, rounded: forRounded, halfModeMaxBitsPerPixel: 0.5,
+            networks: half.networks)
+        let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: [profile])
+        let original = image(45, 31, seed: 9)
+        let context = ReconstructionContext(width: 45, height: 31, quality: 40)
+        for (trellis, enhancer) in [(true, forTrellis), (false, forRounded)] {
+            let settings = JPEGSettings(quality: 40, trellis: trellis ? TrellisTuning() : nil)
+            let file = try pipeline.encode(original, profile: profile, settings: settings, mode: .full)
+            let info = try pipeline.inspect(file)
+            #expect(info.segment.modelHash == enhancer.modelHash && info.modelStatus == .available, "trellis \(trellis)")
+            let plain = try LibJPEG().decode(file, maxPixels: 1 << 20)
+            #expect(try pipeline.decode(file) == enhancer.enhance(plain, context), "trellis \(trellis)")
+            let decoding = try pipeline.streamedDecoding(file)
+            #expect(decoding.run != nil, "trellis \(trellis): streamed through the enhancer")
+            // A build with only the other enhancer refuses the file as made with other weights.
+            let other = Profile(
+                name: half.name, modelHash: half.modelHash, summary: half.summary, makeCompact: half.makeCompact,
+                reconstruct: half.reconstruct, full: trellis ? forRounded : forTrellis, halfModeMaxBitsPerPixel: 0.5,
+                networks: half.networks)
+            #expect(try ComRecPipeline(jpeg: LibJPEG(), profiles: [other]).inspect(file).modelStatus != .available)
+        }
+    }
+
     @Test func decoderRefusesOtherWeightsAndUnknownProfiles() throws {
         let fast = testProfiles[1]
         let file = try ComRecPipeline(jpeg: LibJPEG(), profiles: testProfiles).encode(

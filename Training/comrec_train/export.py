@@ -333,7 +333,8 @@ def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
     if enhancer:
         ckpt, name, net, step = load_enhancer_checkpoint(checkpoint, weights, profile, ckpt=raw)
         out = out or os.path.join(REPO, "Weights", name + "-full")
-        source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step}
+        source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step,
+                  "stored_jpeg": ckpt["config"].get("stored_jpeg", "libjpeg")}
         config, tensors = export_enhancer_config(name, net, source)
     else:
         ckpt, name, com, rec, step = load_checkpoint(checkpoint, weights, profile)

@@ -14,7 +14,11 @@ A full-resolution export (config "mode": "full", one network `enhance`) is quant
 same way: calibrated on 32 training crops really encoded and decoded at the qualities
 ENHANCER_CALIBRATION_QUALITIES in turn, fine-tuned on crops decoded at random qualities from
 --quality-range (default 5-75, the enhancers' training range), compared on the development crops as plain JPEGs at
---dev-qualities (default 10 20 30 50 75 90); tensors `enhance.<i>.*`.
+--dev-qualities (default 10 20 30 50 75 90); tensors `enhance.<i>.*`. Every one of those JPEGs is
+the kind the enhancer was trained on and will see: libjpeg's rounding, or with --stored-jpeg
+trellis (the default when config.json's source says the run used `"stored_jpeg": "trellis"`) the
+trellis-quantised JPEG `comrec encode --mode full` writes (jpeg.roundtrip_trellis; needs the comrec
+Python package, PYTHONPATH=../python). `max_quality` is then judged against those JPEGs too.
 
 The int8 figures on the development set come from the torch forward pass under no_grad
 (QuantProfile.compact_fast / reconstruct_fast, QuantEnhancer.enhance_fast), equal bit for bit to
@@ -140,13 +144,23 @@ def float_enhance(config, tensors, decoded):
     return np.clip(np.rint(decoded + res), 0, 255).astype(np.uint8)
 
 
-def compare_enhancer(qe, config, tensors, images, qualities):
-    """Per quality: mean bpp and PSNR of the plain JPEG, the float and the int8 enhancer."""
+def stored_jpeg_roundtrip(kind, profile):
+    """(image, quality) -> (decoded, size) of the JPEG a full-mode enhancer reads: "libjpeg"
+    (rounded quantisation) or "trellis" (what `comrec encode --mode full --profile PROFILE` writes)."""
+    if kind == "trellis":
+        return lambda img, q: jpeg.roundtrip_trellis(img, q, profile)
+    if kind == "libjpeg":
+        return jpeg.roundtrip
+    raise SystemExit(f"unknown stored JPEG kind {kind!r} (libjpeg or trellis)")
+
+
+def compare_enhancer(qe, config, tensors, images, qualities, roundtrip=jpeg.roundtrip):
+    """Per quality: mean bpp and PSNR of the stored JPEG, the float and the int8 enhancer."""
     rows = []
     for q in qualities:
         bpp, p_jpeg, p_float, p_int8 = [], [], [], []
         for img in images:
-            decoded, size = jpeg.roundtrip(img, q)
+            decoded, size = roundtrip(img, q)
             bpp.append(size * 8 / (img.shape[0] * img.shape[1]))
             p_jpeg.append(metrics.psnr(decoded, img))
             p_float.append(metrics.psnr(float_enhance(config, tensors, decoded), img))
@@ -158,24 +172,29 @@ def compare_enhancer(qe, config, tensors, images, qualities):
 
 def quantise_enhancer(args, config, tensors, sampler, dev, rng):
     """Calibration, fine-tuning and export of a full-resolution enhancer (see the module doc)."""
+    kind = args.stored_jpeg or config.get("source", {}).get("stored_jpeg", "libjpeg")
+    roundtrip = stored_jpeg_roundtrip(kind, config["profile"])
+    print(f"qat: calibrating and judging on {kind} JPEGs", flush=True)
     crops = sampler.batch(32)
     qs = ENHANCER_CALIBRATION_QUALITIES
-    decoded_calibration = np.stack([jpeg.roundtrip(c, qs[k % len(qs)])[0] for k, c in enumerate(crops)])
+    decoded_calibration = np.stack([roundtrip(c, qs[k % len(qs)])[0] for k, c in enumerate(crops)])
     qe = quantize.QuantEnhancer.calibrated(config, tensors, decoded_calibration)
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float()
 
     def batch_loss():
         crops = sampler.batch(args.batch)
-        decoded = np.stack([jpeg.roundtrip(c, rng.randint(*args.quality_range))[0] for c in crops])
+        decoded = np.stack([roundtrip(c, rng.randint(*args.quality_range))[0] for c in crops])
         return F.mse_loss(qe.enhance_torch(t(decoded)) / 255, t(crops) / 255)
 
-    tuned = fine_tune(qe.chain, batch_loss, lambda: compare_enhancer(qe, config, tensors, dev, args.dev_qualities), args)
+    tuned = fine_tune(qe.chain, batch_loss,
+                      lambda: compare_enhancer(qe, config, tensors, dev, args.dev_qualities, roundtrip), args)
     write_int8(qe, args.weights, config["profile"], mode="full")
     check_fast_path(qe, dev[0], args.dev_qualities[0])
     return {
         "semantics": "docs/int8.md",
         "mode": "full",
         "activation_scales": qe.activation_scales(),
+        "stored_jpeg": kind,
         "calibration": {"crops": len(decoded_calibration), "crop": args.crop, "qualities": qs},
         **tuned,
         "min_gain_over_jpeg_db": min(r["int8_psnr"] - r["jpeg_psnr"] for r in tuned["dev_as_written"]),
@@ -252,6 +271,9 @@ def main(argv=None):
                    help="fine-tuning qualities (default 5 90; full-resolution mode 5 75)")
     p.add_argument("--dev-qualities", type=int, nargs="+", default=None,
                    help="default 10 20 40 60 90; full-resolution mode 10 20 30 50 75 90")
+    p.add_argument("--stored-jpeg", choices=["libjpeg", "trellis"], default=None,
+                   help="full-resolution mode: the JPEGs to calibrate, fine-tune and judge on "
+                        "(default: what the training run used, from config.json's source)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0)
     args = p.parse_args(argv)
