@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from comrec_train import export, golden, intref, models, qat, quantize, train_enhance  # noqa: E402
+from comrec_train import export, golden, intref, jpeg, models, qat, quantize, train_enhance  # noqa: E402
 from comrec_train.make_test_model import load_model  # noqa: E402
 from conftest import randomise, synthetic_image  # noqa: E402
 
@@ -107,6 +107,11 @@ def test_export_folder_round_trip(tmp_path):
     export.main(["--checkpoint", str(ckpt), "--profile", "fast", "--weights", "best", "--out", str(out)])
     config, tensors = export.load_exported(str(out))
     assert config["profile"] == "fast" and config["mode"] == "full"
+    # The run's kind of JPEG travels with the weights, for qat to calibrate and judge on it.
+    assert config["source"]["stored_jpeg"] == "libjpeg"
+    assert qat.stored_jpeg_roundtrip(config["source"]["stored_jpeg"], "fast") is jpeg.roundtrip
+    with pytest.raises(SystemExit, match="unknown stored JPEG"):
+        qat.stored_jpeg_roundtrip("mozjpeg", "fast")
     spec = config["networks"]["enhance"]
     assert spec["reads"] == "image" and spec["residual_added_to"] == "image" and spec["pixel_shuffle"] == 2
     assert sorted(tensors) == sorted(n for l in spec["layers"] for n in (l["name"] + ".weight", l["name"] + ".bias"))
