@@ -130,7 +130,9 @@ func boardProfiles(runner: NetworkRunner) -> [Profile] {
     #if COMREC_ONLY_FAST
     return [
         .bicubic,
-        .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.33, runner: runner),
+        .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90,
+                 roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.27,
+                 runner: runner),
     ]
     #else
     return Profile.registered(runner: runner)

@@ -176,7 +176,9 @@ extension Profile {
             .learned(TinyModel.self, enhancer: TinyFullModel.self, enhancerMaxQuality: 75,
                      roundedEnhancer: TinyRoundedFullModel.self, roundedEnhancerMaxQuality: 75, halfModeMaxBitsPerPixel: 0.28,
                      runner: runner),
-            .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.33, runner: runner),
+            .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90,
+                     roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.27,
+                     runner: runner),
             .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32, runner: runner),
         ]
     }
