@@ -76,7 +76,9 @@ const char *comrec_kernel_family(void);
 int comrec_profile_count(void);
 const char *comrec_profile_name(int index);
 /** The model hash a file of profile `index` records in `mode` (0 out of range; in full mode,
- *  for qualities the profile's enhancer improves). */
+ *  for qualities the profile's enhancer improves, the enhancer of trellis-quantised files, the
+ *  default: a file written with `trellis = 0` records the profile's enhancer for rounded JPEGs,
+ *  which for `tiny` and `fast` is another network, docs/format.md). */
 uint64_t comrec_profile_model_hash(int index, int mode);
 
 /* ---- Contexts ------------------------------------------------------------------------------- */
