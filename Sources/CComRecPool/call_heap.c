@@ -46,7 +46,7 @@ static int owns(const crc_call_heap *heap, const void *pointer) {
 
 int crc_call_heap_posix_memalign(void **out, size_t alignment, size_t size) {
     crc_call_heap *heap = current_heap;
-    if (heap && alignment >= sizeof(void *) && (alignment & (alignment - 1)) == 0 && size <= heap->size) {
+    if (heap && alignment >= sizeof(void *) && (alignment & (alignment - 1)) == 0) {
         uintptr_t base = (uintptr_t)heap->base;
         uintptr_t start = base + heap->used + sizeof(block_header);
         uintptr_t block = (start + alignment - 1) & ~(uintptr_t)(alignment - 1);

@@ -15,7 +15,21 @@ let largestHeight = 2 * 65535
 
 /// The arena's part for the JPEG decoder of a stored image `storedWidth` pixels wide: its rows'
 /// memory, its crc_jpeg_memory record and the alignment of both.
-func decoderArenaBytes(storedWidth: Int) -> Int { LibJPEG.rowReaderMemoryBytes(width: storedWidth) + 128 }
+func decoderArenaBytes(storedWidth: Int) -> Int { LibJPEG.rowReaderMemoryBytes(width: storedWidth) + jpegMemoryOverhead }
+
+/// What `jpegMemory(in:after:arenaBytes:)` adds to a JPEG coder's own bytes: the record and alignment.
+let jpegMemoryOverhead = 128
+
+/// The memory of the JPEG decoder or encoder of a call: a crc_jpeg_memory record placed after the
+/// first `networkBytes` of the arena (the networks' rows), 16-byte aligned, over the rest of it.
+func jpegMemory(in arena: UnsafeMutableRawPointer, after networkBytes: Int, arenaBytes: Int) -> UnsafeMutablePointer<crc_jpeg_memory> {
+    let recordAddress = (Int(bitPattern: arena) + networkBytes + 15) & ~15
+    let record = UnsafeMutableRawPointer(bitPattern: recordAddress)!.bindMemory(to: crc_jpeg_memory.self, capacity: 1)
+    let memoryStart = recordAddress + 64
+    record.initialize(to: crc_jpeg_memory(
+        base: UnsafeMutablePointer(bitPattern: memoryStart), size: Int(bitPattern: arena) + arenaBytes - memoryStart, used: 0))
+    return record
+}
 
 @_cdecl("comrec_decode_arena_bytes")
 public func comrec_decode_arena_bytes(_ handle: OpaquePointer?, _ name: UnsafePointer<CChar>?, _ mode: Int32, _ width: UInt32) -> Int {
@@ -118,14 +132,8 @@ private func decode(
         guard arenaBytes >= decoding.arenaBytes + decoderBytes else {
             return context.fail(.arenaTooSmall, "an arena of \(arenaBytes) bytes where \(decoding.arenaBytes + decoderBytes) are needed")
         }
-        // The decoder's memory record and its bytes follow the networks' part, aligned.
         let networkBytes = decoding.arenaBytes
-        let recordAddress = (Int(bitPattern: arena) + networkBytes + 15) & ~15
-        let record = UnsafeMutableRawPointer(bitPattern: recordAddress)!.bindMemory(to: crc_jpeg_memory.self, capacity: 1)
-        let memoryStart = recordAddress + 64
-        record.initialize(to: crc_jpeg_memory(
-            base: UnsafeMutablePointer(bitPattern: memoryStart), size: Int(bitPattern: arena) + arenaBytes - memoryStart,
-            used: 0))
+        let record = jpegMemory(in: arena, after: networkBytes, arenaBytes: arenaBytes)
         // The caller's bytes stay valid for the call: the reader borrows them, no copy.
         var rows = BoardRows(reader: try LibJPEG.RowReader(borrowing: file, maxPixels: context.maxPixels, memory: record))
         let width = UInt32(decoding.width)

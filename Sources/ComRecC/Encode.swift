@@ -115,8 +115,8 @@ let wholeImageArenaBytes = 64
 /// The arena of an encode: what the streamed rows need (`networkArenaBytes`), then the JPEG
 /// encoder's memory (`encoderArenaBytes`); a whole-image encode needs almost none.
 private func arenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
-    guard let mode = choice.streamed else { return wholeImageArenaBytes }
-    return networkArenaBytes(choice, width: width, height: height) + encoderArenaBytes(storedWidth: mode == .half ? (width + 1) / 2 : width)
+    guard choice.streamed != nil else { return wholeImageArenaBytes }
+    return networkArenaBytes(choice, width: width, height: height) + encoderArenaBytes(choice, width: width)
 }
 
 private func networkArenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
@@ -127,7 +127,10 @@ private func networkArenaBytes(_ choice: EncodeChoice, width: Int, height: Int) 
 /// The arena's part for the JPEG encoder: its memory (libjpeg's too in the static libraries, as
 /// for decoding), its crc_jpeg_memory record and the alignment of both. With optimised Huffman
 /// tables libjpeg also keeps the image's coefficients, which come from the heap.
-private func encoderArenaBytes(storedWidth: Int) -> Int { Int(crc_jpeg_row_encode_bytes(UInt32(clamping: storedWidth))) + 128 }
+private func encoderArenaBytes(_ choice: EncodeChoice, width: Int) -> Int {
+    let storedWidth = choice.streamed == .half ? (width + 1) / 2 : width
+    return Int(crc_jpeg_row_encode_bytes(UInt32(clamping: storedWidth))) + jpegMemoryOverhead
+}
 
 @_cdecl("comrec_encode_arena_bytes")
 public func comrec_encode_arena_bytes(_ handle: OpaquePointer?, _ options: UnsafePointer<comrec_encode_options>?, _ width: UInt32) -> Int {
@@ -180,13 +183,17 @@ private func encode(
     } catch {
         return context.fail(error)
     }
-    let needed = arenaBytes(choice, width: w, height: h)
-    guard arenaSize >= needed else {
-        return context.fail(.arenaTooSmall, "an arena of \(arenaSize) bytes where \(needed) are needed")
-    }
     guard let mode = choice.streamed else {
+        guard arenaSize >= wholeImageArenaBytes else {
+            return context.fail(.arenaTooSmall, "an arena of \(arenaSize) bytes where \(wholeImageArenaBytes) are needed")
+        }
         return encodeWholeImage(choice, width: w, height: h, read: read, readUser: readUser, write: write,
                                 writeUser: writeUser, context: context)
+    }
+    let networkBytes = networkArenaBytes(choice, width: w, height: h)
+    let needed = networkBytes + encoderArenaBytes(choice, width: w)
+    guard arenaSize >= needed else {
+        return context.fail(.arenaTooSmall, "an arena of \(arenaSize) bytes where \(needed) are needed")
     }
     let stored = mode == .half ? compactSize(width: w, height: h) : (width: w, height: h)
     guard stored.width <= 65500 && stored.height <= 65500 else {
@@ -211,13 +218,7 @@ private func encode(
     // Every payload in one buffer, so that one set of pointers stays valid for the call.
     let segments = choice.metadata + [JPEGSegment(marker: ComRecSegment.marker, payload: payload)]
     let payloads = segments.flatMap { $0.payload }
-    // The encoder's memory record and its bytes follow the rows' part of the arena, aligned.
-    let networkBytes = networkArenaBytes(choice, width: w, height: h)
-    let recordAddress = (Int(bitPattern: arena) + networkBytes + 15) & ~15
-    let record = UnsafeMutableRawPointer(bitPattern: recordAddress)!.bindMemory(to: crc_jpeg_memory.self, capacity: 1)
-    let memoryStart = recordAddress + 64
-    record.initialize(to: crc_jpeg_memory(
-        base: UnsafeMutablePointer(bitPattern: memoryStart), size: Int(bitPattern: arena) + arenaSize - memoryStart, used: 0))
+    let record = jpegMemory(in: arena, after: networkBytes, arenaBytes: arenaSize)
     let made: OpaquePointer? = payloads.withUnsafeBufferPointer { bytes in
             var markers: [crc_jpeg_marker] = []
             var offset = 0
