@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /** Version of this header's API; comrec_api_version() returns the library's. */
-#define COMREC_API_VERSION 4
+#define COMREC_API_VERSION 5
 
 typedef enum comrec_status {
     COMREC_OK = 0,
@@ -185,10 +185,14 @@ typedef struct comrec_encode_options {
                                coefficients, about 3.6 bytes per stored pixel, on the heap); 0:
                                JPEG's standard tables, and a streamed encode (HALF, or FULL with
                                trellis 0) takes nothing from the heap: docs/embedding.md */
+    int standard_tables; /**< 0 (default): the stored JPEG's quantisation tables are ComRec's, made
+                              for squared error (smaller files for the same PSNR, as `comrec
+                              encode`); 1: the JPEG standard's, as plain libjpeg (`--tables
+                              standard`). Either way an ordinary JPEG: docs/format.md */
 } comrec_encode_options;
 
 /** Fills `options` with the defaults: profile fast, quality 75, half mode, baseline, no size
- *  target, effort 1, trellis 1, optimize_huffman 1. (The CLI's default mode is auto: see
+ *  target, effort 1, trellis 1, optimize_huffman 1, standard_tables 0. (The CLI's default mode is auto: see
  *  comrec_encode.) */
 void comrec_encode_options_init(comrec_encode_options *options);
 /** Arena bytes that encoding an image up to `width` pixels wide with `options` (NULL: the

@@ -116,6 +116,11 @@ static void configure_compress(j_compress_ptr cinfo, uint32_t width, uint32_t he
     cinfo->in_color_space = components == 3 ? JCS_RGB : JCS_GRAYSCALE;
     jpeg_set_defaults(cinfo);
     jpeg_set_quality(cinfo, options->quality, TRUE);
+    if (options->base_tables) {
+        int scale = jpeg_quality_scaling(options->quality);
+        jpeg_add_quant_table(cinfo, 0, options->base_tables, scale, TRUE);
+        jpeg_add_quant_table(cinfo, 1, options->base_tables + 64, scale, TRUE);
+    }
     cinfo->dct_method = JDCT_ISLOW;
     cinfo->optimize_coding = options->optimize_coding ? TRUE : FALSE;
     if (components == 3) {

@@ -68,8 +68,7 @@ final class Context {
         // Decode every network now, so that no later call allocates for weights.
         for profile in profiles {
             _ = profile.networks?.model()
-            _ = profile.full.networks?.model()
-            _ = profile.rounded.networks?.model()
+            for enhancer in profile.enhancers { _ = enhancer.model.networks?.model() }
         }
     }
 
@@ -125,14 +124,13 @@ final class Context {
 }
 
 /// The profiles of the board libraries. A firmware build that needs fewer profiles defines
-/// COMREC_ONLY_FAST (fast and bicubic), and its linker drops the other weights.
+/// COMREC_ONLY_FAST (fast, without its enhancer for trellis JPEGs with the standard's tables, and
+/// bicubic), and its linker drops the other weights.
 func boardProfiles(runner: NetworkRunner) -> [Profile] {
     #if COMREC_ONLY_FAST
     return [
         .bicubic,
-        .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90,
-                 roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.27,
-                 runner: runner),
+        Profile.fast(runner: runner, standardTrellis: false),
     ]
     #else
     return Profile.registered(runner: runner)

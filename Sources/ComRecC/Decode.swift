@@ -60,9 +60,9 @@ private func decodeArenaBytes(_ profiles: [Profile], _ name: UnsafePointer<CChar
                                      runner: profile.networks?.runner ?? .portable).arenaBytes
     }
     // Plain-JPEG full-mode files (above the enhancer's quality) need a row; enhanced ones more,
-    // with either of the profile's enhancers (trellis-quantised or rounded JPEGs).
+    // with any of the profile's enhancers (one per kind of JPEG: Profile.enhancer(tables:trellis:)).
     var need = plainRow
-    for networks in [profile.full.networks, profile.rounded.networks].compactMap({ $0 }) {
+    for networks in profile.enhancers.compactMap({ $0.model.networks }) {
         need = max(need, StreamedRun(model: networks.model(), job: .enhance, width: w, height: largestHeight,
                                      runner: networks.runner).arenaBytes)
     }

@@ -36,7 +36,7 @@ struct EncodeChoice {
 var defaultEncodeOptions: comrec_encode_options {
     comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0, max_bits_per_pixel: 0, effort: 1,
                           exif: nil, exif_bytes: 0, xmp: nil, xmp_bytes: 0, icc: nil, icc_bytes: 0, trellis: 1,
-                          optimize_huffman: 1)
+                          optimize_huffman: 1, standard_tables: 0)
 }
 
 /// The checked options, or a reason to refuse them.
@@ -68,12 +68,16 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
     guard options.optimize_huffman == 0 || options.optimize_huffman == 1 else {
         return .failure(FailReason(.argument, "optimize_huffman must be 0 or 1"))
     }
+    guard options.standard_tables == 0 || options.standard_tables == 1 else {
+        return .failure(FailReason(.argument, "standard_tables must be 0 or 1"))
+    }
     let request = requests[Int(options.mode)]
     let target: SizeTarget = bpp > 0 ? .bitsPerPixel(bpp) : .quality(Int(options.quality))
     let settings = JPEGSettings(quality: Int(options.quality), chroma: .subsampled420,
                                 optimizeCoding: options.optimize_huffman == 1,
                                 progressive: options.progressive == 1,
-                                trellis: options.trellis == 1 ? TrellisTuning() : nil)
+                                trellis: options.trellis == 1 ? TrellisTuning() : nil,
+                                tables: options.standard_tables == 1 ? .standard : .comrec)
     let metadata: [JPEGSegment]
     do throws(ComRecError) {
         metadata = try MetadataSegments.segments(
@@ -202,7 +206,7 @@ private func encode(
     let payload: [UInt8]
     do throws(ComRecError) {
         payload = try ComRecSegment(
-            mode: mode, profile: profile.name, modelHash: profile.modelHash(for: mode, quality: settings.quality, trellis: false),
+            mode: mode, profile: profile.name, modelHash: profile.modelHash(for: mode, quality: settings.quality, tables: settings.tables, trellis: false),
             width: w, height: h, quality: settings.quality
         ).serialised()
     } catch {
@@ -212,14 +216,16 @@ private func encode(
     let target = context.writeTarget
     target.pointee = WriteTarget(write: write, user: writeUser)
     var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
-    var jpegOptions = crc_jpeg_encode_options(
-        quality: Int32(settings.quality), chroma444: 0, optimize_coding: settings.optimizeCoding ? 1 : 0,
-        progressive: settings.progressive ? 1 : 0)
+    let baseTables = JPEGQuality.baseTables(settings.tables) ?? []
     // Every payload in one buffer, so that one set of pointers stays valid for the call.
     let segments = choice.metadata + [JPEGSegment(marker: ComRecSegment.marker, payload: payload)]
     let payloads = segments.flatMap { $0.payload }
     let record = jpegMemory(in: arena, after: networkBytes, arenaBytes: arenaSize)
-    let made: OpaquePointer? = payloads.withUnsafeBufferPointer { bytes in
+    let made: OpaquePointer? = baseTables.withUnsafeBufferPointer { base in payloads.withUnsafeBufferPointer { bytes in
+            // libjpeg copies the tables when the encoder is created.
+            var jpegOptions = crc_jpeg_encode_options(
+                quality: Int32(settings.quality), base_tables: base.isEmpty ? nil : base.baseAddress, chroma444: 0,
+                optimize_coding: settings.optimizeCoding ? 1 : 0, progressive: settings.progressive ? 1 : 0)
             var markers: [crc_jpeg_marker] = []
             var offset = 0
             for segment in segments {
@@ -237,7 +243,7 @@ private func encode(
                     }
                     return 0
                 }, target, record, &error)
-    }
+    } }
     guard let encoder = made else {
         return target.pointee.refused ? context.fail(.callback, "the write callback returned non-zero") : context.fail(.encode, text(error))
     }

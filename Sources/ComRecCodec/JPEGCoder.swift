@@ -15,16 +15,29 @@ public struct JPEGSettings: Equatable, Sendable {
     /// Rate-distortion optimised quantisation (trellis) instead of rounding: smaller files for the
     /// error, still standard JPEG. nil: libjpeg's own encoder, rounding.
     public var trellis: TrellisTuning?
+    /// The quantisation tables `quality` scales: the JPEG standard's (libjpeg's default) or
+    /// ComRec's, which every ComRec file uses (JPEGQuality.comrecLuma).
+    public var tables: JPEGTables
 
     public init(quality: Int, chroma: Chroma = .subsampled420, optimizeCoding: Bool = true, progressive: Bool = false,
-                grey: Bool = false, trellis: TrellisTuning? = nil) {
+                grey: Bool = false, trellis: TrellisTuning? = nil, tables: JPEGTables = .standard) {
         self.quality = quality
         self.chroma = chroma
         self.optimizeCoding = optimizeCoding
         self.progressive = progressive
         self.grey = grey
         self.trellis = trellis
+        self.tables = tables
     }
+}
+
+/// Which quantisation tables a JPEG is written with. Either way the file is an ordinary JPEG: the
+/// tables travel in its DQT segment and every decoder uses them.
+public enum JPEGTables: String, CaseIterable, Sendable {
+    /// The example tables of the JPEG standard (Annex K), scaled as libjpeg scales them.
+    case standard
+    /// ComRec's tables for squared error (JPEGQuality.comrecLuma), scaled the same way.
+    case comrec
 }
 
 /// How the trellis trades bits for error (JPEGSettings.trellis).

@@ -26,11 +26,55 @@ public enum JPEGQuality {
         47, 66, 99, 99, 99, 99, 99, 99,
     ] + [Int](repeating: 99, count: 32)
 
-    /// libjpeg's table for `quality` (jpeg_set_quality with force_baseline: values 1...255).
-    public static func table(quality: Int, chroma: Bool) -> [UInt16] {
+    /// ComRec's tables at quality 50 (JPEGTables.comrec), natural order: steps that grow linearly
+    /// with the frequency (u + v), 12 (1 + 0.3 (u + v)) for luma and 7.2 (1 + 0.6 (u + v)) for
+    /// chroma, rounded. Annex K's tables were fitted to what people see; ComRec's networks and its
+    /// figures are judged by squared error, which the standard's steep high-frequency steps and
+    /// coarse chroma serve badly. The family was chosen on training images (docs/results.md,
+    /// "Quantisation tables"); the luma scale 12 makes a file about as large as libjpeg's at the
+    /// same quality.
+    static let comrecLuma: [Int] = [
+        12, 16, 19, 23, 26, 30, 34, 37,
+        16, 19, 23, 26, 30, 34, 37, 41,
+        19, 23, 26, 30, 34, 37, 41, 44,
+        23, 26, 30, 34, 37, 41, 44, 48,
+        26, 30, 34, 37, 41, 44, 48, 52,
+        30, 34, 37, 41, 44, 48, 52, 55,
+        34, 37, 41, 44, 48, 52, 55, 59,
+        37, 41, 44, 48, 52, 55, 59, 62,
+    ]
+
+    static let comrecChroma: [Int] = [
+         7, 12, 16, 20, 24, 29, 33, 37,
+        12, 16, 20, 24, 29, 33, 37, 42,
+        16, 20, 24, 29, 33, 37, 42, 46,
+        20, 24, 29, 33, 37, 42, 46, 50,
+        24, 29, 33, 37, 42, 46, 50, 55,
+        29, 33, 37, 42, 46, 50, 55, 59,
+        33, 37, 42, 46, 50, 55, 59, 63,
+        37, 42, 46, 50, 55, 59, 63, 68,
+    ]
+
+    /// The tables at quality 50, luma then chroma (128 values), as libjpeg's jpeg_add_quant_table
+    /// takes them; nil for the standard ones, which libjpeg has built in.
+    public static func baseTables(_ tables: JPEGTables) -> [UInt32]? {
+        switch tables {
+        case .standard: return nil
+        case .comrec: return (comrecLuma + comrecChroma).map { UInt32($0) }
+        }
+    }
+
+    /// The table libjpeg writes for `quality` (jpeg_quality_scaling of the tables at quality 50,
+    /// with force_baseline: values 1...255).
+    public static func table(quality: Int, chroma: Bool, tables: JPEGTables = .standard) -> [UInt16] {
         let q = min(max(quality, 1), 100)
         let scale = q < 50 ? 5000 / q : 200 - 2 * q
-        return (chroma ? standardChroma : standardLuma).map { UInt16(min(max(($0 * scale + 50) / 100, 1), 255)) }
+        let base: [Int]
+        switch tables {
+        case .standard: base = chroma ? standardChroma : standardLuma
+        case .comrec: base = chroma ? comrecChroma : comrecLuma
+        }
+        return base.map { UInt16(min(max(($0 * scale + 50) / 100, 1), 255)) }
     }
 
     /// An estimate and whether the tables are exactly libjpeg's at that quality.

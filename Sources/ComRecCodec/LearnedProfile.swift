@@ -16,31 +16,39 @@ extension Profile {
         runner: NetworkRunner
     ) -> Profile {
         learnedProfile(Model.self, full: .learned(Enhancer.self, profile: Model.source.profile, maxQuality: enhancerMaxQuality, runner: runner),
-                       rounded: nil, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
+                       standardTrellis: nil, rounded: nil, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
     }
 
-    /// The profile of generated model `Model` with two generated enhancers: `Enhancer` for the
-    /// full-mode files `comrec encode` writes (trellis-quantised JPEGs) and `RoundedEnhancer`
-    /// (profile `<name>-rounded`) for JPEGs quantised by rounding (`comrec enhance`, `--no-trellis`).
-    public static func learned<Model: GeneratedModel, Enhancer: GeneratedModel, RoundedEnhancer: GeneratedModel>(
-        _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int, roundedEnhancer: RoundedEnhancer.Type,
-        roundedEnhancerMaxQuality: Int, halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
+    /// The profile of generated model `Model` with three generated enhancers (Profile.enhancer(tables:
+    /// trellis:)): `Enhancer` for the full-mode files `comrec encode` writes (ComRec's tables),
+    /// `TrellisEnhancer` (profile `<name>-trellis`) for trellis-quantised JPEGs with the standard's
+    /// tables, and `RoundedEnhancer` (profile `<name>-rounded`) for rounded ones (`comrec enhance`).
+    public static func learned<
+        Model: GeneratedModel, Enhancer: GeneratedModel, TrellisEnhancer: GeneratedModel, RoundedEnhancer: GeneratedModel
+    >(
+        _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int,
+        trellisEnhancer: TrellisEnhancer.Type, trellisEnhancerMaxQuality: Int,
+        roundedEnhancer: RoundedEnhancer.Type, roundedEnhancerMaxQuality: Int,
+        halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
     ) -> Profile {
         let name = Model.source.profile
         return learnedProfile(
             Model.self, full: .learned(Enhancer.self, profile: name, maxQuality: enhancerMaxQuality, runner: runner),
+            standardTrellis: .learned(TrellisEnhancer.self, profile: name + "-trellis", maxQuality: trellisEnhancerMaxQuality,
+                                      runner: runner),
             rounded: .learned(RoundedEnhancer.self, profile: name + "-rounded", maxQuality: roundedEnhancerMaxQuality, runner: runner),
             halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
     }
 
     /// The profile of generated model `Model`, whose full mode is plain JPEG (no enhancer yet).
     public static func learned<Model: GeneratedModel>(_: Model.Type, halfModeMaxBitsPerPixel: Double, runner: NetworkRunner) -> Profile {
-        learnedProfile(Model.self, full: .plainJPEG, rounded: nil, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
+        learnedProfile(Model.self, full: .plainJPEG, standardTrellis: nil, rounded: nil, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+                       runner: runner)
     }
 
     private static func learnedProfile<Model: GeneratedModel>(
-        _: Model.Type, full: FullResolutionModel, rounded: FullResolutionModel?, halfModeMaxBitsPerPixel: Double,
-        runner: NetworkRunner
+        _: Model.Type, full: FullResolutionModel, standardTrellis: FullResolutionModel?, rounded: FullResolutionModel?,
+        halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
     ) -> Profile {
         let source = Model.source
         precondition(source.rec.role != .enhancer, "\(source.profile): the half-mode model is an enhancer")
@@ -50,7 +58,7 @@ extension Profile {
             summary: source.summary,
             makeCompact: { image in learnedCompact(Model.model, image, runner) },
             reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context, runner) },
-            full: full, rounded: rounded, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+            full: full, standardTrellis: standardTrellis, rounded: rounded, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
             networks: LearnedNetworks(model: { Model.model }, runner: runner))
     }
 

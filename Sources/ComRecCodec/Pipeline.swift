@@ -87,11 +87,11 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         if mode == .half && settings.trellis?.inHalfMode != true { settings.trellis = nil }
         let segment = ComRecSegment(
             mode: mode, profile: profile.name,
-            modelHash: profile.modelHash(for: mode, quality: settings.quality, trellis: settings.trellis != nil),
+            modelHash: profile.modelHash(for: mode, quality: settings.quality, tables: settings.tables, trellis: settings.trellis != nil),
             width: width, height: height, quality: settings.quality)
         let payload = try segment.serialised()
         if mode == .full, var tuning = settings.trellis, tuning.lambdaScale == nil {
-            tuning.lambdaScale = profile.full.improves(quality: settings.quality)
+            tuning.lambdaScale = profile.enhancer(tables: settings.tables, trellis: true).improves(quality: settings.quality)
                 ? TrellisTuning.enhancedLambdaScale : TrellisTuning.plainLambdaScale
             settings.trellis = tuning
         }

@@ -97,12 +97,16 @@ public struct Profile: Sendable {
     public let makeCompact: @Sendable (RGB8Image) -> RGB8Image
     /// Decoded compact RGB8 -> RGB8 of exactly `context.width` x `context.height`.
     public let reconstruct: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
-    /// Full mode: the enhancer of the files `comrec encode` writes (trellis-quantised JPEGs), or
-    /// `.plainJPEG`.
+    /// Full mode: the enhancer of the files `comrec encode` writes (ComRec's quantisation tables,
+    /// trellis-quantised or not), or `.plainJPEG`.
     public let full: FullResolutionModel
-    /// The enhancer for JPEGs quantised by rounding: libjpeg's and other encoders' (`comrec
-    /// enhance`), and full-mode files written without trellis quantisation (`--no-trellis`), whose
-    /// segment records its hash. The same as `full` for a profile with one enhancer.
+    /// The enhancer for trellis-quantised JPEGs with the standard's tables: full-mode files written
+    /// with `--tables standard` (and by earlier versions), whose segment records its hash. The same
+    /// as `full` for a profile without one.
+    public let standardTrellis: FullResolutionModel
+    /// The enhancer for JPEGs with the standard's tables quantised by rounding: libjpeg's and other
+    /// encoders' (`comrec enhance`), and full-mode files written with `--tables standard
+    /// --no-trellis`, whose segment records its hash. The same as `full` for a profile without one.
     public let rounded: FullResolutionModel
     /// The mode rule of `--mode auto` (docs/modes.md): half mode when the size budget is at most
     /// this many bits per pixel, full mode above it. Measured per profile with `comrec eval`, as
@@ -118,8 +122,8 @@ public struct Profile: Sendable {
         name: String, modelHash: ModelHash, summary: String,
         makeCompact: @escaping @Sendable (RGB8Image) -> RGB8Image,
         reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image,
-        full: FullResolutionModel = .plainJPEG, rounded: FullResolutionModel? = nil, halfModeMaxBitsPerPixel: Double,
-        networks: LearnedNetworks? = nil
+        full: FullResolutionModel = .plainJPEG, standardTrellis: FullResolutionModel? = nil, rounded: FullResolutionModel? = nil,
+        halfModeMaxBitsPerPixel: Double, networks: LearnedNetworks? = nil
     ) {
         precondition(Profile.isValidName(name), "profile name \(name) must be 1...16 of [a-z0-9_-]")
         self.name = name
@@ -128,6 +132,7 @@ public struct Profile: Sendable {
         self.makeCompact = makeCompact
         self.reconstruct = reconstruct
         self.full = full
+        self.standardTrellis = standardTrellis ?? full
         self.rounded = rounded ?? full
         self.halfModeMaxBitsPerPixel = halfModeMaxBitsPerPixel
         self.networks = networks
@@ -138,25 +143,44 @@ public struct Profile: Sendable {
     /// images the enhancer does not improve.
     public var withoutEnhancer: Profile {
         Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact,
-                reconstruct: reconstruct, full: .plainJPEG, rounded: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+                reconstruct: reconstruct, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
                 networks: networks)
     }
 
+    /// The enhancer of a full-mode JPEG with `tables`, trellis-quantised or rounded: `full` for
+    /// ComRec's tables, `standardTrellis` or `rounded` for the standard's.
+    public func enhancer(tables: JPEGTables, trellis: Bool) -> FullResolutionModel {
+        switch tables {
+        case .comrec: return full
+        case .standard: return trellis ? standardTrellis : rounded
+        }
+    }
+
     /// The model hash a file of this profile records in `mode` at JPEG quality `quality`: in full
-    /// mode, the enhancer of its kind of JPEG (`trellis`: trellis-quantised, else rounded), or
-    /// plain JPEG's above that enhancer's `maxQuality`.
-    public func modelHash(for mode: CodecMode, quality: Int, trellis: Bool) -> ModelHash {
+    /// mode, the enhancer of its kind of JPEG (`enhancer(tables:trellis:)`), or plain JPEG's above
+    /// that enhancer's `maxQuality`.
+    public func modelHash(for mode: CodecMode, quality: Int, tables: JPEGTables, trellis: Bool) -> ModelHash {
         if mode == .half { return modelHash }
-        let enhancer = trellis ? full : rounded
+        let enhancer = enhancer(tables: tables, trellis: trellis)
         return enhancer.improves(quality: quality) ? enhancer.modelHash : FullResolutionModel.plainJPEG.modelHash
     }
 
-    /// The enhancer a full-mode file that records `hash` is decoded with: `full` or `rounded`;
-    /// nil when it is neither (other weights).
+    /// The enhancer a full-mode file that records `hash` is decoded with: `full`, `standardTrellis`
+    /// or `rounded`; nil when it is none of them (other weights).
     public func enhancer(recordedAs hash: ModelHash) -> FullResolutionModel? {
-        if hash == full.modelHash { return full }
-        if hash == rounded.modelHash { return rounded }
-        return nil
+        enhancers.first { $0.model.modelHash == hash }?.model
+    }
+
+    /// The profile's distinct enhancers (one entry per model hash), each with the name of its
+    /// generated model's profile: `<name>` for `full`, `<name>-trellis` for `standardTrellis`,
+    /// `<name>-rounded` for `rounded`. Empty for a profile whose full mode is plain JPEG.
+    public var enhancers: [(name: String, model: FullResolutionModel)] {
+        var list: [(name: String, model: FullResolutionModel)] = []
+        for (suffix, model) in [("", full), ("-trellis", standardTrellis), ("-rounded", rounded)]
+        where !model.isPlainJPEG && !list.contains(where: { $0.model.modelHash == model.modelHash }) {
+            list.append((name + suffix, model))
+        }
+        return list
     }
 
     static func isValidName(_ name: String) -> Bool {
@@ -173,14 +197,36 @@ extension Profile {
     public static func registered(runner: NetworkRunner) -> [Profile] {
         [
             .bicubic,
-            .learned(TinyModel.self, enhancer: TinyFullModel.self, enhancerMaxQuality: 75,
-                     roundedEnhancer: TinyRoundedFullModel.self, roundedEnhancerMaxQuality: 75, halfModeMaxBitsPerPixel: 0.28,
-                     runner: runner),
-            .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 90,
-                     roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.27,
-                     runner: runner),
+            .tiny(runner: runner),
+            .fast(runner: runner),
             .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32, runner: runner),
         ]
+    }
+
+    /// `tiny`: the Cortex-A53-class profile (docs/models.md), with its enhancers for each kind of
+    /// full-mode JPEG (each one's `maxQuality` measured by its quantisation run).
+    public static func tiny(runner: NetworkRunner) -> Profile {
+        .learned(TinyModel.self, enhancer: TinyFullModel.self, enhancerMaxQuality: 75,
+                 trellisEnhancer: TinyTrellisFullModel.self, trellisEnhancerMaxQuality: 75,
+                 roundedEnhancer: TinyRoundedFullModel.self, roundedEnhancerMaxQuality: 75,
+                 halfModeMaxBitsPerPixel: 0.23, runner: runner)
+    }
+
+    /// `fast`: the default profile (docs/models.md); also the one profile of a COMREC_ONLY_FAST
+    /// board library, which leaves out the enhancer for trellis JPEGs with the standard's tables
+    /// (`standardTrellis: false`) to stay within its size: such a build restores those with `full`
+    /// and refuses the files other builds wrote with it (docs/boards.md).
+    public static func fast(runner: NetworkRunner, standardTrellis: Bool = true) -> Profile {
+        if !standardTrellis {
+            return .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 75,
+                            trellisEnhancer: FastFullModel.self, trellisEnhancerMaxQuality: 75,
+                            roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
+                            halfModeMaxBitsPerPixel: 0.21, runner: runner)
+        }
+        return .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 75,
+                        trellisEnhancer: FastTrellisFullModel.self, trellisEnhancerMaxQuality: 90,
+                        roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
+                        halfModeMaxBitsPerPixel: 0.21, runner: runner)
     }
 
     /// The registered profiles' names, in registration order (no runner needed to list them).

@@ -29,6 +29,8 @@ public struct RDEvaluation {
     public var jpeg = LibJPEG()
     /// How the profiles' curves quantise their stored JPEG (nil: rounding, libjpeg's encoder).
     public var trellis: TrellisTuning?
+    /// The quantisation tables of the profiles' stored JPEGs (ComRec's, as `comrec encode` writes).
+    public var tables: JPEGTables = .comrec
 
     public init(images: [RGB8Image]) {
         precondition(!images.isEmpty)
@@ -38,13 +40,15 @@ public struct RDEvaluation {
     /// Whether MS-SSIM (5 scales) is defined for every image.
     public var hasMSSSIM: Bool { images.allSatisfy { min($0.width, $0.height) >= MSSSIM.minSide() } }
 
-    /// The whole image as a plain JPEG at each quality (quantised by `trellis` when given).
-    /// `progress(done)` counts encoded images.
-    public func jpegCurve(qualities: [Int], trellis: TrellisTuning? = nil, progress: (Int) -> Void = { _ in }) throws -> [RDPoint] {
+    /// The whole image as a plain JPEG at each quality (quantised by `trellis` when given, with
+    /// the standard's tables unless `tables` says otherwise). `progress(done)` counts encoded images.
+    public func jpegCurve(
+        qualities: [Int], trellis: TrellisTuning? = nil, tables: JPEGTables = .standard, progress: (Int) -> Void = { _ in }
+    ) throws -> [RDPoint] {
         var done = 0
         return try qualities.map { q in
             try point(q) { image in
-                let file = try jpeg.encode(image, settings: JPEGSettings(quality: q, trellis: trellis), segments: [])
+                let file = try jpeg.encode(image, settings: JPEGSettings(quality: q, trellis: trellis, tables: tables), segments: [])
                 done += 1
                 progress(done)
                 return (file.count, try jpeg.decode(file, maxPixels: image.pixelCount))
@@ -69,7 +73,7 @@ public struct RDEvaluation {
             var index = 0
             return try point(q) { image in
                 let file = try pipeline.file(storing: stored[index], width: image.width, height: image.height,
-                                             profile: profile, mode: mode, settings: JPEGSettings(quality: q, trellis: trellis))
+                                             profile: profile, mode: mode, settings: JPEGSettings(quality: q, trellis: trellis, tables: tables))
                 index += 1
                 let decoded = try pipeline.decode(file)
                 done += 1
@@ -84,7 +88,7 @@ public struct RDEvaluation {
     public func autoCurve(
         _ profile: Profile, qualities: [Int], effort: Int = 1, progress: (Int) -> Void = { _ in }
     ) throws -> (points: [RDPoint], halfCounts: [Int]) {
-        let encoder = ModeChoosingEncoder(jpeg: jpeg, profile: profile, settings: JPEGSettings(quality: 75, trellis: trellis))
+        let encoder = ModeChoosingEncoder(jpeg: jpeg, profile: profile, settings: JPEGSettings(quality: 75, trellis: trellis, tables: tables))
         var done = 0, halfCounts: [Int] = []
         let points = try qualities.map { q in
             var halves = 0

@@ -25,14 +25,14 @@ public struct EncodeOptions: Sendable {
 
     public init(
         profile: Profile? = nil, quality: Int = defaultQuality,
-        progressive: Bool = false, trellis: Bool = true, mode: ModeRequest = .auto, effort: Int = 1,
+        progressive: Bool = false, trellis: Bool = true, tables: JPEGTables = .comrec, mode: ModeRequest = .auto, effort: Int = 1,
         read: ImageReadOptions = ImageReadOptions(), force: Bool = false, stripMetadata: Bool = false
     ) {
         self.profile = profile
         self.mode = mode
         self.effort = effort
         self.jpeg = JPEGSettings(quality: quality, chroma: .subsampled420, optimizeCoding: true, progressive: progressive,
-                                 trellis: trellis ? TrellisTuning() : nil)
+                                 trellis: trellis ? TrellisTuning() : nil, tables: tables)
         self.read = read
         self.force = force
         self.stripMetadata = stripMetadata

@@ -37,17 +37,19 @@ public struct LibJPEG: JPEGCoder, Sendable {
         guard image.width <= 65500, image.height <= 65500 else {
             throw .invalidArgument("JPEG cannot hold a \(image.width) x \(image.height) image (at most 65500 per side)")
         }
-        var options = crc_jpeg_encode_options(
-            quality: Int32(clamping: settings.quality),
-            chroma444: settings.chroma == .full444 ? 1 : 0,
-            optimize_coding: settings.optimizeCoding ? 1 : 0,
-            progressive: settings.progressive ? 1 : 0)
+        let baseTables = JPEGQuality.baseTables(settings.tables) ?? []
         var out: UnsafeMutablePointer<UInt8>?
         var outSize = 0
         var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
         // All payloads in one buffer so that one set of pointers stays valid for the call.
         let payloads = segments.flatMap { $0.payload }
-        let status = payloads.withUnsafeBufferPointer { all in
+        let status = baseTables.withUnsafeBufferPointer { base in payloads.withUnsafeBufferPointer { all in
+            var options = crc_jpeg_encode_options(
+                quality: Int32(clamping: settings.quality),
+                base_tables: base.isEmpty ? nil : base.baseAddress,
+                chroma444: settings.chroma == .full444 ? 1 : 0,
+                optimize_coding: settings.optimizeCoding ? 1 : 0,
+                progressive: settings.progressive ? 1 : 0)
             var markers: [crc_jpeg_marker] = []
             var offset = 0
             for segment in segments {
@@ -59,7 +61,7 @@ public struct LibJPEG: JPEGCoder, Sendable {
             let components = settings.grey ? 1 : 3
             if let tuning = settings.trellis {
                 let coder = CoefficientEncoder(width: image.width, height: image.height, settings: settings)
-                let (blocks, starts) = coder.quantise(image, quality: settings.quality, tuning: tuning)
+                let (blocks, starts) = coder.quantise(image, quality: settings.quality, tables: settings.tables, tuning: tuning)
                 return blocks.withUnsafeBufferPointer { all in
                     let pointers: [UnsafePointer<Int16>?] = starts.map { all.baseAddress! + $0 }
                     return crc_jpeg_encode_coefficients(
@@ -73,7 +75,7 @@ public struct LibJPEG: JPEGCoder, Sendable {
                     pixels.baseAddress, UInt32(image.width), UInt32(image.height), Int32(components), &options,
                     markers, Int32(markers.count), &out, &outSize, &error)
             }
-        }
+        } }
         guard status == 0, let out else { throw .jpegEncoder(cString(error)) }
         defer { crc_free(out) }
         return Array(UnsafeBufferPointer(start: out, count: outSize))

@@ -115,7 +115,7 @@ case "encode", "decode":
         let t0 = monotonicSeconds()
         if command == "encode" {
             let image = try readImage(path: input)
-            let file = try ComRecPipeline(jpeg: LibJPEG(), profiles: [profile]).encode(image, profile: profile, settings: JPEGSettings(quality: quality))
+            let file = try ComRecPipeline(jpeg: LibJPEG(), profiles: [profile]).encode(image, profile: profile, settings: JPEGSettings(quality: quality, tables: .comrec))
             try writeFileAtomically(file, to: output, force: true)
             print("\(input) -> \(output): \(image.width) x \(image.height), \(file.count) bytes, \(String(format: "%.3f", monotonicSeconds() - t0)) s")
         } else {

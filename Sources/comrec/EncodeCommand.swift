@@ -59,6 +59,11 @@ struct EncodeCommand: ParsableCommand {
         "Trellis-quantise full mode's JPEG: each block's coefficients chosen for the least error plus bits, in standard JPEG syntax (smaller files for the same quality of picture; encoding takes longer). --no-trellis rounds them, as libjpeg does. Half mode's JPEG is always rounded."))
     var trellis = true
 
+    @Option(help: ArgumentHelp(
+        "Quantisation tables of the stored JPEG: comrec (made for squared error: smaller files for the same PSNR) or standard (the JPEG standard's, as plain libjpeg writes them). Either way an ordinary JPEG.",
+        valueName: "comrec|standard"))
+    var tables: JPEGTables = .comrec
+
     @Flag(help: "Composite images with transparency on white instead of refusing them.")
     var flattenAlpha = false
 
@@ -81,7 +86,7 @@ struct EncodeCommand: ParsableCommand {
     func run() throws {
         let options = EncodeOptions(
             profile: try reportingFailure { try profile.resolved() }, quality: quality, progressive: progressive,
-            trellis: trellis, mode: mode, effort: effort,
+            trellis: trellis, tables: tables, mode: mode, effort: effort,
             read: read.imageOptions(
                 bytesPerPixel: wholeImageEncodeBytesPerPixel(effort: effort, trellis: trellis),
                 flattenAlpha: flattenAlpha, jpegRules: jpegInput.rules),

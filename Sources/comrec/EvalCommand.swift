@@ -61,6 +61,11 @@ struct EvalCommand: ParsableCommand {
         valueName: "auto|scale"))
     var trellis: String?
 
+    @Option(help: ArgumentHelp(
+        "Quantisation tables of the profiles' stored JPEGs: comrec (as `encode` writes) or standard (the JPEG standard's, as plain libjpeg). With comrec, a `jpeg-tables` curve adds plain JPEG with ComRec's tables (the tables alone).",
+        valueName: "comrec|standard"))
+    var tables: JPEGTables = .comrec
+
     @Option(help: ArgumentHelp("Use only the first N images (by name).", valueName: "n"))
     var limit: Int?
 
@@ -99,8 +104,9 @@ struct EvalCommand: ParsableCommand {
         var evaluation = RDEvaluation(images: images)
         let tuning = try trellisTuning()
         evaluation.trellis = tuning
+        evaluation.tables = tables
         // Work units for the progress bar: one per image per encode-and-decode.
-        var total = images.count * jpegQ.count * (tuning == nil ? 1 : 2)
+        var total = images.count * jpegQ.count * (1 + (tuning == nil ? 0 : 1) + (tables == .comrec ? 1 : 0))
         for profile in chosen {
             if modes.contains(.half) { total += images.count * (halfQ.count + 1) }
             if modes.contains(.full) && !profile.full.isPlainJPEG { total += images.count * (fullQ.count + 1) }
@@ -119,6 +125,11 @@ struct EvalCommand: ParsableCommand {
         if let tuning {
             try run("jpeg-trellis", units: images.count * jpegQ.count) {
                 try evaluation.jpegCurve(qualities: jpegQ, trellis: tuning, progress: $0)
+            }
+        }
+        if tables == .comrec {
+            try run("jpeg-tables", units: images.count * jpegQ.count) {
+                try evaluation.jpegCurve(qualities: jpegQ, tables: .comrec, progress: $0)
             }
         }
         for profile in chosen {

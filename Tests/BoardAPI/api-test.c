@@ -370,7 +370,8 @@ int main(int argc, char **argv) {
     comrec_encode_options options;
     comrec_encode_options_init(&options);
     CHECK(options.quality == 75 && options.mode == COMREC_MODE_HALF && options.profile == NULL && options.effort == 1
-              && options.max_bits_per_pixel == 0 && options.trellis == 1,
+              && options.max_bits_per_pixel == 0 && options.trellis == 1 && options.optimize_huffman == 1
+              && options.standard_tables == 0,
           "default options");
     size_t encode_need = comrec_encode_arena_bytes(context, &options, 40);
     void *encode_arena = malloc(encode_need);
@@ -433,6 +434,19 @@ int main(int argc, char **argv) {
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
           "trellis 2");
+    full.trellis = 1;
+    for (int standard = 0; standard <= 1; standard++) {
+        full.standard_tables = standard;
+        written = 0;
+        CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
+                  == COMREC_OK && written > 0,
+              "full mode, standard_tables %d", standard);
+    }
+    full.standard_tables = 2;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
+              == COMREC_ERROR_ARGUMENT,
+          "standard_tables 2");
+    full.standard_tables = 0;
     options.quality = 0;
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,

@@ -69,7 +69,7 @@ import Testing
                 if chosen.quality < 100 {
                     let stored = chosen.mode == .half ? options.profile!.makeCompact(image) : image
                     let next = try pipeline.file(storing: stored, width: 96, height: 64, profile: options.profile!, mode: chosen.mode,
-                                                 settings: JPEGSettings(quality: chosen.quality + 1))
+                                                 settings: JPEGSettings(quality: chosen.quality + 1, tables: .comrec))
                     #expect(Double(next.count * 8) / pixels > target, "quality \(chosen.quality + 1) also fits")
                 }
                 let info = try inspectFile(output)

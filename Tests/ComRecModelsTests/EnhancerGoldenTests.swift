@@ -66,17 +66,13 @@ struct EnhancerGoldenFile: Decodable {
         }
     }
 
-    /// The shipped enhancers (the registered profiles' full modes, and their enhancers for rounded
-    /// JPEGs where a profile has a second one) against Fixtures/golden/full/<name>-full.json
-    /// (<name>: the profile, or `<profile>-rounded`), through `Profile.full.enhance` and
-    /// `Profile.rounded.enhance` as the codec runs them, on every kernel family, with GoldenTests'
-    /// grid of a real profile.
+    /// The shipped enhancers (every one of the registered profiles' `Profile.enhancers`) against
+    /// Fixtures/golden/full/<name>-full.json (<name>: the profile, `<profile>-trellis` or
+    /// `<profile>-rounded`), through their `enhance` as the codec runs them, on every kernel family,
+    /// with GoldenTests' grid of a real profile.
     @Test func shippedEnhancersOnEveryKernelFamily() throws {
         let shipped = Profile.registered(runner: .portable).filter { !$0.full.isPlainJPEG }
-        func enhancers(_ profile: Profile) -> [(name: String, model: FullResolutionModel)] {
-            profile.rounded.modelHash == profile.full.modelHash
-                ? [(profile.name, profile.full)] : [(profile.name, profile.full), (profile.name + "-rounded", profile.rounded)]
-        }
+        func enhancers(_ profile: Profile) -> [(name: String, model: FullResolutionModel)] { profile.enhancers }
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden/full")
             .filter { $0.hasSuffix(".json") && !$0.hasPrefix("test-") }.map { String($0.dropLast(5)) }
         #expect(Set(files) == Set(shipped.flatMap { enhancers($0).map { $0.name + "-full" } }),
@@ -91,7 +87,7 @@ struct EnhancerGoldenFile: Decodable {
                         for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
                             let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
                             let profile = Profile.named(listed.name, runner: runner)!
-                            let model = index == 0 ? profile.full : profile.rounded
+                            let model = profile.enhancers[index].model
                             for c in golden.cases {
                                 let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
                                 let out = model.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))

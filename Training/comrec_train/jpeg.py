@@ -63,16 +63,37 @@ def roundtrip(img, quality):
     return decode(data), len(data)
 
 
-def roundtrip_trellis(img, quality, profile):
-    """(decoded, size) of the full-mode JPEG `comrec encode --mode full --profile PROFILE` writes:
-    trellis-quantised with the lambda the runtime chooses for that profile and quality, so that an
-    enhancer can learn from exactly what the encoder stores. Needs the comrec Python package
+def roundtrip_trellis(img, quality, profile, tables="comrec"):
+    """(decoded, size) of the full-mode JPEG `comrec encode --mode full --profile PROFILE --tables
+    TABLES` writes: trellis-quantised with the lambda the runtime chooses for that profile and
+    quality, with ComRec's quantisation tables ("comrec", what `comrec encode` writes by default)
+    or the standard's ("standard"), so that an enhancer can learn from exactly what the encoder
+    stores. Needs the comrec Python package
     (python/; PYTHONPATH=../python after python/install.sh has built its library). The size counts
     the whole file (the ComRec segment's few dozen bytes included); the pixels are the JPEG's own."""
     import comrec  # the project's package; only trellis runs need it
 
-    data = comrec.encode(np.ascontiguousarray(img), quality=int(quality), mode="full", profile=profile, threads=1)
+    data = comrec.encode(np.ascontiguousarray(img), quality=int(quality), mode="full", profile=profile, threads=1,
+                         tables=tables)
     return decode(data), len(data)
+
+
+# The kinds of stored JPEG a full-mode enhancer can learn from (a config's "stored_jpeg"):
+# "libjpeg" rounds with the standard's tables (plain JPEG, `comrec enhance`'s input), "trellis" is
+# trellis quantisation with the standard's tables (`comrec encode --tables standard`), "comrec"
+# trellis with ComRec's tables (what `comrec encode` writes by default).
+STORED_JPEG_KINDS = ("libjpeg", "trellis", "comrec")
+
+
+def stored_roundtrip(kind, profile):
+    """(image, quality) -> (decoded, size) of the stored JPEG of that kind (STORED_JPEG_KINDS)."""
+    if kind == "libjpeg":
+        return roundtrip
+    if kind == "trellis":
+        return lambda img, q: roundtrip_trellis(img, q, profile, tables="standard")
+    if kind == "comrec":
+        return lambda img, q: roundtrip_trellis(img, q, profile, tables="comrec")
+    raise SystemExit(f"unknown stored JPEG kind {kind!r} (one of {', '.join(STORED_JPEG_KINDS)})")
 
 
 # ---------------------------------------------------------------- differentiable stand-in

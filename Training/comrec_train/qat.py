@@ -15,10 +15,11 @@ same way: calibrated on 32 training crops really encoded and decoded at the qual
 ENHANCER_CALIBRATION_QUALITIES in turn, fine-tuned on crops decoded at random qualities from
 --quality-range (default 5-75, the enhancers' training range), compared on the development crops as plain JPEGs at
 --dev-qualities (default 10 20 30 50 75 90); tensors `enhance.<i>.*`. Every one of those JPEGs is
-the kind the enhancer was trained on and will see: libjpeg's rounding, or with --stored-jpeg
-trellis (the default when config.json's source says the run used `"stored_jpeg": "trellis"`) the
-trellis-quantised JPEG `comrec encode --mode full` writes (jpeg.roundtrip_trellis; needs the comrec
-Python package, PYTHONPATH=../python). `max_quality` is then judged against those JPEGs too.
+the kind the enhancer was trained on and will see (--stored-jpeg; by default what config.json's
+source says the run used): libjpeg's rounding ("libjpeg"), or the trellis-quantised JPEG `comrec
+encode --mode full` writes with the standard's tables ("trellis") or ComRec's ("comrec")
+(jpeg.stored_roundtrip; those two need the comrec Python package, PYTHONPATH=../python).
+`max_quality` is then judged against those JPEGs too.
 
 The int8 figures on the development set come from the torch forward pass under no_grad
 (QuantProfile.compact_fast / reconstruct_fast, QuantEnhancer.enhance_fast), equal bit for bit to
@@ -146,12 +147,9 @@ def float_enhance(config, tensors, decoded):
 
 def stored_jpeg_roundtrip(kind, profile):
     """(image, quality) -> (decoded, size) of the JPEG a full-mode enhancer reads: "libjpeg"
-    (rounded quantisation) or "trellis" (what `comrec encode --mode full --profile PROFILE` writes)."""
-    if kind == "trellis":
-        return lambda img, q: jpeg.roundtrip_trellis(img, q, profile)
-    if kind == "libjpeg":
-        return jpeg.roundtrip
-    raise SystemExit(f"unknown stored JPEG kind {kind!r} (libjpeg or trellis)")
+    (rounded), "trellis" (`comrec encode --mode full --tables standard`) or "comrec" (what
+    `comrec encode --mode full --profile PROFILE` writes): jpeg.stored_roundtrip."""
+    return jpeg.stored_roundtrip(kind, profile)
 
 
 def compare_enhancer(qe, config, tensors, images, qualities, roundtrip=jpeg.roundtrip):
@@ -271,7 +269,7 @@ def main(argv=None):
                    help="fine-tuning qualities (default 5 90; full-resolution mode 5 75)")
     p.add_argument("--dev-qualities", type=int, nargs="+", default=None,
                    help="default 10 20 40 60 90; full-resolution mode 10 20 30 50 75 90")
-    p.add_argument("--stored-jpeg", choices=["libjpeg", "trellis"], default=None,
+    p.add_argument("--stored-jpeg", choices=list(jpeg.STORED_JPEG_KINDS), default=None,
                    help="full-resolution mode: the JPEGs to calibrate, fine-tune and judge on "
                         "(default: what the training run used, from config.json's source)")
     p.add_argument("--seed", type=int, default=1)

@@ -6,8 +6,9 @@ artifacts at decode.
 
 Data: random crops of the training images (data.CropSampler), really encoded and decoded by
 libjpeg-turbo (jpeg.roundtrip: 4:2:0, optimised Huffman) at a random quality per crop from
-`quality_range` (with `"stored_jpeg": "trellis"`, the trellis-quantised JPEG `comrec encode
---mode full` writes instead, through the comrec Python package: jpeg.roundtrip_trellis); loss
+`quality_range` (with `"stored_jpeg": "comrec"`, the trellis-quantised JPEG with ComRec's tables
+that `comrec encode --mode full` writes instead, through the comrec Python package; "trellis", the
+same with the standard's tables: jpeg.stored_roundtrip); loss
 MSE(enhancer(decoded), original) on the 0..1 scale. `"init_from": CHECKPOINT` starts a new run
 (a fine-tune) from another run's best weights. Budget, checkpoints,
 resume and logging work as in train.py: checkpoints/<name>.pt (every random state included),
@@ -73,6 +74,7 @@ class EnhanceTrainer(TrainingRun):
 
         train, self.dev = data.load_train_and_dev(cfg.get("datasets"), cfg.get("train_sets", data.TRAIN_SETS))
         self.sampler = data.CropSampler(train, cfg["crop"], seed)
+        self._roundtrip = jpeg.stored_roundtrip(cfg.get("stored_jpeg", "libjpeg"), self.profile)
         self.reference = self._reference()
         if os.path.exists(self.ckpt_path):
             self._load()
@@ -87,11 +89,10 @@ class EnhanceTrainer(TrainingRun):
         return crops, decoded
 
     def roundtrip(self, img, q):
-        """The JPEG the enhancer learns from: libjpeg's rounding (`stored_jpeg` "libjpeg", the
-        default) or the trellis quantisation of `comrec encode` ("trellis")."""
-        if self.cfg.get("stored_jpeg", "libjpeg") == "trellis":
-            return jpeg.roundtrip_trellis(img, q, self.profile)
-        return jpeg.roundtrip(img, q)
+        """The JPEG the enhancer learns from (`stored_jpeg`, jpeg.STORED_JPEG_KINDS): libjpeg's
+        rounding ("libjpeg", the default), or what `comrec encode` writes with the standard's
+        tables ("trellis") or its own ("comrec")."""
+        return self._roundtrip(img, q)
 
     def train_step(self):
         crops, decoded = self.batch()

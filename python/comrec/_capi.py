@@ -8,7 +8,7 @@ import ctypes
 import os
 from pathlib import Path
 
-API_VERSION = 4  # COMREC_API_VERSION of the header these declarations follow
+API_VERSION = 5  # COMREC_API_VERSION of the header these declarations follow
 
 MODE_HALF, MODE_FULL, MODE_AUTO = 0, 1, 2
 MODES = {"half": MODE_HALF, "full": MODE_FULL, "auto": MODE_AUTO}
@@ -31,6 +31,7 @@ class EncodeOptions(ctypes.Structure):
         ("xmp_bytes", ctypes.c_size_t), ("icc", ctypes.c_char_p), ("icc_bytes", ctypes.c_size_t),
         ("trellis", ctypes.c_int),
         ("optimize_huffman", ctypes.c_int),
+        ("standard_tables", ctypes.c_int),
     ]
 
 

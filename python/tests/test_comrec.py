@@ -86,6 +86,9 @@ def image():
     ({"bpp": 0.3}, ["--bpp", "0.3"]),
     ({"quality": 60, "mode": "full", "progressive": True}, ["--quality", "60", "--mode", "full", "--progressive"]),
     ({"profile": "bicubic", "mode": "half"}, ["--profile", "bicubic", "--mode", "half"]),
+    ({"quality": 50, "mode": "full", "tables": "standard"}, ["--quality", "50", "--mode", "full", "--tables", "standard"]),
+    ({"quality": 50, "mode": "full", "trellis": False, "tables": "standard"},
+     ["--quality", "50", "--mode", "full", "--no-trellis", "--tables", "standard"]),
 ])
 def test_encode_writes_the_clis_file(tmp_path, image, options, flags):
     cli("encode", DEMO, "-o", tmp_path / "cli.jpg", *flags)
@@ -194,6 +197,8 @@ def test_errors_carry_the_c_apis_status_and_message(image):
     assert comrec.decode(data).shape == (512, 768, 3)  # the limit was for that call only
     with pytest.raises(ValueError):
         comrec.encode(image, mode="sideways")
+    with pytest.raises(ValueError):
+        comrec.encode(image, tables="flat")
     with pytest.raises(ValueError):
         comrec.encode(np.zeros((4, 4, 4), dtype=np.uint8))
     with pytest.raises(ValueError):

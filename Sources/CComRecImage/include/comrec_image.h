@@ -25,6 +25,10 @@ void crc_free(void *buffer);
 
 typedef struct crc_jpeg_encode_options {
     int quality;          ///< 1...100, libjpeg's scale (jpeg_set_quality, baseline tables forced)
+    /// NULL: the example tables of the JPEG standard (Annex K), as libjpeg writes them. Otherwise
+    /// 128 values, luma then chroma, natural (row-major) order: the tables at quality 50, scaled
+    /// for `quality` as libjpeg scales Annex K's (jpeg_quality_scaling, values 1...255).
+    const unsigned int *base_tables;
     int chroma444;        ///< 0: 4:2:0 (chroma halved both ways), 1: 4:4:4 (full chroma)
     int optimize_coding;  ///< 1: optimised Huffman tables (two passes), 0: standard tables
     int progressive;      ///< 1: jpeg_simple_progression, 0: baseline sequential
