@@ -130,7 +130,7 @@ func boardProfiles(runner: NetworkRunner) -> [Profile] {
     #if COMREC_ONLY_FAST
     return [
         .bicubic,
-        Profile.fast(runner: runner, standardTrellis: false),
+        Profile.fastWithoutStandardTrellis(runner: runner),
     ]
     #else
     return Profile.registered(runner: runner)

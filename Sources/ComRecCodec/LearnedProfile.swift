@@ -19,6 +19,23 @@ extension Profile {
                        standardTrellis: nil, rounded: nil, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
     }
 
+    /// The profile of generated model `Model` with two generated enhancers: `Enhancer` for the
+    /// full-mode files with ComRec's tables and trellis JPEGs with the standard's, and
+    /// `RoundedEnhancer` (profile `<name>-rounded`) for rounded JPEGs with the standard's tables
+    /// (`comrec enhance`).
+    public static func learned<Model: GeneratedModel, Enhancer: GeneratedModel, RoundedEnhancer: GeneratedModel>(
+        _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int,
+        roundedEnhancer: RoundedEnhancer.Type, roundedEnhancerMaxQuality: Int,
+        halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
+    ) -> Profile {
+        let name = Model.source.profile
+        return learnedProfile(
+            Model.self, full: .learned(Enhancer.self, profile: name, maxQuality: enhancerMaxQuality, runner: runner),
+            standardTrellis: nil,
+            rounded: .learned(RoundedEnhancer.self, profile: name + "-rounded", maxQuality: roundedEnhancerMaxQuality, runner: runner),
+            halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
+    }
+
     /// The profile of generated model `Model` with three generated enhancers (Profile.enhancer(tables:
     /// trellis:)): `Enhancer` for the full-mode files `comrec encode` writes (ComRec's tables),
     /// `TrellisEnhancer` (profile `<name>-trellis`) for trellis-quantised JPEGs with the standard's

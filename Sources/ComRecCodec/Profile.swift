@@ -212,22 +212,26 @@ extension Profile {
                  halfModeMaxBitsPerPixel: 0.23, runner: runner)
     }
 
-    /// `fast`: the default profile (docs/models.md); also the one profile of a COMREC_ONLY_FAST
-    /// board library, which leaves out the enhancer for trellis JPEGs with the standard's tables
-    /// (`standardTrellis: false`) to stay within its size: such a build restores those with `full`
-    /// and refuses the files other builds wrote with it (docs/boards.md).
-    public static func fast(runner: NetworkRunner, standardTrellis: Bool = true) -> Profile {
-        if !standardTrellis {
-            return .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 75,
-                            trellisEnhancer: FastFullModel.self, trellisEnhancerMaxQuality: 75,
-                            roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
-                            halfModeMaxBitsPerPixel: 0.21, runner: runner)
-        }
-        return .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: 75,
-                        trellisEnhancer: FastTrellisFullModel.self, trellisEnhancerMaxQuality: 90,
-                        roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
-                        halfModeMaxBitsPerPixel: 0.21, runner: runner)
+    /// `fast`: the default profile (docs/models.md).
+    public static func fast(runner: NetworkRunner) -> Profile {
+        .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: fastEnhancerMaxQuality,
+                 trellisEnhancer: FastTrellisFullModel.self, trellisEnhancerMaxQuality: 90,
+                 roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
+                 halfModeMaxBitsPerPixel: fastHalfModeMaxBitsPerPixel, runner: runner)
     }
+
+    /// `fast` without its enhancer for trellis JPEGs with the standard's tables: the profile of a
+    /// COMREC_ONLY_FAST board library, which leaves that network out to stay within its size. It
+    /// restores such JPEGs with `full` (its own files record that one's hash) and refuses the
+    /// files that builds with the network wrote (docs/boards.md).
+    public static func fastWithoutStandardTrellis(runner: NetworkRunner) -> Profile {
+        .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: fastEnhancerMaxQuality,
+                 roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
+                 halfModeMaxBitsPerPixel: fastHalfModeMaxBitsPerPixel, runner: runner)
+    }
+
+    static let fastEnhancerMaxQuality = 75
+    static let fastHalfModeMaxBitsPerPixel = 0.21
 
     /// The registered profiles' names, in registration order (no runner needed to list them).
     public static let names: [String] = registered(runner: .portable).map { $0.name }
