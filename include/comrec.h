@@ -185,14 +185,15 @@ typedef struct comrec_encode_options {
                                coefficients, about 3.6 bytes per stored pixel, on the heap); 0:
                                JPEG's standard tables, and a streamed encode (HALF, or FULL with
                                trellis 0) takes nothing from the heap: docs/embedding.md */
-    int standard_tables; /**< 0 (default): the stored JPEG's quantisation tables are ComRec's, made
-                              for squared error (smaller files for the same PSNR, as `comrec
-                              encode`); 1: the JPEG standard's, as plain libjpeg (`--tables
+    int tables;          /**< the stored JPEG's quantisation tables: 0 (default) the profile's, those
+                              its networks learnt from (ComRec's; the standard's for `paper`), as
+                              `comrec encode`; 1 ComRec's, made for squared error (`--tables
+                              comrec`); 2 the JPEG standard's, as plain libjpeg (`--tables
                               standard`). Either way an ordinary JPEG: docs/format.md */
 } comrec_encode_options;
 
 /** Fills `options` with the defaults: profile fast, quality 75, half mode, baseline, no size
- *  target, effort 1, trellis 1, optimize_huffman 1, standard_tables 0. (The CLI's default mode is auto: see
+ *  target, effort 1, trellis 1, optimize_huffman 1, tables 0. (The CLI's default mode is auto: see
  *  comrec_encode.) */
 void comrec_encode_options_init(comrec_encode_options *options);
 /** Arena bytes that encoding an image up to `width` pixels wide with `options` (NULL: the

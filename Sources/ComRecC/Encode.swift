@@ -36,7 +36,7 @@ struct EncodeChoice {
 var defaultEncodeOptions: comrec_encode_options {
     comrec_encode_options(profile: nil, quality: defaultEncodeQuality, mode: 0, progressive: 0, max_bits_per_pixel: 0, effort: 1,
                           exif: nil, exif_bytes: 0, xmp: nil, xmp_bytes: 0, icc: nil, icc_bytes: 0, trellis: 1,
-                          optimize_huffman: 1, standard_tables: 0)
+                          optimize_huffman: 1, tables: 0)
 }
 
 /// The checked options, or a reason to refuse them.
@@ -68,8 +68,8 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
     guard options.optimize_huffman == 0 || options.optimize_huffman == 1 else {
         return .failure(FailReason(.argument, "optimize_huffman must be 0 or 1"))
     }
-    guard options.standard_tables == 0 || options.standard_tables == 1 else {
-        return .failure(FailReason(.argument, "standard_tables must be 0 or 1"))
+    guard (0...2).contains(options.tables) else {
+        return .failure(FailReason(.argument, "tables must be 0 (the profile's), 1 (ComRec's) or 2 (the standard's)"))
     }
     let request = requests[Int(options.mode)]
     let target: SizeTarget = bpp > 0 ? .bitsPerPixel(bpp) : .quality(Int(options.quality))
@@ -77,7 +77,7 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
                                 optimizeCoding: options.optimize_huffman == 1,
                                 progressive: options.progressive == 1,
                                 trellis: options.trellis == 1 ? TrellisTuning() : nil,
-                                tables: options.standard_tables == 1 ? .standard : .comrec)
+                                tables: options.tables == 0 ? profile.tables : options.tables == 1 ? .comrec : .standard)
     let metadata: [JPEGSegment]
     do throws(ComRecError) {
         metadata = try MetadataSegments.segments(

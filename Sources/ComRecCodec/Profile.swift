@@ -115,6 +115,10 @@ public struct Profile: Sendable {
     /// The half-mode networks, for streamed encoding and decoding; nil for a profile without a
     /// learned model (`bicubic`).
     public let networks: LearnedNetworks?
+    /// The quantisation tables of the profile's files unless the caller asks for others
+    /// (`--tables`): those its networks learnt from. ComRec's for every profile but `paper`, whose
+    /// networks learnt from the standard's (docs/results.md, "Quantisation tables").
+    public let tables: JPEGTables
 
     public static let maxNameLength = 16
 
@@ -123,7 +127,7 @@ public struct Profile: Sendable {
         makeCompact: @escaping @Sendable (RGB8Image) -> RGB8Image,
         reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image,
         full: FullResolutionModel = .plainJPEG, standardTrellis: FullResolutionModel? = nil, rounded: FullResolutionModel? = nil,
-        halfModeMaxBitsPerPixel: Double, networks: LearnedNetworks? = nil
+        halfModeMaxBitsPerPixel: Double, networks: LearnedNetworks? = nil, tables: JPEGTables = .comrec
     ) {
         precondition(Profile.isValidName(name), "profile name \(name) must be 1...16 of [a-z0-9_-]")
         self.name = name
@@ -136,6 +140,14 @@ public struct Profile: Sendable {
         self.rounded = rounded ?? full
         self.halfModeMaxBitsPerPixel = halfModeMaxBitsPerPixel
         self.networks = networks
+        self.tables = tables
+    }
+
+    /// This profile with `tables` as the default quantisation tables of its files.
+    public func storing(_ tables: JPEGTables) -> Profile {
+        Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact, reconstruct: reconstruct,
+                full: full, standardTrellis: standardTrellis, rounded: rounded, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+                networks: networks, tables: tables)
     }
 
     /// This profile with no enhancer: its full-mode files are plain JPEGs (the plain-JPEG hash),
@@ -144,7 +156,7 @@ public struct Profile: Sendable {
     public var withoutEnhancer: Profile {
         Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact,
                 reconstruct: reconstruct, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
-                networks: networks)
+                networks: networks, tables: tables)
     }
 
     /// The enhancer of a full-mode JPEG with `tables`, trellis-quantised or rounded: `full` for
@@ -199,7 +211,8 @@ extension Profile {
             .bicubic,
             .tiny(runner: runner),
             .fast(runner: runner),
-            .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32, runner: runner),
+            .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32, runner: runner)
+                .storing(.standard),
         ]
     }
 

@@ -29,8 +29,9 @@ public struct RDEvaluation {
     public var jpeg = LibJPEG()
     /// How the profiles' curves quantise their stored JPEG (nil: rounding, libjpeg's encoder).
     public var trellis: TrellisTuning?
-    /// The quantisation tables of the profiles' stored JPEGs (ComRec's, as `comrec encode` writes).
-    public var tables: JPEGTables = .comrec
+    /// The quantisation tables of the profiles' stored JPEGs; nil: each profile's own
+    /// (`Profile.tables`), as `comrec encode` writes them.
+    public var tables: JPEGTables?
 
     public init(images: [RGB8Image]) {
         precondition(!images.isEmpty)
@@ -73,7 +74,7 @@ public struct RDEvaluation {
             var index = 0
             return try point(q) { image in
                 let file = try pipeline.file(storing: stored[index], width: image.width, height: image.height,
-                                             profile: profile, mode: mode, settings: JPEGSettings(quality: q, trellis: trellis, tables: tables))
+                                             profile: profile, mode: mode, settings: JPEGSettings(quality: q, trellis: trellis, tables: tables ?? profile.tables))
                 index += 1
                 let decoded = try pipeline.decode(file)
                 done += 1
@@ -88,7 +89,7 @@ public struct RDEvaluation {
     public func autoCurve(
         _ profile: Profile, qualities: [Int], effort: Int = 1, progress: (Int) -> Void = { _ in }
     ) throws -> (points: [RDPoint], halfCounts: [Int]) {
-        let encoder = ModeChoosingEncoder(jpeg: jpeg, profile: profile, settings: JPEGSettings(quality: 75, trellis: trellis, tables: tables))
+        let encoder = ModeChoosingEncoder(jpeg: jpeg, profile: profile, settings: JPEGSettings(quality: 75, trellis: trellis, tables: tables ?? profile.tables))
         var done = 0, halfCounts: [Int] = []
         let points = try qualities.map { q in
             var halves = 0

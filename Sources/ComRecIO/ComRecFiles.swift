@@ -11,6 +11,9 @@ public struct EncodeOptions: Sendable {
     /// trellis-quantised unless `trellis` is false) and the quality of
     /// `encodeFile(input:output:options:)` (a size budget in auto mode, ModeChoice.swift).
     public var jpeg: JPEGSettings
+    /// The quantisation tables (`--tables`); nil: the profile's (`Profile.tables`). Overrides
+    /// `jpeg.tables`.
+    public var tables: JPEGTables?
     /// Half, full, or chosen per file (docs/modes.md).
     public var mode: ModeRequest
     /// How auto mode chooses: 1 by the profile's crossover rate, 2 by encoding and decoding both.
@@ -25,14 +28,15 @@ public struct EncodeOptions: Sendable {
 
     public init(
         profile: Profile? = nil, quality: Int = defaultQuality,
-        progressive: Bool = false, trellis: Bool = true, tables: JPEGTables = .comrec, mode: ModeRequest = .auto, effort: Int = 1,
+        progressive: Bool = false, trellis: Bool = true, tables: JPEGTables? = nil, mode: ModeRequest = .auto, effort: Int = 1,
         read: ImageReadOptions = ImageReadOptions(), force: Bool = false, stripMetadata: Bool = false
     ) {
         self.profile = profile
         self.mode = mode
         self.effort = effort
         self.jpeg = JPEGSettings(quality: quality, chroma: .subsampled420, optimizeCoding: true, progressive: progressive,
-                                 trellis: trellis ? TrellisTuning() : nil, tables: tables)
+                                 trellis: trellis ? TrellisTuning() : nil)
+        self.tables = tables
         self.read = read
         self.force = force
         self.stripMetadata = stripMetadata
@@ -79,8 +83,10 @@ private func encodeFile(input: String, output: String, options: EncodeOptions, t
         try readMetadata(bytes, strip: options.stripMetadata, jpegRules: options.read.jpegRules).jpegSegments()
     }
     let profile = try options.profile ?? Profile.hostedDefault()
+    var settings = options.jpeg
+    settings.tables = options.tables ?? profile.tables
     let encoder = ModeChoosingEncoder(
-        jpeg: LibJPEG(), profile: profile, settings: options.jpeg, maxPixels: options.read.maxPixels, metadata: metadata)
+        jpeg: LibJPEG(), profile: profile, settings: settings, maxPixels: options.read.maxPixels, metadata: metadata)
     let made = try attributing(to: input) { try encoder.encode(image, target: target, mode: options.mode, effort: options.effort) }
     try out.commit(made.file)
     return EncodeReport(width: image.width, height: image.height, fileBytes: made.file.count, mode: made.mode,

@@ -69,8 +69,8 @@ struct DemoCommand: ParsableCommand {
         let info = try inspectFile(encoded)
         let stored = report.mode == .half ? "compact image" : "full image"
 
-        // Reference: the whole image as one plain JPEG with the same settings, rounded by libjpeg as
-        // every other JPEG encoder does (no trellis: the anchor of docs/results.md), at the quality
+        // Reference: the whole image as one plain JPEG with the same settings, rounded by libjpeg with
+        // the standard's tables as every other JPEG encoder does (the anchor of docs/results.md), at the quality
         // whose size comes closest to the ComRec file from below (codecs are only comparable at
         // matched bits per pixel).
         let jpeg = LibJPEG()
@@ -78,6 +78,7 @@ struct DemoCommand: ParsableCommand {
             var settings = options.jpeg
             settings.quality = q
             settings.trellis = nil
+            settings.tables = .standard
             return try jpeg.encode(original, settings: settings, segments: [])
         }
         var low = 1, high = 100

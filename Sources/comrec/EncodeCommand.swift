@@ -60,9 +60,9 @@ struct EncodeCommand: ParsableCommand {
     var trellis = true
 
     @Option(help: ArgumentHelp(
-        "Quantisation tables of the stored JPEG: comrec (made for squared error: smaller files for the same PSNR) or standard (the JPEG standard's, as plain libjpeg writes them). Either way an ordinary JPEG.",
+        "Quantisation tables of the stored JPEG: comrec (made for squared error: smaller files for the same PSNR) or standard (the JPEG standard's, as plain libjpeg writes them). Either way an ordinary JPEG. Default: the profile's, those its networks learnt from (comrec; standard for paper).",
         valueName: "comrec|standard"))
-    var tables: JPEGTables = .comrec
+    var tables: JPEGTables?
 
     @Flag(help: "Composite images with transparency on white instead of refusing them.")
     var flattenAlpha = false

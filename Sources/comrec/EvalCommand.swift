@@ -62,9 +62,9 @@ struct EvalCommand: ParsableCommand {
     var trellis: String?
 
     @Option(help: ArgumentHelp(
-        "Quantisation tables of the profiles' stored JPEGs: comrec (as `encode` writes) or standard (the JPEG standard's, as plain libjpeg). With comrec, a `jpeg-tables` curve adds plain JPEG with ComRec's tables (the tables alone).",
+        "Quantisation tables of the profiles' stored JPEGs: comrec or standard (the JPEG standard's, as plain libjpeg). Default: each profile's, as `encode` writes them. Unless standard, a `jpeg-tables` curve adds plain JPEG with ComRec's tables (the tables alone).",
         valueName: "comrec|standard"))
-    var tables: JPEGTables = .comrec
+    var tables: JPEGTables?
 
     @Option(help: ArgumentHelp("Use only the first N images (by name).", valueName: "n"))
     var limit: Int?
@@ -106,7 +106,7 @@ struct EvalCommand: ParsableCommand {
         evaluation.trellis = tuning
         evaluation.tables = tables
         // Work units for the progress bar: one per image per encode-and-decode.
-        var total = images.count * jpegQ.count * (1 + (tuning == nil ? 0 : 1) + (tables == .comrec ? 1 : 0))
+        var total = images.count * jpegQ.count * (1 + (tuning == nil ? 0 : 1) + (tables == .standard ? 0 : 1))
         for profile in chosen {
             if modes.contains(.half) { total += images.count * (halfQ.count + 1) }
             if modes.contains(.full) && !profile.full.isPlainJPEG { total += images.count * (fullQ.count + 1) }
@@ -127,7 +127,7 @@ struct EvalCommand: ParsableCommand {
                 try evaluation.jpegCurve(qualities: jpegQ, trellis: tuning, progress: $0)
             }
         }
-        if tables == .comrec {
+        if tables != .standard {
             try run("jpeg-tables", units: images.count * jpegQ.count) {
                 try evaluation.jpegCurve(qualities: jpegQ, tables: .comrec, progress: $0)
             }

@@ -371,7 +371,7 @@ int main(int argc, char **argv) {
     comrec_encode_options_init(&options);
     CHECK(options.quality == 75 && options.mode == COMREC_MODE_HALF && options.profile == NULL && options.effort == 1
               && options.max_bits_per_pixel == 0 && options.trellis == 1 && options.optimize_huffman == 1
-              && options.standard_tables == 0,
+              && options.tables == 0,
           "default options");
     size_t encode_need = comrec_encode_arena_bytes(context, &options, 40);
     void *encode_arena = malloc(encode_need);
@@ -435,18 +435,18 @@ int main(int argc, char **argv) {
               == COMREC_ERROR_ARGUMENT,
           "trellis 2");
     full.trellis = 1;
-    for (int standard = 0; standard <= 1; standard++) {
-        full.standard_tables = standard;
+    for (int tables = 0; tables <= 2; tables++) {
+        full.tables = tables;
         written = 0;
         CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
                   == COMREC_OK && written > 0,
-              "full mode, standard_tables %d", standard);
+              "full mode, tables %d", tables);
     }
-    full.standard_tables = 2;
+    full.tables = 3;
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
-          "standard_tables 2");
-    full.standard_tables = 0;
+          "tables 3");
+    full.tables = 0;
     options.quality = 0;
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,

@@ -65,8 +65,7 @@ import Testing
         }
     }
 
-    /// `comrec encode` writes ComRec's tables in both modes by default and the standard's with
-    /// `tables: .standard`; the files decode either way.
+    /// `comrec encode` writes the tables asked for in both modes; the files decode either way.
     @Test func encodeFileUsesComRecTablesByDefault() throws {
         let dir = TemporaryDirectory()
         let input = dir.file("in.png")
@@ -81,6 +80,22 @@ import Testing
                 let decoded = try ComRecPipeline(jpeg: jpeg, profiles: Profile.hosted()).decode(file)
                 #expect(decoded.width == report.width && decoded.height == report.height)
             }
+        }
+    }
+
+    /// Without `tables`, each profile's own: ComRec's for `fast`, the standard's for `paper`, whose
+    /// networks learnt from them; the C API and eval resolve it the same way (Profile.tables).
+    @Test func eachProfileWritesItsOwnTablesByDefault() throws {
+        let dir = TemporaryDirectory()
+        let input = dir.file("in.png")
+        try writePNG(Fixtures.image(width: 48, height: 32) { x, y in [UInt8(x * 5), UInt8(y * 7), 90] }, to: input)
+        for (name, tables) in [("fast", JPEGTables.comrec), ("paper", .standard), ("bicubic", .comrec)] {
+            let profile = try #require(try Profile.hosted().first { $0.name == name })
+            #expect(profile.tables == tables)
+            let output = dir.file("\(name).jpg")
+            try encodeFile(input: input, output: output, options: EncodeOptions(profile: profile, quality: 40, mode: .full))
+            #expect(try jpeg.readHeader(readBytes(output)).quantTables.first == JPEGQuality.table(quality: 40, chroma: false, tables: tables),
+                    "\(name)")
         }
     }
 }

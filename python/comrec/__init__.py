@@ -156,11 +156,11 @@ def _rgb_array(image):
 
 
 def encode(image, quality=75, bpp=None, profile="fast", mode="auto", effort=1, progressive=False, threads=None,
-           max_pixels=None, exif=None, xmp=None, icc_profile=None, trellis=True, tables="comrec"):
+           max_pixels=None, exif=None, xmp=None, icc_profile=None, trellis=True, tables=None):
     """The ComRec file of `image` (numpy array or PIL image) as bytes: what `comrec encode` writes
     with --quality (or --bpp), --profile, --mode, --effort, --progressive, --no-trellis
     (trellis=False: full mode's JPEG rounded instead of trellis-quantised) and --tables
-    (tables="standard": the JPEG standard's quantisation tables instead of ComRec's). `exif` (the TIFF
+    (tables="comrec" or "standard"; None: the profile's, as the CLI). `exif` (the TIFF
     structure, with or without JPEG's b"Exif\\0\\0" in front), `xmp` (the packet) and `icc_profile`
     (bytes) go into the file as `comrec encode` stores an input's metadata; a PIL image's own are
     not taken unless passed (`icc_profile=image.info.get("icc_profile")`)."""
@@ -176,9 +176,9 @@ def encode(image, quality=75, bpp=None, profile="fast", mode="auto", effort=1, p
     options.effort = effort
     options.progressive = 1 if progressive else 0
     options.trellis = 1 if trellis else 0
-    if tables not in ("comrec", "standard"):
-        raise ValueError(f"tables must be 'comrec' or 'standard', not {tables!r}")
-    options.standard_tables = 1 if tables == "standard" else 0
+    if tables not in _capi.TABLES:
+        raise ValueError(f"tables must be None, 'comrec' or 'standard', not {tables!r}")
+    options.tables = _capi.TABLES[tables]
     if exif is not None and bytes(exif[:6]) == b"Exif\0\0":
         exif = exif[6:]
     for field, value in (("exif", exif), ("xmp", xmp), ("icc", icc_profile)):

@@ -12,6 +12,7 @@ API_VERSION = 5  # COMREC_API_VERSION of the header these declarations follow
 
 MODE_HALF, MODE_FULL, MODE_AUTO = 0, 1, 2
 MODES = {"half": MODE_HALF, "full": MODE_FULL, "auto": MODE_AUTO}
+TABLES = {None: 0, "comrec": 1, "standard": 2}  # comrec_encode_options.tables
 
 
 class Info(ctypes.Structure):
@@ -31,7 +32,7 @@ class EncodeOptions(ctypes.Structure):
         ("xmp_bytes", ctypes.c_size_t), ("icc", ctypes.c_char_p), ("icc_bytes", ctypes.c_size_t),
         ("trellis", ctypes.c_int),
         ("optimize_huffman", ctypes.c_int),
-        ("standard_tables", ctypes.c_int),
+        ("tables", ctypes.c_int),
     ]
 
 

@@ -87,6 +87,9 @@ def image():
     ({"quality": 60, "mode": "full", "progressive": True}, ["--quality", "60", "--mode", "full", "--progressive"]),
     ({"profile": "bicubic", "mode": "half"}, ["--profile", "bicubic", "--mode", "half"]),
     ({"quality": 50, "mode": "full", "tables": "standard"}, ["--quality", "50", "--mode", "full", "--tables", "standard"]),
+    ({"quality": 50, "mode": "half", "profile": "paper"}, ["--quality", "50", "--mode", "half", "--profile", "paper"]),
+    ({"quality": 50, "mode": "full", "profile": "paper", "tables": "comrec"},
+     ["--quality", "50", "--mode", "full", "--profile", "paper", "--tables", "comrec"]),
     ({"quality": 50, "mode": "full", "trellis": False, "tables": "standard"},
      ["--quality", "50", "--mode", "full", "--no-trellis", "--tables", "standard"]),
 ])
