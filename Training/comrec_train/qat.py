@@ -145,13 +145,6 @@ def float_enhance(config, tensors, decoded):
     return np.clip(np.rint(decoded + res), 0, 255).astype(np.uint8)
 
 
-def stored_jpeg_roundtrip(kind, profile):
-    """(image, quality) -> (decoded, size) of the JPEG a full-mode enhancer reads: "libjpeg"
-    (rounded), "trellis" (`comrec encode --mode full --tables standard`) or "comrec" (what
-    `comrec encode --mode full --profile PROFILE` writes): jpeg.stored_roundtrip."""
-    return jpeg.stored_roundtrip(kind, profile)
-
-
 def compare_enhancer(qe, config, tensors, images, qualities, roundtrip=jpeg.roundtrip):
     """Per quality: mean bpp and PSNR of the stored JPEG, the float and the int8 enhancer."""
     rows = []
@@ -171,7 +164,7 @@ def compare_enhancer(qe, config, tensors, images, qualities, roundtrip=jpeg.roun
 def quantise_enhancer(args, config, tensors, sampler, dev, rng):
     """Calibration, fine-tuning and export of a full-resolution enhancer (see the module doc)."""
     kind = args.stored_jpeg or config.get("source", {}).get("stored_jpeg", "libjpeg")
-    roundtrip = stored_jpeg_roundtrip(kind, config["profile"])
+    roundtrip = jpeg.stored_roundtrip(kind, config["profile"])
     print(f"qat: calibrating and judging on {kind} JPEGs", flush=True)
     crops = sampler.batch(32)
     qs = ENHANCER_CALIBRATION_QUALITIES

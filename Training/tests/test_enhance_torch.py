@@ -109,9 +109,9 @@ def test_export_folder_round_trip(tmp_path):
     assert config["profile"] == "fast" and config["mode"] == "full"
     # The run's kind of JPEG travels with the weights, for qat to calibrate and judge on it.
     assert config["source"]["stored_jpeg"] == "libjpeg"
-    assert qat.stored_jpeg_roundtrip(config["source"]["stored_jpeg"], "fast") is jpeg.roundtrip
+    assert jpeg.stored_roundtrip(config["source"]["stored_jpeg"], "fast") is jpeg.roundtrip
     with pytest.raises(SystemExit, match="unknown stored JPEG"):
-        qat.stored_jpeg_roundtrip("mozjpeg", "fast")
+        jpeg.stored_roundtrip("mozjpeg", "fast")
     spec = config["networks"]["enhance"]
     assert spec["reads"] == "image" and spec["residual_added_to"] == "image" and spec["pixel_shuffle"] == 2
     assert sorted(tensors) == sorted(n for l in spec["layers"] for n in (l["name"] + ".weight", l["name"] + ".bias"))
