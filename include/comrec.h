@@ -177,9 +177,10 @@ typedef struct comrec_encode_options {
     size_t xmp_bytes;
     const uint8_t *icc;  /**< the ICC colour profile; at most 255 APP2 chunks (16.7 MB) */
     size_t icc_bytes;
-    int trellis;         /**< 1 (default): full mode's JPEG is trellis-quantised (smaller for the
+    int trellis;         /**< 1 (default): the stored JPEG is trellis-quantised (smaller for the
                               same error, as `comrec encode`); 0: rounded by libjpeg's own encoder
-                              (`--no-trellis`). Half mode's JPEG is always rounded. */
+                              (`--no-trellis`). In half mode only where the profile's RecCNN learnt
+                              from trellis JPEGs (`fast` with its own tables); else rounded. */
     int optimize_huffman; /**< 1 (default): Huffman tables made for the image, as `comrec encode`
                                writes (a few percent smaller; libjpeg then keeps the stored image's
                                coefficients, about 3.6 bytes per stored pixel, on the heap); 0:
@@ -204,7 +205,10 @@ size_t comrec_encode_arena_bytes(const comrec_context *context, const comrec_enc
  *  `write` (`options` NULL: the defaults): the bytes of `comrec encode --profile P --mode M
  *  --quality Q` (or `--bpp B`, `--effort E`, `--progressive`) on the same image.
  *  HALF at a quality, and FULL at a quality with trellis 0, stream: the rows go through the
- *  networks into libjpeg as they come, in the arena. AUTO mode, a bits-per-pixel target and FULL
+ *  networks into libjpeg as they come, in the arena; where HALF's compact image is
+ *  trellis-quantised (`fast`'s, trellis 1), the rows stream through ComCNN in the arena into a
+ *  compact image of a quarter of the pixels, held whole (about 10 bytes per compact pixel of
+ *  memory of its own) for the trellis. AUTO mode, a bits-per-pixel target and FULL
  *  with trellis (which chooses each block's coefficients from the whole image's statistics) read
  *  the whole image into memory of their own (width x height x 3 bytes, the candidates' files,
  *  and for trellis 6 bytes per pixel of planes and coefficients) and need only a small arena. */

@@ -7,8 +7,9 @@ import ComRecModels
 
 // comrec_encode: rows in through the caller's callback, the ComRec file out through the caller's
 // write callback. Half mode streams the rows through ComCNN (StreamedRun, `.compact`) into
-// libjpeg a row at a time; full mode gives the rows to libjpeg as they come. Same settings and so
-// the same bytes as `comrec encode --mode half|full --quality Q --profile P`.
+// libjpeg a row at a time, or, where its JPEG is trellis-quantised, into a compact image that the
+// trellis then quantises as a whole; full mode gives the rows to libjpeg as they come. Same
+// settings and so the same bytes as `comrec encode --mode half|full --quality Q --profile P`.
 
 let defaultEncodeQuality: Int32 = 75
 
@@ -28,6 +29,9 @@ struct EncodeChoice {
     let effort: Int
     /// The mode of a streamed encode; nil for a whole-image one.
     let streamed: CodecMode?
+    /// A streamed half-mode encode whose compact image is kept whole and trellis-quantised
+    /// (`Profile.trellisInHalfMode`), rather than given to libjpeg row by row.
+    let trellisedCompact: Bool
     /// The EXIF, XMP and ICC segments, before the ComRec segment (as the CLI writes them).
     let metadata: [JPEGSegment]
 }
@@ -94,8 +98,12 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
             streamed = request == .half ? .half : .full
         }
     }
+    // Half mode's trellis (where the profile's RecCNN learnt from it) needs the compact image's
+    // statistics: a quarter of the pixels, held whole.
+    let trellisedCompact = streamed == .half && settings.trellis != nil && profile.trellisInHalfMode(tables: settings.tables)
     return .success(EncodeChoice(profile: profile, settings: settings, request: request, target: target,
-                                 effort: Int(options.effort), streamed: streamed, metadata: metadata))
+                                 effort: Int(options.effort), streamed: streamed, trellisedCompact: trellisedCompact,
+                                 metadata: metadata))
 }
 
 /// One metadata block of the options: nil for a NULL pointer (whatever the count).
@@ -120,7 +128,9 @@ let wholeImageArenaBytes = 64
 /// encoder's memory (`encoderArenaBytes`); a whole-image encode needs almost none.
 private func arenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
     guard choice.streamed != nil else { return wholeImageArenaBytes }
-    return networkArenaBytes(choice, width: width, height: height) + encoderArenaBytes(choice, width: width)
+    // A trellised compact image goes to the JPEG encoder whole, from memory of its own.
+    let encoderBytes = choice.trellisedCompact ? wholeImageArenaBytes : encoderArenaBytes(choice, width: width)
+    return networkArenaBytes(choice, width: width, height: height) + encoderBytes
 }
 
 private func networkArenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
@@ -195,13 +205,17 @@ private func encode(
                                 writeUser: writeUser, context: context)
     }
     let networkBytes = networkArenaBytes(choice, width: w, height: h)
-    let needed = networkBytes + encoderArenaBytes(choice, width: w)
+    let needed = arenaBytes(choice, width: w, height: h)
     guard arenaSize >= needed else {
         return context.fail(.arenaTooSmall, "an arena of \(arenaSize) bytes where \(needed) are needed")
     }
     let stored = mode == .half ? compactSize(width: w, height: h) : (width: w, height: h)
     guard stored.width <= 65500 && stored.height <= 65500 else {
         return context.fail(.tooLarge, "a JPEG holds at most 65500 pixels per side")
+    }
+    if choice.trellisedCompact {
+        return encodeTrellisedCompact(choice, width: w, height: h, read: read, readUser: readUser, arena: arena,
+                                      networkBytes: networkBytes, write: write, writeUser: writeUser, context: context)
     }
     let payload: [UInt8]
     do throws(ComRecError) {
@@ -296,6 +310,73 @@ private func encode(
     }
 }
 
+/// Memory a trellised compact image needs per stored pixel: the image (3 bytes), the trellis's
+/// colour planes and coefficients (6) and the file (under 1).
+let trellisedCompactBytesPerStoredPixel = 10
+
+/// Half mode with a trellis-quantised compact JPEG: the rows stream through ComCNN (in the arena)
+/// into a compact image of a quarter of the pixels, which the pipeline then stores as
+/// `comrec encode` does; the file goes to `write` in pieces of 4 KB.
+private func encodeTrellisedCompact(
+    _ choice: EncodeChoice, width w: Int, height h: Int, read: comrec_read_callback, readUser: UnsafeMutableRawPointer?,
+    arena: UnsafeMutableRawPointer, networkBytes: Int, write: comrec_write_callback, writeUser: UnsafeMutableRawPointer?,
+    context: Context
+) -> Int32 {
+    let size = compactSize(width: w, height: h)
+    // Swift traps on a failed allocation, so this memory is asked for first.
+    let working = size.width * size.height * trellisedCompactBytesPerStoredPixel
+    guard crc_memory_grantable(working) != 0 else {
+        return context.fail(.tooLarge, "encoding a \(w) x \(h) image in half mode with trellis quantisation needs about "
+                            + "\(working) bytes of memory, which the system refuses now")
+    }
+    var compact = RGB8Image(width: size.width, height: size.height)
+    var stoppedAt: Int? = nil
+    let networks = choice.profile.networks!
+    let run = StreamedRun(model: networks.model(), job: .compact, width: w, height: h, runner: networks.runner)
+    var next = 0
+    do throws(StreamedRunError) {
+        try compact.pixels.withUnsafeMutableBufferPointer { pixels throws(StreamedRunError) in
+            try run.run(arena: arena, arenaBytes: networkBytes, source: { row in
+                defer { next += 1 }
+                if read(readUser, UInt32(next), row, UInt32(w)) != 0 {
+                    stoppedAt = next
+                    return false
+                }
+                return true
+            }, sink: { y, row in
+                (pixels.baseAddress! + y * size.width * 3).update(from: row, count: size.width * 3)
+                return true
+            })
+        }
+    } catch {
+        if let stoppedAt { return context.fail(.callback, "the read callback returned non-zero for row \(stoppedAt)") }
+        return context.fail(.arenaTooSmall, "an arena of \(networkBytes) bytes is too small")
+    }
+    let file: [UInt8]
+    do throws(ComRecError) {
+        file = try ComRecPipeline(jpeg: LibJPEG(), profiles: [choice.profile], maxPixels: context.maxPixels).file(
+            storing: compact, width: w, height: h, profile: choice.profile, mode: .half, settings: choice.settings,
+            metadata: choice.metadata)
+    } catch {
+        return context.fail(error)
+    }
+    return writeInPieces(file, write: write, writeUser: writeUser) ? context.succeed()
+        : context.fail(.callback, "the write callback returned non-zero")
+}
+
+/// Gives `file` to `write` in pieces of at most 4 KB; false when the callback refused one.
+func writeInPieces(_ file: [UInt8], write: comrec_write_callback, writeUser: UnsafeMutableRawPointer?) -> Bool {
+    file.withUnsafeBufferPointer { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let count = min(4096, bytes.count - offset)
+            if write(writeUser, bytes.baseAddress! + offset, count) != 0 { return false }
+            offset += count
+        }
+        return true
+    }
+}
+
 /// The text of a NUL-terminated C error buffer.
 func text(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -313,7 +394,7 @@ private func encodeWholeImage(
     let (working, overflow) = (w * h).multipliedReportingOverflow(
         by: wholeImageEncodeBytesPerPixel(effort: choice.effort, trellis: choice.settings.trellis != nil))
     guard !overflow, crc_memory_grantable(working) != 0 else {
-        return context.fail(.tooLarge, "encoding a \(w) x \(h) image in auto mode or to a size target needs about "
+        return context.fail(.tooLarge, "encoding a \(w) x \(h) image as a whole (auto mode, a size target or trellis quantisation) needs about "
                             + "\(overflow ? "too many" : "\(working)") bytes of memory, which the system refuses now")
     }
     var image = RGB8Image(width: w, height: h)
@@ -334,14 +415,6 @@ private func encodeWholeImage(
     } catch {
         return context.fail(error)
     }
-    let refused: Bool = made.file.withUnsafeBufferPointer { bytes in
-        var offset = 0
-        while offset < bytes.count {
-            let count = min(4096, bytes.count - offset)
-            if write(writeUser, bytes.baseAddress! + offset, count) != 0 { return true }
-            offset += count
-        }
-        return false
-    }
-    return refused ? context.fail(.callback, "the write callback returned non-zero") : context.succeed()
+    return writeInPieces(made.file, write: write, writeUser: writeUser) ? context.succeed()
+        : context.fail(.callback, "the write callback returned non-zero")
 }

@@ -81,10 +81,17 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
             throw .invalidArgument("JPEG quality \(settings.quality) is not in 1...100")
         }
         var settings = settings
-        // The half-mode networks learnt from rounded JPEGs of the compact image, and trellis there
-        // measured worse (docs/results.md, "Trellis quantisation"): unless asked, only full mode's
-        // JPEG is trellis-quantised.
-        if mode == .half && settings.trellis?.inHalfMode != true { settings.trellis = nil }
+        // A compact JPEG is trellis-quantised only for a RecCNN that learnt from such JPEGs (or
+        // when asked): on the others trellis measured worse (docs/results.md, "Trellis
+        // quantisation"). The RecCNN restores what the trellis removes, as an enhancer does.
+        if mode == .half, var tuning = settings.trellis {
+            if tuning.inHalfMode || profile.trellisInHalfMode(tables: settings.tables) {
+                tuning.lambdaScale = tuning.lambdaScale ?? TrellisTuning.enhancedLambdaScale
+                settings.trellis = tuning
+            } else {
+                settings.trellis = nil
+            }
+        }
         let segment = ComRecSegment(
             mode: mode, profile: profile.name,
             modelHash: profile.modelHash(for: mode, quality: settings.quality, tables: settings.tables, trellis: settings.trellis != nil),
@@ -120,7 +127,8 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
             status = .available  // no network: every build decodes it
         } else if let profile = profiles.first(where: { $0.name == segment.profile }) {
             if segment.mode == .half {
-                status = profile.modelHash == segment.modelHash ? .available : .differentModel(buildHash: profile.modelHash)
+                status = profile.halfModel(recordedAs: segment.modelHash) != nil
+                    ? .available : .differentModel(buildHash: profile.modelHash)
             } else {
                 status = profile.enhancer(recordedAs: segment.modelHash) != nil
                     ? .available : .differentModel(buildHash: profile.full.modelHash)
@@ -143,8 +151,9 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         let image: RGB8Image
         switch segment.mode {
         case .half:
-            let profile = profiles.first { $0.name == segment.profile }!
-            image = profile.reconstruct(stored, context)
+            // inspect found the RecCNN the segment records, or refused the file.
+            image = profiles.first { $0.name == segment.profile }!.halfModel(recordedAs: segment.modelHash)!
+                .reconstruct(stored, context)
         case .full:
             if segment.isPlainJPEG {
                 image = stored

@@ -79,6 +79,25 @@ extension ComRecSegment {
     public var isPlainJPEG: Bool { mode == .full && modelHash == FullResolutionModel.plainJPEG.modelHash }
 }
 
+/// A RecCNN that rebuilds the original from a decoded compact image (half mode), beside the
+/// profile's own: for half-mode files whose compact JPEG is of another kind than the profile's
+/// files are today (`Profile.roundedHalf`).
+public struct HalfResolutionModel: Sendable {
+    /// Identity of the weights (ComCNN's and this RecCNN's), written into half-mode files.
+    public let modelHash: ModelHash
+    /// Decoded compact RGB8 -> RGB8 of exactly `context.width` x `context.height`.
+    public let reconstruct: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
+    /// The networks, for streamed decoding.
+    public let networks: LearnedNetworks?
+
+    public init(modelHash: ModelHash, networks: LearnedNetworks? = nil,
+                reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image) {
+        self.modelHash = modelHash
+        self.networks = networks
+        self.reconstruct = reconstruct
+    }
+}
+
 /// A codec profile: a pair of models that make the compact image and rebuild the original from it
 /// (half mode), and the model that restores a full-resolution JPEG (full mode).
 ///
@@ -115,6 +134,14 @@ public struct Profile: Sendable {
     /// The half-mode networks, for streamed encoding and decoding; nil for a profile without a
     /// learned model (`bicubic`).
     public let networks: LearnedNetworks?
+    /// Whether the half-mode JPEG (the compact image) is trellis-quantised when trellis is on: the
+    /// profile's RecCNN learnt from such JPEGs with ComRec's tables (`Pipeline.file`).
+    public let halfModeTrellis: Bool
+    /// The RecCNN for half-mode files with the standard's tables, quantised by rounding: those
+    /// written with `--tables standard` and by the versions before the profile's RecCNN learnt
+    /// from ComRec's tables, whose segment records its hash. nil when the profile's own RecCNN is
+    /// the only one.
+    public let roundedHalf: HalfResolutionModel?
     /// The quantisation tables of the profile's files unless the caller asks for others
     /// (`--tables`): those its networks learnt from. ComRec's for every profile but `paper`, whose
     /// networks learnt from the standard's (docs/results.md, "Quantisation tables").
@@ -127,7 +154,8 @@ public struct Profile: Sendable {
         makeCompact: @escaping @Sendable (RGB8Image) -> RGB8Image,
         reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image,
         full: FullResolutionModel = .plainJPEG, standardTrellis: FullResolutionModel? = nil, rounded: FullResolutionModel? = nil,
-        halfModeMaxBitsPerPixel: Double, networks: LearnedNetworks? = nil, tables: JPEGTables = .comrec
+        halfModeMaxBitsPerPixel: Double, networks: LearnedNetworks? = nil, tables: JPEGTables = .comrec,
+        halfModeTrellis: Bool = false, roundedHalf: HalfResolutionModel? = nil
     ) {
         precondition(Profile.isValidName(name), "profile name \(name) must be 1...16 of [a-z0-9_-]")
         self.name = name
@@ -141,13 +169,24 @@ public struct Profile: Sendable {
         self.halfModeMaxBitsPerPixel = halfModeMaxBitsPerPixel
         self.networks = networks
         self.tables = tables
+        self.halfModeTrellis = halfModeTrellis
+        self.roundedHalf = roundedHalf
     }
 
     /// This profile with `tables` as the default quantisation tables of its files.
     public func storing(_ tables: JPEGTables) -> Profile {
         Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact, reconstruct: reconstruct,
                 full: full, standardTrellis: standardTrellis, rounded: rounded, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
-                networks: networks, tables: tables)
+                networks: networks, tables: tables, halfModeTrellis: halfModeTrellis, roundedHalf: roundedHalf)
+    }
+
+    /// This profile with its half-mode RecCNN trained on trellis-quantised compact JPEGs with
+    /// ComRec's tables (`halfModeTrellis`), and `rounded` (nil: none) for the half-mode files of
+    /// rounded compact JPEGs with the standard's tables.
+    public func withTrellisHalfMode(rounded: HalfResolutionModel?) -> Profile {
+        Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact, reconstruct: reconstruct,
+                full: full, standardTrellis: standardTrellis, rounded: self.rounded, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+                networks: networks, tables: tables, halfModeTrellis: true, roundedHalf: rounded)
     }
 
     /// This profile with no enhancer: its full-mode files are plain JPEGs (the plain-JPEG hash),
@@ -156,7 +195,7 @@ public struct Profile: Sendable {
     public var withoutEnhancer: Profile {
         Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact,
                 reconstruct: reconstruct, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
-                networks: networks, tables: tables)
+                networks: networks, tables: tables, halfModeTrellis: halfModeTrellis, roundedHalf: roundedHalf)
     }
 
     /// The enhancer of a full-mode JPEG with `tables`, trellis-quantised or rounded: `full` for
@@ -172,9 +211,38 @@ public struct Profile: Sendable {
     /// mode, the enhancer of its kind of JPEG (`enhancer(tables:trellis:)`), or plain JPEG's above
     /// that enhancer's `maxQuality`.
     public func modelHash(for mode: CodecMode, quality: Int, tables: JPEGTables, trellis: Bool) -> ModelHash {
-        if mode == .half { return modelHash }
+        if mode == .half { return halfModel(tables: tables).modelHash }
         let enhancer = enhancer(tables: tables, trellis: trellis)
         return enhancer.improves(quality: quality) ? enhancer.modelHash : FullResolutionModel.plainJPEG.modelHash
+    }
+
+    /// The RecCNN of a half-mode file whose compact JPEG has `tables`: `roundedHalf` for the
+    /// standard's when there is one, else the profile's own.
+    public func halfModel(tables: JPEGTables) -> HalfResolutionModel {
+        if tables == .standard, let roundedHalf { return roundedHalf }
+        return ownHalf
+    }
+
+    /// Whether the compact JPEG of a half-mode file with `tables` is trellis-quantised when trellis
+    /// is on: when the RecCNN that will rebuild it learnt from such JPEGs.
+    public func trellisInHalfMode(tables: JPEGTables) -> Bool {
+        halfModeTrellis && !(tables == .standard && roundedHalf != nil)
+    }
+
+    /// The RecCNN a half-mode file that records `hash` is rebuilt with: the profile's own or
+    /// `roundedHalf`; nil when it is neither (other weights).
+    public func halfModel(recordedAs hash: ModelHash) -> HalfResolutionModel? {
+        halfModels.first { $0.model.modelHash == hash }?.model
+    }
+
+    /// The profile's half-mode RecCNNs, each with the name of its generated model's profile:
+    /// `<name>` for its own, `<name>-rounded` for `roundedHalf`.
+    public var halfModels: [(name: String, model: HalfResolutionModel)] {
+        [(name, ownHalf)] + (roundedHalf.map { [(name + "-rounded", $0)] } ?? [])
+    }
+
+    private var ownHalf: HalfResolutionModel {
+        HalfResolutionModel(modelHash: modelHash, networks: networks, reconstruct: reconstruct)
     }
 
     /// The enhancer a full-mode file that records `hash` is decoded with: `full`, `standardTrellis`
@@ -225,26 +293,32 @@ extension Profile {
                  halfModeMaxBitsPerPixel: 0.23, runner: runner)
     }
 
-    /// `fast`: the default profile (docs/models.md).
+    /// `fast`: the default profile (docs/models.md). Its RecCNN learnt from trellis-quantised
+    /// compact JPEGs with ComRec's tables; the one before it (`fast-rounded`) rebuilds the
+    /// half-mode files of rounded JPEGs with the standard's tables.
     public static func fast(runner: NetworkRunner) -> Profile {
         .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: fastEnhancerMaxQuality,
                  trellisEnhancer: FastTrellisFullModel.self, trellisEnhancerMaxQuality: 90,
                  roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
                  halfModeMaxBitsPerPixel: fastHalfModeMaxBitsPerPixel, runner: runner)
+            .withTrellisHalfMode(rounded: .learned(FastRoundedModel.self, profile: "fast", runner: runner))
     }
 
-    /// `fast` without its enhancer for trellis JPEGs with the standard's tables: the profile of a
-    /// COMREC_ONLY_FAST board library, which leaves that network out to stay within its size. It
-    /// restores such JPEGs with `full` (its own files record that one's hash) and refuses the
-    /// files that builds with the network wrote (docs/boards.md).
+    /// `fast` without its enhancer for trellis JPEGs with the standard's tables and without its
+    /// RecCNN for rounded compact JPEGs with the standard's tables: the profile of a
+    /// COMREC_ONLY_FAST board library, which leaves those two networks out to stay within its
+    /// size. It writes and reads its own files as `fast` does, restores trellis JPEGs with the
+    /// standard's tables with `full` and refuses the files of those two kinds that other builds
+    /// wrote (docs/embedding.md, "Choosing what a firmware carries").
     public static func fastWithoutStandardTrellis(runner: NetworkRunner) -> Profile {
         .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: fastEnhancerMaxQuality,
                  roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
                  halfModeMaxBitsPerPixel: fastHalfModeMaxBitsPerPixel, runner: runner)
+            .withTrellisHalfMode(rounded: nil)
     }
 
     static let fastEnhancerMaxQuality = 75
-    static let fastHalfModeMaxBitsPerPixel = 0.21
+    static let fastHalfModeMaxBitsPerPixel = 0.23
 
     /// The registered profiles' names, in registration order (no runner needed to list them).
     public static let names: [String] = registered(runner: .portable).map { $0.name }

@@ -50,7 +50,7 @@ extension ComRecPipeline {
         guard let profile else { return StreamedDecoding(info: info, run: nil) }
         let networks: LearnedNetworks?
         switch segment.mode {
-        case .half: networks = profile.networks
+        case .half: networks = profile.halfModel(recordedAs: segment.modelHash)?.networks
         case .full: networks = profile.enhancer(recordedAs: segment.modelHash)?.networks
         }
         if segment.mode == .full && networks == nil {

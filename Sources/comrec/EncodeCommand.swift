@@ -56,7 +56,7 @@ struct EncodeCommand: ParsableCommand {
     var progressive = false
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
-        "Trellis-quantise full mode's JPEG: each block's coefficients chosen for the least error plus bits, in standard JPEG syntax (smaller files for the same quality of picture; encoding takes longer). --no-trellis rounds them, as libjpeg does. Half mode's JPEG is always rounded."))
+        "Trellis-quantise the stored JPEG: each block's coefficients chosen for the least error plus bits, in standard JPEG syntax (smaller files for the same quality of picture; encoding takes longer). --no-trellis rounds them, as libjpeg does. In half mode only where the profile's RecCNN learnt from trellis JPEGs (fast, with its own tables); otherwise half mode's JPEG is rounded."))
     var trellis = true
 
     @Option(help: ArgumentHelp(

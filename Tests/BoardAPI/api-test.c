@@ -374,24 +374,31 @@ int main(int argc, char **argv) {
               && options.tables == 0,
           "default options");
     size_t encode_need = comrec_encode_arena_bytes(context, &options, 40);
-    void *encode_arena = malloc(encode_need);
+    /* One buffer for every encode below: as large as the largest arena they ask for (the streamed
+     * half mode's with rounding, which gives libjpeg's compressor its part too). */
+    comrec_encode_options rounding;
+    comrec_encode_options_init(&rounding);
+    rounding.trellis = 0;
+    size_t encode_buffer = comrec_encode_arena_bytes(context, &rounding, 40);
+    if (encode_buffer < encode_need) encode_buffer = encode_need;
+    void *encode_arena = malloc(encode_buffer);
     size_t written = 0;
-    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_buffer, discard_bytes, &written)
               == COMREC_OK && written > 0,
           "encode 40x30");
-    CHECK(comrec_encode(context, 40, 30, NULL, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+    CHECK(comrec_encode(context, 40, 30, NULL, NULL, &options, encode_arena, encode_buffer, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
           "NULL read callback");
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need / 2, discard_bytes,
                         &written) == COMREC_ERROR_ARENA_TOO_SMALL,
           "encode arena too small");
-    CHECK(comrec_encode(context, 40, 30, refuse_row, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+    CHECK(comrec_encode(context, 40, 30, refuse_row, NULL, &options, encode_arena, encode_buffer, discard_bytes, &written)
               == COMREC_ERROR_CALLBACK,
           "read callback stops");
-    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, refuse_bytes, NULL)
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_buffer, refuse_bytes, NULL)
               == COMREC_ERROR_CALLBACK,
           "write callback stops");
-    CHECK(comrec_encode(context, 0, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+    CHECK(comrec_encode(context, 0, 30, read_nothing, NULL, &options, encode_arena, encode_buffer, discard_bytes, &written)
               != COMREC_OK,
           "empty image");
     /* AUTO mode and a size target: the whole-image path, with a small arena. */
@@ -426,34 +433,58 @@ int main(int argc, char **argv) {
     for (int trellis = 0; trellis <= 1; trellis++) {
         full.trellis = trellis;
         written = 0;
-        CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
+        CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_buffer, discard_bytes, &written)
                   == COMREC_OK && written > 0,
               "full mode, trellis %d", trellis);
     }
     full.trellis = 2;
-    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_buffer, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
           "trellis 2");
+    /* HALF mode of `fast`: with trellis the compact image (a quarter of the pixels) is kept whole and
+     * quantised as a whole, so the arena holds only ComCNN's rows; rounding streams it into libjpeg. */
+    comrec_encode_options half;
+    comrec_encode_options_init(&half);
+    size_t half_trellis_arena = comrec_encode_arena_bytes(context, &half, 40);
+    half.trellis = 0;
+    size_t half_rounding_arena = comrec_encode_arena_bytes(context, &half, 40);
+    CHECK(half_trellis_arena > 0 && half_trellis_arena < half_rounding_arena,
+          "half-mode arenas: trellis %zu, rounding %zu", half_trellis_arena, half_rounding_arena);
+    for (int trellis = 0; trellis <= 1; trellis++) {
+        half.trellis = trellis;
+        written = 0;
+        CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &half, encode_arena,
+                            trellis ? half_trellis_arena : half_rounding_arena, discard_bytes, &written)
+                  == COMREC_OK && written > 0,
+              "half mode, trellis %d", trellis);
+    }
+    half.trellis = 1;
+    CHECK(comrec_encode(context, 40, 30, refuse_row, NULL, &half, encode_arena, half_trellis_arena, discard_bytes,
+                        &written) == COMREC_ERROR_CALLBACK,
+          "half mode with trellis: read callback stops");
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &half, encode_arena, half_trellis_arena, refuse_bytes, NULL)
+              == COMREC_ERROR_CALLBACK,
+          "half mode with trellis: write callback stops");
     full.trellis = 1;
     for (int tables = 0; tables <= 2; tables++) {
         full.tables = tables;
         written = 0;
-        CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
+        CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_buffer, discard_bytes, &written)
                   == COMREC_OK && written > 0,
               "full mode, tables %d", tables);
     }
     full.tables = 3;
-    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_need, discard_bytes, &written)
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &full, encode_arena, encode_buffer, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
           "tables 3");
     full.tables = 0;
     options.quality = 0;
-    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_buffer, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
           "quality 0");
     options.quality = 75;
     options.profile = "nonesuch";
-    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_need, discard_bytes, &written)
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_buffer, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
           "unknown profile");
     /* Metadata: stored as `comrec encode` stores an input's, refused where a JPEG cannot hold it. */
@@ -467,7 +498,7 @@ int main(int argc, char **argv) {
     with_metadata.icc = icc;
     with_metadata.icc_bytes = sizeof icc;
     bytes_out tagged = {NULL, 0};
-    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_need, keep_bytes,
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_buffer, keep_bytes,
                         &tagged) == COMREC_OK,
           "encode with EXIF and an ICC profile");
     int has_exif = 0, has_icc = 0;
@@ -483,14 +514,14 @@ int main(int argc, char **argv) {
     with_metadata.exif = not_tiff;
     with_metadata.exif_bytes = sizeof not_tiff;
     written = 0;
-    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_need, discard_bytes,
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_buffer, discard_bytes,
                         &written) == COMREC_ERROR_ARGUMENT && written == 0,
           "EXIF without a TIFF header refused: %s", comrec_context_message(context));
     uint8_t *large_exif = calloc(70000, 1);
     memcpy(large_exif, exif, sizeof exif);
     with_metadata.exif = large_exif;
     with_metadata.exif_bytes = 70000;
-    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_need, discard_bytes,
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_buffer, discard_bytes,
                         &written) == COMREC_ERROR_ARGUMENT && written == 0,
           "EXIF over one segment refused");
     free(large_exif);

@@ -164,7 +164,8 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
         #expect(try jpeg.encode(photo, settings: settings, segments: []) == jpeg.encode(photo, settings: settings, segments: []))
     }
 
-    /// The pipeline's choices: half mode's JPEG rounded, full mode's trellis-quantised with the
+    /// The pipeline's choices: `tiny`'s half-mode JPEG rounded (its RecCNN learnt from rounded
+    /// JPEGs) unless asked, then with the lambda of a restored JPEG; full mode's trellis-quantised with the
     /// enhanced lambda where the profile's enhancer restores it and the plain one above its
     /// quality limit; a lambda given by the caller is kept.
     @Test func pipelineChoosesLambdaByWhatRestoresTheFile() throws {
@@ -179,7 +180,8 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
             return log.seen.last!.trellis
         }
         #expect(try stored(.half, 50, TrellisTuning()) == nil)
-        #expect(try stored(.half, 50, TrellisTuning(inHalfMode: true)) == TrellisTuning(inHalfMode: true))
+        #expect(try stored(.half, 50, TrellisTuning(inHalfMode: true))
+                == TrellisTuning(lambdaScale: TrellisTuning.enhancedLambdaScale, inHalfMode: true))
         #expect(try stored(.full, 50, TrellisTuning())?.lambdaScale == TrellisTuning.enhancedLambdaScale)
         #expect(tiny.full.improves(quality: 50) && !tiny.full.improves(quality: 95))
         #expect(try stored(.full, 95, TrellisTuning())?.lambdaScale == TrellisTuning.plainLambdaScale)

@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func everyLearnedProfileHasGoldenVectorsAndEveryFileAProfile() throws {
-        let names = Set(learnedProfiles(runner: .portable).map { $0.name })
+        let names = Set(learnedProfiles(runner: .portable).flatMap { $0.halfModels.map { $0.name } })
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden")
             .filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
         #expect(Set(files) == names, "run `python -m comrec_train.golden` for each model folder (docs/models.md)")
@@ -48,23 +48,29 @@ import Testing
         return ([(1, 0), (2, 0), (3, 1)], cases)
     }
 
+    /// Every half-mode model of every profile (`Profile.halfModels`: its own, and `roundedHalf`
+    /// under `<profile>-rounded`) against its golden file; the compact image is the profile's own
+    /// ComCNN's (the models of a profile share it).
     @Test func profilesOnEveryKernelFamilyThreadCountAndTileHeight() throws {
         for listed in learnedProfiles(runner: .portable) {
-            let golden = try GoldenFile.load(listed.name)
-            for isa in KernelISA.supported {
-                let (settings, cases) = grid(listed, isa, golden.cases)
-                for (threads, tileHeight) in settings {
-                    for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
-                        let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
-                        let profile = learnedProfiles(runner: runner).first { $0.name == listed.name }!
-                        let setting = "\(profile.name), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)"
-                        for c in cases {
-                            let (image, decoded) = inputs(c)
-                            #expect(hex(sha256(profile.makeCompact(image).pixels)) == c.compact_sha256,
-                                    "compact \(c.width)x\(c.height), \(setting)")
-                            let context = ReconstructionContext(width: c.width, height: c.height, quality: 50)
-                            #expect(hex(sha256(profile.reconstruct(decoded, context).pixels)) == c.reconstructed_sha256,
-                                    "reconstructed \(c.width)x\(c.height), \(setting)")
+            for (index, half) in listed.halfModels.enumerated() {
+                let golden = try GoldenFile.load(half.name)
+                for isa in KernelISA.supported {
+                    let (settings, cases) = grid(listed, isa, golden.cases)
+                    for (threads, tileHeight) in settings {
+                        for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
+                            let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
+                            let profile = learnedProfiles(runner: runner).first { $0.name == listed.name }!
+                            let model = profile.halfModels[index].model
+                            let setting = "\(half.name), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)"
+                            for c in cases {
+                                let (image, decoded) = inputs(c)
+                                #expect(hex(sha256(profile.makeCompact(image).pixels)) == c.compact_sha256,
+                                        "compact \(c.width)x\(c.height), \(setting)")
+                                let context = ReconstructionContext(width: c.width, height: c.height, quality: 50)
+                                #expect(hex(sha256(model.reconstruct(decoded, context).pixels)) == c.reconstructed_sha256,
+                                        "reconstructed \(c.width)x\(c.height), \(setting)")
+                            }
                         }
                     }
                 }

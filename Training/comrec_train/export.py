@@ -339,7 +339,8 @@ def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
     else:
         ckpt, name, com, rec, step = load_checkpoint(checkpoint, weights, profile)
         out = out or os.path.join(REPO, "Weights", name)
-        source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step}
+        source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step,
+                  "stored_jpeg": ckpt["config"].get("stored_jpeg", "libjpeg")}
         config, tensors = export_config(name, com, rec, source)
     validation = read_validation(metrics_json) if metrics_json else None
     os.makedirs(out, exist_ok=True)

@@ -8,7 +8,9 @@ Reads Weights/<profile>/config.json and model.safetensors (export.py); writes in
 order of config.json) and quant.json (activation scales, fine-tuning, int8 vs float figures).
 ComCNN is quantised after training only (three layers); RecCNN is fine-tuned on compact images
 from the int8 ComCNN, really encoded and decoded, so training sees what the runtime will. The
-fine-tuned network is written only if it beats the calibrated one on the development set.
+fine-tuned network is written only if it beats the calibrated one on the development set. The
+compact JPEGs are of the kind the RecCNN learnt from (--stored-jpeg; by default config.json's
+source, libjpeg's rounding when it says nothing), as for an enhancer below.
 
 A full-resolution export (config "mode": "full", one network `enhance`) is quantised the
 same way: calibrated on 32 training crops really encoded and decoded at the qualities
@@ -42,11 +44,11 @@ import torch.nn.functional as F
 from . import data, export, jpeg, metrics, quantize, resample
 
 
-def float_reconstruct(config, tensors, compact_fn, image, quality):
-    """Float pipeline on one image: compact (float ComCNN, rounded), JPEG, float RecCNN."""
+def float_reconstruct(config, tensors, compact_fn, image, quality, roundtrip=jpeg.roundtrip):
+    """Float pipeline on one image: compact (float ComCNN, rounded), JPEG (`roundtrip`), float RecCNN."""
     h, w = image.shape[:2]
     compact = compact_fn(image)
-    decoded, size = jpeg.roundtrip(compact, quality)
+    decoded, size = roundtrip(compact, quality)
     up = resample.upsample2x(decoded, h, w)
     net = config["networks"]["rec"]
     src = decoded if net["reads"] == "decoded" else up
@@ -72,18 +74,19 @@ def float_compact_fn(config, tensors):
     return fn
 
 
-def compare(qp, config, tensors, images, qualities):
-    """Per quality: mean bpp and PSNR of the float and the int8 pipelines."""
+def compare(qp, config, tensors, images, qualities, roundtrip=jpeg.roundtrip):
+    """Per quality: mean bpp and PSNR of the float and the int8 pipelines, the compact images
+    stored by `roundtrip`."""
     compact_float = float_compact_fn(config, tensors)
     rows = []
     for q in qualities:
         f_bpp, f_psnr, i_bpp, i_psnr = [], [], [], []
         for img in images:
             h, w = img.shape[:2]
-            out, size = float_reconstruct(config, tensors, compact_float, img, q)
+            out, size = float_reconstruct(config, tensors, compact_float, img, q, roundtrip)
             f_bpp.append(size * 8 / (h * w))
             f_psnr.append(metrics.psnr(out, img))
-            decoded, size = jpeg.roundtrip(qp.compact_fast(img), q)
+            decoded, size = roundtrip(qp.compact_fast(img), q)
             out = qp.reconstruct_fast(decoded, h, w)
             i_bpp.append(size * 8 / (h * w))
             i_psnr.append(metrics.psnr(out, img))
@@ -263,7 +266,7 @@ def main(argv=None):
     p.add_argument("--dev-qualities", type=int, nargs="+", default=None,
                    help="default 10 20 40 60 90; full-resolution mode 10 20 30 50 75 90")
     p.add_argument("--stored-jpeg", choices=list(jpeg.STORED_JPEG_KINDS), default=None,
-                   help="full-resolution mode: the JPEGs to calibrate, fine-tune and judge on "
+                   help="the JPEGs (of the compact image in half mode) to calibrate, fine-tune and judge on "
                         "(default: what the training run used, from config.json's source)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--threads", type=int, default=0)
@@ -287,23 +290,27 @@ def main(argv=None):
             json.dump(doc, fh, indent=2)
             fh.write("\n")
         return 0
-    qp = quantize.QuantProfile.calibrated(config, tensors, sampler.batch(32))
+    # The compact JPEGs the RecCNN learnt from (config.json's source), as for an enhancer.
+    kind = args.stored_jpeg or config.get("source", {}).get("stored_jpeg", "libjpeg")
+    roundtrip = jpeg.stored_roundtrip(kind, config["profile"])
+    qp = quantize.QuantProfile.calibrated(config, tensors, sampler.batch(32), roundtrip)
 
     def batch_loss():
         crops = sampler.batch(args.batch)
         qs = [rng.randint(*args.quality_range) for _ in crops]
-        decoded = np.stack([jpeg.roundtrip(qp.compact(c), q)[0] for c, q in zip(crops, qs)])
+        decoded = np.stack([roundtrip(qp.compact(c), q)[0] for c, q in zip(crops, qs)])
         up = np.stack([resample.upsample2x(d) for d in decoded])
         t = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float()
         return F.mse_loss(qp.reconstruct_torch(t(decoded), t(up)) / 255, t(crops) / 255)
 
-    tuned = fine_tune(qp.rec, batch_loss, lambda: compare(qp, config, tensors, dev, args.dev_qualities), args)
+    tuned = fine_tune(qp.rec, batch_loss, lambda: compare(qp, config, tensors, dev, args.dev_qualities, roundtrip), args)
     write_int8(qp, args.weights, config["profile"])
     check_fast_path(qp, dev[0], args.dev_qualities[0])
     with open(os.path.join(args.weights, "quant.json"), "w") as fh:
         json.dump({
             "semantics": "docs/int8.md",
             "activation_scales": qp.activation_scales(),
+            "stored_jpeg": kind,
             **tuned,
         }, fh, indent=2)
         fh.write("\n")

@@ -152,8 +152,9 @@ class QuantProfile:
         self.rec = rec_chain
 
     @classmethod
-    def calibrated(cls, config, tensors, crops):
-        """crops: uint8 N x H x W x 3 training crops (even sizes)."""
+    def calibrated(cls, config, tensors, crops, roundtrip=None):
+        """crops: uint8 N x H x W x 3 training crops (even sizes); roundtrip: (image, quality) ->
+        (decoded, size) of the compact JPEGs (default jpeg.roundtrip, libjpeg's)."""
         from . import intref, jpeg, resample
         x = torch.from_numpy(crops).permute(0, 3, 1, 2).float()
         com = None
@@ -164,7 +165,7 @@ class QuantProfile:
         # upsampling (paper), here from the int8 ComCNN and a mid quality.
         tmp = cls(config, com, None)
         compact = np.stack([tmp.compact(c) for c in crops])
-        decoded = np.stack([jpeg.roundtrip(c, 40)[0] for c in compact])
+        decoded = np.stack([(roundtrip or jpeg.roundtrip)(c, 40)[0] for c in compact])
         reads = config["networks"]["rec"]["reads"]
         if reads == "upsampled":
             decoded = np.stack([resample.upsample2x(d) for d in decoded])

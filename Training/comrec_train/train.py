@@ -17,6 +17,10 @@ Phases
   ratio at `rate_target`: at a ratio of 1 the compact image costs what the plain average costs, so
   any gain is a gain at matched bits per pixel.
 - rec: ComCNN frozen; its compact images really encoded and decoded; RecCNN learns to rebuild.
+
+A RecCNN fine-tune (`"init_from"`: another run's checkpoint; `ablation_steps` and `com_phase_steps`
+both 0) starts from that run's ComCNN and RecCNN and trains RecCNN alone, on compact JPEGs of the
+kind `"stored_jpeg"` names (jpeg.STORED_JPEG_KINDS), under its own `"name"`.
 """
 import argparse
 import json
@@ -43,6 +47,11 @@ def log(fh, msg):
     print(line, flush=True)
     fh.write(line + "\n")
     fh.flush()
+
+
+def run_name(cfg):
+    """A run's name: its checkpoint is checkpoints/<name>.pt, its log runs/<name>/train.log."""
+    return cfg.get("name") or cfg["profile"]
 
 
 class TrainingRun:
@@ -83,9 +92,10 @@ class Trainer(TrainingRun):
         self.cfg = cfg
         self.device = torch.device(device)
         self.profile = cfg["profile"]
+        self.name = run_name(cfg)
         self.run_dir = run_dir
-        self.ckpt_path = os.path.join(ckpt_dir, f"{self.profile}.pt")
-        self.dev_path = os.path.join(ckpt_dir, f"{self.profile}-dev.jsonl")
+        self.ckpt_path = os.path.join(ckpt_dir, f"{self.name}.pt")
+        self.dev_path = os.path.join(ckpt_dir, f"{self.name}-dev.jsonl")
         os.makedirs(run_dir, exist_ok=True)
         os.makedirs(ckpt_dir, exist_ok=True)
         self.log = open(os.path.join(run_dir, "train.log"), "a")
@@ -105,11 +115,18 @@ class Trainer(TrainingRun):
 
         train, self.dev = data.load_train_and_dev(cfg.get("datasets"), cfg.get("train_sets", data.TRAIN_SETS))
         self.sampler = data.CropSampler(train, cfg["crop"], seed)
+        self._roundtrip = jpeg.stored_roundtrip(cfg.get("stored_jpeg", "libjpeg"), self.profile)
         self.reference_curves = self._reference_curves()
         if os.path.exists(self.ckpt_path):
             self._load()
+        elif cfg.get("init_from"):
+            self._initialise(cfg["init_from"])
 
     # ------------------------------------------------------------------ schedule
+
+    def rec_only(self):
+        """A RecCNN fine-tune: no ablation and no ComCNN phase."""
+        return self.cfg["ablation_steps"] == 0 and self.cfg["com_phase_steps"] == 0
 
     def phase(self, step=None):
         step = self.step if step is None else step
@@ -132,7 +149,8 @@ class Trainer(TrainingRun):
         return c.permute(0, 2, 3, 1).to(torch.uint8).cpu().numpy()
 
     def real_codec_batch(self, crops, compact, qualities):
-        decoded, sizes = zip(*(jpeg.roundtrip(c, q) for c, q in zip(compact, qualities)))
+        """Decoded compact JPEGs (of the config's `stored_jpeg` kind), their x2 upsampling and sizes."""
+        decoded, sizes = zip(*(self._roundtrip(c, q) for c, q in zip(compact, qualities)))
         decoded = np.stack(decoded)
         up = np.stack([resample.upsample2x(d) for d in decoded])
         return decoded, up, np.array(sizes)
@@ -248,7 +266,7 @@ class Trainer(TrainingRun):
         curve = self.dev_curve(use_com)
         ref = self.reference_curves
         return {
-            "step": self.step, "phase": self.phase(self.step - 1), "hours": self.elapsed / 3600,
+            "step": self.step, "phase": self.phase(max(self.step - 1, 0)), "hours": self.elapsed / 3600,
             "use_com": use_com, "curve": curve,
             "bd_rate_vs_jpeg": metrics.bd_rate(ref["jpeg"], curve),
             "bd_rate_vs_bicubic": metrics.bd_rate(ref["bicubic"], curve),
@@ -283,6 +301,19 @@ class Trainer(TrainingRun):
         self.best, self.ablation = s["best"], s["ablation"]
         log(self.log, f"resumed {self.ckpt_path} at step {self.step}, {self.elapsed / 3600:.2f} h")
 
+    def _initialise(self, path):
+        """A fine-tune's start: ComCNN and RecCNN of another run's checkpoint (its best pair, or
+        its last with `init_weights` "last"), with this run's optimisers, step 0 and no best yet."""
+        s = torch.load(path, map_location=self.device, weights_only=False)
+        if s.get("kind") == "enhancer" or s["config"]["profile"] != self.profile:
+            raise SystemExit(f"{path} is not a {self.profile} half-resolution checkpoint")
+        use_best = self.cfg.get("init_weights", "best") == "best" and s.get("best")
+        pair = s["best"] if use_best else s
+        self.com.load_state_dict(pair["com"])
+        self.rec.load_state_dict(pair["rec"])
+        step = s["best"]["step"] if use_best else s["step"]
+        log(self.log, f"initialised from {path} ({'best' if use_best else 'last'}, step {step})")
+
     def record_dev(self, result):
         with open(self.dev_path, "a") as fh:
             fh.write(json.dumps(result) + "\n")
@@ -290,6 +321,15 @@ class Trainer(TrainingRun):
             "BD-PSNR vs JPEG {p}".format(
                 j=_pct(result["bd_rate_vs_jpeg"]), b=_pct(result["bd_rate_vs_bicubic"]),
                 p=_db(result["bd_psnr_vs_jpeg"]), **result))
+
+    def judge(self):
+        """Development curve of the current pair, recorded and considered for `best`."""
+        result = self.evaluate(use_com=True)
+        self.record_dev(result)
+        self.consider_best(result)
+
+    def budget_left(self):
+        return self.step < self.cfg["total_steps"] and self.elapsed < self.cfg["total_hours"] * 3600
 
     def consider_best(self, result):
         score = result["bd_rate_vs_jpeg"]
@@ -309,9 +349,14 @@ class Trainer(TrainingRun):
         first_step = self.step
         last_ckpt = last_dev = start
         window = []
-        log(self.log, f"profile {self.profile} on {self.device}, step {self.step}, budget {hours} h "
+        log(self.log, f"profile {self.profile} ({self.name}) on {self.device}, step {self.step}, budget {hours} h "
             f"this run, total {cfg['total_hours']} h / {cfg['total_steps']} steps")
-        while self.step < cfg["total_steps"] and self.elapsed < cfg["total_hours"] * 3600:
+        last_dev_step = None
+        if self.rec_only() and self.step == 0 and self.best is None:
+            # A fine-tune's starting pair is judged first, on its own kind of JPEG: the baseline.
+            self.judge()
+            last_dev_step = 0
+        while self.budget_left():
             t0 = time.time()
             if t0 - start > hours * 3600 or (steps is not None and self.step - first_step >= steps) or stop.requested:
                 break
@@ -342,15 +387,18 @@ class Trainer(TrainingRun):
             elif phase == "ablation" and now - last_dev > cfg["dev_every_minutes"] * 60:
                 self.record_dev(self.evaluate(use_com=False))
                 last_dev = time.time()
-            elif phase == "rec" and self.phase() == "com":
+            elif phase == "rec" and self.phase() == "com" and not self.rec_only():
                 # A RecCNN phase just ended: the pair is consistent, so judge it.
-                result = self.evaluate(use_com=True)
-                self.record_dev(result)
-                self.consider_best(result)
+                self.judge()
                 last_dev = time.time()
+            elif self.rec_only() and now - last_dev > cfg["dev_every_minutes"] * 60:
+                self.judge()
+                last_dev, last_dev_step = time.time(), self.step
             if time.time() - last_ckpt > cfg["checkpoint_every_minutes"] * 60:
                 self.save()
                 last_ckpt = time.time()
+        if self.rec_only() and not self.budget_left() and last_dev_step != self.step:
+            self.judge()  # the end of a fine-tune is always judged
         self.save()
         log(self.log, f"stopped at step {self.step}, {self.elapsed / 3600:.2f} h in total" + stop.describe())
 
@@ -410,7 +458,7 @@ def parse_run_arguments(doc, config_help, argv=None):
 
 def main(argv=None):
     args, cfg = parse_run_arguments(__doc__, "configs/paper.json, configs/fast.json", argv)
-    run_dir = args.run_dir or os.path.join(TRAINING, "runs", cfg["profile"])
+    run_dir = args.run_dir or os.path.join(TRAINING, "runs", run_name(cfg))
     Trainer(cfg, args.device, run_dir, args.checkpoint_dir).run(args.hours, args.steps)
 
 

@@ -95,3 +95,26 @@ def test_sigterm_stops_after_the_step_and_saves(tiny_datasets, tmp_path):
     assert make_trainer(cfg, tiny_datasets, str(tmp_path)).step == 2, "the checkpoint holds step 2"
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
     assert "stopped by SIGTERM" in open(os.path.join(str(tmp_path), "runs", "train.log")).read()
+
+
+def test_reccnn_fine_tune_starts_from_a_run_and_trains_reccnn_only(tiny_datasets, tmp_path):
+    """`init_from` with no ablation and no ComCNN phase: the run starts from the other run's
+    best pair under its own name, judges that pair first, keeps ComCNN as it was, trains RecCNN,
+    and judges its end."""
+    torch.set_num_threads(1)
+    source = make_trainer(tiny_config(), tiny_datasets, str(tmp_path / "source"))
+    source.run(hours=1)
+    source_ckpt = os.path.join(str(tmp_path / "source"), "ckpt", "fast.pt")
+    cfg = tiny_config(name="fast-half-test", init_from=source_ckpt, ablation_steps=0, com_phase_steps=0,
+                      rec_phase_steps=1, total_steps=3)
+    t = make_trainer(cfg, tiny_datasets, str(tmp_path / "tune"))
+    assert all(torch.equal(source.best["com"][k], v) for k, v in t.com.state_dict().items())
+    assert all(torch.equal(source.best["rec"][k], v) for k, v in t.rec.state_dict().items())
+    assert [t.phase(s) for s in range(3)] == ["rec"] * 3
+    t.run(hours=1)
+    assert t.step == 3
+    assert all(torch.equal(source.best["com"][k], v) for k, v in t.com.state_dict().items()), "ComCNN is frozen"
+    assert any(not torch.equal(source.best["rec"][k], v) for k, v in t.rec.state_dict().items())
+    dev = [line for line in open(os.path.join(str(tmp_path / "tune"), "ckpt", "fast-half-test-dev.jsonl"))]
+    assert len(dev) == 2, "the starting pair and the end are judged"
+    assert os.path.exists(os.path.join(str(tmp_path / "tune"), "ckpt", "fast-half-test.pt"))

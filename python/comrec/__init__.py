@@ -159,7 +159,7 @@ def encode(image, quality=75, bpp=None, profile="fast", mode="auto", effort=1, p
            max_pixels=None, exif=None, xmp=None, icc_profile=None, trellis=True, tables=None):
     """The ComRec file of `image` (numpy array or PIL image) as bytes: what `comrec encode` writes
     with --quality (or --bpp), --profile, --mode, --effort, --progressive, --no-trellis
-    (trellis=False: full mode's JPEG rounded instead of trellis-quantised) and --tables
+    (trellis=False: the stored JPEG rounded instead of trellis-quantised) and --tables
     (tables="comrec" or "standard"; None: the profile's, as the CLI). `exif` (the TIFF
     structure, with or without JPEG's b"Exif\\0\\0" in front), `xmp` (the packet) and `icc_profile`
     (bytes) go into the file as `comrec encode` stores an input's metadata; a PIL image's own are
