@@ -124,8 +124,9 @@ final class Context {
 }
 
 /// The profiles of the board libraries. A firmware build that needs fewer profiles defines
-/// COMREC_ONLY_FAST (fast, without its enhancer for trellis JPEGs with the standard's tables, and
-/// bicubic), and its linker drops the other weights.
+/// COMREC_ONLY_FAST (fast, without its enhancer for trellis JPEGs with the standard's tables and
+/// its RecCNN for rounded compact JPEGs with the standard's tables, and bicubic), and its linker
+/// drops the other weights.
 func boardProfiles(runner: NetworkRunner) -> [Profile] {
     #if COMREC_ONLY_FAST
     return [

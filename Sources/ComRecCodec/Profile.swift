@@ -285,13 +285,17 @@ extension Profile {
     }
 
     /// `tiny`: the Cortex-A53-class profile (docs/models.md), with its enhancers for each kind of
-    /// full-mode JPEG (each one's `maxQuality` measured by its quantisation run).
+    /// full-mode JPEG (each one's `maxQuality` measured by its quantisation run) and, as `fast`,
+    /// a RecCNN for each kind of compact JPEG.
     public static func tiny(runner: NetworkRunner) -> Profile {
         .learned(TinyModel.self, enhancer: TinyFullModel.self, enhancerMaxQuality: 75,
                  trellisEnhancer: TinyTrellisFullModel.self, trellisEnhancerMaxQuality: 75,
                  roundedEnhancer: TinyRoundedFullModel.self, roundedEnhancerMaxQuality: 75,
-                 halfModeMaxBitsPerPixel: 0.23, runner: runner)
+                 halfModeMaxBitsPerPixel: tinyHalfModeMaxBitsPerPixel, runner: runner)
+            .withTrellisHalfMode(rounded: .learned(TinyRoundedModel.self, profile: "tiny", runner: runner))
     }
+
+    static let tinyHalfModeMaxBitsPerPixel = 0.25
 
     /// `fast`: the default profile (docs/models.md). Its RecCNN learnt from trellis-quantised
     /// compact JPEGs with ComRec's tables; the one before it (`fast-rounded`) rebuilds the

@@ -164,8 +164,9 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
         #expect(try jpeg.encode(photo, settings: settings, segments: []) == jpeg.encode(photo, settings: settings, segments: []))
     }
 
-    /// The pipeline's choices: `tiny`'s half-mode JPEG rounded (its RecCNN learnt from rounded
-    /// JPEGs) unless asked, then with the lambda of a restored JPEG; full mode's trellis-quantised with the
+    /// The pipeline's choices: half mode's JPEG with the standard's tables rounded (`tiny`'s
+    /// RecCNN for those learnt from rounded JPEGs) unless asked, then with the lambda of a
+    /// restored JPEG, and with ComRec's tables trellis-quantised with that lambda; full mode's trellis-quantised with the
     /// enhanced lambda where the profile's enhancer restores it and the plain one above its
     /// quality limit; a lambda given by the caller is kept.
     @Test func pipelineChoosesLambdaByWhatRestoresTheFile() throws {
@@ -173,13 +174,14 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
         let tiny = try #require(try Profile.hosted(named: "tiny"))
         let pipeline = ComRecPipeline(jpeg: RecordingJPEG(log: log), profiles: [tiny])
         let image = Fixtures.image(width: 32, height: 24) { x, y in [UInt8(x * 8), UInt8(y * 10), 90] }
-        func stored(_ mode: CodecMode, _ quality: Int, _ tuning: TrellisTuning?) throws -> TrellisTuning? {
+        func stored(_ mode: CodecMode, _ quality: Int, _ tuning: TrellisTuning?, tables: JPEGTables = .standard) throws -> TrellisTuning? {
             let source = mode == .half ? tiny.makeCompact(image) : image
             _ = try pipeline.file(storing: source, width: 32, height: 24, profile: tiny, mode: mode,
-                                  settings: JPEGSettings(quality: quality, trellis: tuning))
+                                  settings: JPEGSettings(quality: quality, trellis: tuning, tables: tables))
             return log.seen.last!.trellis
         }
         #expect(try stored(.half, 50, TrellisTuning()) == nil)
+        #expect(try stored(.half, 50, TrellisTuning(), tables: .comrec) == TrellisTuning(lambdaScale: TrellisTuning.enhancedLambdaScale))
         #expect(try stored(.half, 50, TrellisTuning(inHalfMode: true))
                 == TrellisTuning(lambdaScale: TrellisTuning.enhancedLambdaScale, inHalfMode: true))
         #expect(try stored(.full, 50, TrellisTuning())?.lambdaScale == TrellisTuning.enhancedLambdaScale)
