@@ -148,6 +148,14 @@ def float_enhance(config, tensors, decoded):
     return np.clip(np.rint(decoded + res), 0, 255).astype(np.uint8)
 
 
+def stored_jpeg(args, config):
+    """(kind, roundtrip) of the JPEGs to calibrate, fine-tune and judge on: --stored-jpeg, else
+    what the training run used (config.json's source; libjpeg's rounding when it says nothing),
+    the image's for an enhancer and the compact image's for a half-mode pair."""
+    kind = args.stored_jpeg or config.get("source", {}).get("stored_jpeg", "libjpeg")
+    return kind, jpeg.stored_roundtrip(kind, config["profile"])
+
+
 def compare_enhancer(qe, config, tensors, images, qualities, roundtrip=jpeg.roundtrip):
     """Per quality: mean bpp and PSNR of the stored JPEG, the float and the int8 enhancer."""
     rows = []
@@ -166,8 +174,7 @@ def compare_enhancer(qe, config, tensors, images, qualities, roundtrip=jpeg.roun
 
 def quantise_enhancer(args, config, tensors, sampler, dev, rng):
     """Calibration, fine-tuning and export of a full-resolution enhancer (see the module doc)."""
-    kind = args.stored_jpeg or config.get("source", {}).get("stored_jpeg", "libjpeg")
-    roundtrip = jpeg.stored_roundtrip(kind, config["profile"])
+    kind, roundtrip = stored_jpeg(args, config)
     print(f"qat: calibrating and judging on {kind} JPEGs", flush=True)
     crops = sampler.batch(32)
     qs = ENHANCER_CALIBRATION_QUALITIES
@@ -290,9 +297,7 @@ def main(argv=None):
             json.dump(doc, fh, indent=2)
             fh.write("\n")
         return 0
-    # The compact JPEGs the RecCNN learnt from (config.json's source), as for an enhancer.
-    kind = args.stored_jpeg or config.get("source", {}).get("stored_jpeg", "libjpeg")
-    roundtrip = jpeg.stored_roundtrip(kind, config["profile"])
+    kind, roundtrip = stored_jpeg(args, config)
     qp = quantize.QuantProfile.calibrated(config, tensors, sampler.batch(32), roundtrip)
 
     def batch_loss():

@@ -71,6 +71,10 @@ class TrainingRun:
         lo, hi = self.cfg["quality_range"]
         return [self.rng.randint(lo, hi) for _ in range(n)]
 
+    def budget_left(self):
+        """Whether the run's total budget (steps and training hours) has room for another step."""
+        return self.step < self.cfg["total_steps"] and self.elapsed < self.cfg["total_hours"] * 3600
+
     def autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg["bf16"])
 
@@ -327,9 +331,6 @@ class Trainer(TrainingRun):
         result = self.evaluate(use_com=True)
         self.record_dev(result)
         self.consider_best(result)
-
-    def budget_left(self):
-        return self.step < self.cfg["total_steps"] and self.elapsed < self.cfg["total_hours"] * 3600
 
     def consider_best(self, result):
         score = result["bd_rate_vs_jpeg"]

@@ -201,9 +201,6 @@ class EnhanceTrainer(TrainingRun):
 
     # ------------------------------------------------------------------ main loop
 
-    def budget_left(self):
-        return self.step < self.cfg["total_steps"] and self.elapsed < self.cfg["total_hours"] * 3600
-
     def _run(self, hours, steps, stop):
         cfg = self.cfg
         start = time.time()
