@@ -7,7 +7,9 @@
 #   CONFIG names Training/configs/CONFIG.json; e.g. pair:paper enh:fast-full
 #
 # The training images travel in the ignored folder .carry/datasets/train/cbsd432 (the machine has
-# no ../shared; the configs run there name "train_sets": ["cbsd432"]). Checkpoints live in
+# no ../shared; the configs run there name "train_sets": ["cbsd432"]), the comrec package's library
+# and libjpeg in .carry/lib, and fine-tunes' init_from checkpoints (best weights only) in
+# .carry/init: scripts/device-carry.sh CONFIG... fills .carry. Checkpoints live in
 # $DEVICE_CK (default /root/comrec-ck), which survives between calls while the machine stays warm;
 # a run with no checkpoint there starts from Training/checkpoints/CONFIG.pt when that exists
 # (resume; *.pt is git-ignored, so name Training/checkpoints in the call's `carry`), else from
@@ -22,6 +24,19 @@ ck=${DEVICE_CK:-/root/comrec-ck}
 out=${OUT:?OUT must name the folder to pack the results into}
 python=${PYTHON:-python3}
 export COMREC_DATASETS=$repo/.carry/datasets PYTHONUNBUFFERED=1 OPENBLAS_NUM_THREADS=2
+# The comrec package (trellis and ComRec-table round trips) with the library carried beside it.
+export PYTHONPATH=$repo/python${PYTHONPATH:+:$PYTHONPATH}
+if [ -d "$repo/.carry/lib" ]; then
+    export LD_LIBRARY_PATH=$repo/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    for so in "$repo"/.carry/lib/libcomrec*.so; do
+        [ -e "$so" ] && [ ! -e "$repo/python/comrec/$(basename "$so")" ] && cp "$so" "$repo/python/comrec/"
+    done
+fi
+if [ -d "$repo/.carry/init" ]; then
+    for f in "$repo"/.carry/init/*.pt; do
+        [ -e "$f" ] && [ ! -e "$repo/Training/checkpoints/$(basename "$f")" ] && cp "$f" "$repo/Training/checkpoints/"
+    done
+fi
 mkdir -p "$ck"
 hours=$("$python" -c "print($minutes / 60)")
 
@@ -39,7 +54,7 @@ for run in "$@"; do
         cp "checkpoints/$cfg.pt" "$ck/"
         [ -f "checkpoints/$cfg-dev.jsonl" ] && cp "checkpoints/$cfg-dev.jsonl" "$ck/"
     fi
-    "$python" -m "$module" --config "configs/$cfg.json" --device "${DEVICE:-cuda}" --threads 3 \
+    "$python" -m "$module" --config "configs/$cfg.json" --device "${DEVICE:-cuda}" --threads 3 --judge-at-stop \
         --hours "$hours" --checkpoint-dir "$ck" --run-dir "$ck/runs-$cfg" > "$ck/$cfg.out" 2>&1 &
     pids+=($!)
 done

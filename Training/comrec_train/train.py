@@ -23,6 +23,7 @@ both 0) starts from that run's ComCNN and RecCNN and trains RecCNN alone, on com
 kind `"stored_jpeg"` names (jpeg.STORED_JPEG_KINDS), under its own `"name"`.
 """
 import argparse
+import concurrent.futures
 import json
 import math
 import os
@@ -71,6 +72,19 @@ class TrainingRun:
         lo, hi = self.cfg["quality_range"]
         return [self.rng.randint(lo, hi) for _ in range(n)]
 
+    def roundtrips(self, roundtrip, images, qualities):
+        """[roundtrip(image, quality)] in order, on as many threads as torch uses (--threads): the
+        JPEG round trips of a batch are most of a step's time on a GPU, and libjpeg-turbo and the
+        comrec library run without Python's lock, so they overlap. The results do not depend on
+        the number of threads."""
+        workers = max(1, torch.get_num_threads())
+        if workers == 1 or len(images) < 2:
+            return [roundtrip(i, q) for i, q in zip(images, qualities)]
+        if getattr(self, "_roundtrip_pool", None) is None or self._roundtrip_pool_size != workers:
+            self._roundtrip_pool = concurrent.futures.ThreadPoolExecutor(workers)
+            self._roundtrip_pool_size = workers
+        return list(self._roundtrip_pool.map(roundtrip, images, qualities))
+
     def budget_left(self):
         """Whether the run's total budget (steps and training hours) has room for another step."""
         return self.step < self.cfg["total_steps"] and self.elapsed < self.cfg["total_hours"] * 3600
@@ -83,10 +97,12 @@ class TrainingRun:
         torch.save(self._state(), tmp)
         os.replace(tmp, self.ckpt_path)
 
-    def run(self, hours, steps=None):
+    def run(self, hours, steps=None, judge_at_stop=False):
         """Trains for at most `hours` of wall time and `steps` steps (None: no step limit) in
         this invocation, within the config's total budget, then saves the checkpoint. SIGTERM or
-        Ctrl-C ends the run the same way, after the current step."""
+        Ctrl-C ends the run the same way, after the current step. The end of the whole run is
+        always judged on the development set; with `judge_at_stop`, the end of this invocation too."""
+        self.judge_at_stop = judge_at_stop
         with StopRequest() as stop:
             self._run(hours, steps, stop)
 
@@ -154,7 +170,7 @@ class Trainer(TrainingRun):
 
     def real_codec_batch(self, crops, compact, qualities):
         """Decoded compact JPEGs (of the config's `stored_jpeg` kind), their x2 upsampling and sizes."""
-        decoded, sizes = zip(*(self._roundtrip(c, q) for c, q in zip(compact, qualities)))
+        decoded, sizes = zip(*self.roundtrips(self._roundtrip, compact, qualities))
         decoded = np.stack(decoded)
         up = np.stack([resample.upsample2x(d) for d in decoded])
         return decoded, up, np.array(sizes)
@@ -398,7 +414,7 @@ class Trainer(TrainingRun):
             if time.time() - last_ckpt > cfg["checkpoint_every_minutes"] * 60:
                 self.save()
                 last_ckpt = time.time()
-        if self.rec_only() and not self.budget_left() and last_dev_step != self.step:
+        if self.rec_only() and (not self.budget_left() or self.judge_at_stop) and last_dev_step != self.step:
             self.judge()  # the end of a fine-tune is always judged
         self.save()
         log(self.log, f"stopped at step {self.step}, {self.elapsed / 3600:.2f} h in total" + stop.describe())
@@ -449,6 +465,10 @@ def parse_run_arguments(doc, config_help, argv=None):
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     p.add_argument("--run-dir", default=None, help="log folder (default runs/<run name>)")
     p.add_argument("--checkpoint-dir", default=os.path.join(TRAINING, "checkpoints"))
+    p.add_argument("--judge-at-stop", action="store_true",
+                   help="judge the last weights on the development set when this invocation stops "
+                        "(budget, --steps or a signal), not only every dev_every_minutes: for short "
+                        "runs on a borrowed machine, whose last minutes would otherwise go unjudged")
     args = p.parse_args(argv)
     with open(args.config) as fh:
         cfg = json.load(fh)
@@ -460,7 +480,7 @@ def parse_run_arguments(doc, config_help, argv=None):
 def main(argv=None):
     args, cfg = parse_run_arguments(__doc__, "configs/paper.json, configs/fast.json", argv)
     run_dir = args.run_dir or os.path.join(TRAINING, "runs", run_name(cfg))
-    Trainer(cfg, args.device, run_dir, args.checkpoint_dir).run(args.hours, args.steps)
+    Trainer(cfg, args.device, run_dir, args.checkpoint_dir).run(args.hours, args.steps, args.judge_at_stop)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ class EnhanceTrainer(TrainingRun):
     def batch(self):
         """(original crops, their JPEG round trips at random qualities), uint8 N x H x W x 3."""
         crops = self.sampler.batch(self.cfg["batch"])
-        decoded = np.stack([self.roundtrip(c, q)[0] for c, q in zip(crops, self._qualities(len(crops)))])
+        decoded = np.stack([d for d, _ in self.roundtrips(self.roundtrip, crops, self._qualities(len(crops)))])
         return crops, decoded
 
     def roundtrip(self, img, q):
@@ -236,7 +236,7 @@ class EnhanceTrainer(TrainingRun):
             if time.time() - last_ckpt > cfg["checkpoint_every_minutes"] * 60:
                 self.save()
                 last_ckpt = time.time()
-        if not self.budget_left() and last_dev_step != self.step:
+        if (not self.budget_left() or self.judge_at_stop) and last_dev_step != self.step:
             self.record_dev(self.evaluate())  # the end of the whole run is always judged
         self.save()
         log(self.log, f"stopped at step {self.step}, {self.elapsed / 3600:.2f} h in total" + stop.describe())
@@ -245,7 +245,7 @@ class EnhanceTrainer(TrainingRun):
 def main(argv=None):
     args, cfg = parse_run_arguments(__doc__, "configs/fast-full.json, configs/paper-full.json", argv)
     run_dir = args.run_dir or os.path.join(TRAINING, "runs", run_name(cfg))
-    EnhanceTrainer(cfg, args.device, run_dir, args.checkpoint_dir).run(args.hours, args.steps)
+    EnhanceTrainer(cfg, args.device, run_dir, args.checkpoint_dir).run(args.hours, args.steps, args.judge_at_stop)
 
 
 if __name__ == "__main__":

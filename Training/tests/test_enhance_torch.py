@@ -265,6 +265,30 @@ def test_a_fine_tune_starts_from_the_best_weights_and_judges_them_first(tiny_dat
     assert steps == [0, 2], "the starting weights are judged before training, the end after it"
 
 
+def test_the_round_trip_threads_do_not_change_the_batches(tiny_datasets, tmp_path):
+    batches = []
+    for threads in (1, 3):
+        torch.set_num_threads(threads)
+        t = make_trainer(tiny_config(batch=5), tiny_datasets, str(tmp_path / f"threads-{threads}"))
+        batches.append([t.batch() for _ in range(2)])
+    torch.set_num_threads(1)
+    for (crops1, dec1), (crops3, dec3) in zip(*batches):
+        assert np.array_equal(crops1, crops3) and np.array_equal(dec1, dec3)
+
+
+def test_judge_at_stop_judges_the_end_of_an_invocation(tiny_datasets, tmp_path):
+    torch.set_num_threads(1)
+    cfg = tiny_config()
+    t = make_trainer(cfg, tiny_datasets, str(tmp_path / "plain"))
+    t.run(hours=1, steps=2)
+    assert not os.path.exists(tmp_path / "plain" / "ckpt" / "tiny-full-dev.jsonl"), "mid-run stops are not judged"
+    t = make_trainer(cfg, tiny_datasets, str(tmp_path / "judged"))
+    t.run(hours=1, steps=2, judge_at_stop=True)
+    steps = [json.loads(line)["step"] for line in open(tmp_path / "judged" / "ckpt" / "tiny-full-dev.jsonl")]
+    assert steps == [2]
+    assert t.best["step"] == 2
+
+
 def test_a_fast_checkpoint_is_not_resumed_as_an_enhancer(tiny_datasets, tmp_path):
     os.makedirs(tmp_path / "ckpt")
     torch.save({"config": {"profile": "fast"}, "step": 1}, tmp_path / "ckpt" / "tiny-full.pt")
