@@ -10,6 +10,7 @@ and the inverse path. Its rate estimate sums log2(1 + |c| / Q) over the coeffici
 for the entropy-coded size (the training issue measured a steady factor of about 2.2 to the real
 size), so training only ever uses it as a ratio against the same estimate for a reference image.
 """
+import functools
 import io
 import math
 
@@ -96,6 +97,46 @@ def stored_roundtrip(kind, profile):
     raise SystemExit(f"unknown stored JPEG kind {kind!r} (one of {', '.join(STORED_JPEG_KINDS)})")
 
 
+def standard_tables(quality):
+    """(luma, chroma) quantisation tables of libjpeg at `quality` (the standard's, scaled), natural order."""
+    return quant_table(LUMA_BASE, quality), quant_table(CHROMA_BASE, quality)
+
+
+def file_tables(data):
+    """(luma, chroma) quantisation tables of a three-component JPEG file, natural order: the tables
+    its DQT segments hold for its first and second components (Pillow reads them in natural order)."""
+    im = Image.open(io.BytesIO(data))
+    if len(im.layer) != 3:
+        raise ValueError(f"expected a three-component JPEG, not {len(im.layer)} components")
+    tables = im.quantization
+    return (np.array(tables[im.layer[0][3]], np.float64), np.array(tables[im.layer[1][3]], np.float64))
+
+
+@functools.lru_cache(maxsize=None)
+def comrec_tables(quality, profile):
+    """(luma, chroma) tables that `comrec encode --mode full --profile PROFILE --tables comrec`
+    writes at `quality`, read back from such a file (of a small colour image: a grey one would be
+    stored with one component) so that they are the runtime's own, never a copy of its formula."""
+    import comrec  # the project's package; only runs with ComRec's tables need it
+
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[..., 0] = np.arange(32, dtype=np.uint8)[None, :] * 8
+    img[..., 2] = np.arange(32, dtype=np.uint8)[:, None] * 8
+    data = comrec.encode(img, quality=int(quality), mode="full", profile=profile, threads=1, tables="comrec")
+    return file_tables(data)
+
+
+def stored_tables(kind, profile):
+    """quality -> (luma, chroma) quantisation tables of the stored JPEG of that kind
+    (STORED_JPEG_KINDS): the stand-in below divides by these, so that ComCNN learns the steps
+    its compact image will really be quantised with."""
+    if kind in ("libjpeg", "trellis"):
+        return standard_tables
+    if kind == "comrec":
+        return lambda q: comrec_tables(int(q), profile)
+    raise SystemExit(f"unknown stored JPEG kind {kind!r} (one of {', '.join(STORED_JPEG_KINDS)})")
+
+
 # ---------------------------------------------------------------- differentiable stand-in
 
 def _dct_matrix(device):
@@ -144,15 +185,15 @@ def _code_plane(plane, table, dct):
     return _unblocks(rec) + 128, rate
 
 
-def jpeg_proxy(x, qualities):
+def jpeg_proxy(x, qualities, tables=standard_tables):
     """Differentiable JPEG stand-in. x: N x 3 x H x W on 0..255, H and W multiples of 16;
-    qualities: one JPEG quality per image. Returns (decoded estimate, rate estimate per image)."""
+    qualities: one JPEG quality per image; tables: quality -> (luma, chroma) quantisation tables
+    (stored_tables; default the standard's). Returns (decoded estimate, rate estimate per image)."""
     dev = x.device
     dct = _dct_matrix(dev)
-    luma = torch.tensor(np.stack([quant_table(LUMA_BASE, q) for q in qualities]),
-                        dtype=torch.float32, device=dev).view(-1, 1, 1, 1, 8, 8)
-    chroma = torch.tensor(np.stack([quant_table(CHROMA_BASE, q) for q in qualities]),
-                          dtype=torch.float32, device=dev).view(-1, 1, 1, 1, 8, 8)
+    pairs = [tables(q) for q in qualities]
+    luma = torch.tensor(np.stack([p[0] for p in pairs]), dtype=torch.float32, device=dev).view(-1, 1, 1, 1, 8, 8)
+    chroma = torch.tensor(np.stack([p[1] for p in pairs]), dtype=torch.float32, device=dev).view(-1, 1, 1, 1, 8, 8)
     x = _round_ste(x.clamp(0, 255))
     y, c = _rgb_to_ycbcr(x)
     c = F.avg_pool2d(c, 2)

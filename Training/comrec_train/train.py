@@ -12,7 +12,8 @@ Phases
 - ablation: compact = 2x2 average; real JPEG (libjpeg-turbo) at a random quality; RecCNN learns
   (decoded, original). Its result is kept as the `ablation` models: the baseline ComCNN must beat.
 - com: RecCNN frozen; ComCNN trained through it with the differentiable JPEG stand-in
-  (jpeg.jpeg_proxy). Loss = MSE + lambda * rate ratio, where the ratio is ComCNN's estimated rate
+  (jpeg.jpeg_proxy, dividing by the quantisation tables of the config's `stored_jpeg`: ComRec's
+  own for "comrec", the standard's otherwise). Loss = MSE + lambda * rate ratio, where the ratio is ComCNN's estimated rate
   over the 2x2 average's at the same quality, and lambda follows a multiplier update that holds the
   ratio at `rate_target`: at a ratio of 1 the compact image costs what the plain average costs, so
   any gain is a gain at matched bits per pixel.
@@ -136,6 +137,7 @@ class Trainer(TrainingRun):
         train, self.dev = data.load_train_and_dev(cfg.get("datasets"), cfg.get("train_sets", data.TRAIN_SETS))
         self.sampler = data.CropSampler(train, cfg["crop"], seed)
         self._roundtrip = jpeg.stored_roundtrip(cfg.get("stored_jpeg", "libjpeg"), self.profile)
+        self._tables = jpeg.stored_tables(cfg.get("stored_jpeg", "libjpeg"), self.profile)
         self.reference_curves = self._reference_curves()
         if os.path.exists(self.ckpt_path):
             self._load()
@@ -199,9 +201,9 @@ class Trainer(TrainingRun):
         self.rec.eval()
         with self.autocast():
             compact = self.com(x).float()
-        dec, rate = jpeg.jpeg_proxy(compact, qs)
+        dec, rate = jpeg.jpeg_proxy(compact, qs, self._tables)
         with torch.no_grad():
-            _, ref_rate = jpeg.jpeg_proxy(models.average2x2(x).round(), qs)
+            _, ref_rate = jpeg.jpeg_proxy(models.average2x2(x).round(), qs, self._tables)
         ratio = (rate / ref_rate).mean()
         # RecCNN is frozen here: no weight gradients for it (a third of its backward pass), only
         # the gradient through it to ComCNN.
@@ -224,18 +226,19 @@ class Trainer(TrainingRun):
 
     @torch.no_grad()
     def measure_com(self, n=8):
-        """Real-codec check of the ComCNN phase: real JPEG size ratio against the 2x2 average at the
-        same qualities, and the PSNR the stand-in predicts against what the real codec gives."""
+        """Real-codec check of the ComCNN phase: real JPEG size ratio (of the config's stored JPEG
+        kind) against the 2x2 average at the same qualities, and the PSNR the stand-in predicts
+        against what the real codec gives."""
         crops = self.sampler.batch(n)
         qs = self._qualities(n)
         self.com.eval()
         self.rec.eval()
         compact = self.compact_images(crops, True)
         avg = self.compact_images(crops, False)
-        real_sizes = sum(len(jpeg.encode(c, q)) for c, q in zip(compact, qs))
-        avg_sizes = sum(len(jpeg.encode(c, q)) for c, q in zip(avg, qs))
+        real_sizes = sum(size for _, size in self.roundtrips(self._roundtrip, compact, qs))
+        avg_sizes = sum(size for _, size in self.roundtrips(self._roundtrip, avg, qs))
         x = self._tensor(crops)
-        dec_p, _ = jpeg.jpeg_proxy(self.com(x), qs)
+        dec_p, _ = jpeg.jpeg_proxy(self.com(x), qs, self._tables)
         out_p = self.rec(dec_p, models.upsample2x(dec_p)).round().clamp(0, 255)
         decoded, up, _ = self.real_codec_batch(crops, compact, qs)
         out_r = self.rec(self._tensor(decoded), self._tensor(up)).round().clamp(0, 255)

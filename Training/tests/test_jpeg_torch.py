@@ -24,20 +24,20 @@ def test_quant_table_equals_what_pillow_writes(quality):
     assert list(jpeg.quant_table(jpeg.CHROMA_BASE, quality)) == list(tables[1])
 
 
-def _proxy_vs_real(images):
+def _proxy_vs_real(images, tables=jpeg.standard_tables, roundtrip=jpeg.roundtrip):
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float()
     gaps, rates = [], []
     for q in QUALITIES:
-        dec, rate = jpeg.jpeg_proxy(x, [q] * len(images))
+        dec, rate = jpeg.jpeg_proxy(x, [q] * len(images), tables)
         dec = dec.round().clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).numpy()
-        gaps.append([metrics.psnr(d, img) - metrics.psnr(jpeg.roundtrip(img, q)[0], img)
+        gaps.append([metrics.psnr(d, img) - metrics.psnr(roundtrip(img, q)[0], img)
                      for d, img in zip(dec, images)])
         rates.append(rate.numpy())
     return np.array(gaps), np.array(rates)
 
 
-def _check(images):
-    gaps, rates = _proxy_vs_real(images)
+def _check(images, **kind):
+    gaps, rates = _proxy_vs_real(images, **kind)
     # The decoded estimate is close to the real round trip (measured here: within 0.6 dB).
     assert np.abs(gaps).max() < 1.5, gaps
     # The rate estimate rises with quality for every image: lower quality, fewer bits.
@@ -46,6 +46,32 @@ def _check(images):
 
 def test_proxy_on_synthetic_images():
     _check([synthetic_image(64, 64, seed=s) for s in range(4)])
+
+
+def test_the_standard_kinds_use_the_standard_tables():
+    for kind in ("libjpeg", "trellis"):
+        luma, chroma = jpeg.stored_tables(kind, "fast")(30)
+        assert list(luma) == list(jpeg.quant_table(jpeg.LUMA_BASE, 30))
+        assert list(chroma) == list(jpeg.quant_table(jpeg.CHROMA_BASE, 30))
+
+
+def test_comrec_tables_are_the_runtimes():
+    comrec = pytest.importorskip("comrec", reason="the comrec package (python/install.sh, PYTHONPATH=../python)")
+    tables = jpeg.stored_tables("comrec", "fast")
+    differs = False
+    for q in (5, 10, 30, 50, 75, 90):
+        data = comrec.encode(synthetic_image(48, 64, seed=q), quality=q, mode="full", profile="fast",
+                             threads=1, tables="comrec")
+        luma, chroma = jpeg.file_tables(data)
+        assert list(tables(q)[0]) == list(luma) and list(tables(q)[1]) == list(chroma), q
+        differs |= list(luma) != list(jpeg.standard_tables(q)[0])
+    assert differs, "ComRec's tables are not the standard's"
+
+
+def test_proxy_with_comrec_tables_follows_the_comrec_codec():
+    pytest.importorskip("comrec", reason="the comrec package (python/install.sh, PYTHONPATH=../python)")
+    _check([synthetic_image(64, 64, seed=s) for s in range(4)], tables=jpeg.stored_tables("comrec", "fast"),
+           roundtrip=lambda img, q: jpeg.roundtrip_trellis(img, q, "fast", tables="comrec"))
 
 
 @pytest.mark.datasets
