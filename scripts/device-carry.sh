@@ -7,10 +7,11 @@
 # - .carry/datasets/train/cbsd432: the training images (the development set is its last 12);
 # - .carry/lib: the comrec Python package's library for AVX2 (python/install.sh builds it) and the
 #   libjpeg-turbo it links against, for configs whose "stored_jpeg" is "trellis" or "comrec";
-# - .carry/init: each CONFIG's "init_from" checkpoint with only its best weights (a third of the
-#   file: the optimiser's state and random states are what a fine-tune does not read).
+# - .carry/init: each CONFIG's "init_from" checkpoint with only its best weights (a quarter of the
+#   file: the optimiser's state and random states are what a fine-tune does not read); only these.
 # Name .carry in the device call's `carry`; device-train.sh finds everything there. The working tree
-# and the carried files together may not exceed 64 MiB: it prints what .carry holds.
+# and the carried files together may not exceed 64 MiB: it prints the total a call would send and
+# says what to do when that is over.
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n 2,13p "$0"; exit 2; }
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +19,7 @@ datasets=${COMREC_DATASETS:-$repo/../shared/datasets}
 python=${PYTHON:-$repo/Training/.venv/bin/python}
 cd "$repo"
 
+rm -rf .carry/init
 mkdir -p .carry/datasets/train .carry/lib .carry/init
 [ -d "$datasets/train/cbsd432" ] || { echo "device-carry: no $datasets/train/cbsd432" >&2; exit 1; }
 rm -rf .carry/datasets/train/cbsd432
@@ -51,3 +53,11 @@ if init:
 EOF
 done
 du -sh .carry/* | sed 's/^/device-carry: /'
+# What a device call sends: the tracked files, the untracked ones git does not ignore, and .carry.
+total=$( { git ls-files -z; git ls-files -z --others --exclude-standard; find .carry -type f -print0; } \
+    | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {printf "%.1f", s / 1048576}')
+echo "device-carry: a call carrying .carry sends ${total} MiB of the 64 MiB allowed"
+if awk -v t="$total" 'BEGIN {exit !(t > 64)}'; then
+    echo "device-carry: over the limit: move folders training does not read (Weights/) out of the" \
+        "checkout for the call, or carry fewer configs" >&2
+fi
