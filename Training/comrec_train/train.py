@@ -13,8 +13,8 @@ Phases
   (decoded, original). Its result is kept as the `ablation` models: the baseline ComCNN must beat.
 - com: RecCNN frozen; ComCNN trained through it with the differentiable JPEG stand-in
   (jpeg.jpeg_proxy, dividing by the quantisation tables of the config's `stored_jpeg`: ComRec's
-  own for "comrec", the standard's otherwise). Loss = MSE + lambda * rate ratio, where the ratio is ComCNN's estimated rate
-  over the 2x2 average's at the same quality, and lambda follows a multiplier update that holds the
+  own for "comrec", the standard's otherwise). Loss = MSE + lambda * rate ratio, where the ratio
+  is ComCNN's estimated rate over the 2x2 average's at the same quality, and lambda follows a multiplier update that holds the
   ratio at `rate_target`: at a ratio of 1 the compact image costs what the plain average costs, so
   any gain is a gain at matched bits per pixel.
 - rec: ComCNN frozen; its compact images really encoded and decoded; RecCNN learns to rebuild.
