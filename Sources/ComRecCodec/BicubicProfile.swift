@@ -23,7 +23,7 @@ extension Profile {
             bicubicUpsample2x(compact, width: context.width, height: context.height)
         },
         // Where bicubic half mode meets plain JPEG: 0.37 bpp on CBSD68, 0.35 on CSet14 (docs/results.md).
-        halfModeMaxBitsPerPixel: 0.36
+        halfModeRule: .maxBitsPerPixel(0.36)
     )
 }
 

@@ -3,7 +3,7 @@ import ComRecModels
 
 // Learned profiles: generated models (comrec-compile, docs/models.md) as a codec profile. Register
 // one in `Profile.registered(runner:)` with one line:
-// `.learned(PaperModel.self, enhancer: PaperFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: runner)`.
+// `.learned(PaperModel.self, enhancer: PaperFullModel.self, halfModeRule: .maxBitsPerPixel(0.5), runner: runner)`.
 // The runner (how the networks run: threads, kernel family) is injected by whoever builds the
 // profile list; the profile itself only says what to compute.
 
@@ -12,11 +12,11 @@ extension Profile {
     /// mode). Networks are decoded on first use, so registering a profile costs nothing until it
     /// encodes or decodes. (Generic rather than an existential: Embedded Swift has none.)
     public static func learned<Model: GeneratedModel, Enhancer: GeneratedModel>(
-        _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int = 100, halfModeMaxBitsPerPixel: Double,
+        _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int = 100, halfModeRule: HalfModeRule,
         runner: NetworkRunner
     ) -> Profile {
         learnedProfile(Model.self, full: .learned(Enhancer.self, profile: Model.source.profile, maxQuality: enhancerMaxQuality, runner: runner),
-                       standardTrellis: nil, rounded: nil, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
+                       standardTrellis: nil, rounded: nil, halfModeRule: halfModeRule, runner: runner)
     }
 
     /// The profile of generated model `Model` with two generated enhancers: `Enhancer` for the
@@ -26,14 +26,14 @@ extension Profile {
     public static func learned<Model: GeneratedModel, Enhancer: GeneratedModel, RoundedEnhancer: GeneratedModel>(
         _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int,
         roundedEnhancer: RoundedEnhancer.Type, roundedEnhancerMaxQuality: Int,
-        halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
+        halfModeRule: HalfModeRule, runner: NetworkRunner
     ) -> Profile {
         let name = Model.source.profile
         return learnedProfile(
             Model.self, full: .learned(Enhancer.self, profile: name, maxQuality: enhancerMaxQuality, runner: runner),
             standardTrellis: nil,
             rounded: .learned(RoundedEnhancer.self, profile: name + "-rounded", maxQuality: roundedEnhancerMaxQuality, runner: runner),
-            halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
+            halfModeRule: halfModeRule, runner: runner)
     }
 
     /// The profile of generated model `Model` with three generated enhancers (Profile.enhancer(tables:
@@ -46,7 +46,7 @@ extension Profile {
         _: Model.Type, enhancer: Enhancer.Type, enhancerMaxQuality: Int,
         trellisEnhancer: TrellisEnhancer.Type, trellisEnhancerMaxQuality: Int,
         roundedEnhancer: RoundedEnhancer.Type, roundedEnhancerMaxQuality: Int,
-        halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
+        halfModeRule: HalfModeRule, runner: NetworkRunner
     ) -> Profile {
         let name = Model.source.profile
         return learnedProfile(
@@ -54,18 +54,18 @@ extension Profile {
             standardTrellis: .learned(TrellisEnhancer.self, profile: name + "-trellis", maxQuality: trellisEnhancerMaxQuality,
                                       runner: runner),
             rounded: .learned(RoundedEnhancer.self, profile: name + "-rounded", maxQuality: roundedEnhancerMaxQuality, runner: runner),
-            halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel, runner: runner)
+            halfModeRule: halfModeRule, runner: runner)
     }
 
     /// The profile of generated model `Model`, whose full mode is plain JPEG (no enhancer yet).
-    public static func learned<Model: GeneratedModel>(_: Model.Type, halfModeMaxBitsPerPixel: Double, runner: NetworkRunner) -> Profile {
-        learnedProfile(Model.self, full: .plainJPEG, standardTrellis: nil, rounded: nil, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+    public static func learned<Model: GeneratedModel>(_: Model.Type, halfModeRule: HalfModeRule, runner: NetworkRunner) -> Profile {
+        learnedProfile(Model.self, full: .plainJPEG, standardTrellis: nil, rounded: nil, halfModeRule: halfModeRule,
                        runner: runner)
     }
 
     private static func learnedProfile<Model: GeneratedModel>(
         _: Model.Type, full: FullResolutionModel, standardTrellis: FullResolutionModel?, rounded: FullResolutionModel?,
-        halfModeMaxBitsPerPixel: Double, runner: NetworkRunner
+        halfModeRule: HalfModeRule, runner: NetworkRunner
     ) -> Profile {
         let source = Model.source
         precondition(source.rec.role != .enhancer, "\(source.profile): the half-mode model is an enhancer")
@@ -75,13 +75,13 @@ extension Profile {
             summary: source.summary,
             makeCompact: { image in learnedCompact(Model.model, image, runner) },
             reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context, runner) },
-            full: full, standardTrellis: standardTrellis, rounded: rounded, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+            full: full, standardTrellis: standardTrellis, rounded: rounded, halfModeRule: halfModeRule,
             networks: LearnedNetworks(model: { Model.model }, runner: runner))
     }
 
     /// The profile of models built at run time (benchmarks, tests): same code path as the generated ones.
     public static func learned(
-        model: LearnedModel, enhancer: LearnedModel? = nil, halfModeMaxBitsPerPixel: Double = 0.5, runner: NetworkRunner
+        model: LearnedModel, enhancer: LearnedModel? = nil, halfModeRule: HalfModeRule = .maxBitsPerPixel(0.5), runner: NetworkRunner
     ) -> Profile {
         Profile(
             name: model.profile,
@@ -90,7 +90,7 @@ extension Profile {
             makeCompact: { image in learnedCompact(model, image, runner) },
             reconstruct: { compact, context in learnedReconstruct(model, compact, context, runner) },
             full: enhancer.map { FullResolutionModel.learned(model: $0, runner: runner) } ?? .plainJPEG,
-            halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+            halfModeRule: halfModeRule,
             networks: LearnedNetworks(model: { model }, runner: runner))
     }
 }

@@ -106,7 +106,7 @@ private struct Candidates<JPEG: JPEGCoder> {
     }
 
     var pixels: Double { Double(image.width) * Double(image.height) }
-    var threshold: Double { encoder.profile.halfModeMaxBitsPerPixel }
+    var rule: HalfModeRule { encoder.profile.halfModeRule }
 
     mutating func stored(_ mode: CodecMode) -> RGB8Image {
         if mode == .full { return image }
@@ -143,31 +143,96 @@ private struct Candidates<JPEG: JPEGCoder> {
             .map { (file: $0.file, quality: $0.quality) }
     }
 
-    /// Effort 1: half mode when the size budget is at most the profile's crossover rate.
+    /// Effort 1: the profile's rule (HalfModeRule) decides from the full-mode file that sets the
+    /// budget: its bits per pixel or its JPEG quality.
     mutating func byRule(_ target: SizeTarget) throws(ComRecError) -> ModeChoiceResult {
-        let rule = "\(decimalString(threshold, 2)) bpp rule of profile \(encoder.profile.name)"
+        let ruleName = "\(rule.description) rule of profile \(encoder.profile.name)"
         switch target {
         case .quality(let q):
             let full = try file(.full, quality: q)
             let budget = Metrics.bitsPerPixel(fileBytes: full.count, width: image.width, height: image.height)
-            if budget <= threshold, let half = try largest(.half, maxBytes: full.count) {
+            let why = "auto: budget \(decimalString(budget, 3)) bpp (full mode at quality \(q))"
+            guard prefersHalf(budget: budget, fullQuality: q) else {
+                return ModeChoiceResult(file: full, mode: .full, quality: q, reason: "\(why) is above the \(ruleName)")
+            }
+            let sample = try sampleTrial(quality: q)
+            if sample.halfWins, let half = try largest(.half, maxBytes: full.count) {
                 return ModeChoiceResult(file: half.file, mode: .half, quality: half.quality,
-                                        reason: "auto: budget \(decimalString(budget, 3)) bpp (full mode at quality \(q)) is within the \(rule)")
+                                        reason: "\(why) is within the \(ruleName)\(sample.report)")
             }
             return ModeChoiceResult(file: full, mode: .full, quality: q,
-                                    reason: "auto: budget \(decimalString(budget, 3)) bpp (quality \(q)) is above the \(rule)")
+                                    reason: "\(why) is within the \(ruleName)\(sample.report)"
+                                        + (sample.halfWins ? ", but half mode cannot get that small" : ""))
         case .bitsPerPixel(let bpp):
-            let first: CodecMode = bpp <= threshold ? .half : .full
-            let why = bpp <= threshold ? "within" : "above"
-            for mode in [first, first == .half ? CodecMode.full : .half] {
-                if let made = try make(mode, target) {
-                    return ModeChoiceResult(file: made.file, mode: mode, quality: made.quality,
-                                            reason: "auto: --bpp \(bpp) is \(why) the \(rule)"
-                                                + (mode == first ? "" : "; \(first.name) mode cannot get that small"))
+            switch rule {
+            case .maxBitsPerPixel(let maxBitsPerPixel):
+                return try byOrder(target, first: bpp <= maxBitsPerPixel ? .half : .full,
+                                   why: "--bpp \(bpp) is \(bpp <= maxBitsPerPixel ? "within" : "above") the \(ruleName)")
+            case .maxQuality(let maxQuality):
+                // The full-mode file of the budget is made first: its quality is what the rule reads.
+                guard let full = try make(.full, target) else {
+                    return try byOrder(target, first: .half, why: "--bpp \(bpp): full mode cannot get that small")
                 }
+                let why = "auto: --bpp \(bpp) gives full mode quality \(full.quality)"
+                guard full.quality <= maxQuality else {
+                    return ModeChoiceResult(file: full.file, mode: .full, quality: full.quality, reason: "\(why), above the \(ruleName)")
+                }
+                let sample = try sampleTrial(quality: full.quality)
+                if sample.halfWins, let half = try make(.half, target) {
+                    return ModeChoiceResult(file: half.file, mode: .half, quality: half.quality,
+                                            reason: "\(why), within the \(ruleName)\(sample.report)")
+                }
+                return ModeChoiceResult(file: full.file, mode: .full, quality: full.quality,
+                                        reason: "\(why), within the \(ruleName)\(sample.report)"
+                                            + (sample.halfWins ? ", but half mode cannot get that small" : ""))
             }
-            throw unreachable(target, nil)
         }
+    }
+
+    /// Whether the rule keeps half mode for a budget set by the full-mode file of `fullQuality`.
+    func prefersHalf(budget: Double, fullQuality: Int) -> Bool {
+        switch rule {
+        case .maxBitsPerPixel(let maxBitsPerPixel): return budget <= maxBitsPerPixel
+        case .maxQuality(let maxQuality): return fullQuality <= maxQuality
+        }
+    }
+
+    /// The outcome of trying both modes on a sample of the image (`sampleTrial`).
+    struct SampleTrial {
+        var halfWins: Bool
+        /// ", where a W x H sample measured half mode A dB against full mode's B dB", for the reason.
+        var report: String
+    }
+
+    /// Under a quality rule, half mode is kept only where a quick trial on a sample of the image
+    /// agrees: the full-mode JPEG of the sample at `quality` and the largest half-mode file no
+    /// larger, both decoded with the profile's networks (effort 2 in miniature). Photos follow the
+    /// rule; images whose detail half resolution cannot hold (one-pixel stripes, small text) do
+    /// not, and the sample catches them for a fraction of effort 2's decode work.
+    mutating func sampleTrial(quality: Int) throws(ComRecError) -> SampleTrial {
+        let sample = TrialSample.of(image)
+        var trial = Candidates(encoder: encoder, image: sample)
+        let full = try trial.file(.full, quality: quality)
+        guard let half = try trial.largest(.half, maxBytes: full.count) else {
+            return SampleTrial(halfWins: false, report: "; half mode cannot reach the sample's size")
+        }
+        let fullError = Metrics.meanSquaredError(sample, try encoder.pipeline.decode(full))
+        let halfError = Metrics.meanSquaredError(sample, try encoder.pipeline.decode(half.file))
+        let psnr = { (error: Double) in decimalString(Metrics.psnr(meanSquaredError: error), 2) }
+        return SampleTrial(halfWins: halfError < fullError,
+                           report: ", and a \(sample.width) x \(sample.height) sample measured half mode \(psnr(halfError)) dB "
+                               + "against full mode's \(psnr(fullError)) dB")
+    }
+
+    /// `first`'s file for `target`, else the other mode's when `first` cannot get that small.
+    mutating func byOrder(_ target: SizeTarget, first: CodecMode, why: String) throws(ComRecError) -> ModeChoiceResult {
+        for mode in [first, first == .half ? CodecMode.full : .half] {
+            if let made = try make(mode, target) {
+                return ModeChoiceResult(file: made.file, mode: mode, quality: made.quality,
+                                        reason: "auto: \(why)" + (mode == first ? "" : "; \(first.name) mode cannot get that small"))
+            }
+        }
+        throw unreachable(target, nil)
     }
 
     /// Effort 2: both modes at the same budget, decoded; the better PSNR wins (the smaller file on a
@@ -215,5 +280,47 @@ private struct Candidates<JPEG: JPEGCoder> {
         }
         let reached = Metrics.bitsPerPixel(fileBytes: smallest, width: image.width, height: image.height)
         return .sizeTargetUnreachable(bitsPerPixel: bpp, smallestBitsPerPixel: reached)
+    }
+}
+
+/// The sample of an image that effort 1 tries both modes on under a quality rule.
+enum TrialSample {
+    /// Side of the square tiles of the trial sample: four of them, one from the middle of each
+    /// quarter of the image, side by side. An image under two tiles wide or high gives its middle
+    /// instead, at most two tiles either way (so the whole of a small image), so that the trial
+    /// never costs more than a 256 x 256 image's. Even offsets keep the 2x2 blocks the image's.
+    static let tile = 128
+
+    static func of(_ image: RGB8Image) -> RGB8Image {
+        let t = tile
+        guard image.width >= 2 * t, image.height >= 2 * t else {
+            let width = min(image.width, 2 * t), height = min(image.height, 2 * t)
+            return crop(image, x0: ((image.width - width) / 2) & ~1, y0: ((image.height - height) / 2) & ~1,
+                        width: width, height: height)
+        }
+        var sample = RGB8Image(width: 2 * t, height: 2 * t)
+        for ty in 0..<2 {
+            for tx in 0..<2 {
+                let x0 = (tx * image.width / 2 + (image.width / 2 - t) / 2) & ~1
+                let y0 = (ty * image.height / 2 + (image.height / 2 - t) / 2) & ~1
+                for y in 0..<t {
+                    let from = ((y0 + y) * image.width + x0) * 3
+                    let to = ((ty * t + y) * 2 * t + tx * t) * 3
+                    sample.pixels.replaceSubrange(to..<(to + 3 * t), with: image.pixels[from..<(from + 3 * t)])
+                }
+            }
+        }
+        return sample
+    }
+
+    static func crop(_ image: RGB8Image, x0: Int, y0: Int, width: Int, height: Int) -> RGB8Image {
+        if x0 == 0, y0 == 0, width == image.width, height == image.height { return image }
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(width * height * 3)
+        for y in y0..<(y0 + height) {
+            let from = (y * image.width + x0) * 3
+            pixels.append(contentsOf: image.pixels[from..<(from + width * 3)])
+        }
+        return RGB8Image(width: width, height: height, pixels: pixels)
     }
 }

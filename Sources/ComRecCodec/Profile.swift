@@ -19,6 +19,27 @@ public struct ReconstructionContext: Sendable {
     }
 }
 
+/// How `--mode auto` chooses between half and full mode at effort 1 (docs/modes.md), per profile:
+/// half mode wins at low rates and full mode above a crossover, which each rule places.
+public enum HalfModeRule: Equatable, Sendable {
+    /// Half mode when the size budget is at most this many bits per pixel: the rate where the
+    /// profile's half-mode and full-mode curves cross on a set of photos.
+    case maxBitsPerPixel(Double)
+    /// Half mode when the full-mode JPEG that sets the budget has at most this quality: where a
+    /// JPEG is coarse enough that the enhancer cannot win back what half mode keeps. On training
+    /// photos the crossover scatters less in quality than in bits per pixel, since a detailed
+    /// photo needs more bits at the same quality and both modes' errors follow the quantisation.
+    case maxQuality(Int)
+
+    /// One line for the encode report.
+    public var description: String {
+        switch self {
+        case .maxBitsPerPixel(let bpp): return "\(decimalString(bpp, 2)) bpp"
+        case .maxQuality(let q): return "quality \(q)"
+        }
+    }
+}
+
 /// A learned model and the runner of its networks: what a streamed run (`StreamedRun`) needs.
 /// The model is made on first call (generated models decode their weights on first use).
 public struct LearnedNetworks: Sendable {
@@ -127,10 +148,8 @@ public struct Profile: Sendable {
     /// encoders' (`comrec enhance`), and full-mode files written with `--tables standard
     /// --no-trellis`, whose segment records its hash. The same as `full` for a profile without one.
     public let rounded: FullResolutionModel
-    /// The mode rule of `--mode auto` (docs/modes.md): half mode when the size budget is at most
-    /// this many bits per pixel, full mode above it. Measured per profile with `comrec eval`, as
-    /// the rate where the half-mode curve and the full-mode curve cross.
-    public let halfModeMaxBitsPerPixel: Double
+    /// The mode rule of `--mode auto` at effort 1 (docs/modes.md).
+    public let halfModeRule: HalfModeRule
     /// The half-mode networks, for streamed encoding and decoding; nil for a profile without a
     /// learned model (`bicubic`).
     public let networks: LearnedNetworks?
@@ -154,7 +173,7 @@ public struct Profile: Sendable {
         makeCompact: @escaping @Sendable (RGB8Image) -> RGB8Image,
         reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image,
         full: FullResolutionModel = .plainJPEG, standardTrellis: FullResolutionModel? = nil, rounded: FullResolutionModel? = nil,
-        halfModeMaxBitsPerPixel: Double, networks: LearnedNetworks? = nil, tables: JPEGTables = .comrec,
+        halfModeRule: HalfModeRule, networks: LearnedNetworks? = nil, tables: JPEGTables = .comrec,
         halfModeTrellis: Bool = false, roundedHalf: HalfResolutionModel? = nil
     ) {
         precondition(Profile.isValidName(name), "profile name \(name) must be 1...16 of [a-z0-9_-]")
@@ -166,7 +185,7 @@ public struct Profile: Sendable {
         self.full = full
         self.standardTrellis = standardTrellis ?? full
         self.rounded = rounded ?? full
-        self.halfModeMaxBitsPerPixel = halfModeMaxBitsPerPixel
+        self.halfModeRule = halfModeRule
         self.networks = networks
         self.tables = tables
         self.halfModeTrellis = halfModeTrellis
@@ -176,7 +195,7 @@ public struct Profile: Sendable {
     /// This profile with `tables` as the default quantisation tables of its files.
     public func storing(_ tables: JPEGTables) -> Profile {
         Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact, reconstruct: reconstruct,
-                full: full, standardTrellis: standardTrellis, rounded: rounded, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+                full: full, standardTrellis: standardTrellis, rounded: rounded, halfModeRule: halfModeRule,
                 networks: networks, tables: tables, halfModeTrellis: halfModeTrellis, roundedHalf: roundedHalf)
     }
 
@@ -185,7 +204,7 @@ public struct Profile: Sendable {
     /// rounded compact JPEGs with the standard's tables.
     public func withTrellisHalfMode(rounded: HalfResolutionModel?) -> Profile {
         Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact, reconstruct: reconstruct,
-                full: full, standardTrellis: standardTrellis, rounded: self.rounded, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+                full: full, standardTrellis: standardTrellis, rounded: self.rounded, halfModeRule: halfModeRule,
                 networks: networks, tables: tables, halfModeTrellis: true, roundedHalf: rounded)
     }
 
@@ -194,7 +213,7 @@ public struct Profile: Sendable {
     /// images the enhancer does not improve.
     public var withoutEnhancer: Profile {
         Profile(name: name, modelHash: modelHash, summary: summary, makeCompact: makeCompact,
-                reconstruct: reconstruct, full: .plainJPEG, halfModeMaxBitsPerPixel: halfModeMaxBitsPerPixel,
+                reconstruct: reconstruct, full: .plainJPEG, halfModeRule: halfModeRule,
                 networks: networks, tables: tables, halfModeTrellis: halfModeTrellis, roundedHalf: roundedHalf)
     }
 
@@ -279,7 +298,7 @@ extension Profile {
             .bicubic,
             .tiny(runner: runner),
             .fast(runner: runner),
-            .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeMaxBitsPerPixel: 0.32, runner: runner)
+            .learned(PaperModel.self, enhancer: PaperFullModel.self, enhancerMaxQuality: 90, halfModeRule: .maxBitsPerPixel(0.32), runner: runner)
                 .storing(.standard),
         ]
     }
@@ -291,11 +310,12 @@ extension Profile {
         .learned(TinyModel.self, enhancer: TinyFullModel.self, enhancerMaxQuality: 75,
                  trellisEnhancer: TinyTrellisFullModel.self, trellisEnhancerMaxQuality: 75,
                  roundedEnhancer: TinyRoundedFullModel.self, roundedEnhancerMaxQuality: 75,
-                 halfModeMaxBitsPerPixel: tinyHalfModeMaxBitsPerPixel, runner: runner)
+                 halfModeRule: tinyHalfModeRule, runner: runner)
             .withTrellisHalfMode(rounded: .learned(TinyRoundedModel.self, profile: "tiny", runner: runner))
     }
 
-    static let tinyHalfModeMaxBitsPerPixel = 0.25
+    /// Fitted on training images with scripts/mode-rule.py (docs/modes.md).
+    static let tinyHalfModeRule = HalfModeRule.maxQuality(13)
 
     /// `fast`: the default profile (docs/models.md). Its RecCNN learnt from trellis-quantised
     /// compact JPEGs with ComRec's tables; the one before it (`fast-rounded`) rebuilds the
@@ -304,7 +324,7 @@ extension Profile {
         .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: fastEnhancerMaxQuality,
                  trellisEnhancer: FastTrellisFullModel.self, trellisEnhancerMaxQuality: 90,
                  roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
-                 halfModeMaxBitsPerPixel: fastHalfModeMaxBitsPerPixel, runner: runner)
+                 halfModeRule: fastHalfModeRule, runner: runner)
             .withTrellisHalfMode(rounded: .learned(FastRoundedModel.self, profile: "fast", runner: runner))
     }
 
@@ -317,12 +337,13 @@ extension Profile {
     public static func fastWithoutStandardTrellis(runner: NetworkRunner) -> Profile {
         .learned(FastModel.self, enhancer: FastFullModel.self, enhancerMaxQuality: fastEnhancerMaxQuality,
                  roundedEnhancer: FastRoundedFullModel.self, roundedEnhancerMaxQuality: 90,
-                 halfModeMaxBitsPerPixel: fastHalfModeMaxBitsPerPixel, runner: runner)
+                 halfModeRule: fastHalfModeRule, runner: runner)
             .withTrellisHalfMode(rounded: nil)
     }
 
     static let fastEnhancerMaxQuality = 75
-    static let fastHalfModeMaxBitsPerPixel = 0.23
+    /// Fitted on training images with scripts/mode-rule.py (docs/modes.md).
+    static let fastHalfModeRule = HalfModeRule.maxQuality(15)
 
     /// The registered profiles' names, in registration order (no runner needed to list them).
     public static let names: [String] = registered(runner: .portable).map { $0.name }

@@ -16,7 +16,7 @@ public struct EncodeOptions: Sendable {
     public var tables: JPEGTables?
     /// Half, full, or chosen per file (docs/modes.md).
     public var mode: ModeRequest
-    /// How auto mode chooses: 1 by the profile's crossover rate, 2 by encoding and decoding both.
+    /// How auto mode chooses: 1 by the profile's rule (HalfModeRule), 2 by encoding and decoding both.
     public var effort: Int
     public var read: ImageReadOptions
     public var force: Bool

@@ -11,9 +11,11 @@ struct EncodeCommand: ParsableCommand {
             A ComRec file stores either a half-size compact image that a network enlarges again \
             (half mode, best at low rates) or the image itself as an ordinary JPEG, cleaned up at \
             decode by the profile's enhancer when it has one (full mode, best at higher rates). --mode auto (the default) picks per image: \
-            with --quality Q the file is at most the size of a plain JPEG at quality Q, and half \
-            mode is used when that is at most the profile's crossover rate (docs/modes.md); with \
-            --effort 2 both modes are made and decoded (full mode also without its enhancer) and the better PSNR is kept.
+            the file is at most the size of the full-mode JPEG at --quality Q (or within --bpp), and \
+            half mode is used when the profile's rule says so (docs/modes.md; \(EncodeCommand.rules)): \
+            at most a bit rate, or at most a quality of that JPEG and a trial of both modes on a \
+            256 x 256 sample of the image agrees; with --effort 2 both modes are made and decoded \
+            on the whole image (full mode also without its enhancer) and the better PSNR is kept.
 
             Reads PNG (8/16-bit grey, RGB or palette), JPEG or binary PPM/PGM. Images with \
             transparent pixels are refused unless --flatten-alpha. EXIF (orientation included; \
@@ -23,6 +25,11 @@ struct EncodeCommand: ParsableCommand {
             `-` reads the image from standard input or writes the file to standard output \
             (`comrec encode - -o - < in.png > out.jpg`), which gets the file only once it is complete.
             """)
+
+    /// Each profile's effort-1 rule, for the discussion above.
+    static var rules: String {
+        Profile.catalogue.map { "\($0.name) \($0.halfModeRule.description)" }.joined(separator: ", ")
+    }
 
     @Argument(help: ArgumentHelp("Images to encode (PNG, JPEG or binary PPM/PGM; - for standard input).", valueName: "input"))
     var inputs: [String]
@@ -48,7 +55,7 @@ struct EncodeCommand: ParsableCommand {
     var mode: ModeRequest = .auto
 
     @Option(help: ArgumentHelp(
-        "How --mode auto chooses: 1, by the profile's measured crossover rate; 2, by making and decoding both (slower).",
+        "How --mode auto chooses: 1, by the profile's rule (with a trial on a sample); 2, by making and decoding both (slower).",
         valueName: "1|2"))
     var effort: Int = 1
 

@@ -20,7 +20,7 @@ import Testing
 
     static func profile(rounded: HalfResolutionModel?) -> Profile {
         Profile(name: "bicubic", modelHash: Profile.bicubic.modelHash, summary: "bicubic, trellis in half mode",
-                makeCompact: bicubicDownsample2x, reconstruct: upsampled, halfModeMaxBitsPerPixel: 0.4)
+                makeCompact: bicubicDownsample2x, reconstruct: upsampled, halfModeRule: .maxBitsPerPixel(0.4))
             .withTrellisHalfMode(rounded: rounded)
     }
 

@@ -87,7 +87,7 @@ struct FakeJPEG: JPEGCoder {
             full: FullResolutionModel(modelHash: ModelHash(value: hash), summary: "inverts") { image, _ in
                 RGB8Image(width: image.width, height: image.height, pixels: image.pixels.map { 255 - $0 })
             },
-            halfModeMaxBitsPerPixel: 0.4)
+            halfModeRule: .maxBitsPerPixel(0.4))
     }
 
     @Test func fullModeStoresTheImageAndDecodesItWithoutANetwork() throws {
@@ -101,7 +101,7 @@ struct FakeJPEG: JPEGCoder {
         let other = Profile(
             name: "not-built", modelHash: ModelHash(value: 7), summary: "not in this build",
             makeCompact: bicubicDownsample2x, reconstruct: { c, ctx in bicubicUpsample2x(c, width: ctx.width, height: ctx.height) },
-            halfModeMaxBitsPerPixel: 0.4)
+            halfModeRule: .maxBitsPerPixel(0.4))
         let foreign = try ComRecPipeline(jpeg: FakeJPEG(), profiles: [other]).encode(
             original, profile: other, settings: JPEGSettings(quality: 80), mode: .full)
         #expect(try pipeline.decode(foreign) == original)
@@ -149,7 +149,7 @@ struct FakeJPEG: JPEGCoder {
         let other = Profile(
             name: "bicubic", modelHash: ModelHash(value: 42), summary: "same name, other weights",
             makeCompact: bicubicDownsample2x, reconstruct: { c, ctx in bicubicUpsample2x(c, width: ctx.width, height: ctx.height) },
-            halfModeMaxBitsPerPixel: 0.4)
+            halfModeRule: .maxBitsPerPixel(0.4))
         let file = try pipeline.encode(original, profile: other, settings: JPEGSettings(quality: 75))
         let expected = ComRecError.modelMismatch(
             profile: "bicubic", mode: .half, fileHash: ModelHash(value: 42), buildHash: Profile.bicubic.modelHash)
@@ -162,7 +162,7 @@ struct FakeJPEG: JPEGCoder {
         let learned = Profile(
             name: "not-built", modelHash: ModelHash(value: 7), summary: "not in this build",
             makeCompact: bicubicDownsample2x, reconstruct: { c, ctx in bicubicUpsample2x(c, width: ctx.width, height: ctx.height) },
-            halfModeMaxBitsPerPixel: 0.4)
+            halfModeRule: .maxBitsPerPixel(0.4))
         let file = try pipeline.encode(original, profile: learned, settings: JPEGSettings(quality: 75))
         #expect(throws: ComRecError.unknownProfile(name: "not-built", available: Profile.names)) { try pipeline.decode(file) }
         #expect(try pipeline.inspect(file).modelStatus == .unknownProfile)

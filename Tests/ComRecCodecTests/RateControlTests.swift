@@ -1,7 +1,7 @@
 // ComRecPipeline.file (a ComRec file from a stored image made once), rate control (`--bpp`) and
 // the mode choice of `--mode auto` (ModeChoice.swift).
 import ComRecModels
-import ComRecCodec
+@testable import ComRecCodec
 import ComRecEval
 import ComRecIO
 import ComRecTestModels
@@ -83,12 +83,13 @@ import Testing
     @Test func autoModeFollowsTheProfilesCrossoverRate() throws {
         // Bicubic with a crossover this small image can reach on both sides (its JPEG headers
         // alone are about 0.5 bits per pixel).
-        let profile = Self.bicubic(crossover: 1.2)
+        let crossover = 1.2
+        let profile = Self.bicubic(crossover: crossover)
         let encoder = ModeChoosingEncoder(jpeg: LibJPEG(), profile: profile, settings: JPEGSettings(quality: 75))
         let pixels = Double(image.width * image.height)
         for bpp in [0.8, 1.1, 1.3, 3.0] {
             let made = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: .auto)
-            #expect(made.mode == (bpp <= profile.halfModeMaxBitsPerPixel ? .half : .full), "--bpp \(bpp)")
+            #expect(made.mode == (bpp <= crossover ? .half : .full), "--bpp \(bpp)")
         }
         var sawHalf = false, sawFull = false
         for q in [1, 3, 10, 30, 75] {
@@ -96,7 +97,7 @@ import Testing
             let budget = Double(plain.file.count * 8) / pixels
             let made = try encoder.encode(image, target: .quality(q), mode: .auto)
             #expect(made.file.count <= plain.file.count, "quality \(q): never above the plain JPEG's size")
-            if budget <= profile.halfModeMaxBitsPerPixel {
+            if budget <= crossover {
                 #expect(made.mode == .half, "quality \(q), budget \(budget)")
                 sawHalf = true
             } else {
@@ -105,6 +106,74 @@ import Testing
             }
         }
         #expect(sawHalf && sawFull, "the qualities cover both sides of the crossover")
+    }
+
+    /// Effort 1 with a quality rule: full mode whenever the full-mode JPEG that sets the budget is
+    /// above the rule's quality; at or below it, half mode exactly when the trial on the sample
+    /// (here the whole image: it is smaller than two sample tiles) measures half mode better at
+    /// the same size. For a quality target and for rate control alike.
+    @Test func autoModeFollowsTheProfilesQualityRuleAndTheSample() throws {
+        let b = Profile.bicubic
+        let maxQuality = 30
+        let profile = Profile(name: b.name, modelHash: b.modelHash, summary: b.summary, makeCompact: b.makeCompact,
+                              reconstruct: b.reconstruct, halfModeRule: .maxQuality(maxQuality))
+        let encoder = ModeChoosingEncoder(jpeg: LibJPEG(), profile: profile, settings: JPEGSettings(quality: 75))
+        // What the trial on the whole image decides at `quality`.
+        func halfWins(quality: Int) throws -> Bool {
+            let full = try encoder.encode(image, target: .quality(quality), mode: .full).file
+            let compact = profile.makeCompact(image)
+            guard let half = try largestFileNotAbove(maxBytes: full.count, encode: { (q: Int) throws(ComRecError) in
+                var settings = encoder.settings
+                settings.quality = q
+                return try encoder.pipeline.file(storing: compact, width: image.width, height: image.height, profile: profile,
+                                                 mode: .half, settings: settings)
+            }) else { return false }
+            return Metrics.meanSquaredError(image, try encoder.pipeline.decode(half.file))
+                < Metrics.meanSquaredError(image, try encoder.pipeline.decode(full))
+        }
+        var verdicts: Set<Bool> = []
+        for q in [2, 10, maxQuality, maxQuality + 1, 75] {
+            let full = try encoder.encode(image, target: .quality(q), mode: .full)
+            let made = try encoder.encode(image, target: .quality(q), mode: .auto)
+            let wins = q <= maxQuality ? try halfWins(quality: q) : false
+            if q <= maxQuality { verdicts.insert(wins) }
+            #expect(made.mode == (wins ? .half : .full), "quality \(q): \(made.reason)")
+            #expect(made.file.count <= full.file.count, "quality \(q): never above the full-mode file's size")
+            #expect(made.reason.contains("quality \(maxQuality) rule"), "\(made.reason)")
+            #expect(made.reason.contains("sample measured") == (q <= maxQuality), "\(made.reason)")
+        }
+        #expect(verdicts == [true, false], "the sample decides both ways at or below the rule's quality")
+        for bpp in [1.5, 2.0, 3.0, 4.0] {
+            let full = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: .full)
+            let made = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: .auto)
+            let wins = full.quality <= maxQuality ? try halfWins(quality: full.quality) : false
+            #expect(made.mode == (wins ? .half : .full), "--bpp \(bpp): \(made.reason)")
+            #expect(Double(made.file.count * 8) <= bpp * Double(image.width * image.height), "--bpp \(bpp)")
+        }
+    }
+
+    /// The trial sample: four tiles from the middles of the image's quarters, at even offsets.
+    @Test func theTrialSampleTakesATileFromTheMiddleOfEachQuarter() {
+        let width = 301, height = 270, t = 128
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        for y in 0..<height { for x in 0..<width { pixels[(y * width + x) * 3] = UInt8(x & 0xFF); pixels[(y * width + x) * 3 + 1] = UInt8(y & 0xFF) } }
+        let image = RGB8Image(width: width, height: height, pixels: pixels)
+        let sample = TrialSample.of(image)
+        #expect(sample.width == 2 * t && sample.height == 2 * t)
+        for (tx, ty) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let x0 = (tx * (width / 2) + (width / 2 - t) / 2) & ~1, y0 = (ty * (height / 2) + (height / 2 - t) / 2) & ~1
+            #expect(x0 % 2 == 0 && y0 % 2 == 0 && x0 + t <= width && y0 + t <= height)
+            for (dx, dy) in [(0, 0), (t - 1, t - 1), (5, 77)] {
+                let p = sample[tx * t + dx, ty * t + dy]
+                #expect(Int(p.0) == (x0 + dx) & 0xFF && Int(p.1) == (y0 + dy) & 0xFF, "tile \(tx),\(ty) at \(dx),\(dy)")
+            }
+        }
+        let small = RGB8Image(width: 2 * t - 1, height: 100)
+        #expect(TrialSample.of(small) == small, "an image under two tiles either way is its own sample")
+        let narrow = TrialSample.of(image.croppedForTest(width: 2 * t - 1))
+        #expect(narrow.width == 2 * t - 1 && narrow.height == 2 * t, "a narrow image gives its middle, two tiles high")
+        let top = (height - 2 * t) / 2 & ~1
+        #expect(Int(narrow[3, 0].1) == top && Int(narrow[3, 0].0) == 3 && Int(narrow[7, 2 * t - 1].1) == (top + 2 * t - 1) & 0xFF)
     }
 
     /// Effort 2: both modes at the same budget, decoded; the file with the better PSNR is kept.
@@ -132,7 +201,7 @@ import Testing
         }
         let profile = Profile(name: b.name, modelHash: b.modelHash, summary: "bicubic, inverting enhancer",
                               makeCompact: b.makeCompact, reconstruct: b.reconstruct, full: inverting,
-                              halfModeMaxBitsPerPixel: 0.36)
+                              halfModeRule: .maxBitsPerPixel(0.36))
         let encoder = ModeChoosingEncoder(jpeg: LibJPEG(), profile: profile, settings: JPEGSettings(quality: 75))
         let made = try encoder.encode(image, target: .quality(90), mode: .auto, effort: 2)
         #expect(made.mode == .full, "\(made.reason)")
@@ -167,8 +236,15 @@ import Testing
     static func bicubic(crossover: Double) -> Profile {
         let b = Profile.bicubic
         return Profile(name: b.name, modelHash: b.modelHash, summary: b.summary, makeCompact: b.makeCompact,
-                       reconstruct: b.reconstruct, halfModeMaxBitsPerPixel: crossover)
+                       reconstruct: b.reconstruct, halfModeRule: .maxBitsPerPixel(crossover))
     }
 
     func readFile(_ path: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: path) ?? Data()) }
+}
+
+extension RGB8Image {
+    /// The left `width` columns.
+    func croppedForTest(width: Int) -> RGB8Image {
+        TrialSample.crop(self, x0: 0, y0: 0, width: width, height: height)
+    }
 }

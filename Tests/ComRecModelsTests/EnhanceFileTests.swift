@@ -8,7 +8,7 @@ import Testing
 @Suite struct EnhanceFileTests {
     let image = RGB8Image(width: 37, height: 22, pixels: goldenSyntheticImage(width: 37, height: 22, seed: 4))
     let fast = Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, enhancerMaxQuality: 60,
-                               halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner)
+                               halfModeRule: .maxBitsPerPixel(0.5), runner: hostedRunner)
 
     /// A new directory; the caller removes it (`removeDirectory`) when its test ends.
     func temporaryDirectory() throws -> String {
@@ -31,7 +31,7 @@ import Testing
         let forRounded = FullResolutionModel.learned(model: TestPaperFullModel.model, runner: hostedRunner)
         let profile = Profile(
             name: fast.name, modelHash: fast.modelHash, summary: fast.summary, makeCompact: fast.makeCompact,
-            reconstruct: fast.reconstruct, full: fast.full, rounded: forRounded, halfModeMaxBitsPerPixel: 0.5,
+            reconstruct: fast.reconstruct, full: fast.full, rounded: forRounded, halfModeRule: .maxBitsPerPixel(0.5),
             networks: fast.networks)
         let jpeg = try LibJPEG().encode(image, settings: JPEGSettings(quality: 30), segments: [])
         let input = try write(jpeg, dir + "/plain.jpg"), output = dir + "/plain.png"

@@ -9,8 +9,8 @@ import Testing
 
 @Suite struct LearnedProfileCodecTests {
     let testProfiles = [
-        Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner),
-        Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner),
+        Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeRule: .maxBitsPerPixel(0.5), runner: hostedRunner),
+        Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeRule: .maxBitsPerPixel(0.5), runner: hostedRunner),
     ]
 
     func image(_ width: Int, _ height: Int, seed: Int) -> RGB8Image {
@@ -60,7 +60,7 @@ import Testing
         }
         // A build whose profile has no enhancer refuses the file, naming the enhancer.
         let file = try pipeline.encode(original, profile: testProfiles[1], settings: JPEGSettings(quality: 40), mode: .full)
-        let withoutEnhancer = Profile.learned(TestFastModel.self, halfModeMaxBitsPerPixel: 0.5, runner: hostedRunner)
+        let withoutEnhancer = Profile.learned(TestFastModel.self, halfModeRule: .maxBitsPerPixel(0.5), runner: hostedRunner)
         if let error = #expect(throws: (any Error).self, performing: {
             try ComRecPipeline(jpeg: LibJPEG(), profiles: [withoutEnhancer]).decode(file)
         }) {
@@ -78,7 +78,7 @@ import Testing
         let half = testProfiles[1]
         let profile = Profile(
             name: half.name, modelHash: half.modelHash, summary: half.summary, makeCompact: half.makeCompact,
-            reconstruct: half.reconstruct, full: forTrellis, rounded: forRounded, halfModeMaxBitsPerPixel: 0.5,
+            reconstruct: half.reconstruct, full: forTrellis, rounded: forRounded, halfModeRule: .maxBitsPerPixel(0.5),
             networks: half.networks)
         let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: [profile])
         let original = image(45, 31, seed: 9)
@@ -95,7 +95,7 @@ import Testing
             // A build with only the other enhancer refuses the file as made with other weights.
             let other = Profile(
                 name: half.name, modelHash: half.modelHash, summary: half.summary, makeCompact: half.makeCompact,
-                reconstruct: half.reconstruct, full: trellis ? forRounded : forTrellis, halfModeMaxBitsPerPixel: 0.5,
+                reconstruct: half.reconstruct, full: trellis ? forRounded : forTrellis, halfModeRule: .maxBitsPerPixel(0.5),
                 networks: half.networks)
             #expect(try ComRecPipeline(jpeg: LibJPEG(), profiles: [other]).inspect(file).modelStatus != .available)
         }
@@ -109,7 +109,7 @@ import Testing
         let impostor = Profile(
             name: "test-fast", modelHash: testProfiles[0].modelHash, summary: "other weights",
             makeCompact: testProfiles[0].makeCompact, reconstruct: testProfiles[0].reconstruct,
-            halfModeMaxBitsPerPixel: 0.5)
+            halfModeRule: .maxBitsPerPixel(0.5))
         if let error = #expect(throws: (any Error).self, performing: {
             try ComRecPipeline(jpeg: LibJPEG(), profiles: [impostor]).decode(file)
         }) {

@@ -18,8 +18,8 @@ func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.
 /// then every registered learned profile (all but `bicubic`).
 func learnedProfiles(runner: NetworkRunner) -> [Profile] {
     [
-        Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: runner),
-        Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeMaxBitsPerPixel: 0.5, runner: runner),
+        Profile.learned(TestPaperModel.self, enhancer: TestPaperFullModel.self, halfModeRule: .maxBitsPerPixel(0.5), runner: runner),
+        Profile.learned(TestFastModel.self, enhancer: TestFastFullModel.self, halfModeRule: .maxBitsPerPixel(0.5), runner: runner),
     ]
         + Profile.registered(runner: runner).filter { $0.name != "bicubic" }
 }
