@@ -94,7 +94,7 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
     if bpp == 0 {
         // A half-mode encode streams through the profile's ComCNN; bicubic has none.
         // Full mode with trellis chooses coefficients from the whole image's statistics.
-        if (request == .full && settings.trellis == nil) || (request == .half && profile.networks != nil) {
+        if (request == .full && settings.trellis == nil) || (request == .half && profile.compactNetworks(tables: settings.tables) != nil) {
             streamed = request == .half ? .half : .full
         }
     }
@@ -134,7 +134,9 @@ private func arenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int 
 }
 
 private func networkArenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
-    guard choice.streamed == .half, let networks = choice.profile.networks else { return width * 3 + 64 }
+    guard choice.streamed == .half, let networks = choice.profile.compactNetworks(tables: choice.settings.tables) else {
+        return width * 3 + 64
+    }
     return StreamedRun(model: networks.model(), job: .compact, width: width, height: height, runner: networks.runner).arenaBytes
 }
 
@@ -277,7 +279,7 @@ private func encode(
                 if !store(row) { return Status.encode.rawValue }
             }
         case .half:
-            let networks = profile.networks!
+            let networks = profile.compactNetworks(tables: choice.settings.tables)!
             let run = StreamedRun(model: networks.model(), job: .compact, width: w, height: h, runner: networks.runner)
             var next = 0
             var encoderFailed = false
@@ -331,7 +333,7 @@ private func encodeTrellisedCompact(
     }
     var compact = RGB8Image(width: size.width, height: size.height)
     var stoppedAt: Int? = nil
-    let networks = choice.profile.networks!
+    let networks = choice.profile.compactNetworks(tables: choice.settings.tables)!
     let run = StreamedRun(model: networks.model(), job: .compact, width: w, height: h, runner: networks.runner)
     var next = 0
     do throws(StreamedRunError) {

@@ -96,14 +96,15 @@ extension Profile {
 }
 
 extension HalfResolutionModel {
-    /// The RecCNN of generated model `Model` (its ComCNN unused: the profile's own makes the
-    /// compact images), for profile `profile`; `Model`'s profile is `<profile>-rounded`.
+    /// The pair of generated model `Model` (its ComCNN makes the compact images of the files it
+    /// rebuilds), for profile `profile`; `Model`'s profile is `<profile>-rounded`.
     public static func learned<Model: GeneratedModel>(_: Model.Type, profile: String, runner: NetworkRunner) -> HalfResolutionModel {
         let source = Model.source
         precondition(source.rec.role != .enhancer, "\(source.profile): not a half-mode model")
         precondition(source.profile.hasPrefix(profile + "-"), "half-mode model of profile \(source.profile) registered for \(profile)")
         return HalfResolutionModel(
             modelHash: ModelHash(value: source.modelHash), networks: LearnedNetworks(model: { Model.model }, runner: runner),
+            makeCompact: { image in learnedCompact(Model.model, image, runner) },
             reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context, runner) })
     }
 }

@@ -110,7 +110,7 @@ private struct Candidates<JPEG: JPEGCoder> {
 
     mutating func stored(_ mode: CodecMode) -> RGB8Image {
         if mode == .full { return image }
-        if compact == nil { compact = encoder.profile.makeCompact(image) }
+        if compact == nil { compact = encoder.profile.makeCompact(image, tables: encoder.settings.tables) }
         return compact!
     }
 

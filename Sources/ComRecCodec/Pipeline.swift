@@ -58,7 +58,7 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         let stored: RGB8Image
         switch mode {
         case .half:
-            stored = profile.makeCompact(image)
+            stored = profile.makeCompact(image, tables: settings.tables)
             let expected = compactSize(width: image.width, height: image.height)
             precondition(stored.width == expected.width && stored.height == expected.height,
                          "profile \(profile.name) made a compact image of the wrong size")

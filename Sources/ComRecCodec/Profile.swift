@@ -100,21 +100,25 @@ extension ComRecSegment {
     public var isPlainJPEG: Bool { mode == .full && modelHash == FullResolutionModel.plainJPEG.modelHash }
 }
 
-/// A RecCNN that rebuilds the original from a decoded compact image (half mode), beside the
-/// profile's own: for half-mode files whose compact JPEG is of another kind than the profile's
-/// files are today (`Profile.roundedHalf`).
+/// A half-mode pair (ComCNN and RecCNN) beside the profile's own: for half-mode files whose
+/// compact JPEG is of another kind than the profile's files are today (`Profile.roundedHalf`).
 public struct HalfResolutionModel: Sendable {
     /// Identity of the weights (ComCNN's and this RecCNN's), written into half-mode files.
     public let modelHash: ModelHash
+    /// Original RGB8 -> compact RGB8 with this pair's ComCNN; nil: the profile's own makes them
+    /// (a RecCNN fine-tuned on the profile's compact images).
+    public let makeCompact: (@Sendable (RGB8Image) -> RGB8Image)?
     /// Decoded compact RGB8 -> RGB8 of exactly `context.width` x `context.height`.
     public let reconstruct: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
-    /// The networks, for streamed decoding.
+    /// The networks, for streamed encoding (with `makeCompact`) and decoding.
     public let networks: LearnedNetworks?
 
     public init(modelHash: ModelHash, networks: LearnedNetworks? = nil,
+                makeCompact: (@Sendable (RGB8Image) -> RGB8Image)? = nil,
                 reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image) {
         self.modelHash = modelHash
         self.networks = networks
+        self.makeCompact = makeCompact
         self.reconstruct = reconstruct
     }
 }
@@ -240,6 +244,19 @@ public struct Profile: Sendable {
     public func halfModel(tables: JPEGTables) -> HalfResolutionModel {
         if tables == .standard, let roundedHalf { return roundedHalf }
         return ownHalf
+    }
+
+    /// The compact image of a half-mode file with `tables`: made by the ComCNN of the pair that
+    /// will rebuild it (`halfModel(tables:)`), so a pair's two networks always meet.
+    public func makeCompact(_ image: RGB8Image, tables: JPEGTables) -> RGB8Image {
+        (halfModel(tables: tables).makeCompact ?? makeCompact)(image)
+    }
+
+    /// The networks whose ComCNN makes the compact image of a half-mode file with `tables`
+    /// (streamed encoding), as `makeCompact(_:tables:)`.
+    public func compactNetworks(tables: JPEGTables) -> LearnedNetworks? {
+        let half = halfModel(tables: tables)
+        return half.makeCompact != nil ? half.networks : networks
     }
 
     /// Whether the compact JPEG of a half-mode file with `tables` is trellis-quantised when trellis

@@ -56,6 +56,29 @@ import Testing
         #expect(profile.halfModels.map { $0.name } == ["bicubic", "bicubic-rounded"])
     }
 
+    /// A pair with its own ComCNN makes the compact images of the files it rebuilds: here one that
+    /// darkens them, which the FakeJPEG round trip keeps and the rebuild shows.
+    @Test func aPairWithItsOwnComCNNMakesTheCompactImagesOfItsFiles() throws {
+        let darkening = HalfResolutionModel(
+            modelHash: ModelHash(value: 78),
+            makeCompact: { image in
+                let compact = bicubicDownsample2x(image)
+                return RGB8Image(width: compact.width, height: compact.height, pixels: compact.pixels.map { $0 / 2 })
+            },
+            reconstruct: Self.upsampled)
+        let profile = Self.profile(rounded: darkening)
+        let darkened = bicubicDownsample2x(original).pixels.map { $0 / 2 }
+        #expect(profile.makeCompact(original, tables: .standard).pixels == darkened)
+        #expect(profile.makeCompact(original, tables: .comrec) == bicubicDownsample2x(original), "the profile's own")
+        let pipeline = ComRecPipeline(jpeg: FakeJPEG(), profiles: [profile])
+        let file = try encode(profile, tables: .standard, log: SettingsLog())
+        #expect(try pipeline.inspect(file).segment.modelHash == ModelHash(value: 78))
+        let compact = RGB8Image(width: 11, height: 7, pixels: darkened)
+        #expect(try pipeline.decode(file) == bicubicUpsample2x(compact, width: 21, height: 14))
+        #expect(profile.compactNetworks(tables: .standard) == nil && profile.compactNetworks(tables: .comrec) == nil,
+                "no networks in this profile: nothing to stream")
+    }
+
     @Test func aBuildWithoutTheRoundedRecCNNRefusesItsFilesAndTrellisesEverything() throws {
         let file = try encode(Self.profile(rounded: Self.roundedInverting), tables: .standard, log: SettingsLog())
         let without = Self.profile(rounded: nil)
