@@ -166,7 +166,7 @@ typedef struct comrec_encode_options {
     int progressive;     /**< 1: a progressive JPEG; default 0 */
     double max_bits_per_pixel; /**< > 0: the largest file of at most this many bits per pixel
                                     (`comrec encode --bpp`), `quality` ignored; default 0 */
-    int effort;          /**< AUTO mode: 1 by the profile's crossover rate, 2 by encoding and
+    int effort;          /**< AUTO mode: 1 by the profile's rule (docs/modes.md), 2 by encoding and
                               decoding both modes (`--effort`); default 1 */
     /* Metadata written into the file as `comrec encode` writes an input's (docs/format.md,
      * "Metadata"); each NULL (the default) for none, else valid for the call. */

@@ -200,7 +200,7 @@ private struct Candidates<JPEG: JPEGCoder> {
     /// The outcome of trying both modes on a sample of the image (`sampleTrial`).
     struct SampleTrial {
         var halfWins: Bool
-        /// ", where a W x H sample measured half mode A dB against full mode's B dB", for the reason.
+        /// ", and a W x H sample measured half mode A dB against full mode's B dB", for the reason.
         var report: String
     }
 
