@@ -4,8 +4,10 @@
 // The module graph, lowest first; a module imports only modules listed before it
 // (docs/architecture.md says what lives where). [E]: Embedded-safe, built for boards too.
 //
+//   CComRecMemory [E]       large buffers from the C library, failure as a null pointer (C)
 //   ComRecKernels [E]       int8 operators, scalar references, portable and NEON kernels, the tiled
-//                           plan, and NetworkRunner (the one way a network runs; `.serial`)
+//                           plan, NetworkRunner (the one way a network runs; `.serial`) and
+//                           LargeBuffer (allocation that fails as an error)         [C memory]
 //   ComRecKernelsAVX2 [E],  x86 kernels, each compiled with its own target features (the AVX2 ones
 //   ComRecKernelsAVX512     also go into the host C library of scripts/boards.sh, x86_64-avx2)
 //   ComRecRuntime           thread pool, kernel dispatch (cpuid, COMREC_ISA), NetworkRunner.threaded
@@ -16,7 +18,7 @@
 //   ComRecCompiler          weights folder -> Swift source (never the generated code) [Models, Kernels]
 //   ComRecCodec [E]         profiles (runner injected), pipeline, segment   [Networks, Models, Kernels]
 //   ComRecCodec also holds mode choice and rate control (generic over the JPEG coder) and metrics.
-//   ComRecJPEG [E]          the JPEG coder over libjpeg, whole images and rows          [Codec, C shim]
+//   ComRecJPEG [E]          the JPEG coder over libjpeg, whole images and rows [Codec, Kernels, C shim]
 //   ComRecC [E]             the C API (include/comrec.h) for boards and hosts     [JPEG, Codec, C pool]
 //   ComRecIO                files, PNG/JPEG/PNM, atomic output, hosted profiles
 //                                                  [Codec, Kernels, Runtime, C shims, system libraries]
@@ -42,8 +44,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // Large buffers' memory: posix_memalign and free behind a null check, since Swift's own
+        // allocation stops the process when the system refuses (docs/security.md).
+        .target(name: "CComRecMemory"),
         // Embedded-safe: no Foundation, no existentials, raw pointers and SIMD only.
-        .target(name: "ComRecKernels", swiftSettings: optimisedInDebug),
+        .target(name: "ComRecKernels", dependencies: ["CComRecMemory"], swiftSettings: optimisedInDebug),
 
         // Profiles, the encode/decode pipeline on in-memory RGB8 buffers, the ComRec APPn segment,
         // mode choice, rate control and metrics. No Foundation and no image libraries: JPEG coding
@@ -67,7 +72,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg"), .linkedLibrary("z")]),
 
         // The JPEG coder over libjpeg (CComRecImage's wrappers), whole images and rows. Embedded-safe.
-        .target(name: "ComRecJPEG", dependencies: ["ComRecCodec", "CComRecImage"]),
+        .target(name: "ComRecJPEG", dependencies: ["ComRecCodec", "ComRecKernels", "CComRecImage"]),
 
         // The C API of include/comrec.h (docs/embedding.md), Embedded-safe: scripts/boards.sh builds
         // it into static libraries for boards and the host; here it is compiled and tested.

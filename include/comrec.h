@@ -43,8 +43,10 @@ typedef enum comrec_status {
     COMREC_ERROR_UNSUPPORTED = 4,
     /** The file was made with other weights than this build's for its profile. */
     COMREC_ERROR_MODEL_MISMATCH = 5,
-    /** More pixels than the context's limit (or than JPEG allows), or an auto-mode or size-target
-     *  encode whose whole image needs more memory than the system grants. */
+    /** More pixels than the context's limit (or than JPEG allows), an auto-mode or size-target
+     *  encode whose whole image needs more memory than the system grants, or memory of the
+     *  image's size that the system refused during the call (comrec_context_message names the
+     *  bytes). */
     COMREC_ERROR_TOO_LARGE = 6,
     /** The arena is smaller than the matching *_arena_bytes function says. */
     COMREC_ERROR_ARENA_TOO_SMALL = 7,

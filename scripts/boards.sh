@@ -57,6 +57,7 @@ fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 # Module maps for the C headers the Swift modules import.
 cat > "$work/module.modulemap" <<EOF
 module CComRecImage { header "$root/Sources/CComRecImage/include/comrec_image.h" export * }
+module CComRecMemory { header "$root/Sources/CComRecMemory/include/CComRecMemory.h" export * }
 module CComRecPool { header "$root/Sources/CComRecPool/include/CComRecPool.h" export * }
 module CComRecAPI { header "$root/include/comrec.h" export * }
 EOF
@@ -135,6 +136,7 @@ build() {
     "${c[@]}" -D CRC_JPEG_MEMORY_HOOKS -I "$dir/jpeg-include" -I Sources/CComRecImage/include \
         -c Sources/CComRecImage/jpeg.c -o "$dir/objects/jpeg.o"
     "${c[@]}" -I Sources/CComRecImage/include -c Sources/CComRecImage/memory.c -o "$dir/objects/memory.o"
+    "${c[@]}" -I Sources/CComRecMemory/include -c Sources/CComRecMemory/allocation.c -o "$dir/objects/allocation.o"
     "${c[@]}" -I Sources/CComRecPool/include -c Sources/CComRecPool/pool.c -o "$dir/objects/pool.o"
     "${c[@]}" -I Sources/CComRecPool/include -c Sources/CComRecPool/call_heap.c -o "$dir/objects/call_heap.o"
     # The Embedded stdlib's Unicode tables (String comparisons need them) go into the library.

@@ -10,12 +10,12 @@ import sys
 
 # Lowest first, as in Package.swift's header. C targets sit where their users need them.
 LAYERS = [
-    "ComRecKernels", "ComRecKernelsAVX2", "ComRecKernelsAVX512", "CComRecCPU", "ComRecRuntime", "ComRecBench",
+    "CComRecMemory", "ComRecKernels", "ComRecKernelsAVX2", "ComRecKernelsAVX512", "CComRecCPU", "ComRecRuntime", "ComRecBench",
     "ComRecModels", "ComRecNetworks", "ComRecCompiler", "ComRecCodec",
     "CLibPNG", "CLibJPEG", "CComRecImage", "ComRecJPEG", "CComRecPool", "CComRecAPI", "ComRecC", "CComRecSignals", "ComRecIO", "ComRecEval",
     "comrec", "comrec-compile", "comrec-models-bench",
 ]
-EMBEDDED = {"ComRecKernels", "ComRecKernelsAVX2", "ComRecModels", "ComRecNetworks", "ComRecCodec", "ComRecJPEG", "CComRecImage", "CComRecPool", "CComRecAPI", "ComRecC"}
+EMBEDDED = {"CComRecMemory", "ComRecKernels", "ComRecKernelsAVX2", "ComRecModels", "ComRecNetworks", "ComRecCodec", "ComRecJPEG", "CComRecImage", "CComRecPool", "CComRecAPI", "ComRecC"}
 # Imports that are not project modules: the toolchain's and the C library's.
 SYSTEM = {"Foundation", "FoundationXML", "Glibc", "Musl", "Darwin", "ArgumentParser", "_Builtin_intrinsics", "Dispatch", "Synchronization"}
 # The C library, used by an Embedded-safe module only under `#if canImport(...)` for hosted builds.

@@ -35,14 +35,15 @@ for variant in cortex-a53 cortex-a76; do
     dir="$work/$variant"
     mkdir -p "$dir"
     flags=(-enable-experimental-feature Embedded -target aarch64-none-none-elf -target-cpu "$variant"
-        -O -wmo -parse-as-library "${defines[@]}")
+        -O -wmo -parse-as-library "${defines[@]}" -I Sources/CComRecMemory/include)
     start=$SECONDS
     swiftc "${flags[@]}" -module-name ComRecKernels -emit-module -emit-module-path "$dir/ComRecKernels.swiftmodule" \
         -c "${kernel_sources[@]}" -o "$dir/kernels.o"
     swiftc "${flags[@]}" -module-name EmbeddedKernelDriver -I "$dir" -c \
         Tests/ComRecKernelsTests/Shared/KernelCases.swift Tests/EmbeddedKernelDriver/main.swift -o "$dir/driver.o"
     # Dynamic link: -static fails on a copy relocation against a protected stdlib symbol.
-    aarch64-linux-gnu-gcc "$dir/kernels.o" "$dir/driver.o" -lm -o "$dir/driver"
+    aarch64-linux-gnu-gcc -O2 -I Sources/CComRecMemory/include -c Sources/CComRecMemory/allocation.c -o "$dir/allocation.o"
+    aarch64-linux-gnu-gcc "$dir/kernels.o" "$dir/driver.o" "$dir/allocation.o" -lm -o "$dir/driver"
     if [ "$variant" = cortex-a76 ]; then
         sdots=$(aarch64-linux-gnu-objdump -d "$dir/kernels.o" | grep -c 'sdot' || true)
         echo "$variant: $sdots sdot instructions in the kernels"

@@ -55,7 +55,7 @@ for module in ComRecIO ComRecC; do
         -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address
 done
 debug=$scratch/debug
-modules=(ComRecKernels ComRecKernelsAVX2 ComRecKernelsAVX512 CComRecCPU ComRecRuntime ComRecModels ComRecNetworks
+modules=(CComRecMemory ComRecKernels ComRecKernelsAVX2 ComRecKernelsAVX512 CComRecCPU ComRecRuntime ComRecModels ComRecNetworks
          ComRecCodec CComRecImage ComRecJPEG CComRecSignals ComRecIO CComRecPool ComRecC)
 # Each module's objects from its current sources (never a stale object of a removed file).
 objects=()
@@ -77,7 +77,8 @@ for module in ComRecKernels ComRecCodec ComRecJPEG ComRecIO ComRecC CComRecImage
         echo "fuzz.sh: $module is not built with both libFuzzer coverage and ASan" >&2; exit 1; }
 done
 maps=()
-for map in "$debug"/*.build/module.modulemap Sources/CSystem/*/module.modulemap include/module.modulemap; do
+for map in "$debug"/*.build/module.modulemap Sources/CSystem/*/module.modulemap Sources/CComRecMemory/include/module.modulemap \
+    include/module.modulemap; do
     maps+=(-Xcc "-fmodule-map-file=$root/${map#"$root/"}")
 done
 mkdir -p "$work/bin"

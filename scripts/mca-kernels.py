@@ -67,7 +67,7 @@ def compile_kernels(cpu, dot, out):
     sources = sorted(str(p) for p in (ROOT / "Sources/ComRecKernels").rglob("*.swift"))
     cmd = ["swiftc", "-swift-version", "6", "-enable-experimental-feature", "Embedded",
            "-target", "aarch64-none-none-elf", "-target-cpu", cpu, "-O", "-wmo", "-parse-as-library",
-           "-module-name", "ComRecKernels", "-S", *sources, "-o", out] + (["-D", "COMREC_NEON_DOT"] if dot else [])
+           "-module-name", "ComRecKernels", "-I", str(ROOT / "Sources/CComRecMemory/include"), "-S", *sources, "-o", out] + (["-D", "COMREC_NEON_DOT"] if dot else [])
     subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
 
 

@@ -61,7 +61,7 @@ for variant in cortex-a53 cortex-a76; do
     dir="$work/$variant"
     mkdir -p "$dir"
     flags=(-swift-version 6 -enable-experimental-feature Embedded -target aarch64-none-none-elf -target-cpu "$variant"
-        -O -wmo -parse-as-library "${defines[@]}" -I "$dir")
+        -O -wmo -parse-as-library "${defines[@]}" -I "$dir" -I Sources/CComRecMemory/include)
     module() {  # module NAME SOURCES...
         local name=$1
         shift
@@ -74,6 +74,7 @@ for variant in cortex-a53 cortex-a76; do
     module ComRecCodec Sources/ComRecCodec/*.swift
     module ComRecTestModels Tests/ComRecTestModels/*.swift
     swiftc "${flags[@]}" -module-name QemuModels -c scripts/qemu-models/main.swift "$work/GoldenCases.swift" -o "$dir/main.o"
+    aarch64-linux-gnu-gcc -O2 -I Sources/CComRecMemory/include -c Sources/CComRecMemory/allocation.c -o "$dir/allocation.o"
     # Dynamic link: -static fails on a copy relocation against a protected stdlib symbol.
     aarch64-linux-gnu-gcc "$dir"/*.o "$tables" -lm -o "$dir/qemu-models"
     output=$(qemu-aarch64 -cpu max -L "$qemu_root" "$dir/qemu-models")

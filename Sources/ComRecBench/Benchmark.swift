@@ -204,7 +204,7 @@ extension Benchmark {
     public static func network(
         _ shape: NetworkShape, isa: KernelISA, pool: ThreadPool, width: Int = 768, height: Int = 512,
         tileHeight: Int = 0, repetitions: Int = 3, algorithms: ConvAlgorithmPolicy = .measured
-    ) -> ConvTiming {
+    ) throws(AllocationFailure) -> ConvTiming {
         let layers = shape.layers
         // Input size: the compact image for `fast` RecCNN, the full image otherwise.
         let inWidth = shape.readsCompact ? (width + 1) / 2 : width
@@ -248,8 +248,8 @@ extension Benchmark {
         var times: [Double] = []
         for _ in 0..<max(1, repetitions) {
             let t0 = monotonicSeconds()
-            runner.run(layers: packed, input: input, inputWidth: inWidth, inputHeight: inHeight,
-                       base: base, output: output, outputWidth: outWidth, outputHeight: outHeight)
+            try runner.run(layers: packed, input: input, inputWidth: inWidth, inputHeight: inHeight,
+                           base: base, output: output, outputWidth: outWidth, outputHeight: outHeight)
             times.append(monotonicSeconds() - t0)
         }
         times.sort()

@@ -331,7 +331,12 @@ private func encodeTrellisedCompact(
         return context.fail(.tooLarge, "encoding a \(w) x \(h) image in half mode with trellis quantisation needs about "
                             + "\(working) bytes of memory, which the system refuses now")
     }
-    var compact = RGB8Image(width: size.width, height: size.height)
+    var compact: RGB8Image
+    do throws(ComRecError) {
+        compact = try RGB8Image(width: size.width, height: size.height)
+    } catch {
+        return context.fail(error)
+    }
     var stoppedAt: Int? = nil
     let networks = choice.profile.compactNetworks(tables: choice.settings.tables)!
     let run = StreamedRun(model: networks.model(), job: .compact, width: w, height: h, runner: networks.runner)
@@ -399,7 +404,12 @@ private func encodeWholeImage(
         return context.fail(.tooLarge, "encoding a \(w) x \(h) image as a whole (auto mode, a size target or trellis quantisation) needs about "
                             + "\(overflow ? "too many" : "\(working)") bytes of memory, which the system refuses now")
     }
-    var image = RGB8Image(width: w, height: h)
+    var image: RGB8Image
+    do throws(ComRecError) {
+        image = try RGB8Image(width: w, height: h)
+    } catch {
+        return context.fail(error)
+    }
     var stoppedAt: Int? = nil
     image.pixels.withUnsafeMutableBufferPointer { pixels in
         for y in 0..<h where read(readUser, UInt32(y), pixels.baseAddress! + y * w * 3, UInt32(w)) != 0 {

@@ -39,7 +39,7 @@ enum Status: Int32 {
         case .duplicateSegment, .malformedSegment, .storedSizeMismatch, .jpeg, .emptyImage: self = .corrupt
         case .unsupportedVersion, .unsupportedMode, .unsupportedExtension, .unknownProfile: self = .unsupported
         case .modelMismatch: self = .modelMismatch
-        case .tooLarge: self = .tooLarge
+        case .tooLarge, .outOfMemory: self = .tooLarge
         case .invalidArgument, .sizeTargetUnreachable: self = .argument
         case .jpegEncoder: self = .encode
         }

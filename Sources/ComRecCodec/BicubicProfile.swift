@@ -19,8 +19,8 @@ extension Profile {
         modelHash: ModelHash(hashing: Array(bicubicDescription.utf8)),
         summary: "bicubic /2 downscale, JPEG, bicubic x2 upscale (no network; the control)",
         makeCompact: bicubicDownsample2x,
-        reconstruct: { compact, context in
-            bicubicUpsample2x(compact, width: context.width, height: context.height)
+        reconstruct: { compact, context throws(ComRecError) in
+            try bicubicUpsample2x(compact, width: context.width, height: context.height)
         },
         // Where bicubic half mode meets plain JPEG: 0.37 bpp on CBSD68, 0.35 on CSet14 (docs/results.md).
         halfModeRule: .maxBitsPerPixel(0.36)
@@ -28,25 +28,27 @@ extension Profile {
 }
 
 /// Antialiased bicubic /2: W x H -> ceil(W/2) x ceil(H/2).
-public func bicubicDownsample2x(_ image: RGB8Image) -> RGB8Image {
+public func bicubicDownsample2x(_ image: RGB8Image) throws(ComRecError) -> RGB8Image {
     precondition(image.width > 0 && image.height > 0)
     let size = compactSize(width: image.width, height: image.height)
-    var out = RGB8Image(width: size.width, height: size.height)
-    image.pixels.withUnsafeBufferPointer { src in
-        out.pixels.withUnsafeMutableBufferPointer { dst in
-            downsample2xBicubic(
+    var out = try RGB8Image(width: size.width, height: size.height)
+    try image.pixels.withUnsafeBufferPointer { src throws(ComRecError) in
+        try out.pixels.withUnsafeMutableBufferPointer { dst throws(ComRecError) in
+            try ComRecError.allocating { () throws(AllocationFailure) in
+                try downsample2xBicubic(
                 src: src.baseAddress!, srcWidth: image.width, srcHeight: image.height, channels: 3,
-                dst: dst.baseAddress!)
+                    dst: dst.baseAddress!)
+            }
         }
     }
     return out
 }
 
 /// Bicubic x2 of `image`, cropped to `width` x `height` (each at most twice the source side).
-public func bicubicUpsample2x(_ image: RGB8Image, width: Int, height: Int) -> RGB8Image {
+public func bicubicUpsample2x(_ image: RGB8Image, width: Int, height: Int) throws(ComRecError) -> RGB8Image {
     precondition(image.width > 0 && image.height > 0)
     precondition(width > 0 && width <= 2 * image.width && height > 0 && height <= 2 * image.height)
-    var out = RGB8Image(width: width, height: height)
+    var out = try RGB8Image(width: width, height: height)
     image.pixels.withUnsafeBufferPointer { src in
         out.pixels.withUnsafeMutableBufferPointer { dst in
             upsample2xBicubic(

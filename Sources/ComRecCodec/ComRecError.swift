@@ -1,3 +1,4 @@
+import ComRecKernels
 import ComRecModels
 
 /// Everything that can go wrong in the codec layer. Each case reads as one line that says what is
@@ -34,6 +35,9 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
     case jpeg(String)
     /// The JPEG encoder failed; the text is its message.
     case jpegEncoder(String)
+    /// The system refused memory for a buffer of this many bytes (an image, a plane, a network's
+    /// scratch); `Int.max` when the size itself overflows.
+    case outOfMemory(bytes: Int)
 
     public var description: String {
         switch self {
@@ -83,8 +87,24 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
             return "JPEG data is invalid or truncated (libjpeg: \(message))"
         case .jpegEncoder(let message):
             return "JPEG encoding failed (libjpeg: \(message))"
+        case .outOfMemory(let bytes):
+            let size = bytes == Int.max ? "more bytes than the address space holds" : byteCount(bytes)
+            return "out of memory: the system refused \(size) for an image buffer; free memory, raise the "
+                + "process's memory limit or use a smaller image"
         }
     }
+
+    /// The result of `allocate`, with a refused allocation as `outOfMemory`.
+    public static func allocating<Result>(
+        _ allocate: () throws(AllocationFailure) -> Result
+    ) throws(ComRecError) -> Result {
+        do { return try allocate() } catch { throw .outOfMemory(bytes: error.bytes) }
+    }
+}
+
+/// "640 MB" (rounded, decimal megabytes) from 1 MB up, else "12345 bytes"; no Foundation.
+func byteCount(_ bytes: Int) -> String {
+    bytes >= 1_000_000 ? "\((bytes + 500_000) / 1_000_000) MB" : "\(bytes) bytes"
 }
 
 /// "12.3 megapixels" (one decimal) from 0.1 megapixels up, else "12345 pixels"; no Foundation.

@@ -1,3 +1,5 @@
+import ComRecKernels
+
 /// JPEG settings for an encode.
 public struct JPEGSettings: Equatable, Sendable {
     public enum Chroma: Sendable { case subsampled420, full444 }

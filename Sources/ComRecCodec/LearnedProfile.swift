@@ -73,8 +73,8 @@ extension Profile {
             name: source.profile,
             modelHash: ModelHash(value: source.modelHash),
             summary: source.summary,
-            makeCompact: { image in learnedCompact(Model.model, image, runner) },
-            reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context, runner) },
+            makeCompact: { image throws(ComRecError) in try learnedCompact(Model.model, image, runner) },
+            reconstruct: { compact, context throws(ComRecError) in try learnedReconstruct(Model.model, compact, context, runner) },
             full: full, standardTrellis: standardTrellis, rounded: rounded, halfModeRule: halfModeRule,
             networks: LearnedNetworks(model: { Model.model }, runner: runner))
     }
@@ -87,8 +87,8 @@ extension Profile {
             name: model.profile,
             modelHash: ModelHash(value: model.modelHash),
             summary: model.summary,
-            makeCompact: { image in learnedCompact(model, image, runner) },
-            reconstruct: { compact, context in learnedReconstruct(model, compact, context, runner) },
+            makeCompact: { image throws(ComRecError) in try learnedCompact(model, image, runner) },
+            reconstruct: { compact, context throws(ComRecError) in try learnedReconstruct(model, compact, context, runner) },
             full: enhancer.map { FullResolutionModel.learned(model: $0, runner: runner) } ?? .plainJPEG,
             halfModeRule: halfModeRule,
             networks: LearnedNetworks(model: { model }, runner: runner))
@@ -104,8 +104,8 @@ extension HalfResolutionModel {
         precondition(source.profile.hasPrefix(profile + "-"), "half-mode model of profile \(source.profile) registered for \(profile)")
         return HalfResolutionModel(
             modelHash: ModelHash(value: source.modelHash), networks: LearnedNetworks(model: { Model.model }, runner: runner),
-            makeCompact: { image in learnedCompact(Model.model, image, runner) },
-            reconstruct: { compact, context in learnedReconstruct(Model.model, compact, context, runner) })
+            makeCompact: { image throws(ComRecError) in try learnedCompact(Model.model, image, runner) },
+            reconstruct: { compact, context throws(ComRecError) in try learnedReconstruct(Model.model, compact, context, runner) })
     }
 }
 
@@ -120,7 +120,7 @@ extension FullResolutionModel {
         return FullResolutionModel(
             modelHash: ModelHash(value: source.modelHash), summary: source.summary, maxQuality: maxQuality,
             networks: LearnedNetworks(model: { Enhancer.model }, runner: runner),
-            enhance: { image, _ in learnedEnhance(Enhancer.model, image, runner) })
+            enhance: { image, _ throws(ComRecError) in try learnedEnhance(Enhancer.model, image, runner) })
     }
 
     /// The full-resolution model of an enhancer built at run time (benchmarks, tests).
@@ -129,26 +129,29 @@ extension FullResolutionModel {
         return FullResolutionModel(
             modelHash: ModelHash(value: model.modelHash), summary: model.summary,
             networks: LearnedNetworks(model: { model }, runner: runner),
-            enhance: { image, _ in learnedEnhance(model, image, runner) })
+            enhance: { image, _ throws(ComRecError) in try learnedEnhance(model, image, runner) })
     }
 }
 
-private func learnedEnhance(_ model: LearnedModel, _ image: RGB8Image, _ runner: NetworkRunner) -> RGB8Image {
-    var out = RGB8Image(width: image.width, height: image.height)
-    image.pixels.withUnsafeBufferPointer { src in
-        out.pixels.withUnsafeMutableBufferPointer { dst in
-            model.enhance(image: src.baseAddress!, width: image.width, height: image.height, output: dst.baseAddress!, runner: runner)
+private func learnedEnhance(_ model: LearnedModel, _ image: RGB8Image, _ runner: NetworkRunner) throws(ComRecError) -> RGB8Image {
+    var out = try RGB8Image(width: image.width, height: image.height)
+    try image.pixels.withUnsafeBufferPointer { src throws(ComRecError) in
+        try out.pixels.withUnsafeMutableBufferPointer { dst throws(ComRecError) in
+            try ComRecError.allocating { () throws(AllocationFailure) in try model.enhance(image: src.baseAddress!, width: image.width, height: image.height, output: dst.baseAddress!, runner: runner) }
         }
     }
     return out
 }
 
-private func learnedCompact(_ model: LearnedModel, _ image: RGB8Image, _ runner: NetworkRunner) -> RGB8Image {
+private func learnedCompact(_ model: LearnedModel, _ image: RGB8Image, _ runner: NetworkRunner) throws(ComRecError) -> RGB8Image {
     let size = compactSize(width: image.width, height: image.height)
-    var compact = RGB8Image(width: size.width, height: size.height)
-    image.pixels.withUnsafeBufferPointer { src in
-        compact.pixels.withUnsafeMutableBufferPointer { dst in
-            model.makeCompact(image: src.baseAddress!, width: image.width, height: image.height, compact: dst.baseAddress!, runner: runner)
+    var compact = try RGB8Image(width: size.width, height: size.height)
+    try image.pixels.withUnsafeBufferPointer { src throws(ComRecError) in
+        try compact.pixels.withUnsafeMutableBufferPointer { dst throws(ComRecError) in
+            try ComRecError.allocating { () throws(AllocationFailure) in
+                try model.makeCompact(image: src.baseAddress!, width: image.width, height: image.height,
+                                      compact: dst.baseAddress!, runner: runner)
+            }
         }
     }
     return compact
@@ -156,13 +159,15 @@ private func learnedCompact(_ model: LearnedModel, _ image: RGB8Image, _ runner:
 
 private func learnedReconstruct(
     _ model: LearnedModel, _ compact: RGB8Image, _ context: ReconstructionContext, _ runner: NetworkRunner
-) -> RGB8Image {
-    var out = RGB8Image(width: context.width, height: context.height)
-    compact.pixels.withUnsafeBufferPointer { src in
-        out.pixels.withUnsafeMutableBufferPointer { dst in
-            model.reconstruct(
-                compact: src.baseAddress!, compactWidth: compact.width, compactHeight: compact.height,
-                width: context.width, height: context.height, output: dst.baseAddress!, runner: runner)
+) throws(ComRecError) -> RGB8Image {
+    var out = try RGB8Image(width: context.width, height: context.height)
+    try compact.pixels.withUnsafeBufferPointer { src throws(ComRecError) in
+        try out.pixels.withUnsafeMutableBufferPointer { dst throws(ComRecError) in
+            try ComRecError.allocating { () throws(AllocationFailure) in
+                try model.reconstruct(
+                    compact: src.baseAddress!, compactWidth: compact.width, compactHeight: compact.height,
+                    width: context.width, height: context.height, output: dst.baseAddress!, runner: runner)
+            }
         }
     }
     return out

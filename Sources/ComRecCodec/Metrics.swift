@@ -1,3 +1,5 @@
+import ComRecKernels
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

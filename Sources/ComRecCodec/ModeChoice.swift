@@ -1,3 +1,5 @@
+import ComRecKernels
+
 // Mode choice at encode (docs/modes.md): a ComRec file stores either the compact image (half mode)
 // or the image itself (full mode). Half mode wins at low rates and saturates at higher ones, so
 // `--mode auto` picks per file: by the profile's measured crossover rate (effort 1), or by encoding
@@ -108,9 +110,9 @@ private struct Candidates<JPEG: JPEGCoder> {
     var pixels: Double { Double(image.width) * Double(image.height) }
     var rule: HalfModeRule { encoder.profile.halfModeRule }
 
-    mutating func stored(_ mode: CodecMode) -> RGB8Image {
+    mutating func stored(_ mode: CodecMode) throws(ComRecError) -> RGB8Image {
         if mode == .full { return image }
-        if compact == nil { compact = encoder.profile.makeCompact(image, tables: encoder.settings.tables) }
+        if compact == nil { compact = try encoder.profile.makeCompact(image, tables: encoder.settings.tables) }
         return compact!
     }
 
@@ -138,7 +140,7 @@ private struct Candidates<JPEG: JPEGCoder> {
     }
 
     mutating func largest(_ mode: CodecMode, maxBytes: Int) throws(ComRecError) -> (file: [UInt8], quality: Int)? {
-        let stored = stored(mode)
+        let stored = try stored(mode)
         return try largestFileNotAbove(maxBytes: maxBytes) { q throws(ComRecError) in try file(mode, storing: stored, quality: q) }
             .map { (file: $0.file, quality: $0.quality) }
     }
@@ -210,7 +212,7 @@ private struct Candidates<JPEG: JPEGCoder> {
     /// rule; images whose detail half resolution cannot hold (one-pixel stripes, small text) do
     /// not, and the sample catches them for a fraction of effort 2's decode work.
     mutating func sampleTrial(quality: Int) throws(ComRecError) -> SampleTrial {
-        let sample = TrialSample.of(image)
+        let sample = try TrialSample.of(image)
         var trial = Candidates(encoder: encoder, image: sample)
         let full = try trial.file(.full, quality: quality)
         guard let half = try trial.largest(.half, maxBytes: full.count) else {
@@ -291,14 +293,14 @@ enum TrialSample {
     /// never costs more than a 256 x 256 image's. Even offsets keep the 2x2 blocks the image's.
     static let tile = 128
 
-    static func of(_ image: RGB8Image) -> RGB8Image {
+    static func of(_ image: RGB8Image) throws(ComRecError) -> RGB8Image {
         let t = tile
         guard image.width >= 2 * t, image.height >= 2 * t else {
             let width = min(image.width, 2 * t), height = min(image.height, 2 * t)
-            return crop(image, x0: ((image.width - width) / 2) & ~1, y0: ((image.height - height) / 2) & ~1,
+            return try crop(image, x0: ((image.width - width) / 2) & ~1, y0: ((image.height - height) / 2) & ~1,
                         width: width, height: height)
         }
-        var sample = RGB8Image(width: 2 * t, height: 2 * t)
+        var sample = try RGB8Image(width: 2 * t, height: 2 * t)
         for ty in 0..<2 {
             for tx in 0..<2 {
                 let x0 = (tx * image.width / 2 + (image.width / 2 - t) / 2) & ~1
@@ -306,14 +308,14 @@ enum TrialSample {
                 for y in 0..<t {
                     let from = ((y0 + y) * image.width + x0) * 3
                     let to = ((ty * t + y) * 2 * t + tx * t) * 3
-                    sample.pixels.replaceSubrange(to..<(to + 3 * t), with: image.pixels[from..<(from + 3 * t)])
+                    for i in 0..<(3 * t) { sample.pixels[to + i] = image.pixels[from + i] }
                 }
             }
         }
         return sample
     }
 
-    static func crop(_ image: RGB8Image, x0: Int, y0: Int, width: Int, height: Int) -> RGB8Image {
+    static func crop(_ image: RGB8Image, x0: Int, y0: Int, width: Int, height: Int) throws(ComRecError) -> RGB8Image {
         if x0 == 0, y0 == 0, width == image.width, height == image.height { return image }
         var pixels: [UInt8] = []
         pixels.reserveCapacity(width * height * 3)
@@ -321,6 +323,6 @@ enum TrialSample {
             let from = (y * image.width + x0) * 3
             pixels.append(contentsOf: image.pixels[from..<(from + width * 3)])
         }
-        return RGB8Image(width: width, height: height, pixels: pixels)
+        return try RGB8Image(width: width, height: height, pixels: pixels)
     }
 }

@@ -1,3 +1,4 @@
+import ComRecKernels
 import ComRecModels
 
 /// The default limit on the pixels of any image read or decoded: 100 megapixels.
@@ -58,7 +59,7 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         let stored: RGB8Image
         switch mode {
         case .half:
-            stored = profile.makeCompact(image, tables: settings.tables)
+            stored = try profile.makeCompact(image, tables: settings.tables)
             let expected = compactSize(width: image.width, height: image.height)
             precondition(stored.width == expected.width && stored.height == expected.height,
                          "profile \(profile.name) made a compact image of the wrong size")
@@ -152,14 +153,14 @@ public struct ComRecPipeline<JPEG: JPEGCoder> {
         switch segment.mode {
         case .half:
             // inspect found the RecCNN the segment records, or refused the file.
-            image = profiles.first { $0.name == segment.profile }!.halfModel(recordedAs: segment.modelHash)!
+            image = try profiles.first { $0.name == segment.profile }!.halfModel(recordedAs: segment.modelHash)!
                 .reconstruct(stored, context)
         case .full:
             if segment.isPlainJPEG {
                 image = stored
             } else {
                 // inspect found the enhancer the segment records, or refused the file.
-                image = profiles.first { $0.name == segment.profile }!.enhancer(recordedAs: segment.modelHash)!
+                image = try profiles.first { $0.name == segment.profile }!.enhancer(recordedAs: segment.modelHash)!
                     .enhance(stored, context)
             }
         }

@@ -59,7 +59,7 @@ public struct FullResolutionModel: Sendable {
     /// One line for `--help` and `info`.
     public let summary: String
     /// Decoded JPEG (W x H) -> restored image of the same size.
-    public let enhance: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
+    public let enhance: @Sendable (RGB8Image, ReconstructionContext) throws(ComRecError) -> RGB8Image
     /// The highest JPEG quality the enhancer improves (measured per enhancer, docs/modes.md).
     /// Full-mode files of a higher quality are written as plain JPEG (no network at decode), and
     /// `comrec enhance` leaves such JPEGs as they are.
@@ -68,7 +68,7 @@ public struct FullResolutionModel: Sendable {
     public let networks: LearnedNetworks?
 
     public init(modelHash: ModelHash, summary: String, maxQuality: Int = 100, networks: LearnedNetworks? = nil,
-                enhance: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image) {
+                enhance: @escaping @Sendable (RGB8Image, ReconstructionContext) throws(ComRecError) -> RGB8Image) {
         precondition((1...100).contains(maxQuality))
         self.modelHash = modelHash
         self.summary = summary
@@ -107,15 +107,15 @@ public struct HalfResolutionModel: Sendable {
     public let modelHash: ModelHash
     /// Original RGB8 -> compact RGB8 with this pair's ComCNN; nil: the profile's own makes them
     /// (a RecCNN fine-tuned on the profile's compact images).
-    public let makeCompact: (@Sendable (RGB8Image) -> RGB8Image)?
+    public let makeCompact: (@Sendable (RGB8Image) throws(ComRecError) -> RGB8Image)?
     /// Decoded compact RGB8 -> RGB8 of exactly `context.width` x `context.height`.
-    public let reconstruct: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
+    public let reconstruct: @Sendable (RGB8Image, ReconstructionContext) throws(ComRecError) -> RGB8Image
     /// The networks, for streamed encoding (with `makeCompact`) and decoding.
     public let networks: LearnedNetworks?
 
     public init(modelHash: ModelHash, networks: LearnedNetworks? = nil,
-                makeCompact: (@Sendable (RGB8Image) -> RGB8Image)? = nil,
-                reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image) {
+                makeCompact: (@Sendable (RGB8Image) throws(ComRecError) -> RGB8Image)? = nil,
+                reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) throws(ComRecError) -> RGB8Image) {
         self.modelHash = modelHash
         self.networks = networks
         self.makeCompact = makeCompact
@@ -138,9 +138,9 @@ public struct Profile: Sendable {
     /// One line for `--help` and `info`.
     public let summary: String
     /// Original RGB8 (W x H) -> compact RGB8 of exactly `compactSize(W, H)`.
-    public let makeCompact: @Sendable (RGB8Image) -> RGB8Image
+    public let makeCompact: @Sendable (RGB8Image) throws(ComRecError) -> RGB8Image
     /// Decoded compact RGB8 -> RGB8 of exactly `context.width` x `context.height`.
-    public let reconstruct: @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image
+    public let reconstruct: @Sendable (RGB8Image, ReconstructionContext) throws(ComRecError) -> RGB8Image
     /// Full mode: the enhancer of the files `comrec encode` writes (ComRec's quantisation tables,
     /// trellis-quantised or not), or `.plainJPEG`.
     public let full: FullResolutionModel
@@ -174,8 +174,8 @@ public struct Profile: Sendable {
 
     public init(
         name: String, modelHash: ModelHash, summary: String,
-        makeCompact: @escaping @Sendable (RGB8Image) -> RGB8Image,
-        reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) -> RGB8Image,
+        makeCompact: @escaping @Sendable (RGB8Image) throws(ComRecError) -> RGB8Image,
+        reconstruct: @escaping @Sendable (RGB8Image, ReconstructionContext) throws(ComRecError) -> RGB8Image,
         full: FullResolutionModel = .plainJPEG, standardTrellis: FullResolutionModel? = nil, rounded: FullResolutionModel? = nil,
         halfModeRule: HalfModeRule, networks: LearnedNetworks? = nil, tables: JPEGTables = .comrec,
         halfModeTrellis: Bool = false, roundedHalf: HalfResolutionModel? = nil
@@ -248,8 +248,8 @@ public struct Profile: Sendable {
 
     /// The compact image of a half-mode file with `tables`: made by the ComCNN of the pair that
     /// will rebuild it (`halfModel(tables:)`), so a pair's two networks always meet.
-    public func makeCompact(_ image: RGB8Image, tables: JPEGTables) -> RGB8Image {
-        (halfModel(tables: tables).makeCompact ?? makeCompact)(image)
+    public func makeCompact(_ image: RGB8Image, tables: JPEGTables) throws(ComRecError) -> RGB8Image {
+        try (halfModel(tables: tables).makeCompact ?? makeCompact)(image)
     }
 
     /// The networks whose ComCNN makes the compact image of a half-mode file with `tables`

@@ -1,25 +1,39 @@
+import ComRecKernels
+
 /// An 8-bit RGB image in memory: `height` rows of `width` pixels, 3 bytes per pixel (R, G, B),
 /// rows packed with no padding. Every image that passes between ComRec's layers has this form.
+/// Its pixels are a LargeBuffer: making an image fails as `ComRecError.outOfMemory` when the
+/// system refuses the memory, where an array would stop the process.
 public struct RGB8Image: Equatable, Sendable {
     public let width: Int
     public let height: Int
     /// `width * height * 3` bytes.
-    public var pixels: [UInt8]
+    public var pixels: LargeBuffer<UInt8>
 
     /// An image filled with `value` in every channel.
-    public init(width: Int, height: Int, value: UInt8 = 0) {
+    public init(width: Int, height: Int, value: UInt8 = 0) throws(ComRecError) {
         precondition(width >= 0 && height >= 0)
         self.width = width
         self.height = height
-        self.pixels = [UInt8](repeating: value, count: width * height * 3)
+        self.pixels = try ComRecError.allocating { () throws(AllocationFailure) in
+            try LargeBuffer(repeating: value, count: width * height * 3)
+        }
     }
 
     /// An image over existing pixels; `pixels.count` must be `width * height * 3`.
-    public init(width: Int, height: Int, pixels: [UInt8]) {
+    public init(width: Int, height: Int, pixels: LargeBuffer<UInt8>) {
         precondition(width >= 0 && height >= 0 && pixels.count == width * height * 3)
         self.width = width
         self.height = height
         self.pixels = pixels
+    }
+
+    /// An image with a copy of `pixels` (`width * height * 3` bytes).
+    public init(width: Int, height: Int, pixels: [UInt8]) throws(ComRecError) {
+        precondition(width >= 0 && height >= 0 && pixels.count == width * height * 3)
+        self.width = width
+        self.height = height
+        self.pixels = try ComRecError.allocating { () throws(AllocationFailure) in try LargeBuffer(pixels) }
     }
 
     public var pixelCount: Int { width * height }
@@ -52,12 +66,13 @@ extension RGB8Image {
     }
 
     /// The first channel of every pixel (`width * height` bytes): a grey image's samples.
-    public func greyChannel() -> [UInt8] {
-        [UInt8](unsafeUninitializedCapacity: pixelCount) { grey, count in
-            pixels.withUnsafeBufferPointer { p in
-                for i in 0..<pixelCount { grey[i] = p[3 * i] }
+    public func greyChannel() throws(ComRecError) -> LargeBuffer<UInt8> {
+        try ComRecError.allocating { () throws(AllocationFailure) in
+            try LargeBuffer(uninitializedCount: pixelCount) { grey in
+                pixels.withUnsafeBufferPointer { p in
+                    for i in 0..<pixelCount { grey[i] = p[3 * i] }
+                }
             }
-            count = pixelCount
         }
     }
 }

@@ -66,7 +66,7 @@ public struct RDEvaluation {
         var stored: [RGB8Image] = []
         var done = 0
         for image in images {
-            stored.append(mode == .half ? profile.makeCompact(image, tables: tables ?? profile.tables) : image)
+            stored.append(mode == .half ? try profile.makeCompact(image, tables: tables ?? profile.tables) : image)
             done += 1
             progress(done)
         }

@@ -1,4 +1,5 @@
 import ComRecCodec
+import ComRecKernels
 
 // File-level encode, decode and inspect: what the CLI's subcommands do for one file. Errors name
 // the file they are about; no output file is left behind on failure.
@@ -225,8 +226,13 @@ public func decodeFile(
         try DecodedRowWriter(format, grey: decoding.info.components == 1, output: out, width: decoding.width,
                              height: decoding.height, pngLevel: pngLevel, metadata: metadata)
     }
-    let arena = UnsafeMutableRawPointer.allocate(byteCount: decoding.arenaBytes, alignment: 64)
-    defer { arena.deallocate() }
+    let arenaBytes = decoding.arenaBytes
+    let arena = try attributing(to: input) {
+        UnsafeMutableRawPointer(try ComRecError.allocating { () throws(AllocationFailure) in
+            try allocateLarge(UInt8.self, count: arenaBytes, alignment: 64)
+        })
+    }
+    defer { releaseLarge(arena.assumingMemoryBound(to: UInt8.self)) }
     // A write error is about the output file, a JPEG error about the input: keep them apart.
     var writeFailure: Error? = nil
     var rows = reader
@@ -319,7 +325,7 @@ public func enhanceFile(
     let used = quality ?? estimate!.quality
     let enhanced = profile.rounded.improves(quality: used)
     let result = enhanced
-        ? profile.rounded.enhance(image, ReconstructionContext(width: image.width, height: image.height, quality: used)) : image
+        ? try profile.rounded.enhance(image, ReconstructionContext(width: image.width, height: image.height, quality: used)) : image
     let file = try attributing(to: output) {
         format == .ppm ? PNM.encode(result) : try PNG.encode(result, compressionLevel: pngLevel, metadata: metadata)
     }

@@ -1,5 +1,6 @@
 import CComRecImage
 import ComRecCodec
+import ComRecKernels
 
 /// PNG through libpng (via the CComRecImage wrapper).
 public enum PNG {
@@ -58,9 +59,13 @@ public enum PNG {
             let channels = header.hasAlpha ? 4 : 3
             let count = header.width * header.height * channels
             var status: Int32 = 0
-            let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                status = crc_png_decode(reader, buffer.baseAddress, Int32(channels), &error)
-                initialized = status == 0 ? count : 0
+            let pixels: LargeBuffer<UInt8>
+            do throws(AllocationFailure) {
+                pixels = try LargeBuffer<UInt8>(uninitializedCount: count) { buffer in
+                    status = crc_png_decode(reader, buffer.baseAddress, Int32(channels), &error)
+                }
+            } catch {
+                return .failure(ComRecIOError(.outOfMemory(bytes: error.bytes)))
             }
             guard status == 0 else { return .failure(invalid(cString(error))) }
             if !header.hasAlpha { return .success(RGB8Image(width: header.width, height: header.height, pixels: pixels)) }
@@ -127,20 +132,28 @@ public enum PNG {
     /// RGBA8 -> RGB8. Fully opaque images just lose the channel. Otherwise, with `flatten`, each
     /// pixel is composited on white in 8-bit sRGB values, rounding to nearest:
     /// out = (c * a + 255 * (255 - a) + 127) / 255.
-    static func removeAlpha(_ rgba: [UInt8], width: Int, height: Int, flatten: Bool) -> Result<RGB8Image, ComRecIOError> {
+    static func removeAlpha(_ rgba: LargeBuffer<UInt8>, width: Int, height: Int, flatten: Bool) -> Result<RGB8Image, ComRecIOError> {
         let count = width * height
         var transparent = 0
         for i in 0..<count where rgba[4 * i + 3] != 255 { transparent += 1 }
         if transparent > 0 && !flatten {
             return .failure(ComRecIOError(.realAlpha(transparent: transparent, pixels: count)))
         }
-        var rgb = [UInt8](repeating: 0, count: count * 3)
-        for i in 0..<count {
-            let a = Int(rgba[4 * i + 3])
-            for c in 0..<3 {
-                let v = Int(rgba[4 * i + c])
-                rgb[3 * i + c] = a == 255 ? UInt8(v) : UInt8((v * a + 255 * (255 - a) + 127) / 255)
+        let rgb: LargeBuffer<UInt8>
+        do throws(AllocationFailure) {
+            rgb = try LargeBuffer<UInt8>(uninitializedCount: count * 3) { rgb in
+                rgba.withUnsafeBufferPointer { rgba in
+                    for i in 0..<count {
+                        let a = Int(rgba[4 * i + 3])
+                        for c in 0..<3 {
+                            let v = Int(rgba[4 * i + c])
+                            rgb[3 * i + c] = a == 255 ? UInt8(v) : UInt8((v * a + 255 * (255 - a) + 127) / 255)
+                        }
+                    }
+                }
             }
+        } catch {
+            return .failure(ComRecIOError(.outOfMemory(bytes: error.bytes)))
         }
         return .success(RGB8Image(width: width, height: height, pixels: rgb))
     }

@@ -1,4 +1,5 @@
 import ComRecCodec
+import ComRecKernels
 
 /// Binary Netpbm images: PGM (P5, grey) and PPM (P6, RGB), 8 or 16 bits per sample.
 public enum PNM {
@@ -59,15 +60,17 @@ public enum PNM {
         guard bytes.count - position >= needed else {
             throw invalid("the pixel data is truncated (\(bytes.count - position) of \(needed) bytes)")
         }
-        var image = RGB8Image(width: width, height: height)
+        var image = try RGB8Image(width: width, height: height)
         let half = maxval / 2
-        for i in 0..<(width * height) {
-            for c in 0..<3 {
-                let sample = i * channels + (channels == 3 ? c : 0)
-                let at = position + sample * sampleBytes
-                let v = sampleBytes == 2 ? Int(bytes[at]) << 8 | Int(bytes[at + 1]) : Int(bytes[at])
-                guard v <= maxval else { throw invalid("a sample (\(v)) is over maxval \(maxval)") }
-                image.pixels[3 * i + c] = maxval == 255 ? UInt8(v) : UInt8((v * 255 + half) / maxval)
+        try image.pixels.withUnsafeMutableBufferPointer { pixels throws(ComRecIOError) in
+            for i in 0..<(width * height) {
+                for c in 0..<3 {
+                    let sample = i * channels + (channels == 3 ? c : 0)
+                    let at = position + sample * sampleBytes
+                    let v = sampleBytes == 2 ? Int(bytes[at]) << 8 | Int(bytes[at + 1]) : Int(bytes[at])
+                    guard v <= maxval else { throw invalid("a sample (\(v)) is over maxval \(maxval)") }
+                    pixels[3 * i + c] = maxval == 255 ? UInt8(v) : UInt8((v * 255 + half) / maxval)
+                }
             }
         }
         return image

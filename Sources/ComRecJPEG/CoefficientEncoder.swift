@@ -1,5 +1,6 @@
 import CComRecImage
 import ComRecCodec
+import ComRecKernels
 
 // The encoder's own path to JPEG coefficients, for trellis quantisation (TrellisQuantiser.swift):
 // colour conversion, chroma averaging and the forward DCT here, then the quantised coefficients
@@ -26,7 +27,7 @@ private let dctBasis: [Int32] = [
 struct ComponentPlane {
     let widthInBlocks: Int
     let heightInBlocks: Int
-    var samples: [Int16]
+    var samples: LargeBuffer<Int16>
 
     var stride: Int { widthInBlocks * 8 }
 
@@ -94,14 +95,17 @@ struct CoefficientEncoder {
 
     /// The level-shifted YCbCr planes (JFIF's conversion, T.871), chroma averaged over 2x2 pixels
     /// when subsampled.
-    func planes(_ image: RGB8Image) -> [ComponentPlane] {
-        (0..<components).map { c in
+    func planes(_ image: RGB8Image) throws(ComRecError) -> [ComponentPlane] {
+        var planes: [ComponentPlane] = []
+        for c in 0..<components {
             let (wide, high) = blocks(c)
             let stride = wide * 8, rowsNeeded = high * 8
             let factor = c > 0 && subsampled ? 2 : 1
             let ownWidth = (width + factor - 1) / factor, ownHeight = (height + factor - 1) / factor
-            var samples = [Int16](repeating: 0, count: stride * rowsNeeded)
-            image.pixels.withUnsafeBufferPointer { pixels in
+            var samples = try ComRecError.allocating { () throws(AllocationFailure) in
+                try LargeBuffer<Int16>(repeating: 0, count: stride * rowsNeeded)
+            }
+            image.pixels.withUnsafeBufferPointer { pixels in samples.withUnsafeMutableBufferPointer { samples in
                 for y in 0..<rowsNeeded {
                     let sy = min(y, ownHeight - 1)
                     for x in 0..<stride {
@@ -118,9 +122,10 @@ struct CoefficientEncoder {
                         samples[y * stride + x] = Int16((sum + count / 2) / count - 2048)
                     }
                 }
-            }
-            return ComponentPlane(widthInBlocks: wide, heightInBlocks: high, samples: samples)
+            } }
+            planes.append(ComponentPlane(widthInBlocks: wide, heightInBlocks: high, samples: samples))
         }
+        return planes
     }
 
     /// One pixel's component in 1/16 units, not level-shifted (Y 0...4080; Cb, Cr centred at 2048).
@@ -152,8 +157,10 @@ struct CoefficientEncoder {
     /// between the passes. A second trellis pass, with code lengths from the first pass's symbols,
     /// measured 0.5 points of BD-rate on training images (plain JPEG, -16.6% -> -17.2% over
     /// 0.1-0.6 bpp) for half again the time; it is not done.
-    func quantise(_ image: RGB8Image, quality: Int, tables: JPEGTables, tuning: TrellisTuning) -> (blocks: [Int16], starts: [Int]) {
-        let planes = planes(image)
+    func quantise(
+        _ image: RGB8Image, quality: Int, tables: JPEGTables, tuning: TrellisTuning
+    ) throws(ComRecError) -> (blocks: LargeBuffer<Int16>, starts: [Int]) {
+        let planes = try planes(image)
         let tables = (0..<components).map { JPEGQuality.table(quality: quality, chroma: $0 > 0, tables: tables) }
         // Rounding's AC symbol counts per Huffman table (luma, chroma).
         var counts = [[Int](repeating: 0, count: 256), [Int](repeating: 0, count: 256)]
@@ -179,7 +186,9 @@ struct CoefficientEncoder {
             starts.append(total)
             total += plane.widthInBlocks * plane.heightInBlocks * 64
         }
-        var out = [Int16](repeating: 0, count: total)
+        var out = try ComRecError.allocating { () throws(AllocationFailure) in
+            try LargeBuffer<Int16>(repeating: 0, count: total)
+        }
         for c in 0..<components {
             var trellis = TrellisQuantiser(weight: Int64(weight(c)), lambda: lambda, rate: ACRateModel(counts: counts[min(c, 1)]))
             tables[c].withUnsafeBufferPointer { steps in

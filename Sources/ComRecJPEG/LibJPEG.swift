@@ -1,5 +1,6 @@
 import CComRecImage
 import ComRecCodec
+import ComRecKernels
 
 // The codec's JPEG coder over libjpeg-turbo, Embedded-safe so that the CLI (through ComRecIO) and
 // the C API of the board libraries (ComRecC) share it.
@@ -43,6 +44,12 @@ public struct LibJPEG: JPEGCoder, Sendable {
         var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
         // All payloads in one buffer so that one set of pointers stays valid for the call.
         let payloads = segments.flatMap { $0.payload }
+        // What libjpeg is handed: trellis-quantised coefficients, or samples (grey: one channel).
+        let quantised = try settings.trellis.map { tuning throws(ComRecError) in
+            try CoefficientEncoder(width: image.width, height: image.height, settings: settings)
+                .quantise(image, quality: settings.quality, tables: settings.tables, tuning: tuning)
+        }
+        let samples = settings.grey && quantised == nil ? try image.greyChannel() : image.pixels
         let status = baseTables.withUnsafeBufferPointer { base in payloads.withUnsafeBufferPointer { all in
             var options = crc_jpeg_encode_options(
                 quality: Int32(clamping: settings.quality),
@@ -59,9 +66,7 @@ public struct LibJPEG: JPEGCoder, Sendable {
                 offset += segment.payload.count
             }
             let components = settings.grey ? 1 : 3
-            if let tuning = settings.trellis {
-                let coder = CoefficientEncoder(width: image.width, height: image.height, settings: settings)
-                let (blocks, starts) = coder.quantise(image, quality: settings.quality, tables: settings.tables, tuning: tuning)
+            if let (blocks, starts) = quantised {
                 return blocks.withUnsafeBufferPointer { all in
                     let pointers: [UnsafePointer<Int16>?] = starts.map { all.baseAddress! + $0 }
                     return crc_jpeg_encode_coefficients(
@@ -69,7 +74,6 @@ public struct LibJPEG: JPEGCoder, Sendable {
                         markers, Int32(markers.count), &out, &outSize, &error)
                 }
             }
-            let samples = settings.grey ? image.greyChannel() : image.pixels
             return samples.withUnsafeBufferPointer { pixels in
                 crc_jpeg_encode(
                     pixels.baseAddress, UInt32(image.width), UInt32(image.height), Int32(components), &options,
@@ -98,9 +102,10 @@ public struct LibJPEG: JPEGCoder, Sendable {
             let count = info.width * info.height * 3
             var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
             var status: Int32 = 0
-            let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                status = crc_jpeg_decode_rgb(decoder, buffer.baseAddress, &error)
-                initialized = status == 0 ? count : 0
+            let pixels = try ComRecError.allocating { () throws(AllocationFailure) in
+                try LargeBuffer<UInt8>(uninitializedCount: count) { buffer in
+                    status = crc_jpeg_decode_rgb(decoder, buffer.baseAddress, &error)
+                }
             }
             guard status == 0 else { throw .jpeg(cString(error)) }
             reportDamage(decoder, onDamage)

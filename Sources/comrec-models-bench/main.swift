@@ -60,6 +60,11 @@ func time(_ repeatCount: Int, _ body: () -> Void) -> (best: Double, median: Doub
     return (times[0], times[times.count / 2])
 }
 
+/// Runs `body`; a refused allocation ends the tool with the bytes named.
+func orFail(_ body: () throws(AllocationFailure) -> Void) {
+    do { try body() } catch { fail("out of memory: the system refused \(error.bytes) bytes") }
+}
+
 func printJSON(_ object: [String: Any]) {
     let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
@@ -79,21 +84,21 @@ case "networks":
     var rows: [[String: Any]] = []
     // The RecCNN alone (what ONNX Runtime runs), then the whole reconstruction (upsampling too).
     let recInput = model.rec.role == .reccnnDecoded ? (cw, ch) : (width, height)
-    let recTime = time(repeatCount) {
-        runner.run(layers: model.rec.packed, input: image, inputWidth: recInput.0, inputHeight: recInput.1,
-                   base: image, output: &output, outputWidth: width, outputHeight: height)
-    }
+    let recTime = time(repeatCount) { orFail { () throws(AllocationFailure) in
+        try runner.run(layers: model.rec.packed, input: image, inputWidth: recInput.0, inputHeight: recInput.1,
+                       base: image, output: &output, outputWidth: width, outputHeight: height)
+    } }
     rows.append(["network": "rec", "input": [recInput.0, recInput.1], "best_s": recTime.best, "median_s": recTime.median])
-    let reconstructTime = time(repeatCount) {
-        model.reconstruct(compact: image, compactWidth: cw, compactHeight: ch, width: width, height: height,
-                          output: &output, runner: runner)
-    }
+    let reconstructTime = time(repeatCount) { orFail { () throws(AllocationFailure) in
+        try model.reconstruct(compact: image, compactWidth: cw, compactHeight: ch, width: width, height: height,
+                              output: &output, runner: runner)
+    } }
     rows.append(["network": "reconstruct", "input": [cw, ch], "best_s": reconstructTime.best, "median_s": reconstructTime.median])
     if let com = model.com {
-        let comTime = time(repeatCount) {
-            runner.run(layers: com.packed, input: image, inputWidth: width, inputHeight: height,
-                       base: compact, output: &compact, outputWidth: cw, outputHeight: ch)
-        }
+        let comTime = time(repeatCount) { orFail { () throws(AllocationFailure) in
+            try runner.run(layers: com.packed, input: image, inputWidth: width, inputHeight: height,
+                           base: compact, output: &compact, outputWidth: cw, outputHeight: ch)
+        } }
         rows.append(["network": "com", "input": [width, height], "best_s": comTime.best, "median_s": comTime.median])
     }
     for row in rows {

@@ -91,7 +91,7 @@ struct BenchCommand: ParsableCommand {
         let isas = try chosenFamilies()
         var report = BenchReport()
         try measureKernels(isas: isas, into: &report)
-        measureNetworks(isa: isas[0], into: &report)
+        try measureNetworks(isa: isas[0], into: &report)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -158,7 +158,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// `--network`: whole networks with the threaded runner, and the x2 upsampling beside them.
-    private func measureNetworks(isa: KernelISA, into report: inout BenchReport) {
+    private func measureNetworks(isa: KernelISA, into report: inout BenchReport) throws {
         guard !networkNames.isEmpty else { return }
         let image = "\(width)x\(height)"
         let (reference, fast) = Benchmark.upsample(width: width, height: height)
@@ -169,8 +169,10 @@ struct BenchCommand: ParsableCommand {
                 let pool = ThreadPool(threads: threads)
                 for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
                     progress("timing network \(name), \(algorithms.name), \(threads) thread(s)...")
-                    let t = Benchmark.network(shape, isa: isa, pool: pool, width: width, height: height,
+                    let t = try ComRecError.allocating { () throws(AllocationFailure) in
+                        try Benchmark.network(shape, isa: isa, pool: pool, width: width, height: height,
                                               tileHeight: tileHeight, algorithms: algorithms)
+                    }
                     report.networks.append(BenchReport.Network(
                         network: name, isa: isa.rawValue, algorithms: algorithms.name, threads: threads,
                         tileHeight: tileHeight, image: image, gmacs: t.gmacs, seconds: t.bestSeconds,

@@ -9,7 +9,7 @@ import Foundation
 import Testing
 
 @Suite struct RateControlTests {
-    let image = RGB8Image(width: 96, height: 64, pixels: goldenSyntheticImage(width: 96, height: 64, seed: 3))
+    let image = try! RGB8Image(width: 96, height: 64, pixels: goldenSyntheticImage(width: 96, height: 64, seed: 3))
 
     /// A new directory; the caller removes it (`removeDirectory`) when its test ends.
     func temporaryDirectory() throws -> String {
@@ -27,7 +27,7 @@ import Testing
                 let settings = JPEGSettings(quality: q)
                 for mode in CodecMode.allCases {
                     let expected = try pipeline.encode(image, profile: profile, settings: settings, mode: mode)
-                    let stored = mode == .half ? profile.makeCompact(image) : image
+                    let stored = mode == .half ? try profile.makeCompact(image) : image
                     let got = try pipeline.file(storing: stored, width: image.width, height: image.height,
                                                 profile: profile, mode: mode, settings: settings)
                     #expect(got == expected, "quality \(q), \(mode.name) mode")
@@ -36,7 +36,7 @@ import Testing
         }
     }
 
-    @Test func searchFindsTheLargestFittingQuality() {
+    @Test func searchFindsTheLargestFittingQuality() throws {
         let sizes = (0...100).map { 1000 + 37 * $0 }  // increasing with quality
         for budget in [999, 1000, 1036, 1037, 2000, 4700, 10000] {
             var calls = 0
@@ -54,7 +54,7 @@ import Testing
         let dir = try temporaryDirectory()
         defer { removeDirectory(dir) }
         let input = dir + "/in.ppm"
-        try Data("P6\n96 64\n255\n".utf8 + image.pixels).write(to: URL(fileURLWithPath: input))
+        try Data(Array("P6\n96 64\n255\n".utf8) + image.pixels).write(to: URL(fileURLWithPath: input))
         let pixels = Double(image.width * image.height)
         let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: try Profile.hosted())
         for mode in ModeRequest.allCases {
@@ -67,7 +67,7 @@ import Testing
                 #expect(Double(written.count * 8) / pixels <= target)
                 if mode != .auto { #expect(chosen.mode.name == mode.rawValue) }
                 if chosen.quality < 100 {
-                    let stored = chosen.mode == .half ? options.profile!.makeCompact(image) : image
+                    let stored = chosen.mode == .half ? try options.profile!.makeCompact(image) : image
                     let next = try pipeline.file(storing: stored, width: 96, height: 64, profile: options.profile!, mode: chosen.mode,
                                                  settings: JPEGSettings(quality: chosen.quality + 1, tables: .comrec))
                     #expect(Double(next.count * 8) / pixels > target, "quality \(chosen.quality + 1) also fits")
@@ -121,7 +121,7 @@ import Testing
         // What the trial on the whole image decides at `quality`.
         func halfWins(quality: Int) throws -> Bool {
             let full = try encoder.encode(image, target: .quality(quality), mode: .full).file
-            let compact = profile.makeCompact(image)
+            let compact = try profile.makeCompact(image)
             guard let half = try largestFileNotAbove(maxBytes: full.count, encode: { (q: Int) throws(ComRecError) in
                 var settings = encoder.settings
                 settings.quality = q
@@ -153,12 +153,12 @@ import Testing
     }
 
     /// The trial sample: four tiles from the middles of the image's quarters, at even offsets.
-    @Test func theTrialSampleTakesATileFromTheMiddleOfEachQuarter() {
+    @Test func theTrialSampleTakesATileFromTheMiddleOfEachQuarter() throws {
         let width = 301, height = 270, t = 128
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height { for x in 0..<width { pixels[(y * width + x) * 3] = UInt8(x & 0xFF); pixels[(y * width + x) * 3 + 1] = UInt8(y & 0xFF) } }
-        let image = RGB8Image(width: width, height: height, pixels: pixels)
-        let sample = TrialSample.of(image)
+        let image = try RGB8Image(width: width, height: height, pixels: pixels)
+        let sample = try TrialSample.of(image)
         #expect(sample.width == 2 * t && sample.height == 2 * t)
         for (tx, ty) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
             let x0 = (tx * (width / 2) + (width / 2 - t) / 2) & ~1, y0 = (ty * (height / 2) + (height / 2 - t) / 2) & ~1
@@ -168,9 +168,9 @@ import Testing
                 #expect(Int(p.0) == (x0 + dx) & 0xFF && Int(p.1) == (y0 + dy) & 0xFF, "tile \(tx),\(ty) at \(dx),\(dy)")
             }
         }
-        let small = RGB8Image(width: 2 * t - 1, height: 100)
-        #expect(TrialSample.of(small) == small, "an image under two tiles either way is its own sample")
-        let narrow = TrialSample.of(image.croppedForTest(width: 2 * t - 1))
+        let small = try RGB8Image(width: 2 * t - 1, height: 100)
+        #expect(try TrialSample.of(small) == small, "an image under two tiles either way is its own sample")
+        let narrow = try TrialSample.of(image.croppedForTest(width: 2 * t - 1))
         #expect(narrow.width == 2 * t - 1 && narrow.height == 2 * t, "a narrow image gives its middle, two tiles high")
         let top = (height - 2 * t) / 2 & ~1
         #expect(Int(narrow[3, 0].1) == top && Int(narrow[3, 0].0) == 3 && Int(narrow[7, 2 * t - 1].1) == (top + 2 * t - 1) & 0xFF)
@@ -196,8 +196,8 @@ import Testing
     /// image (here it inverts it) is left out, and the file decodes to the plain JPEG's pixels.
     @Test func effort2DropsAnEnhancerThatDoesNotHelp() throws {
         let b = Profile.bicubic
-        let inverting = FullResolutionModel(modelHash: ModelHash(value: 99), summary: "inverts") { image, _ in
-            RGB8Image(width: image.width, height: image.height, pixels: image.pixels.map { 255 - $0 })
+        let inverting = FullResolutionModel(modelHash: ModelHash(value: 99), summary: "inverts") { image, _ throws(ComRecError) in
+            try RGB8Image(width: image.width, height: image.height, pixels: image.pixels.map { 255 - $0 })
         }
         let profile = Profile(name: b.name, modelHash: b.modelHash, summary: "bicubic, inverting enhancer",
                               makeCompact: b.makeCompact, reconstruct: b.reconstruct, full: inverting,
@@ -223,7 +223,7 @@ import Testing
         let dir = try temporaryDirectory()
         defer { removeDirectory(dir) }
         let input = dir + "/in.ppm", output = dir + "/out.jpg"
-        try Data("P6\n96 64\n255\n".utf8 + image.pixels).write(to: URL(fileURLWithPath: input))
+        try Data(Array("P6\n96 64\n255\n".utf8) + image.pixels).write(to: URL(fileURLWithPath: input))
         if let error = #expect(throws: (any Error).self, performing: {
             try encodeFile(input: input, output: output, options: EncodeOptions(), maxBitsPerPixel: 0.01)
         }) {
@@ -245,6 +245,6 @@ import Testing
 extension RGB8Image {
     /// The left `width` columns.
     func croppedForTest(width: Int) -> RGB8Image {
-        TrialSample.crop(self, x0: 0, y0: 0, width: width, height: height)
+        try! TrialSample.crop(self, x0: 0, y0: 0, width: width, height: height)
     }
 }

@@ -8,12 +8,12 @@ import Testing
 
 @Suite struct MSSSIMTests {
     func image(_ w: Int, _ h: Int, _ seed: Int) -> RGB8Image {
-        RGB8Image(width: w, height: h, pixels: goldenSyntheticImage(width: w, height: h, seed: seed))
+        try! RGB8Image(width: w, height: h, pixels: goldenSyntheticImage(width: w, height: h, seed: seed))
     }
 
     /// clip(a + b // divisor - offset, 0, 255), as the Python test images were made.
     func perturbed(_ a: RGB8Image, _ b: RGB8Image, divisor: Int, offset: Int) -> RGB8Image {
-        RGB8Image(width: a.width, height: a.height, pixels: zip(a.pixels, b.pixels).map {
+        try! RGB8Image(width: a.width, height: a.height, pixels: zip(a.pixels, b.pixels).map {
             UInt8(min(max(Int($0) + Int($1) / divisor - offset, 0), 255))
         })
     }
@@ -33,14 +33,14 @@ import Testing
         let a = image(170, 165, 4)
         let perturbedScore = try #require(MSSSIM.msSSIM(a, perturbed(a, image(170, 165, 5), divisor: 8, offset: 16)))
         #expect(abs(perturbedScore - 0.9900510065391527) <= 1e-12)
-        let d = RGB8Image(width: a.width, height: a.height, pixels: a.pixels.map { UInt8(min(Int($0) / 2 + 60, 255)) })
+        let d = try RGB8Image(width: a.width, height: a.height, pixels: a.pixels.map { UInt8(min(Int($0) / 2 + 60, 255)) })
         let darkened = try #require(MSSSIM.msSSIM(a, d))
         #expect(abs(darkened - 0.8114281291758632) <= 1e-12)
         let same = try #require(MSSSIM.msSSIM(a, a))
         #expect(abs(same - 1.0) <= 1e-15)
     }
 
-    @Test func tooSmallForFiveScalesIsNil() {
+    @Test func tooSmallForFiveScalesIsNil() throws {
         #expect(MSSSIM.minSide() == 161)
         #expect(MSSSIM.minSide(scales: 3) == 41)
         #expect(MSSSIM.msSSIM(image(160, 300, 1), image(160, 300, 1)) == nil)

@@ -1,10 +1,40 @@
 import ComRecCodec
 import ComRecIO
+import ComRecKernels
 import ComRecTestSupport
 import Foundation
 import Testing
 
 @Suite struct ComRecFilesTests {
+    /// A refused allocation ends `encode`, `decode` and `enhance` with one error that names the
+    /// input and the bytes, and leaves nothing in the output folder.
+    @Test func refusedMemoryIsAnErrorAndLeavesNoOutput() throws {
+        let dir = TemporaryDirectory()
+        let jpg = dir.file("demo.jpg")
+        try encodeFile(input: Fixtures.demoImage, output: jpg, options: EncodeOptions(profile: .bicubic, mode: .half))
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        let calls: [(String, () throws -> Void)] = [
+            ("encode", { _ = try encodeFile(input: Fixtures.demoImage, output: dir.file("again.jpg"),
+                                            options: EncodeOptions(profile: .bicubic, mode: .half)) }),
+            ("decode", { _ = try decodeFile(input: jpg, output: dir.file("demo.png")) }),
+            ("enhance", { _ = try enhanceFile(input: dir.file("plain.jpg"), output: dir.file("enhanced.png"),
+                                              profile: Profile.catalogue.first { !$0.rounded.isPlainJPEG }!) }),
+        ]
+        let plain = try LibJPEG().encode(try PNG.decode(Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.demoImage)))),
+                                         settings: JPEGSettings(quality: 50), segments: [])
+        try Data(plain).write(to: URL(fileURLWithPath: dir.file("plain.jpg")))
+        for (name, call) in calls {
+            #expect("\(name)") {
+                try LargeBuffer<UInt8>.failingAbove(100_000) { try call() }
+            } throws: { error in
+                let text = "\(error)"
+                return text.contains("out of memory: the system refused") && (text.contains(".jpg") || text.contains(".png"))
+            }
+        }
+        #expect(try Set(FileManager.default.contentsOfDirectory(atPath: dir.path)) == Set(before + ["plain.jpg"]),
+                "no output and no temporary file is left")
+    }
+
     /// The whole path: a 768x512 PNG -> a JPEG any decoder opens -> a PNG of the
     /// original size, equal to the bicubic profile applied to libjpeg's decode of the compact image.
     @Test func demoImageRoundTrip() throws {
@@ -23,7 +53,7 @@ import Testing
         let decodeReport = try decodeFile(input: jpg, output: png)
         let decoded = try readImage(path: png)
         #expect(decodeReport.width == 768 && decodeReport.height == 512 && decodeReport.profile == "bicubic")
-        #expect(decoded == bicubicUpsample2x(compact, width: 768, height: 512))
+        #expect(try decoded == bicubicUpsample2x(compact, width: 768, height: 512))
         let original = try readImage(path: Fixtures.demoImage)
         #expect(Metrics.psnr(original, decoded) > 18)
         #expect(Set(dir.names) == ["demo.jpg", "demo.png"])

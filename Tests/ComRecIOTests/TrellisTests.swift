@@ -51,7 +51,7 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
         return (0..<64).map { abs(Int(out[zigzag[$0]])) }
     }
 
-    @Test func withoutLambdaItRounds() {
+    @Test func withoutLambdaItRounds() throws {
         var random = Sequence64(state: 0x9E37_79B9_7F4A_7C15)
         let steps = JPEGQuality.table(quality: 50, chroma: false)
         for _ in 0..<200 {
@@ -67,7 +67,7 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
 
     /// Blocks with a few coefficients worth coding, against every choice of 0, the rounded level
     /// and one less at each: the programme's choice must cost exactly the least of them.
-    @Test func choosesTheCheapestCodingOfSmallBlocks() {
+    @Test func choosesTheCheapestCodingOfSmallBlocks() throws {
         var random = Sequence64(state: 12345)
         let steps = (0..<64).map { _ in UInt16(1 + random.next(40)) }
         for trial in 0..<300 {
@@ -108,7 +108,7 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
         }
     }
 
-    @Test func integerLogarithmIsExactToASixteenth() {
+    @Test func integerLogarithmIsExactToASixteenth() throws {
         for x in [1, 2, 3, 5, 7, 10, 100, 1000, 4097, 65535, 1 << 40, (1 << 40) + 12345] {
             let expected = Int((16 * log2(Double(x))).rounded(.down))
             #expect(abs(log2Sixteenths(UInt64(x)) - expected) <= 1, "x = \(x)")
@@ -125,7 +125,7 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
         }
         for chroma in [JPEGSettings.Chroma.subsampled420, .full444] {
             for grey in [false, true] {
-                let source = grey ? RGB8Image(width: image.width, height: image.height, pixels: image.greyChannel().flatMap { [$0, $0, $0] }) : image
+                let source = grey ? try RGB8Image(width: image.width, height: image.height, pixels: try image.greyChannel().flatMap { [$0, $0, $0] }) : image
                 let rounded = try jpeg.encode(source, settings: JPEGSettings(quality: 95, chroma: chroma, grey: grey), segments: [])
                 let nearly = try jpeg.encode(
                     source, settings: JPEGSettings(quality: 95, chroma: chroma, grey: grey, trellis: TrellisTuning(lambdaScale: 1e-6)), segments: [])
@@ -175,7 +175,7 @@ private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weigh
         let pipeline = ComRecPipeline(jpeg: RecordingJPEG(log: log), profiles: [tiny])
         let image = Fixtures.image(width: 32, height: 24) { x, y in [UInt8(x * 8), UInt8(y * 10), 90] }
         func stored(_ mode: CodecMode, _ quality: Int, _ tuning: TrellisTuning?, tables: JPEGTables = .standard) throws -> TrellisTuning? {
-            let source = mode == .half ? tiny.makeCompact(image) : image
+            let source = mode == .half ? try tiny.makeCompact(image) : image
             _ = try pipeline.file(storing: source, width: 32, height: 24, profile: tiny, mode: mode,
                                   settings: JPEGSettings(quality: quality, trellis: tuning, tables: tables))
             return log.seen.last!.trellis

@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test(arguments: [(1, 1, 4), (2, 3, 16), (5, 7, 16), (8, 8, 64), (17, 11, 64), (6, 1, 32), (1, 9, 16)])
-    func randomLayersMatchTheDirectReference(width: Int, height: Int, inChannels: Int) {
+    func randomLayersMatchTheDirectReference(width: Int, height: Int, inChannels: Int) throws {
         let outChannels = 16
         let seed = UInt64(width * 1000 + height * 10 + inChannels)
         let input = random(width * height * inChannels, seed: seed) { Int($0 % 128) }.map(UInt8.init)
@@ -50,7 +50,7 @@ import Testing
     /// transformed weights' middle entries reach 9 * 127 and the signed input sums 4 * 127), at the
     /// widest exact channel count for the layer sizes the networks use and at the bound itself.
     @Test(arguments: [64, 410])
-    func extremesMatchTheDirectReference(inChannels: Int) {
+    func extremesMatchTheDirectReference(inChannels: Int) throws {
         let width = 5, height = 4, outChannels = 4
         let input = [UInt8](repeating: 127, count: width * height * inChannels)
         let checkerboard = (0..<width * height * inChannels).map { (($0 / inChannels) % 2 == 0) ? UInt8(127) : 0 }
@@ -91,7 +91,7 @@ import Testing
     /// The kernels' packed weights hold the reference's transform, in the layout
     /// `[out / 16][16 elements][in / 2 pairs][16][2]`, with zeros past the real channels.
     @Test(arguments: [(3, 16), (12, 64), (64, 64), (32, 12), (5, 17)])
-    func packedWeightsHoldTheReferenceTransform(inChannels: Int, outChannels: Int) {
+    func packedWeightsHoldTheReferenceTransform(inChannels: Int, outChannels: Int) throws {
         let weights = random(outChannels * 9 * inChannels, seed: UInt64(inChannels * 1000 + outChannels)) {
             Int($0 % 255) - 127
         }.map { Int8($0) }

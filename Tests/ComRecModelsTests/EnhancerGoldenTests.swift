@@ -39,7 +39,7 @@ struct EnhancerGoldenFile: Decodable {
         goldenSyntheticImage(width: c.width, height: c.height, seed: c.decoded_seed)
     }
 
-    @Test func bothWiringsAreCovered() {
+    @Test func bothWiringsAreCovered() throws {
         #expect(models.allSatisfy { $0.0.isEnhancer && $0.0.com == nil })
         #expect(Set(models.map { $0.0.rec.shapes.last!.kind == .lastConv3x3PixelShuffleResidual }) == [true, false])
         #expect(TestFastFullModel.model.rec.shapes[0].stride == 2)
@@ -56,7 +56,7 @@ struct EnhancerGoldenFile: Decodable {
                         let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
                         for c in golden.cases {
                             var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
-                            model.enhance(image: decoded(c), width: c.width, height: c.height, output: &out, runner: runner)
+                            try model.enhance(image: decoded(c), width: c.width, height: c.height, output: &out, runner: runner)
                             #expect(hex(sha256(out)) == c.enhanced_sha256,
                                     "\(name) \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)")
                         }
@@ -89,8 +89,8 @@ struct EnhancerGoldenFile: Decodable {
                             let profile = Profile.named(listed.name, runner: runner)!
                             let model = profile.enhancers[index].model
                             for c in golden.cases {
-                                let image = RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
-                                let out = model.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
+                                let image = try RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
+                                let out = try model.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))
                                 #expect(hex(sha256(out.pixels)) == c.enhanced_sha256,
                                         "\(enhancer.name)-full \(c.width)x\(c.height), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)")
                             }
@@ -109,7 +109,7 @@ struct EnhancerGoldenFile: Decodable {
                 let image = decoded(c)
                 for tileHeight in [0, 1, 3] {
                     var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
-                    model.enhance(image: image, width: c.width, height: c.height, output: &out,
+                    try model.enhance(image: image, width: c.width, height: c.height, output: &out,
                                   runner: .serial(PortableConv3x3.self, family: "portable", tileHeight: tileHeight))
                     #expect(hex(sha256(out)) == c.enhanced_sha256, "\(name) \(c.width)x\(c.height) tile height \(tileHeight)")
                 }
@@ -138,7 +138,7 @@ struct EnhancerGoldenFile: Decodable {
 
     /// A half-resolution model refuses to enhance, and an enhancer has no compact image: both are
     /// programming errors, so what is checked here is only what the type reports.
-    @Test func modelKindsAreReported() {
+    @Test func modelKindsAreReported() throws {
         #expect(!TestFastModel.model.isEnhancer)
         #expect(!TestPaperModel.model.isEnhancer)
         #expect(TestFastFullModel.model.isEnhancer)

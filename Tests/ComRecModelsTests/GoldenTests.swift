@@ -14,12 +14,12 @@ import Testing
     /// The golden case's input image and its synthetic decoded compact image.
     func inputs(_ c: GoldenCase) -> (image: RGB8Image, decoded: RGB8Image) {
         let cw = (c.width + 1) / 2, ch = (c.height + 1) / 2
-        return (RGB8Image(width: c.width, height: c.height,
+        return (try! RGB8Image(width: c.width, height: c.height,
                           pixels: goldenSyntheticImage(width: c.width, height: c.height, seed: c.image_seed)),
-                RGB8Image(width: cw, height: ch, pixels: goldenSyntheticImage(width: cw, height: ch, seed: c.decoded_seed)))
+                try! RGB8Image(width: cw, height: ch, pixels: goldenSyntheticImage(width: cw, height: ch, seed: c.decoded_seed)))
     }
 
-    @Test func syntheticImageMatchesThePythonFormula() {
+    @Test func syntheticImageMatchesThePythonFormula() throws {
         // The literal values of Training/tests/test_test_models.py::test_synthetic_image_is_pinned.
         let image = goldenSyntheticImage(width: 13, height: 7, seed: 9)
         #expect(Array(image[0..<3]) == [64, 86, 84])
@@ -65,10 +65,10 @@ import Testing
                             let setting = "\(half.name), \(isa.rawValue) \(algorithms.name), \(threads) threads, tile height \(tileHeight)"
                             for c in cases {
                                 let (image, decoded) = inputs(c)
-                                #expect(hex(sha256((model.makeCompact ?? profile.makeCompact)(image).pixels)) == c.compact_sha256,
+                                #expect(try hex(sha256((model.makeCompact ?? profile.makeCompact)(image).pixels)) == c.compact_sha256,
                                         "compact \(c.width)x\(c.height), \(setting)")
                                 let context = ReconstructionContext(width: c.width, height: c.height, quality: 50)
-                                #expect(hex(sha256(model.reconstruct(decoded, context).pixels)) == c.reconstructed_sha256,
+                                #expect(try hex(sha256(model.reconstruct(decoded, context).pixels)) == c.reconstructed_sha256,
                                         "reconstructed \(c.width)x\(c.height), \(setting)")
                             }
                         }
@@ -89,10 +89,10 @@ import Testing
                 for tileHeight in [0, 3] {
                     let runner = NetworkRunner.serial(PortableConv3x3.self, family: "portable", tileHeight: tileHeight)
                     var compact = [UInt8](repeating: 0, count: cw * ch * 3)
-                    model.makeCompact(image: image.pixels, width: c.width, height: c.height, compact: &compact, runner: runner)
+                    try model.makeCompact(image: Array(image.pixels), width: c.width, height: c.height, compact: &compact, runner: runner)
                     #expect(hex(sha256(compact)) == c.compact_sha256, "\(model.profile) compact \(c.width)x\(c.height)")
                     var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
-                    model.reconstruct(compact: decoded.pixels, compactWidth: cw, compactHeight: ch,
+                    try model.reconstruct(compact: Array(decoded.pixels), compactWidth: cw, compactHeight: ch,
                                       width: c.width, height: c.height, output: &out, runner: runner)
                     #expect(hex(sha256(out)) == c.reconstructed_sha256, "\(model.profile) reconstructed \(c.width)x\(c.height)")
                 }
@@ -105,11 +105,11 @@ import Testing
     /// RecCNN with the scalar reference operators and canonical weights.
     func referenceReconstruct(_ model: LearnedModel, _ decoded: RGB8Image, _ width: Int, _ height: Int) -> [UInt8] {
         var up = [UInt8](repeating: 0, count: width * height * 3)
-        upsample2xBicubic(src: decoded.pixels, srcWidth: decoded.width, srcHeight: decoded.height, channels: 3,
+        upsample2xBicubic(src: Array(decoded.pixels), srcWidth: decoded.width, srcHeight: decoded.height, channels: 3,
                           dst: &up, dstWidth: width, rows: 0..<height)
         var out = [UInt8](repeating: 0, count: width * height * 3)
-        let input = model.rec.role == .reccnnDecoded ? decoded : RGB8Image(width: width, height: height, pixels: up)
-        runNetworkReference(layers: model.rec.canonical, input: input.pixels, width: input.width, height: input.height,
+        let input = model.rec.role == .reccnnDecoded ? decoded : try! RGB8Image(width: width, height: height, pixels: up)
+        runNetworkReference(layers: model.rec.canonical, input: Array(input.pixels), width: input.width, height: input.height,
                             base: up, output: &out, outputWidth: width, outputHeight: height)
         return out
     }

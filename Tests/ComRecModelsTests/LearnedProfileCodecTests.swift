@@ -3,6 +3,7 @@
 import ComRecCodec
 import ComRecCompiler
 import ComRecIO
+import ComRecKernels
 import ComRecModels
 import ComRecTestModels
 import Testing
@@ -14,7 +15,34 @@ import Testing
     ]
 
     func image(_ width: Int, _ height: Int, seed: Int) -> RGB8Image {
-        RGB8Image(width: width, height: height, pixels: goldenSyntheticImage(width: width, height: height, seed: seed))
+        try! RGB8Image(width: width, height: height, pixels: goldenSyntheticImage(width: width, height: height, seed: seed))
+    }
+
+    /// Memory an image sizes (its pixels, the padded copy, the DCT planes, the networks' scratch)
+    /// comes from LargeBuffer: when it is refused, encoding and decoding throw `outOfMemory` with
+    /// the bytes, in half and full mode, and the process goes on.
+    @Test func refusedMemoryIsAnOutOfMemoryErrorWhenEncodingAndDecoding() throws {
+        let pipeline = ComRecPipeline(jpeg: LibJPEG(), profiles: testProfiles)
+        let original = image(45, 31, seed: 7)  // 4185 bytes; its compact image 1104
+        let limit = 1000
+        func refused(_ error: any Error) -> Bool {
+            guard let error = error as? ComRecError, case .outOfMemory(let bytes) = error else { return false }
+            return bytes > limit && error.description.hasPrefix("out of memory: the system refused \(bytes) bytes")
+        }
+        for profile in testProfiles {
+            let trellis = JPEGSettings(quality: 60, trellis: TrellisTuning())
+            for (mode, settings) in [(CodecMode.half, JPEGSettings(quality: 60)), (.full, trellis)] {
+                let file = try pipeline.encode(original, profile: profile, settings: settings, mode: mode)
+                LargeBuffer<UInt8>.failingAbove(limit) {
+                    #expect("\(profile.name) \(mode.name) encode") {
+                        try pipeline.encode(original, profile: profile, settings: settings, mode: mode)
+                    } throws: { refused($0) }
+                    #expect("\(profile.name) \(mode.name) decode") { try pipeline.decode(file) } throws: { refused($0) }
+                }
+                #expect(try pipeline.decode(file).width == 45, "the same calls succeed without the limit")
+            }
+        }
+        #expect(ComRecError.outOfMemory(bytes: 640_000_000).description.contains("refused 640 MB"))
     }
 
     @Test func encodeAndDecodeEveryTestProfile() throws {
@@ -30,13 +58,13 @@ import Testing
             // The decoder runs the file's profile: the same bytes as the profile on the decoded JPEG.
             let decoded = try pipeline.decode(file)
             let compact = try LibJPEG().decode(file, maxPixels: 1 << 20)
-            let expected = profile.reconstruct(compact, ReconstructionContext(width: 45, height: 31, quality: 80))
+            let expected = try profile.reconstruct(compact, ReconstructionContext(width: 45, height: 31, quality: 80))
             #expect(decoded == expected, "\(profile.name)")
             #expect([decoded.width, decoded.height] == [45, 31])
             // And the compact image in the file is the profile's (JPEG 4:4:4 at quality 100 stays close).
             let sharp = try pipeline.encode(original, profile: profile, settings: JPEGSettings(quality: 100, chroma: .full444))
             let stored = try LibJPEG().decode(sharp, maxPixels: 1 << 20)
-            let made = profile.makeCompact(original)
+            let made = try profile.makeCompact(original)
             #expect(Metrics.meanSquaredError(stored, made) < 4, "\(profile.name)")
         }
     }
@@ -55,7 +83,7 @@ import Testing
             // itself, and not the plain decode (the test enhancers change pixels).
             let plain = try LibJPEG().decode(file, maxPixels: 1 << 20)
             let decoded = try pipeline.decode(file)
-            #expect(decoded == profile.full.enhance(plain, ReconstructionContext(width: 45, height: 31, quality: 40)), "\(profile.name)")
+            #expect(try decoded == profile.full.enhance(plain, ReconstructionContext(width: 45, height: 31, quality: 40)), "\(profile.name)")
             #expect(decoded != plain, "\(profile.name)")
         }
         // A build whose profile has no enhancer refuses the file, naming the enhancer.
@@ -138,9 +166,9 @@ import Testing
         #expect(model.modelHash == TestFastModel.model.modelHash)
         #expect(model.hashedBytes == TestFastModel.model.hashedBytes)
         let profile = Profile.learned(model: model, runner: hostedRunner), original = image(21, 14, seed: 2)
-        #expect(profile.makeCompact(original) == testProfiles[1].makeCompact(original))
+        #expect(try profile.makeCompact(original) == testProfiles[1].makeCompact(original))
         let context = ReconstructionContext(width: 21, height: 14, quality: 50)
         let decoded = image(11, 7, seed: 9)
-        #expect(profile.reconstruct(decoded, context) == testProfiles[1].reconstruct(decoded, context))
+        #expect(try profile.reconstruct(decoded, context) == testProfiles[1].reconstruct(decoded, context))
     }
 }

@@ -24,19 +24,19 @@ import Testing
             for tileRows in [1, 4, 64, StreamedRun.fitted(bandBytes: 1000), StreamedRun.fitted(bandBytes: 1 << 30)] {
                 for model in halves {
                     var compact = [UInt8](repeating: 0, count: cw * ch * 3)
-                    model.makeCompact(image: image, width: width, height: height, compact: &compact, runner: runner)
+                    try model.makeCompact(image: image, width: width, height: height, compact: &compact, runner: runner)
                     let streamedCompact = try streamed(model, .compact, width, height, image, runner, tileRows)
                     #expect(streamedCompact == compact, "\(model.profile) compact \(width)x\(height), tiles of \(tileRows)")
 
                     var whole = [UInt8](repeating: 0, count: width * height * 3)
-                    model.reconstruct(compact: compactInput, compactWidth: cw, compactHeight: ch,
+                    try model.reconstruct(compact: compactInput, compactWidth: cw, compactHeight: ch,
                                       width: width, height: height, output: &whole, runner: runner)
                     let streamedWhole = try streamed(model, .reconstruct, width, height, compactInput, runner, tileRows)
                     #expect(streamedWhole == whole, "\(model.profile) reconstruct \(width)x\(height), tiles of \(tileRows)")
                 }
                 for model in enhancers {
                     var whole = [UInt8](repeating: 0, count: width * height * 3)
-                    model.enhance(image: image, width: width, height: height, output: &whole, runner: runner)
+                    try model.enhance(image: image, width: width, height: height, output: &whole, runner: runner)
                     let streamedWhole = try streamed(model, .enhance, width, height, image, runner, tileRows)
                     #expect(streamedWhole == whole, "\(model.profile) enhance \(width)x\(height), tiles of \(tileRows)")
                 }
@@ -44,7 +44,7 @@ import Testing
         }
     }
 
-    @Test func arenaDependsOnTheWidthOnly() {
+    @Test func arenaDependsOnTheWidthOnly() throws {
         for model in [TestPaperModel.model, TestFastModel.model] {
             let short = StreamedRun(model: model, job: .reconstruct, width: 300, height: 1000, runner: .portable)
             let tall = StreamedRun(model: model, job: .reconstruct, width: 300, height: 50_000, runner: .portable)

@@ -71,7 +71,7 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
     /// Runs `shape` on a `width x height` image, reference vs the threaded runner, over the grid of settings.
     func check(_ shape: [(ConvLayerKind, Int, Int, Int)], width: Int, height: Int, crop: Int = 0,
                tileHeights: [Int], threadCounts: [Int], isas: [KernelISA] = KernelISA.supported,
-               seed: UInt64, sourceLocation: SourceLocation = #_sourceLocation) {
+               seed: UInt64, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let network = RandomNetwork(shape, seed: seed)
         var ow = width, oh = height
         for (kind, _, _, stride) in shape {
@@ -93,7 +93,7 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
                     for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
                         let runner = NetworkRunner.threaded(pool: pool, isa: isa, tileHeight: tile, algorithms: algorithms)
                         var actual = [UInt8](repeating: 0x55, count: ow * oh * 3)
-                        runner.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height,
+                        try runner.run(layers: network.packed, input: input, inputWidth: width, inputHeight: height,
                                    base: base, output: &actual, outputWidth: ow, outputHeight: oh)
                         let matches = actual == expected  // a Bool: a failure does not print both images
                         #expect(matches,
@@ -105,40 +105,59 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
         }
     }
 
-    @Test func paperShape() {
-        check(Self.paperLike, width: 17, height: 11, tileHeights: [0, 1, 6], threadCounts: [1, 2], seed: 11)
-        check(Self.paperLike, width: 23, height: 17, tileHeights: [4, 100], threadCounts: [3], isas: [KernelISA.best], seed: 19)
+    @Test func paperShape() throws {
+        try check(Self.paperLike, width: 17, height: 11, tileHeights: [0, 1, 6], threadCounts: [1, 2], seed: 11)
+        try check(Self.paperLike, width: 23, height: 17, tileHeights: [4, 100], threadCounts: [3], isas: [KernelISA.best], seed: 19)
     }
 
     /// Winograd layers of different channel counts share one scratch per thread; odd widths make
     /// each of them read its zero column past the row.
-    @Test func mixedChannelCountsOddWidth() {
+    @Test func mixedChannelCountsOddWidth() throws {
         let shape: [(ConvLayerKind, Int, Int, Int)] =
             [(.firstConv3x3, 3, 32, 1), (.conv3x3, 32, 64, 1), (.conv3x3, 64, 32, 1), (.conv3x3, 32, 48, 1), (.lastConv3x3Residual, 48, 3, 1)]
-        check(shape, width: 15, height: 9, tileHeights: [0, 2], threadCounts: [1, 2], seed: 21)
+        try check(shape, width: 15, height: 9, tileHeights: [0, 2], threadCounts: [1, 2], seed: 21)
     }
 
-    @Test func fastPixelShuffleShape() {
-        check(Self.fastLike, width: 13, height: 9, tileHeights: [0, 2, 5], threadCounts: [1, 2], seed: 12)
+    @Test func fastPixelShuffleShape() throws {
+        try check(Self.fastLike, width: 13, height: 9, tileHeights: [0, 2, 5], threadCounts: [1, 2], seed: 12)
     }
 
-    @Test func fastPixelShuffleCroppedToOddSize() {
-        check(Self.fastLike, width: 8, height: 6, crop: 1, tileHeights: [0, 3], threadCounts: [2], seed: 13)
+    @Test func fastPixelShuffleCroppedToOddSize() throws {
+        try check(Self.fastLike, width: 8, height: 6, crop: 1, tileHeights: [0, 3], threadCounts: [2], seed: 13)
     }
 
-    @Test func comCNNStride2Shape() {
-        check(Self.comCNN, width: 19, height: 15, tileHeights: [0, 1, 3], threadCounts: [1, 2], seed: 14)
+    @Test func comCNNStride2Shape() throws {
+        try check(Self.comCNN, width: 19, height: 15, tileHeights: [0, 1, 3], threadCounts: [1, 2], seed: 14)
     }
 
-    @Test func tinyImages() {
-        check(Self.paperLike, width: 1, height: 1, tileHeights: [0, 16], threadCounts: [1, 2], seed: 15)
-        check(Self.comCNN, width: 2, height: 3, tileHeights: [0, 1], threadCounts: [2], seed: 16)
-        check(Self.fastLike, width: 1, height: 2, tileHeights: [1, 8], threadCounts: [2], seed: 17)
+    @Test func tinyImages() throws {
+        try check(Self.paperLike, width: 1, height: 1, tileHeights: [0, 16], threadCounts: [1, 2], seed: 15)
+        try check(Self.comCNN, width: 2, height: 3, tileHeights: [0, 1], threadCounts: [2], seed: 16)
+        try check(Self.fastLike, width: 1, height: 2, tileHeights: [1, 8], threadCounts: [2], seed: 17)
     }
 
     /// One runner (one pool) called from several threads at once: the calls take turns, and every
     /// call gets the reference bytes (each output is cleared before its call and checked after).
-    @Test func concurrentCallersTakeTurns() {
+    /// A runner whose scratch memory is refused says so with the bytes and writes nothing.
+    @Test func aRefusedScratchIsAnErrorAndTheOutputIsUntouched() throws {
+        let network = RandomNetwork([(.firstConv3x3, 3, 16, 1), (.lastConv3x3Residual, 16, 3, 1)], seed: 5)
+        let input = randomBytes(16 * 12 * 3, seed: 6)
+        for runner in [NetworkRunner.portable, NetworkRunner.threaded(pool: ThreadPool(threads: 2), isa: KernelISA.supported[0])] {
+            var output = [UInt8](repeating: 0x55, count: input.count)
+            #expect {
+                try LargeBuffer<UInt8>.failingAbove(16) {
+                    try runner.run(layers: network.packed, input: input, inputWidth: 16, inputHeight: 12,
+                                   base: input, output: &output, outputWidth: 16, outputHeight: 12)
+                }
+            } throws: { error in
+                guard let failure = error as? AllocationFailure else { return false }
+                return failure.bytes > 16
+            }
+            #expect(output.allSatisfy { $0 == 0x55 }, "\(runner.summary)")
+        }
+    }
+
+    @Test func concurrentCallersTakeTurns() throws {
         let network = RandomNetwork(Self.paperLike, seed: 21)
         let width = 29, height = 96
         let input = randomBytes(width * height * 3, seed: 22), base = randomBytes(width * height * 3, seed: 23)
@@ -159,7 +178,7 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
             let (network, wrong) = shared.value
             for _ in 0..<runs {
                 var output = [UInt8](repeating: 0x55, count: reference.count)
-                runners[caller % 2].run(layers: network.packed, input: input, inputWidth: width, inputHeight: height, base: base,
+                try! runners[caller % 2].run(layers: network.packed, input: input, inputWidth: width, inputHeight: height, base: base,
                            output: &output, outputWidth: width, outputHeight: height)
                 if output != reference { wrong[caller] += 1 }
             }
@@ -168,10 +187,10 @@ func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
                 "calls per caller whose output differs from the reference")
     }
 
-    @Test func deeperNetworkWideImage() {
+    @Test func deeperNetworkWideImage() throws {
         let shape: [(ConvLayerKind, Int, Int, Int)] = [(.firstConv3x3, 3, 64, 1)]
             + Array(repeating: (.conv3x3, 64, 64, 1), count: 5) + [(.lastConv3x3Residual, 64, 3, 1)]
-        check(shape, width: 70, height: 21, tileHeights: [0, 6, 13], threadCounts: [2],
+        try check(shape, width: 70, height: 21, tileHeights: [0, 6, 13], threadCounts: [2],
               isas: [KernelISA.best], seed: 18)
     }
 }

@@ -40,7 +40,7 @@ public enum Fixtures {
         var pixels: [UInt8] = []
         pixels.reserveCapacity(width * height * 3)
         for y in 0..<height { for x in 0..<width { pixels += pixel(x, y) } }
-        return RGB8Image(width: width, height: height, pixels: pixels)
+        return try! RGB8Image(width: width, height: height, pixels: pixels)  // a test image: small
     }
 }
 

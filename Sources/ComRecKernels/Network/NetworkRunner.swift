@@ -67,16 +67,19 @@ public struct NetworkRunner: Sendable {
     }
 
     /// Runs `layers` over whole images: `base` may be the same memory as `output` (each output byte
-    /// reads only its own base byte), never the same as `input`. Allocates the tiles' scratch.
+    /// reads only its own base byte), never the same as `input`. Allocates the tiles' scratch
+    /// (`threadCount * plan.scratchBytes`, which grows with the width), or fails without running.
     public func run(
         layers: [Conv3x3Packed], input: UnsafePointer<UInt8>, inputWidth: Int, inputHeight: Int,
         base: UnsafePointer<UInt8>, output: UnsafeMutablePointer<UInt8>, outputWidth: Int, outputHeight: Int
-    ) {
+    ) throws(AllocationFailure) {
         let plan = plan(layers: layers, input: input, inputWidth: inputWidth, inputHeight: inputHeight,
                         base: base, output: output, outputWidth: outputWidth, outputHeight: outputHeight)
-        let scratch = UnsafeMutableRawPointer.allocate(byteCount: threadCount * plan.scratchBytes, alignment: 64)
-        defer { scratch.deallocate() }
-        tiles(plan, 0..<plan.tileCount, scratch)
+        let (bytes, overflow) = threadCount.multipliedReportingOverflow(by: plan.scratchBytes)
+        guard !overflow else { throw AllocationFailure(bytes: Int.max) }
+        let scratch = try allocateLarge(UInt8.self, count: bytes, alignment: 64)
+        defer { releaseLarge(scratch) }
+        tiles(plan, 0..<plan.tileCount, UnsafeMutableRawPointer(scratch))
     }
 
     /// One thread, tiles in order, kernel family `Kernel` (`family` names it in reports). What an

@@ -84,13 +84,13 @@ public func upsample2xBicubic(
 public func downsample2xBicubic(
     src: UnsafePointer<UInt8>, srcWidth: Int, srcHeight: Int, channels: Int,
     dst: UnsafeMutablePointer<UInt8>
-) {
+) throws(AllocationFailure) {
     precondition(srcWidth > 0 && srcHeight > 0 && channels > 0)
     let dstWidth = (srcWidth + 1) / 2, dstHeight = (srcHeight + 1) / 2
     let srcStride = srcWidth * channels, tmpCount = dstWidth * channels
     // Horizontal pass for all source rows first: simple, and the image is already in memory.
-    let horizontal = UnsafeMutablePointer<Int32>.allocate(capacity: srcHeight * tmpCount)
-    defer { horizontal.deallocate() }
+    let horizontal = try allocateLarge(Int32.self, count: srcHeight * tmpCount)
+    defer { releaseLarge(horizontal) }
     for sy in 0..<srcHeight {
         let row = src + sy * srcStride, out = horizontal + sy * tmpCount
         for j in 0..<dstWidth {
