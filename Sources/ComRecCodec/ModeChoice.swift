@@ -157,14 +157,9 @@ private struct Candidates<JPEG: JPEGCoder> {
             guard prefersHalf(budget: budget, fullQuality: q) else {
                 return ModeChoiceResult(file: full, mode: .full, quality: q, reason: "\(why) is above the \(ruleName)")
             }
-            let sample = try sampleTrial(quality: q)
-            if sample.halfWins, let half = try largest(.half, maxBytes: full.count) {
-                return ModeChoiceResult(file: half.file, mode: .half, quality: half.quality,
-                                        reason: "\(why) is within the \(ruleName)\(sample.report)")
+            return try trialDecides(full: (full, q), reason: "\(why) is within the \(ruleName)") {
+                candidates throws(ComRecError) in try candidates.largest(.half, maxBytes: full.count)
             }
-            return ModeChoiceResult(file: full, mode: .full, quality: q,
-                                    reason: "\(why) is within the \(ruleName)\(sample.report)"
-                                        + (sample.halfWins ? ", but half mode cannot get that small" : ""))
         case .bitsPerPixel(let bpp):
             switch rule {
             case .maxBitsPerPixel(let maxBitsPerPixel):
@@ -179,16 +174,26 @@ private struct Candidates<JPEG: JPEGCoder> {
                 guard full.quality <= maxQuality else {
                     return ModeChoiceResult(file: full.file, mode: .full, quality: full.quality, reason: "\(why), above the \(ruleName)")
                 }
-                let sample = try sampleTrial(quality: full.quality)
-                if sample.halfWins, let half = try make(.half, target) {
-                    return ModeChoiceResult(file: half.file, mode: .half, quality: half.quality,
-                                            reason: "\(why), within the \(ruleName)\(sample.report)")
+                return try trialDecides(full: full, reason: "\(why), within the \(ruleName)") {
+                    candidates throws(ComRecError) in try candidates.make(.half, target)
                 }
-                return ModeChoiceResult(file: full.file, mode: .full, quality: full.quality,
-                                        reason: "\(why), within the \(ruleName)\(sample.report)"
-                                            + (sample.halfWins ? ", but half mode cannot get that small" : ""))
             }
         }
+    }
+
+    /// Under a quality rule that keeps half mode: the half-mode file `makeHalf` makes within the
+    /// budget where the sample trial agrees, else the full-mode file `full`; `reason` begins the
+    /// reason, the trial's report follows.
+    mutating func trialDecides(
+        full: (file: [UInt8], quality: Int), reason: String,
+        makeHalf: (inout Candidates) throws(ComRecError) -> (file: [UInt8], quality: Int)?
+    ) throws(ComRecError) -> ModeChoiceResult {
+        let sample = try sampleTrial(quality: full.quality)
+        if sample.halfWins, let half = try makeHalf(&self) {
+            return ModeChoiceResult(file: half.file, mode: .half, quality: half.quality, reason: reason + sample.report)
+        }
+        return ModeChoiceResult(file: full.file, mode: .full, quality: full.quality,
+                                reason: reason + sample.report + (sample.halfWins ? ", but half mode cannot get that small" : ""))
     }
 
     /// Whether the rule keeps half mode for a budget set by the full-mode file of `fullQuality`.
