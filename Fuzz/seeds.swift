@@ -23,7 +23,7 @@ func save(_ bytes: [UInt8], _ folder: String, _ name: String) {
 /// Gradients with a little deterministic noise: something for the networks and the JPEG coder.
 func synthetic(_ width: Int, _ height: Int, seed: UInt32 = 1) -> RGB8Image {
     var state = seed
-    var image = RGB8Image(width: width, height: height)
+    var image = try! RGB8Image(width: width, height: height)  // a small seed image
     for y in 0..<height {
         for x in 0..<width {
             state = state &* 1_664_525 &+ 1_013_904_223

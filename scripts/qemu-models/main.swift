@@ -60,10 +60,16 @@ func check<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: K.Type, 
         for tileHeight in [0, 1, 3] {
             let runner = NetworkRunner.serial(K.self, family: familyName(name), tileHeight: tileHeight, algorithms: policy)
             var compact = [UInt8](repeating: 0, count: cw * ch * 3)
-            model.makeCompact(image: image, width: c.width, height: c.height, compact: &compact, runner: runner)
             var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
-            model.reconstruct(compact: decoded, compactWidth: cw, compactHeight: ch, width: c.width, height: c.height,
-                              output: &out, runner: runner)
+            do throws(AllocationFailure) {
+                try model.makeCompact(image: image, width: c.width, height: c.height, compact: &compact, runner: runner)
+                try model.reconstruct(compact: decoded, compactWidth: cw, compactHeight: ch, width: c.width, height: c.height,
+                                      output: &out, runner: runner)
+            } catch {
+                failures += 1
+                print("FAIL \(model.profile) \(name) \(c.width)x\(c.height): out of memory (\(error.bytes) bytes)")
+                continue
+            }
             for (what, got, want) in [("compact", sha256(compact), c.compact), ("reconstructed", sha256(out), c.reconstructed)] {
                 checks += 1
                 if got != unhex(want) {
@@ -85,7 +91,13 @@ func checkEnhancer<K: Conv3x3Kernel>(_ model: LearnedModel, index: Int, kernel: 
         for tileHeight in [0, 1, 3] {
             let runner = NetworkRunner.serial(K.self, family: familyName(name), tileHeight: tileHeight, algorithms: policy)
             var out = [UInt8](repeating: 0, count: c.width * c.height * 3)
-            model.enhance(image: decoded, width: c.width, height: c.height, output: &out, runner: runner)
+            do throws(AllocationFailure) {
+                try model.enhance(image: decoded, width: c.width, height: c.height, output: &out, runner: runner)
+            } catch {
+                failures += 1
+                print("FAIL \(model.profile) enhancer \(name) \(c.width)x\(c.height): out of memory (\(error.bytes) bytes)")
+                continue
+            }
             checks += 1
             let got = sha256(out)
             if got != unhex(c.enhanced) {
