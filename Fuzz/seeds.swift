@@ -61,7 +61,7 @@ do {
     }
     // Format version 1 (half mode only) and a segment with an extension record.
     let image = synthetic(14, 10, seed: 7)
-    let compact = profile("bicubic").makeCompact(image)
+    let compact = try profile("bicubic").makeCompact(image)
     for (name, segment) in [
         ("bicubic-v1-14x10", ComRecSegment(version: 1, profile: "bicubic", modelHash: profile("bicubic").modelHash,
                                            width: 14, height: 10, quality: 70)),
@@ -91,7 +91,7 @@ do {
 
     // PPM and PGM: 8 and 16 bits, maxvals other than 255, a comment.
     func pnm(_ header: String, _ samples: [UInt8]) -> [UInt8] { Array(header.utf8) + samples }
-    let rgb = synthetic(7, 5).pixels
+    let rgb = Array(synthetic(7, 5).pixels)
     save(pnm("P6\n7 5\n255\n", rgb), "pnm", "rgb-7x5.ppm")
     save(pnm("P5\n6 4\n255\n", Array(rgb.prefix(24))), "pnm", "grey-6x4.pgm")
     save(pnm("P6 3 2 65535\n", rgb.prefix(36).map { $0 }), "pnm", "rgb16-3x2.ppm")
