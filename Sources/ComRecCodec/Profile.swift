@@ -332,7 +332,7 @@ extension Profile {
     }
 
     /// Fitted on training images with scripts/mode-rule.py (docs/modes.md).
-    static let tinyHalfModeRule = HalfModeRule.maxQuality(13)
+    static let tinyHalfModeRule = HalfModeRule.maxQuality(20)
 
     /// `fast`: the default profile (docs/models.md). Its RecCNN learnt from trellis-quantised
     /// compact JPEGs with ComRec's tables; the one before it (`fast-rounded`) rebuilds the
