@@ -131,7 +131,8 @@ typedef int (*comrec_row_callback)(void *user, uint32_t y, const uint8_t *rgb, u
 
 /** Arena bytes that decoding any file of profile `profile` in `mode` with images up to `width`
  *  pixels wide needs, whatever the height, with the context's convolution choice (0 for an
- *  unknown profile or a width of 0). A NULL profile in COMREC_MODE_FULL gives the arena of a
+ *  unknown profile, a width of 0, or an arena larger than the address space: on a 32-bit board,
+ *  a very wide image on many threads). A NULL profile in COMREC_MODE_FULL gives the arena of a
  *  full-mode file that holds a plain JPEG (no enhancer), which every build decodes whatever its
  *  profile. */
 size_t comrec_decode_arena_bytes(const comrec_context *context, const char *profile, int mode, uint32_t width);
@@ -200,8 +201,8 @@ typedef struct comrec_encode_options {
  *  comrec_encode.) */
 void comrec_encode_options_init(comrec_encode_options *options);
 /** Arena bytes that encoding an image up to `width` pixels wide with `options` (NULL: the
- *  defaults) needs, whatever the height (0 for invalid options, a width of 0, or a width whose
- *  stored JPEG would be wider than 65500 pixels). */
+ *  defaults) needs, whatever the height (0 for invalid options, a width of 0, a width whose
+ *  stored JPEG would be wider than 65500 pixels, or an arena larger than the address space). */
 size_t comrec_encode_arena_bytes(const comrec_context *context, const comrec_encode_options *options, uint32_t width);
 /** Encodes a `width` x `height` image whose rows `read` gives into a ComRec file that goes to
  *  `write` (`options` NULL: the defaults): the bytes of `comrec encode --profile P --mode M

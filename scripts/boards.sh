@@ -135,7 +135,6 @@ build() {
     # With libjpeg's memory hooks (jpeg.c): a decode's libjpeg state lives in the caller's arena.
     "${c[@]}" -D CRC_JPEG_MEMORY_HOOKS -I "$dir/jpeg-include" -I Sources/CComRecImage/include \
         -c Sources/CComRecImage/jpeg.c -o "$dir/objects/jpeg.o"
-    "${c[@]}" -I Sources/CComRecImage/include -c Sources/CComRecImage/memory.c -o "$dir/objects/memory.o"
     "${c[@]}" -I Sources/CComRecMemory/include -c Sources/CComRecMemory/allocation.c -o "$dir/objects/allocation.o"
     "${c[@]}" -I Sources/CComRecPool/include -c Sources/CComRecPool/pool.c -o "$dir/objects/pool.o"
     "${c[@]}" -I Sources/CComRecPool/include -c Sources/CComRecPool/call_heap.c -o "$dir/objects/call_heap.o"

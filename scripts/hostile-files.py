@@ -5,7 +5,7 @@ it, and held to the promise of docs/security.md ("Hostile files").
 Every file is refused (exit 1, exactly one line on stderr, nothing left in the output folder) or
 decoded (exit 0), within 2 s and 64 MB of peak resident memory above the size of what was
 written; no run dies of a signal; damaged data gives exit 0 only with --lenient, and then one
-warning line. A batch encode killed with SIGKILL leaves no partial or temporary file, and the
+warning line. Input files of absurd size are refused unread. A batch encode killed with SIGKILL leaves no partial or temporary file, and the
 same batch run again works.
 
 The files are crafted into a temporary folder (never the repository) with the standard library
@@ -532,6 +532,24 @@ def cases(cli, work, files):
     path = save("large.png", png_plausible(8000, 8000))
     found.append(Case("8000 x 8000 PNG (%d KB)" % (os.path.getsize(path) // 1000), path, "encode",
                       ["-o", "{out}/out.jpg", "--max-pixels", "5000000000"], REFUSED, "working memory", address_space=400 * MB))
+
+    # 6. Input files of absurd size (sparse: they take no disk). Over the memory allowed for an
+    # image, refused from their size before a byte is read; under it but of another format,
+    # refused from their first bytes without reading the rest.
+    def sparse(name, start, size):
+        path = save(name, start)
+        os.truncate(path, size)
+        return path
+    path = sparse("100g.jpg", b"\xff\xd8\xff\xe0", 100 << 30)
+    for command, extra in (("decode", ["-o", "{out}/out.png"]), ("info", []), ("enhance", ["-o", "{out}/out.png"]),
+                           ("encode", ["-o", "{out}/out.jpg"])):
+        found.append(Case("100 GB file starting as a JPEG", path, command, extra, REFUSED, "an input may have"))
+    path = sparse("3g.bin", b"\0", 3 << 30)
+    for command, extra, says in (("decode", ["-o", "{out}/out.png"], "not a JPEG"),
+                                 ("enhance", ["-o", "{out}/out.png"], "not a JPEG"),
+                                 ("encode", ["-o", "{out}/out.jpg"], "not a PNG, JPEG or binary PPM/PGM image")):
+        found.append(Case("3 GB file of zeros, --max-memory 4G", path, command, extra + ["--max-memory", "4G"],
+                          REFUSED, says))
     return found
 
 

@@ -53,11 +53,10 @@ private func decodeArenaBytes(_ profiles: [Profile], _ name: UnsafePointer<CChar
     let decoder = decoderArenaBytes(storedWidth: storedWidth)
     let plainRow = w * 3 + 64
     guard let name else { return mode == 1 ? plainRow + decoder : 0 }
-    let profileName = String(cString: name)
-    guard let profile = profiles.first(where: { $0.name == profileName }) else { return 0 }
+    guard let profileName = profileName(name), let profile = profiles.first(where: { $0.name == profileName }) else { return 0 }
     if mode == 0 {
-        return decoder + StreamedRun(model: profile.networks?.model(), job: .reconstruct, width: w, height: largestHeight,
-                                     runner: profile.networks?.runner ?? .portable).arenaBytes
+        return addressable(decoder, StreamedRun(model: profile.networks?.model(), job: .reconstruct, width: w,
+                                                height: largestHeight, runner: profile.networks?.runner ?? .portable).arenaBytes) ?? 0
     }
     // Plain-JPEG full-mode files (above the enhancer's quality) need a row; enhanced ones more,
     // with any of the profile's enhancers (one per kind of JPEG: Profile.enhancer(tables:trellis:)).
@@ -66,7 +65,7 @@ private func decodeArenaBytes(_ profiles: [Profile], _ name: UnsafePointer<CChar
         need = max(need, StreamedRun(model: networks.model(), job: .enhance, width: w, height: largestHeight,
                                      runner: networks.runner).arenaBytes)
     }
-    return decoder + need
+    return addressable(decoder, need) ?? 0
 }
 
 @_cdecl("comrec_decode_arena_bytes_for_file")
@@ -78,7 +77,11 @@ public func comrec_decode_arena_bytes_for_file(
     do throws(ComRecError) {
         let pipeline = context.pipeline
         let info = try inspected(file, pipeline)
-        bytes.pointee = try pipeline.streamedDecoding(info).arenaBytes + decoderArenaBytes(storedWidth: info.storedWidth)
+        guard let need = addressable(try pipeline.streamedDecoding(info).arenaBytes,
+                                     decoderArenaBytes(storedWidth: info.storedWidth)) else {
+            return context.fail(.tooLarge, unaddressableArena)
+        }
+        bytes.pointee = need
         return context.succeed()
     } catch {
         return context.fail(error)
@@ -120,17 +123,20 @@ private func decode(
         let info = try inspected(file, pipeline, memory: &whole)
         let decoderBytes = decoderArenaBytes(storedWidth: info.storedWidth)
         var decoding = try pipeline.streamedDecoding(info)
-        if arenaBytes < decoding.arenaBytes + decoderBytes, let smallest = context.smallestArenaProfiles {
+        var need = addressable(decoding.arenaBytes, decoderBytes)
+        if arenaBytes < need ?? Int.max, let smallest = context.smallestArenaProfiles {
             // The measured choice does not fit: direct convolutions need less and give the same bytes.
             let direct = ComRecPipeline(jpeg: LibJPEG(), profiles: smallest, maxPixels: context.maxPixels)
             let directDecoding = try direct.streamedDecoding(info)
-            if arenaBytes >= directDecoding.arenaBytes + decoderBytes {
+            if let directNeed = addressable(directDecoding.arenaBytes, decoderBytes), arenaBytes >= directNeed {
                 pipeline = direct
                 decoding = directDecoding
+                need = directNeed
             }
         }
-        guard arenaBytes >= decoding.arenaBytes + decoderBytes else {
-            return context.fail(.arenaTooSmall, "an arena of \(arenaBytes) bytes where \(decoding.arenaBytes + decoderBytes) are needed")
+        guard let need else { return context.fail(.tooLarge, unaddressableArena) }
+        guard arenaBytes >= need else {
+            return context.fail(.arenaTooSmall, "an arena of \(arenaBytes) bytes where \(need) are needed")
         }
         let networkBytes = decoding.arenaBytes
         let record = jpegMemory(in: arena, after: networkBytes, arenaBytes: arenaBytes)
@@ -159,4 +165,27 @@ private func decode(
 
 extension Context {
     var pipeline: ComRecPipeline<LibJPEG> { ComRecPipeline(jpeg: LibJPEG(), profiles: profiles, maxPixels: maxPixels) }
+}
+
+/// The sum of arena parts, nil when it is more than the address space holds (a part of
+/// `Int.max` is one already: StreamedRun.arenaBytes).
+func addressable(_ a: Int, _ b: Int) -> Int? {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow || a == Int.max || b == Int.max ? nil : sum
+}
+
+let unaddressableArena = "the arena this image needs is more than this machine can address (a wide image on many threads: use fewer)"
+
+/// The longest profile name a caller may pass; a longer string is no profile's.
+let maxProfileNameBytes = 64
+
+/// The caller's NUL-terminated profile name, read no further than `maxProfileNameBytes` + 1
+/// bytes; nil when it is longer.
+func profileName(_ name: UnsafePointer<CChar>) -> String? {
+    var length = 0
+    while name[length] != 0 {
+        length += 1
+        if length > maxProfileNameBytes { return nil }
+    }
+    return String(decoding: UnsafeRawBufferPointer(start: name, count: length), as: UTF8.self)
 }

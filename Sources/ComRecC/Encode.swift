@@ -45,7 +45,9 @@ var defaultEncodeOptions: comrec_encode_options {
 
 /// The checked options, or a reason to refuse them.
 func resolve(_ options: comrec_encode_options, in context: Context) -> Result<EncodeChoice, FailReason> {
-    let name = options.profile.map { String(cString: $0) } ?? Profile.defaultName
+    guard let name = options.profile.map(profileName) ?? Profile.defaultName else {
+        return .failure(FailReason(.argument, "the profile name is longer than \(maxProfileNameBytes) bytes: no profile's"))
+    }
     guard let profile = context.profile(named: name) else {
         return .failure(FailReason(.argument, "no profile \(name) in this build"))
     }
@@ -82,6 +84,21 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
                                 progressive: options.progressive == 1,
                                 trellis: options.trellis == 1 ? TrellisTuning() : nil,
                                 tables: options.tables == 0 ? profile.tables : options.tables == 1 ? .comrec : .standard)
+    // Sizes first: a count the caller got wrong must not be read (or copied) before it is refused.
+    let blocks: [(given: Bool, count: Int, limit: Int, name: String)] = [
+        (options.exif != nil, options.exif_bytes, MetadataSegments.maxExifBytes, "exif_bytes"),
+        (options.xmp != nil, options.xmp_bytes, MetadataSegments.maxXMPBytes, "xmp_bytes"),
+        (options.icc != nil, options.icc_bytes, MetadataSegments.maxICCBytes, "icc_bytes"),
+    ]
+    for block in blocks where block.given && !(0...block.limit).contains(block.count) {
+        return .failure(FailReason(.argument, "\(block.name) is \(UInt(bitPattern: block.count)), more than a JPEG holds "
+                                   + "(at most \(block.limit))"))
+    }
+    // The blocks are copied into the segments and the file a few times over, by Swift's allocator.
+    let metadataCopies = 4 * blocks.reduce(0) { $0 + ($1.given ? $1.count : 0) }
+    guard systemGrants(bytes: metadataCopies) else {
+        return .failure(FailReason(.tooLarge, "the metadata's copies need \(metadataCopies) bytes, which the system refuses now"))
+    }
     let metadata: [JPEGSegment]
     do throws(ComRecError) {
         metadata = try MetadataSegments.segments(
@@ -106,7 +123,8 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
                                  metadata: metadata))
 }
 
-/// One metadata block of the options: nil for a NULL pointer (whatever the count).
+/// One metadata block of the options: nil for a NULL pointer (whatever the count); the count is
+/// already checked.
 private func metadataBytes(_ pointer: UnsafePointer<UInt8>?, _ count: Int) -> [UInt8]? {
     guard let pointer else { return nil }
     return Array(UnsafeBufferPointer(start: pointer, count: count))
@@ -121,6 +139,9 @@ struct FailReason: Error {
     }
 }
 
+/// The widest and tallest image an encode takes: half mode stores 131000 x 131000 as 65500 x 65500.
+let maxEncodeSide: UInt32 = 2 * 65500
+
 /// A whole-image encode keeps the image in memory of its own and needs no arena.
 let wholeImageArenaBytes = 64
 
@@ -130,7 +151,7 @@ private func arenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int 
     guard choice.streamed != nil else { return wholeImageArenaBytes }
     // A trellised compact image goes to the JPEG encoder whole, from memory of its own.
     let encoderBytes = choice.trellisedCompact ? wholeImageArenaBytes : encoderArenaBytes(choice, width: width)
-    return networkArenaBytes(choice, width: width, height: height) + encoderBytes
+    return addressable(networkArenaBytes(choice, width: width, height: height), encoderBytes) ?? Int.max
 }
 
 private func networkArenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
@@ -150,11 +171,12 @@ private func encoderArenaBytes(_ choice: EncodeChoice, width: Int) -> Int {
 
 @_cdecl("comrec_encode_arena_bytes")
 public func comrec_encode_arena_bytes(_ handle: OpaquePointer?, _ options: UnsafePointer<comrec_encode_options>?, _ width: UInt32) -> Int {
-    guard let context = contextObject(handle), width >= 1 else { return 0 }
+    guard let context = contextObject(handle), width >= 1, width <= maxEncodeSide else { return 0 }
     guard case .success(let choice) = resolve(options?.pointee ?? defaultEncodeOptions, in: context) else { return 0 }
     // The stored JPEG holds at most 65500 pixels per side: half of the width in half mode.
     guard (choice.streamed == .half ? (Int(width) + 1) / 2 : Int(width)) <= 65500 else { return 0 }
-    return arenaBytes(choice, width: Int(width), height: largestHeight)
+    let bytes = arenaBytes(choice, width: Int(width), height: largestHeight)
+    return bytes == Int.max ? 0 : bytes
 }
 
 /// The caller's write callback behind libjpeg's, remembering whether it refused bytes. It lives
@@ -192,6 +214,11 @@ private func encode(
     case .failure(let reason): return context.fail(reason.status, reason.text)
     }
     let profile = choice.profile, settings = choice.settings
+    // Compared as they come, before Int (32 bits on armv7) could fail to hold them.
+    guard width <= maxEncodeSide && height <= maxEncodeSide else {
+        return context.fail(.tooLarge, "an image of \(width) x \(height) pixels: a JPEG holds at most 65500 pixels per side "
+                            + "(\(maxEncodeSide) in half mode, stored at half the size)")
+    }
     let w = Int(width), h = Int(height)
     guard w >= 1 && h >= 1 else { return context.fail(.argument, "an image of \(w) x \(h) pixels has no pixels") }
     do throws(ComRecError) {
@@ -206,14 +233,15 @@ private func encode(
         return encodeWholeImage(choice, width: w, height: h, read: read, readUser: readUser, write: write,
                                 writeUser: writeUser, context: context)
     }
-    let networkBytes = networkArenaBytes(choice, width: w, height: h)
-    let needed = arenaBytes(choice, width: w, height: h)
-    guard arenaSize >= needed else {
-        return context.fail(.arenaTooSmall, "an arena of \(arenaSize) bytes where \(needed) are needed")
-    }
     let stored = mode == .half ? compactSize(width: w, height: h) : (width: w, height: h)
     guard stored.width <= 65500 && stored.height <= 65500 else {
         return context.fail(.tooLarge, "a JPEG holds at most 65500 pixels per side")
+    }
+    let networkBytes = networkArenaBytes(choice, width: w, height: h)
+    let needed = arenaBytes(choice, width: w, height: h)
+    guard needed != Int.max else { return context.fail(.tooLarge, unaddressableArena) }
+    guard arenaSize >= needed else {
+        return context.fail(.arenaTooSmall, "an arena of \(arenaSize) bytes where \(needed) are needed")
     }
     if choice.trellisedCompact {
         return encodeTrellisedCompact(choice, width: w, height: h, read: read, readUser: readUser, arena: arena,
@@ -326,10 +354,10 @@ private func encodeTrellisedCompact(
 ) -> Int32 {
     let size = compactSize(width: w, height: h)
     // Swift traps on a failed allocation, so this memory is asked for first.
-    let working = size.width * size.height * trellisedCompactBytesPerStoredPixel
-    guard crc_memory_grantable(working) != 0 else {
+    let (working, overflow) = (size.width * size.height).multipliedReportingOverflow(by: trellisedCompactBytesPerStoredPixel)
+    guard !overflow, systemGrants(bytes: working) else {
         return context.fail(.tooLarge, "encoding a \(w) x \(h) image in half mode with trellis quantisation needs about "
-                            + "\(working) bytes of memory, which the system refuses now")
+                            + "\(overflow ? "too many" : "\(working)") bytes of memory, which the system refuses now")
     }
     var compact: RGB8Image
     do throws(ComRecError) {
@@ -400,7 +428,7 @@ private func encodeWholeImage(
     // granted now or refused with the bytes named.
     let (working, overflow) = (w * h).multipliedReportingOverflow(
         by: wholeImageEncodeBytesPerPixel(effort: choice.effort, trellis: choice.settings.trellis != nil))
-    guard !overflow, crc_memory_grantable(working) != 0 else {
+    guard !overflow, systemGrants(bytes: working) else {
         return context.fail(.tooLarge, "encoding a \(w) x \(h) image as a whole (auto mode, a size target or trellis quantisation) needs about "
                             + "\(overflow ? "too many" : "\(working)") bytes of memory, which the system refuses now")
     }

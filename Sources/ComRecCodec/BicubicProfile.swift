@@ -31,30 +31,17 @@ extension Profile {
 public func bicubicDownsample2x(_ image: RGB8Image) throws(ComRecError) -> RGB8Image {
     precondition(image.width > 0 && image.height > 0)
     let size = compactSize(width: image.width, height: image.height)
-    var out = try RGB8Image(width: size.width, height: size.height)
-    try image.pixels.withUnsafeBufferPointer { src throws(ComRecError) in
-        try out.pixels.withUnsafeMutableBufferPointer { dst throws(ComRecError) in
-            try ComRecError.allocating { () throws(AllocationFailure) in
-                try downsample2xBicubic(
-                src: src.baseAddress!, srcWidth: image.width, srcHeight: image.height, channels: 3,
-                    dst: dst.baseAddress!)
-            }
-        }
+    return try image.transformed(width: size.width, height: size.height) { src, dst throws(AllocationFailure) in
+        try downsample2xBicubic(src: src, srcWidth: image.width, srcHeight: image.height, channels: 3, dst: dst)
     }
-    return out
 }
 
 /// Bicubic x2 of `image`, cropped to `width` x `height` (each at most twice the source side).
 public func bicubicUpsample2x(_ image: RGB8Image, width: Int, height: Int) throws(ComRecError) -> RGB8Image {
     precondition(image.width > 0 && image.height > 0)
     precondition(width > 0 && width <= 2 * image.width && height > 0 && height <= 2 * image.height)
-    var out = try RGB8Image(width: width, height: height)
-    image.pixels.withUnsafeBufferPointer { src in
-        out.pixels.withUnsafeMutableBufferPointer { dst in
-            upsample2xBicubic(
-                src: src.baseAddress!, srcWidth: image.width, srcHeight: image.height, channels: 3,
-                dst: dst.baseAddress!, dstWidth: width, rows: 0..<height)
-        }
+    return try image.transformed(width: width, height: height) { src, dst in
+        upsample2xBicubic(src: src, srcWidth: image.width, srcHeight: image.height, channels: 3,
+                          dst: dst, dstWidth: width, rows: 0..<height)
     }
-    return out
 }

@@ -103,7 +103,7 @@ public enum ComRecError: Error, Equatable, Sendable, CustomStringConvertible {
 }
 
 /// "640 MB" (rounded, decimal megabytes) from 1 MB up, else "12345 bytes"; no Foundation.
-func byteCount(_ bytes: Int) -> String {
+public func byteCount(_ bytes: Int) -> String {
     bytes >= 1_000_000 ? "\((bytes + 500_000) / 1_000_000) MB" : "\(bytes) bytes"
 }
 

@@ -134,41 +134,23 @@ extension FullResolutionModel {
 }
 
 private func learnedEnhance(_ model: LearnedModel, _ image: RGB8Image, _ runner: NetworkRunner) throws(ComRecError) -> RGB8Image {
-    var out = try RGB8Image(width: image.width, height: image.height)
-    try image.pixels.withUnsafeBufferPointer { src throws(ComRecError) in
-        try out.pixels.withUnsafeMutableBufferPointer { dst throws(ComRecError) in
-            try ComRecError.allocating { () throws(AllocationFailure) in try model.enhance(image: src.baseAddress!, width: image.width, height: image.height, output: dst.baseAddress!, runner: runner) }
-        }
+    try image.transformed(width: image.width, height: image.height) { src, dst throws(AllocationFailure) in
+        try model.enhance(image: src, width: image.width, height: image.height, output: dst, runner: runner)
     }
-    return out
 }
 
 private func learnedCompact(_ model: LearnedModel, _ image: RGB8Image, _ runner: NetworkRunner) throws(ComRecError) -> RGB8Image {
     let size = compactSize(width: image.width, height: image.height)
-    var compact = try RGB8Image(width: size.width, height: size.height)
-    try image.pixels.withUnsafeBufferPointer { src throws(ComRecError) in
-        try compact.pixels.withUnsafeMutableBufferPointer { dst throws(ComRecError) in
-            try ComRecError.allocating { () throws(AllocationFailure) in
-                try model.makeCompact(image: src.baseAddress!, width: image.width, height: image.height,
-                                      compact: dst.baseAddress!, runner: runner)
-            }
-        }
+    return try image.transformed(width: size.width, height: size.height) { src, dst throws(AllocationFailure) in
+        try model.makeCompact(image: src, width: image.width, height: image.height, compact: dst, runner: runner)
     }
-    return compact
 }
 
 private func learnedReconstruct(
     _ model: LearnedModel, _ compact: RGB8Image, _ context: ReconstructionContext, _ runner: NetworkRunner
 ) throws(ComRecError) -> RGB8Image {
-    var out = try RGB8Image(width: context.width, height: context.height)
-    try compact.pixels.withUnsafeBufferPointer { src throws(ComRecError) in
-        try out.pixels.withUnsafeMutableBufferPointer { dst throws(ComRecError) in
-            try ComRecError.allocating { () throws(AllocationFailure) in
-                try model.reconstruct(
-                    compact: src.baseAddress!, compactWidth: compact.width, compactHeight: compact.height,
-                    width: context.width, height: context.height, output: dst.baseAddress!, runner: runner)
-            }
-        }
+    try compact.transformed(width: context.width, height: context.height) { src, dst throws(AllocationFailure) in
+        try model.reconstruct(compact: src, compactWidth: compact.width, compactHeight: compact.height,
+                              width: context.width, height: context.height, output: dst, runner: runner)
     }
-    return out
 }

@@ -135,7 +135,9 @@ private struct Candidates<JPEG: JPEGCoder> {
         case .quality(let q):
             return (try file(mode, quality: q), q)
         case .bitsPerPixel(let bpp):
-            return try largest(mode, maxBytes: Int((bpp * pixels / 8).rounded(.down)))
+            // A target beyond any file (up to infinity) is no limit at all.
+            let bytes = (bpp * pixels / 8).rounded(.down)
+            return try largest(mode, maxBytes: bytes < Double(Int.max / 2) ? Int(bytes) : Int.max / 2)
         }
     }
 

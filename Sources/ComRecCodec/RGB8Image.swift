@@ -45,6 +45,24 @@ public struct RGB8Image: Equatable, Sendable {
     }
 }
 
+extension RGB8Image {
+    /// A new `width` x `height` image that `fill` writes from this image's pixels (a network or a
+    /// resampler: source, then destination, both packed RGB); memory that either needs and the
+    /// system refuses is `outOfMemory`.
+    public func transformed(
+        width: Int, height: Int,
+        by fill: (UnsafePointer<UInt8>, UnsafeMutablePointer<UInt8>) throws(AllocationFailure) -> Void
+    ) throws(ComRecError) -> RGB8Image {
+        var out = try RGB8Image(width: width, height: height)
+        try pixels.withUnsafeBufferPointer { src throws(ComRecError) in
+            try out.pixels.withUnsafeMutableBufferPointer { dst throws(ComRecError) in
+                try ComRecError.allocating { () throws(AllocationFailure) in try fill(src.baseAddress!, dst.baseAddress!) }
+            }
+        }
+        return out
+    }
+}
+
 /// The size of the compact image for an original of `width` x `height`: both sides halved,
 /// rounded up (the resamplers' ceil(W / 2) x ceil(H / 2)).
 public func compactSize(width: Int, height: Int) -> (width: Int, height: Int) {

@@ -76,7 +76,7 @@ public func encodeFile(input: String, output: String, options: EncodeOptions, ma
 }
 
 private func encodeFile(input: String, output: String, options: EncodeOptions, target: SizeTarget) throws -> EncodeReport {
-    let bytes = try readInputFile(input)
+    let bytes = try readInputFile(input, maxBytes: options.read.maxInputBytes, formats: ImageFormat.all)
     let out = try AtomicOutput(path: output, force: options.force, inputs: [input])
     let log = DamageLog()
     let image = try attributing(to: input) { try decodeImage(bytes, options: options.read, onDamage: { log.record($0) }) }
@@ -201,11 +201,11 @@ public struct DecodeReport: Sendable {
 public func decodeFile(
     input: String, output: String, maxPixels: Int = defaultMaxPixels, force: Bool = false,
     pngLevel: Int = PNG.defaultCompressionLevel, profiles: [Profile]? = nil, tileRows: Int? = nil,
-    jpegRules: JPEGDecodeRules = JPEGDecodeRules()
+    jpegRules: JPEGDecodeRules = JPEGDecodeRules(), maxInputBytes: Int = defaultMaxInputBytes
 ) throws -> DecodeReport {
     guard (0...9).contains(pngLevel) else { throw ComRecIOError(.pngCompressionLevel(pngLevel)) }
     let format = DecodedImageFormat(outputPath: output)
-    let bytes = try readInputFile(input)
+    let bytes = try readInputFile(input, maxBytes: maxInputBytes, formats: [.jpeg])
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let log = DamageLog()
     let jpeg = log.coder(jpegRules)
@@ -256,8 +256,8 @@ public func decodeFile(
 }
 
 /// The segment and compact-image facts of the ComRec file at `path`.
-public func inspectFile(_ path: String) throws -> ComRecFileInfo {
-    let bytes = try readInputFile(path)
+public func inspectFile(_ path: String, maxInputBytes: Int = defaultMaxInputBytes) throws -> ComRecFileInfo {
+    let bytes = try readInputFile(path, maxBytes: maxInputBytes, formats: [.jpeg])
     return try attributing(to: path) {
         guard ImageFormat.detect(bytes) == .jpeg else {
             throw ComRecIOError(.notAJPEGForInfo(start: describeStart(bytes)))
@@ -296,7 +296,8 @@ public struct EnhanceReport: Sendable {
 @discardableResult
 public func enhanceFile(
     input: String, output: String, profile: Profile, quality: Int? = nil, maxPixels: Int = defaultMaxPixels,
-    force: Bool = false, pngLevel: Int = PNG.defaultCompressionLevel, jpegRules: JPEGDecodeRules = JPEGDecodeRules()
+    force: Bool = false, pngLevel: Int = PNG.defaultCompressionLevel, jpegRules: JPEGDecodeRules = JPEGDecodeRules(),
+    maxInputBytes: Int = defaultMaxInputBytes
 ) throws -> EnhanceReport {
     guard !profile.rounded.isPlainJPEG else {
         throw ComRecIOError(.noEnhancer(
@@ -304,7 +305,7 @@ public func enhanceFile(
     }
     let format = DecodedImageFormat(outputPath: output)
     if format == .pgm { throw ComRecIOError(path: output, .greyOutputOfColourImage) }
-    let bytes = try readInputFile(input)
+    let bytes = try readInputFile(input, maxBytes: maxInputBytes, formats: [.jpeg])
     let out = try AtomicOutput(path: output, force: force, inputs: [input])
     let log = DamageLog()
     let jpeg = log.coder(jpegRules)

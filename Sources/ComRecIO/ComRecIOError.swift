@@ -14,6 +14,10 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
         case cannotRead(String)
         case inputIsADirectory
         case emptyFile
+        /// An input over the size allowed (`readInputFile`'s `maxBytes`); `bytes` nil for a stream.
+        case inputTooLarge(bytes: Int?, limit: Int)
+        /// The system refused the memory to hold an input of `bytes`.
+        case inputOutOfMemory(bytes: Int)
         // Writing a file (AtomicOutput).
         case outputIsADirectory
         case outputIsTheInput
@@ -67,6 +71,13 @@ public struct ComRecIOError: Error, Equatable, CustomStringConvertible {
             case .cannotRead(let why): return "cannot read: \(why)"
             case .inputIsADirectory: return "is a directory, not an image file"
             case .emptyFile: return "file is empty"
+            case .inputTooLarge(let bytes, let limit):
+                let size = bytes.map { "is \(byteCount($0)), more than" } ?? "goes on past"
+                return "input \(size) the \(byteCount(limit)) an input may have (the memory allowed for one image); "
+                    + "raise --max-memory if you trust this file"
+            case .inputOutOfMemory(let bytes):
+                return "reading the file needs \(byteCount(bytes)) of memory and the system refused it; free memory or "
+                    + "raise the process's memory limit"
             case .outputIsADirectory: return "is a directory; give a file name for the output"
             case .outputIsTheInput: return "is the input file; choose another output name (inputs are never overwritten)"
             case .outputExists: return "already exists; pass --force to replace it"
@@ -179,3 +190,4 @@ func attributing<T>(to path: String, _ body: () throws -> T) throws -> T {
 func cString(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
+

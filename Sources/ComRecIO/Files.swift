@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import CComRecSignals
+import ComRecKernels
 import Synchronization
 
 // Files: reading inputs (never written to) and writing outputs atomically. An output is written
@@ -16,9 +17,19 @@ import Synchronization
 /// in the libjpeg tools.
 public let standardStreamPath = "-"
 
+/// The most bytes an input file may have unless the caller says otherwise: the default memory
+/// allowed for one image (--max-memory), since an input larger than that could not be worked on
+/// within it.
+public let defaultMaxInputBytes = 2 << 30
+
 /// Reads the whole of the file at `path` (standard input for `-`). Missing, unreadable, directory and empty inputs each
-/// give their own one-line error.
-public func readInputFile(_ path: String) throws -> [UInt8] {
+/// give their own one-line error, and so does an input of more than `maxBytes` (refused before
+/// reading when the file's size says so) or one whose memory the system refuses. When `formats`
+/// is given and the first bytes read are of none of them, only those bytes are returned, so that
+/// the caller's format check refuses a large file of something else without reading all of it.
+public func readInputFile(
+    _ path: String, maxBytes: Int = defaultMaxInputBytes, formats: Set<ImageFormat>? = nil
+) throws -> [UInt8] {
     let fromStandardInput = path == standardStreamPath
     let fd = fromStandardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
@@ -33,9 +44,33 @@ public func readInputFile(_ path: String) throws -> [UInt8] {
     var info = stat()
     guard fstat(fd, &info) == 0 else { throw ComRecIOError(path: path, .cannotRead(systemMessage(errno))) }
     if (info.st_mode & S_IFMT) == S_IFDIR { throw ComRecIOError(path: path, .inputIsADirectory) }
+    // Swift's arrays stop the process when the system refuses their memory, so each size is
+    // asked of the system first (`systemGrants`).
     var bytes: [UInt8] = []
-    if (info.st_mode & S_IFMT) == S_IFREG { bytes.reserveCapacity(Int(info.st_size)) }
-    try readChunks(of: fd, failure: { ComRecIOError(path: path, .cannotRead($0)) }) { bytes += $0 }
+    func reserve(_ capacity: Int) throws {
+        guard systemGrants(bytes: capacity) else { throw ComRecIOError(path: path, .inputOutOfMemory(bytes: capacity)) }
+        bytes.reserveCapacity(capacity)
+    }
+    if (info.st_mode & S_IFMT) == S_IFREG {
+        let size = Int(info.st_size)
+        guard size <= maxBytes else { throw ComRecIOError(path: path, .inputTooLarge(bytes: size, limit: maxBytes)) }
+        try reserve(size)
+    }
+    var sniffed = formats == nil
+    try readChunks(of: fd, failure: { ComRecIOError(path: path, .cannotRead($0)) }) { chunk in
+        guard bytes.count + chunk.count <= maxBytes else {
+            throw ComRecIOError(path: path, .inputTooLarge(bytes: nil, limit: maxBytes))
+        }
+        if bytes.count + chunk.count > bytes.capacity {
+            try reserve(min(maxBytes, max(bytes.count + chunk.count, bytes.capacity * 2)))
+        }
+        bytes += chunk
+        if !sniffed && bytes.count >= ImageFormat.signatureBytes {
+            sniffed = true
+            if let formats, ImageFormat.detect(bytes).map({ !formats.contains($0) }) ?? true { return false }
+        }
+        return true
+    }
     if bytes.isEmpty { throw ComRecIOError(path: path, .emptyFile) }
     return bytes
 }
@@ -269,6 +304,7 @@ public final class AtomicOutput {
         guard lseek(fd, 0, SEEK_SET) == 0 else { throw ComRecIOError(path: path, .cannotWrite(systemMessage(errno))) }
         try readChunks(of: fd, failure: { ComRecIOError(path: path, .cannotWrite($0)) }) { chunk in
             try writeAll(chunk, to: STDOUT_FILENO, path: path)
+            return true
         }
     }
 
@@ -299,9 +335,9 @@ public func writeFileAtomically(_ bytes: [UInt8], to path: String, force: Bool) 
 }
 
 /// Reads `fd` to its end, a 64 KB chunk at a time (retrying interrupted reads), giving each chunk to
-/// `body`; a read error becomes `failure(the system's message)`.
+/// `body`, which returns false to stop early; a read error becomes `failure(the system's message)`.
 func readChunks(
-    of fd: Int32, failure: (String) -> ComRecIOError, _ body: (UnsafeRawBufferPointer) throws -> Void
+    of fd: Int32, failure: (String) -> ComRecIOError, _ body: (UnsafeRawBufferPointer) throws -> Bool
 ) throws {
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
@@ -311,7 +347,7 @@ func readChunks(
             throw failure(systemMessage(errno))
         }
         if count == 0 { return }
-        try chunk.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+        if try !chunk.withUnsafeBytes({ try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }) { return }
     }
 }
 

@@ -12,15 +12,18 @@ public struct ImageReadOptions: Equatable, Sendable {
     /// The memory the caller's whole operation needs per pixel of the image (WorkingMemory): it
     /// is asked of the allocator once the size is known, before any pixel is decoded; 0 skips it.
     public var workingBytesPerPixel: Int
+    /// Input files larger than this are refused (`readInputFile`).
+    public var maxInputBytes: Int
 
     public init(
         maxPixels: Int = defaultMaxPixels, flattenAlpha: Bool = false, jpegRules: JPEGDecodeRules = JPEGDecodeRules(),
-        workingBytesPerPixel: Int = 0
+        workingBytesPerPixel: Int = 0, maxInputBytes: Int = defaultMaxInputBytes
     ) {
         self.maxPixels = maxPixels
         self.flattenAlpha = flattenAlpha
         self.jpegRules = jpegRules
         self.workingBytesPerPixel = workingBytesPerPixel
+        self.maxInputBytes = maxInputBytes
     }
 }
 
@@ -42,6 +45,11 @@ final class DamageLog: @unchecked Sendable {  // used by one operation on one th
 /// The image formats ComRec reads, recognised by their first bytes (never by the file name).
 public enum ImageFormat: String, Sendable {
     case png, jpeg, pnm
+
+    /// Enough first bytes for `detect` to know any of the formats (PNG's signature is the longest).
+    public static let signatureBytes = 8
+
+    public static let all: Set<ImageFormat> = [.png, .jpeg, .pnm]
 
     public static func detect(_ bytes: [UInt8]) -> ImageFormat? {
         if bytes.starts(with: PNG.signature) { return .png }
@@ -81,7 +89,7 @@ public func decodeImage(
 
 /// Reads and decodes the image file at `path`; errors name the file.
 public func readImage(path: String, options: ImageReadOptions = ImageReadOptions()) throws -> RGB8Image {
-    let bytes = try readInputFile(path)
+    let bytes = try readInputFile(path, maxBytes: options.maxInputBytes, formats: ImageFormat.all)
     return try attributing(to: path) { try decodeImage(bytes, options: options) }
 }
 

@@ -1,4 +1,5 @@
 import ComRecCodec
+import ComRecKernels
 import Foundation
 
 /// How much memory a command needs per pixel of the image, and the admission check that refuses
@@ -24,8 +25,8 @@ public enum WorkingMemory {
     }
 
     /// Refuses a `width` x `height` image over `options.maxPixels`; then, when the caller says
-    /// how much memory it needs per pixel, asks the allocator for all of it at once and gives it
-    /// back, so that a machine (or a `ulimit -v`) without that memory gets an error naming the
+    /// how much memory it needs per pixel, asks the system for all of it at once without keeping
+    /// it (`systemGrants`), so that a machine (or a `ulimit -v`) without that memory gets an error naming the
     /// bytes here, before any pixel is decoded, instead of a failed allocation later.
     static func admit(width: Int, height: Int, options: ImageReadOptions) throws(ComRecIOError) {
         do throws(ComRecError) {
@@ -36,19 +37,8 @@ public enum WorkingMemory {
         guard options.workingBytesPerPixel > 0 else { return }
         let (perPixel, overflow) = (width * height).multipliedReportingOverflow(by: options.workingBytesPerPixel)
         let bytes = overflow ? Int.max : perPixel
-        guard !overflow, canMap(bytes) else {
+        guard !overflow, systemGrants(bytes: bytes) else {
             throw ComRecIOError(.outOfMemory(bytes: bytes, width: width, height: height))
         }
-    }
-
-    /// Whether the system grants `bytes` of private writable memory now: mapped (never touched,
-    /// so nothing is committed to RAM) and unmapped again. A mapping rather than malloc + free,
-    /// which the optimiser may remove as a pair; it is what malloc does for blocks this large, and
-    /// counts against `ulimit -v` and the kernel's overcommit rule the same way.
-    static func canMap(_ bytes: Int) -> Bool {
-        let region = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let region, region != MAP_FAILED else { return false }
-        munmap(region, bytes)
-        return true
     }
 }

@@ -82,16 +82,18 @@ public struct LibJPEG: JPEGCoder, Sendable {
         } }
         guard status == 0, let out else { throw .jpegEncoder(cString(error)) }
         defer { crc_free(out) }
-        return Array(UnsafeBufferPointer(start: out, count: outSize))
+        return try ComRecError.allocating { () throws(AllocationFailure) in
+            try arrayCopying(UnsafeBufferPointer(start: out, count: outSize))
+        }
     }
 
     public func readHeader(_ jpeg: [UInt8]) throws(ComRecError) -> JPEGHeader {
-        try withDecoder(jpeg) { decoder throws(ComRecError) in header(of: decoder) }
+        try withDecoder(jpeg) { decoder throws(ComRecError) in try header(of: decoder) }
     }
 
     public func decode(_ jpeg: [UInt8], maxPixels: Int) throws(ComRecError) -> RGB8Image {
         try withDecoder(jpeg) { decoder throws(ComRecError) in
-            let info = header(of: decoder)
+            let info = try header(of: decoder)
             try checkPixelLimit(width: info.width, height: info.height, maxPixels: maxPixels)
             guard info.components == 1 || info.components == 3 else {
                 throw .invalidArgument(
@@ -130,9 +132,16 @@ public struct LibJPEG: JPEGCoder, Sendable {
         return try result.get()
     }
 
-    func header(of decoder: OpaquePointer) -> JPEGHeader {
+    /// The header of an open decoder: its kept segments copied into arrays, whose memory (up to
+    /// the rules' segment bytes) is asked of the system first.
+    func header(of decoder: OpaquePointer) throws(ComRecError) -> JPEGHeader {
         var segments: [JPEGSegment] = []
         var marker = crc_jpeg_marker()
+        var payloadBytes = 0
+        for index in 0..<crc_jpeg_marker_count(decoder) where crc_jpeg_marker_at(decoder, index, &marker) == 0 {
+            payloadBytes += marker.length
+        }
+        guard systemGrants(bytes: payloadBytes) else { throw .outOfMemory(bytes: payloadBytes) }
         for index in 0..<crc_jpeg_marker_count(decoder) where crc_jpeg_marker_at(decoder, index, &marker) == 0 {
             let payload = marker.data.map { Array(UnsafeBufferPointer(start: $0, count: marker.length)) } ?? []
             segments.append(JPEGSegment(marker: UInt8(truncatingIfNeeded: marker.code), payload: payload))

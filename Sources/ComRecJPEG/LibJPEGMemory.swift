@@ -23,7 +23,7 @@ extension LibJPEG {
         guard let decoder = crc_jpeg_decoder_create_in(jpeg.baseAddress, jpeg.count, &c, memory, Int32(marker), &error)
         else { throw .jpeg(cString(error)) }
         defer { crc_jpeg_decoder_destroy(decoder) }
-        return header(of: decoder)
+        return try header(of: decoder)
     }
 }
 

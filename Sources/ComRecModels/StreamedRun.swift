@@ -40,7 +40,8 @@ public struct StreamedRun {
     public let height: Int
     /// Grid rows (rows of the last convolution's output) per tile.
     public let tileRows: Int
-    /// Bytes of working memory `run` needs (64-byte aligned pieces inside).
+    /// Bytes of working memory `run` needs (64-byte aligned pieces inside); `Int.max` when they
+    /// are more than the address space holds (a 32-bit one: a wide image on many threads).
     public let arenaBytes: Int
 
     /// Size of the rows the source gives and the sink takes.
@@ -161,14 +162,24 @@ public struct StreamedRun {
         self.windowRows = windowRows
         self.upsampledRows = upsampledRows
         self.bandRows = bandRows
-        var total = 64  // aligning the arena's start
-        total += roundUp64(windowRows * windowWidth * 3)
-        total += roundUp64(windowWidth * 3)  // the source's last row (widened), for padded rows
-        total += roundUp64(upsampledRows * width * 3)
-        total += roundUp64(bandRows * outputWidth * 3)
-        total += roundUp64(upsampleScratch)
-        total += runner.threadCount * (plan?.scratchBytes ?? 0)
-        arenaBytes = total
+        // Checked sums and products: on a 32-bit target a wide image on many threads passes the
+        // address space, which the arena's size then says as Int.max.
+        let pieces: [(count: Int, bytes: Int, aligned: Bool)] = [
+            (windowRows, windowWidth * 3, true),
+            (1, windowWidth * 3, true),  // the source's last row (widened), for padded rows
+            (upsampledRows, width * 3, true),
+            (bandRows, outputWidth * 3, true),
+            (1, upsampleScratch, true),
+            (runner.threadCount, plan?.scratchBytes ?? 0, false),
+        ]
+        var total: Int? = 64  // aligning the arena's start
+        for piece in pieces {
+            let (bytes, productOverflow) = piece.count.multipliedReportingOverflow(by: piece.bytes)
+            guard let sum = total, !productOverflow, bytes <= Int.max - 64 else { total = nil; break }
+            let (next, overflow) = sum.addingReportingOverflow(piece.aligned ? roundUp64(bytes) : bytes)
+            total = overflow ? nil : next
+        }
+        arenaBytes = total ?? Int.max
     }
 
     /// Runs the job: `source` fills the next source row (`sourceWidth` RGB8 pixels), top to

@@ -38,7 +38,7 @@ struct DecodeCommand: ParsableCommand {
     func run() throws {
         try runBatch(inputs: inputs, output: write.output, outputExtension: "png", verb: "decoded") { input, output in
             let image = try decodeFile(input: input, output: output, maxPixels: read.pixelLimit(bytesPerPixel: WorkingMemory.decodeBytesPerPixel), force: write.force,
-                                       pngLevel: pngLevel, jpegRules: jpegInput.rules)
+                                       pngLevel: pngLevel, jpegRules: jpegInput.rules, maxInputBytes: read.maxMemory.bytes)
             damageWarning(input, image.damage)
             return "\(input) -> \(output): \(image.width) x \(image.height)"
         }

@@ -68,7 +68,7 @@ struct EnhanceCommand: ParsableCommand {
         try runBatch(inputs: inputs, output: write.output, outputExtension: "png", verb: "enhanced") { input, output in
             let report = try enhanceFile(input: input, output: output, profile: chosen, quality: quality,
                                          maxPixels: read.pixelLimit(bytesPerPixel: WorkingMemory.enhanceBytesPerPixel), force: write.force, pngLevel: pngLevel,
-                                         jpegRules: jpegInput.rules)
+                                         jpegRules: jpegInput.rules, maxInputBytes: read.maxMemory.bytes)
             damageWarning(input, report.damage)
             let source = report.exactTables.map { $0 ? "libjpeg tables of quality \(report.quality)" : "estimated quality \(report.quality)" }
                 ?? "quality \(report.quality) as given"

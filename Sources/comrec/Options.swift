@@ -11,8 +11,8 @@ struct ReadOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Memory allowed for one image (bytes, or with K, M or G: powers of 1024). Lowers the pixel limit to what "
-            + "fits (encode needs about 6 bytes per pixel, enhance 8), and that memory is asked of the system "
-            + "before any pixel is decoded.",
+            + "fits (encode needs about 6 bytes per pixel, enhance 8), that memory is asked of the system "
+            + "before any pixel is decoded, and larger input files are refused unread.",
         valueName: "size"))
     var maxMemory: ByteSize = ByteSize(bytes: 2 << 30)
 
@@ -23,7 +23,7 @@ struct ReadOptions: ParsableArguments {
     /// The read options of a command that needs `bytesPerPixel` (WorkingMemory).
     func imageOptions(bytesPerPixel: Int, flattenAlpha: Bool = false, jpegRules: JPEGDecodeRules = JPEGDecodeRules()) -> ImageReadOptions {
         ImageReadOptions(maxPixels: pixelLimit(bytesPerPixel: bytesPerPixel), flattenAlpha: flattenAlpha,
-                         jpegRules: jpegRules, workingBytesPerPixel: bytesPerPixel)
+                         jpegRules: jpegRules, workingBytesPerPixel: bytesPerPixel, maxInputBytes: maxMemory.bytes)
     }
 
     /// --max-pixels, lowered to what --max-memory allows a command that needs `bytesPerPixel`.

@@ -401,6 +401,23 @@ int main(int argc, char **argv) {
     CHECK(comrec_encode(context, 0, 30, read_nothing, NULL, &options, encode_arena, encode_buffer, discard_bytes, &written)
               != COMREC_OK,
           "empty image");
+    /* Sizes no JPEG holds are refused before any arithmetic on them (Int is 32 bits on armv7). */
+    CHECK(comrec_encode(context, UINT32_MAX, 30, read_nothing, NULL, &options, encode_arena, encode_buffer, discard_bytes,
+                        &written) == COMREC_ERROR_TOO_LARGE,
+          "a width of UINT32_MAX: %s", comrec_context_message(context));
+    CHECK(comrec_encode(context, 20000000, 1, read_nothing, NULL, &options, encode_arena, encode_buffer, discard_bytes,
+                        &written) == COMREC_ERROR_TOO_LARGE,
+          "a width of 20,000,000: %s", comrec_context_message(context));
+    CHECK(comrec_encode_arena_bytes(context, &options, UINT32_MAX) == 0, "the arena for a width of UINT32_MAX");
+    char long_name[200];
+    memset(long_name, 'f', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    options.profile = long_name;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_buffer, discard_bytes, &written)
+              == COMREC_ERROR_ARGUMENT,
+          "a profile name of 199 bytes: %s", comrec_context_message(context));
+    CHECK(comrec_decode_arena_bytes(context, long_name, COMREC_MODE_HALF, 100) == 0, "the arena of a 199-byte profile name");
+    options.profile = NULL;
     /* AUTO mode and a size target: the whole-image path, with a small arena. */
     comrec_encode_options automatic;
     comrec_encode_options_init(&automatic);
@@ -412,6 +429,11 @@ int main(int argc, char **argv) {
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &automatic, encode_arena, small_arena, discard_bytes,
                         &written) == COMREC_OK && written > 0 && written * 8 <= 8 * 40 * 30,
           "auto mode at 8 bits per pixel: %zu bytes", written);
+    automatic.max_bits_per_pixel = 1e300; /* a target beyond any file: no limit */
+    written = 0;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &automatic, encode_arena, small_arena, discard_bytes,
+                        &written) == COMREC_OK && written > 0,
+          "auto mode at 1e300 bits per pixel: %zu bytes (%s)", written, comrec_context_message(context));
     automatic.max_bits_per_pixel = -1;
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &automatic, encode_arena, small_arena, discard_bytes,
                         &written) == COMREC_ERROR_ARGUMENT,
@@ -524,6 +546,10 @@ int main(int argc, char **argv) {
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_buffer, discard_bytes,
                         &written) == COMREC_ERROR_ARGUMENT && written == 0,
           "EXIF over one segment refused");
+    with_metadata.exif_bytes = SIZE_MAX;
+    CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &with_metadata, encode_arena, encode_buffer, discard_bytes,
+                        &written) == COMREC_ERROR_ARGUMENT && written == 0,
+          "an EXIF size of SIZE_MAX refused before it is read: %s", comrec_context_message(context));
     free(large_exif);
     free(encode_arena);
 
@@ -598,6 +624,18 @@ int main(int argc, char **argv) {
           progressive_use.bytes);
     free(progressive.data);
     comrec_context_destroy(context);
+
+    /* The widest image on the most threads: every thread's scratch at 131070 pixels passes a
+     * 32-bit address space, so there the arena query says 0 (cannot), never aborts. */
+    comrec_context *many = NULL;
+    CHECK(comrec_context_create(64, &many) == COMREC_OK, "64 threads");
+    size_t widest = comrec_decode_arena_bytes(many, "fast", COMREC_MODE_HALF, 2 * 65535);
+    size_t widest_encode = comrec_encode_arena_bytes(many, NULL, 2 * 65500);
+    CHECK(sizeof(size_t) == 4 ? widest == 0 : widest > 64 * (size_t)65535 * 64,
+          "the arena of a %d-pixel-wide half-mode decode on 64 threads: %zu", 2 * 65535, widest);
+    CHECK(sizeof(size_t) == 4 ? widest_encode == 0 : widest_encode > 64 * (size_t)65500 * 64,
+          "the arena of a %d-pixel-wide half-mode encode on 64 threads: %zu", 2 * 65500, widest_encode);
+    comrec_context_destroy(many);
 
     /* Two contexts on two threads at once give the single decode's rows. */
     thread_job jobs[2] = {{file, size, {0}, COMREC_OK}, {file, size, {0}, COMREC_OK}};

@@ -79,6 +79,20 @@ import Testing
         }
     }
 
+    /// A target beyond any file's size (up to the largest finite Double) is no limit: the best
+    /// quality's file, in every mode, never a failed conversion of the byte budget.
+    @Test func aTargetBeyondAnyFileIsNoLimit() throws {
+        let encoder = ModeChoosingEncoder(jpeg: LibJPEG(), profile: Self.bicubic(crossover: 1.2), settings: JPEGSettings(quality: 75))
+        let best = try encoder.encode(image, target: .quality(100), mode: .full)
+        for bpp in [1e9, 1e20, Double.greatestFiniteMagnitude] {
+            for mode in [ModeRequest.full, .half, .auto] {
+                let made = try encoder.encode(image, target: .bitsPerPixel(bpp), mode: mode)
+                #expect(!made.file.isEmpty, "--bpp \(bpp), \(mode)")
+                if mode == .full { #expect(made.file == best.file && made.quality == 100, "--bpp \(bpp)") }
+            }
+        }
+    }
+
     /// Effort 1: half mode exactly when the budget is at most the profile's crossover rate.
     @Test func autoModeFollowsTheProfilesCrossoverRate() throws {
         // Bicubic with a crossover this small image can reach on both sides (its JPEG headers

@@ -1,4 +1,5 @@
 import ComRecCodec
+import ComRecKernels
 @testable import ComRecIO
 import ComRecTestSupport
 import Foundation
@@ -12,6 +13,49 @@ import Testing
         let empty = dir.write("empty", [])
         #expect { try readInputFile(empty) } throws: { "\($0)" == empty + ": file is empty" }
         #expect(try readInputFile(dir.write("x", [1, 2, 3])) == [1, 2, 3])
+    }
+
+    /// An input over the size limit is refused from its size alone (a 100 GB sparse file reads
+    /// nothing), a stream when it passes the limit; memory the system refuses is an error too.
+    @Test func oversizedInputsAreRefusedWithTheirSize() throws {
+        let dir = TemporaryDirectory()
+        let huge = dir.file("huge.jpg")
+        FileManager.default.createFile(atPath: huge, contents: nil)
+        let handle = try #require(FileHandle(forWritingAtPath: huge))
+        try handle.truncate(atOffset: 100 << 30)
+        try handle.close()
+        #expect { try readInputFile(huge) } throws: {
+            ($0 as? ComRecIOError)?.reason == .inputTooLarge(bytes: 100 << 30, limit: defaultMaxInputBytes)
+                && "\($0)".hasPrefix(huge + ": input is 107374 MB, more than the 2147 MB an input may have")
+        }
+        let small = dir.write("small.bin", [UInt8](repeating: 7, count: 1000))
+        #expect(try readInputFile(small, maxBytes: 1000).count == 1000)
+        #expect { try readInputFile(small, maxBytes: 999) } throws: {
+            ($0 as? ComRecIOError)?.reason == .inputTooLarge(bytes: 1000, limit: 999)
+        }
+        // A stream has no size up front: it is cut off where it passes the limit.
+        #expect { try readInputFile("/dev/zero", maxBytes: 300_000) } throws: {
+            ($0 as? ComRecIOError)?.reason == .inputTooLarge(bytes: nil, limit: 300_000)
+                && "\($0)".hasPrefix("/dev/zero: input goes on past the 300000 bytes an input may have")
+        }
+        #expect {
+            try LargeBuffer<UInt8>.failingAbove(999) { try readInputFile(small) }
+        } throws: {
+            ($0 as? ComRecIOError)?.reason == .inputOutOfMemory(bytes: 1000) && "\($0)".contains("the system refused it")
+        }
+    }
+
+    /// Given the formats a command reads, a file that starts as none of them is read no further
+    /// than its first chunk; one that does is read whole.
+    @Test func aFileOfAnotherFormatIsReadNoFurtherThanItsStart() throws {
+        let dir = TemporaryDirectory()
+        let text = dir.write("notes.txt", [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20))
+        let start = try readInputFile(text, formats: [.jpeg])
+        #expect(start.count >= ImageFormat.signatureBytes && start.count < 1 << 20)
+        #expect(try readInputFile(text).count == 1 << 20)
+        let jpeg = dir.write("photo.jpg", [0xFF, 0xD8, 0xFF] + [UInt8](repeating: 0, count: 1 << 20))
+        #expect(try readInputFile(jpeg, formats: [.jpeg]).count == 3 + (1 << 20))
+        #expect(try readInputFile("/dev/zero", formats: ImageFormat.all).count <= 1 << 16, "an endless stream of zeros is no image")
     }
 
     /// A hidden temporary file of a comrec that was killed (its process gone, a day old) is swept;

@@ -1,5 +1,6 @@
 import ComRecCodec
 import ComRecIO
+import ComRecKernels
 import ComRecTestSupport
 import Testing
 
@@ -25,6 +26,21 @@ import Testing
         let back = try jpeg.decode(file, maxPixels: 10_000)
         #expect(back.width == 48 && back.height == 40)
         #expect(Metrics.psnr(image, back) > 35)
+    }
+
+    /// The compressed bytes leave as a Swift array, whose memory is asked of the system first: a
+    /// refusal is an error naming the file's size, not a stopped process.
+    @Test func refusedMemoryForTheFileIsAnError() throws {
+        let size = try jpeg.encode(image, settings: JPEGSettings(quality: 95), segments: []).count
+        #expect(throws: ComRecError.outOfMemory(bytes: size)) {
+            try LargeBuffer<UInt8>.failingAbove(size - 1) {
+                try jpeg.encode(image, settings: JPEGSettings(quality: 95), segments: [])
+            }
+        }
+        let again = try LargeBuffer<UInt8>.failingAbove(size) {
+            try jpeg.encode(image, settings: JPEGSettings(quality: 95), segments: [])
+        }
+        #expect(again.count == size)
     }
 
     /// Count of SOS markers (scans) in a JPEG: FF DA byte pairs (entropy-coded data stuffs every FF

@@ -1,4 +1,5 @@
 import ComRecCodec
+import ComRecKernels
 @testable import ComRecIO
 import ComRecTestSupport
 import Testing
@@ -11,8 +12,8 @@ import Testing
     }
 
     @Test func mappingProbeSeesWhatCannotBeHad() {
-        #expect(WorkingMemory.canMap(1 << 20))
-        #expect(!WorkingMemory.canMap(Int.max / 2), "no system maps 4 exabytes")
+        #expect(systemGrants(bytes: 1 << 20))
+        #expect(!systemGrants(bytes: Int.max / 2), "no system maps 4 exabytes")
     }
 
     /// An image whose working memory the system refuses is an error naming the bytes, before any

@@ -192,13 +192,6 @@ int crc_jpeg_read_rgb_row(crc_jpeg_decoder *decoder, uint8_t *row, char *error);
 int crc_jpeg_finish_rows(crc_jpeg_decoder *decoder, char *error);
 
 
-// MARK: Memory
-
-/// 1 when the system grants `bytes` of memory now (on Linux a private mapping, made and unmade
-/// untouched; elsewhere a malloc and free), 0 when it refuses: a check before allocating a large
-/// buffer in code that cannot recover from a failed allocation (Swift traps).
-int crc_memory_grantable(size_t bytes);
-
 // MARK: PNG
 
 /// A PNG reader that has read the file's header (signature, IHDR and chunks before IDAT).

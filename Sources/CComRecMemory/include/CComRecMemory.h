@@ -14,8 +14,13 @@ void *crc_allocate(size_t bytes, size_t alignment);
 /// Gives back a block of crc_allocate (NULL: nothing).
 void crc_release(void *block);
 
+/// Whether the system grants a block of `bytes` now (1) or refuses it (0), without keeping it or
+/// touching it: asked before memory that Swift's own allocator will take (which stops the process
+/// on a refusal). Honours this thread's test limit like crc_allocate.
+int crc_grantable(size_t bytes);
+
 /// For tests: on the calling thread, every crc_allocate of more than `bytes` fails as if the system
-/// had refused it (0: no limit, the default). Returns the previous limit.
+/// had refused it, and so does crc_grantable (0: no limit, the default). Returns the previous limit.
 size_t crc_allocation_fail_above(size_t bytes);
 
 #endif

@@ -31,6 +31,21 @@ public func releaseLarge<Element>(_ block: UnsafeMutablePointer<Element>) {
     crc_release(block)
 }
 
+/// Whether the system (and a test's limit, `LargeBuffer.failingAbove`) grants `bytes` bytes now,
+/// asked without keeping or touching them: the check before memory that Swift's own allocator
+/// will take, so that a refusal is an error rather than a stopped process. Only an allocation by
+/// another thread between the check and the use could still be refused.
+public func systemGrants(bytes: Int) -> Bool {
+    bytes >= 0 && crc_grantable(bytes) != 0
+}
+
+/// `bytes` copied into a Swift array, whose size the system is asked for first (`systemGrants`):
+/// for data an input sizes that must leave as `[UInt8]` (a compressed file).
+public func arrayCopying(_ bytes: UnsafeBufferPointer<UInt8>) throws(AllocationFailure) -> [UInt8] {
+    guard systemGrants(bytes: bytes.count) else { throw AllocationFailure(bytes: bytes.count) }
+    return Array(bytes)
+}
+
 /// A fixed-size array of plain values in memory from `allocateLarge`: what `[Element]` is for small
 /// data, for data an input sizes. Value semantics (copied on the first write to a shared copy).
 /// Creating one can fail with `AllocationFailure`; so can nothing else, except writing to a copy
