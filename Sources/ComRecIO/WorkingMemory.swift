@@ -9,13 +9,15 @@ import Foundation
 /// 18-megapixel image (5184 x 3456, PNG and JPEG input) with the release build: `encode` 6.0
 /// bytes per pixel with `--no-trellis` (effort 2: 12.1), 10.0 with trellis (effort 2: 12.6; a
 /// bicubic enlargement of a cbsd68 photo, quality 90, full mode), `enhance` 8.0, the process's own
-/// 20 MB included. `decode`
+/// 20 MB included; `enhance --effort 2` 31 on a 3-megapixel JPEG (the padded image, one
+/// orientation and its result, and a 32-bit sum per channel besides). `decode`
 /// streams, so it needs memory for the width only, except libjpeg's coefficient buffer of a
 /// progressive file (about 3 bytes per stored pixel): 4 covers it.
 public enum WorkingMemory {
     public static let encodeBytesPerPixel = wholeImageEncodeBytesPerPixel(effort: 1)
     public static let encodeEffort2BytesPerPixel = wholeImageEncodeBytesPerPixel(effort: 2)
     public static let enhanceBytesPerPixel = 8
+    public static let enhanceEffort2BytesPerPixel = 32
     public static let decodeBytesPerPixel = 4
 
     /// The pixel limit that `maxMemory` bytes allow a command needing `bytesPerPixel`, within

@@ -29,6 +29,12 @@ struct EnhanceCommand: ParsableCommand {
     @Option(help: "Treat the JPEGs as written at this quality (1...100) instead of estimating it.")
     var quality: Int?
 
+    @Option(help: ArgumentHelp(
+        "1: the enhancer runs once. 2: it runs on the image's eight flips and transposes and the results are "
+            + "averaged: about 0.1 dB better, eight times the time.",
+        valueName: "1|2"))
+    var effort: Int = 1
+
     @Option(name: .customLong("png-level"), help: ArgumentHelp("zlib compression level of the PNG, 0-9.", valueName: "0-9"))
     var pngLevel: Int = PNG.defaultCompressionLevel
 
@@ -47,6 +53,7 @@ struct EnhanceCommand: ParsableCommand {
     func validate() throws {
         if let quality { try validateQuality(quality) }
         guard (0...9).contains(pngLevel) else { throw ValidationError("--png-level must be 0...9, not \(pngLevel)") }
+        guard effort == 1 || effort == 2 else { throw ValidationError("--effort must be 1 or 2, not \(effort)") }
         _ = try chosenProfile()
     }
 
@@ -67,12 +74,14 @@ struct EnhanceCommand: ParsableCommand {
         let chosen = try chosenProfile()
         try runBatch(inputs: inputs, output: write.output, outputExtension: "png", verb: "enhanced") { input, output in
             let report = try enhanceFile(input: input, output: output, profile: chosen, quality: quality,
-                                         maxPixels: read.pixelLimit(bytesPerPixel: WorkingMemory.enhanceBytesPerPixel), force: write.force, pngLevel: pngLevel,
-                                         jpegRules: jpegInput.rules, maxInputBytes: read.maxMemory.bytes)
+                                         maxPixels: read.pixelLimit(bytesPerPixel: effort == 2 ? WorkingMemory.enhanceEffort2BytesPerPixel
+                                                                                              : WorkingMemory.enhanceBytesPerPixel),
+                                         force: write.force, pngLevel: pngLevel, jpegRules: jpegInput.rules,
+                                         maxInputBytes: read.maxMemory.bytes, effort: effort)
             damageWarning(input, report.damage)
             let source = report.exactTables.map { $0 ? "libjpeg tables of quality \(report.quality)" : "estimated quality \(report.quality)" }
                 ?? "quality \(report.quality) as given"
-            let what = report.enhanced ? "enhanced with \(chosen.name)"
+            let what = report.enhanced ? "enhanced with \(chosen.name)" + (report.orientations > 1 ? " in \(report.orientations) orientations" : "")
                 : "written as decoded: quality \(report.quality) is above the \(chosen.name) enhancer's \(chosen.rounded.maxQuality)"
             return "\(input) -> \(output): \(report.width) x \(report.height), \(source), \(what)"
         }

@@ -42,6 +42,27 @@ import Testing
         #expect(try forRounded.enhance(decoded, context) != fast.full.enhance(decoded, context), "the two enhancers differ")
     }
 
+    /// Effort 2: the enhancer's self-ensemble over the eight orientations, at the estimated
+    /// quality; nothing to average above the enhancer's qualities; other efforts refused.
+    @Test func effortTwoAveragesTheEightOrientations() throws {
+        let dir = try temporaryDirectory()
+        defer { removeDirectory(dir) }
+        let jpeg = try LibJPEG().encode(image, settings: JPEGSettings(quality: 20), segments: [])
+        let input = try write(jpeg, dir + "/q20.jpg")
+        let report = try enhanceFile(input: input, output: dir + "/ensemble.png", profile: fast, effort: 2)
+        #expect(report.enhanced && report.orientations == 8)
+        let decoded = try LibJPEG().decode(jpeg, maxPixels: 1 << 20)
+        let expected = try selfEnsemble(decoded) { oriented throws(ComRecError) in
+            try fast.rounded.enhance(oriented, ReconstructionContext(width: oriented.width, height: oriented.height, quality: 20))
+        }
+        #expect(try readImage(path: dir + "/ensemble.png") == expected)
+        #expect(try enhanceFile(input: input, output: dir + "/once.png", profile: fast).orientations == 1)
+        #expect(try readImage(path: dir + "/once.png") != expected, "one run is not the average of eight")
+        let high = try write(try LibJPEG().encode(image, settings: JPEGSettings(quality: 90), segments: []), dir + "/q90.jpg")
+        #expect(try enhanceFile(input: high, output: dir + "/q90.png", profile: fast, effort: 2).orientations == 1)
+        #expect(throws: ComRecIOError.self) { try enhanceFile(input: input, output: dir + "/e3.png", profile: fast, effort: 3) }
+    }
+
     @Test func enhancesAtTheEstimatedQualityAndLeavesHighQualitiesAlone() throws {
         let dir = try temporaryDirectory()
         defer { removeDirectory(dir) }

@@ -84,7 +84,13 @@ import Testing
             let comrec = dir.write("comrec.jpg", Crafting.comrecFile())
             let refused = try CLI.run(["enhance", comrec, "-o", dir.file("comrec.png")])
             #expect(refused.status == 1 && refused.stderr.contains("is a ComRec file"))
+            let plainLow = dir.write("low.jpg", try LibJPEG().encode(Crafting.sampleImage, settings: JPEGSettings(quality: 20), segments: []))
+            let ensemble = try CLI.run(["enhance", plainLow, "-o", dir.file("low.png"), "--effort", "2"])
+            #expect(ensemble.status == 0 && ensemble.stdout.contains("in 8 orientations"), "\(ensemble.stdout)\(ensemble.stderr)")
         }
+        let badEffort = try CLI.run(["enhance", plain, "-o", dir.file("e.png"), "--effort", "3"])
+        #expect(badEffort.status == 64 && badEffort.stderr.contains("--effort must be 1 or 2, not 3"), "\(badEffort.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("e.png")))
         let badProfile = try CLI.run(["enhance", plain, "-o", dir.file("b.png"), "--profile", "bicubic"])
         #expect(badProfile.status == 64 && badProfile.stderr.contains("profile bicubic has no full-resolution enhancer"))
     }
