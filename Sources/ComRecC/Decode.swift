@@ -23,11 +23,12 @@ let jpegMemoryOverhead = 128
 /// The memory of the JPEG decoder or encoder of a call: a crc_jpeg_memory record placed after the
 /// first `networkBytes` of the arena (the networks' rows), 16-byte aligned, over the rest of it.
 func jpegMemory(in arena: UnsafeMutableRawPointer, after networkBytes: Int, arenaBytes: Int) -> UnsafeMutablePointer<crc_jpeg_memory> {
-    let recordAddress = (Int(bitPattern: arena) + networkBytes + 15) & ~15
-    let record = UnsafeMutableRawPointer(bitPattern: recordAddress)!.bindMemory(to: crc_jpeg_memory.self, capacity: 1)
-    let memoryStart = recordAddress + 64
+    // Pointer arithmetic, not Int: on a 32-bit board an arena may cross the sign bit of an address.
+    let recordStart = (arena + networkBytes).alignedUp(toMultipleOf: 16)
+    let record = recordStart.bindMemory(to: crc_jpeg_memory.self, capacity: 1)
+    let memoryStart = recordStart + 64
     record.initialize(to: crc_jpeg_memory(
-        base: UnsafeMutablePointer(bitPattern: memoryStart), size: Int(bitPattern: arena) + arenaBytes - memoryStart, used: 0))
+        base: memoryStart.assumingMemoryBound(to: UInt8.self), size: arenaBytes - (memoryStart - arena), used: 0))
     return record
 }
 

@@ -88,7 +88,8 @@ public func selfEnsemble(
     }
     for orientation in orientations {
         let restored = try restore(try padded.oriented(orientation))
-        precondition(restored.width * restored.height == padded.width * padded.height, "restore must keep the size")
+        let expected = orientation.size(width: padded.width, height: padded.height)
+        precondition(restored.width == expected.width && restored.height == expected.height, "restore must keep the size")
         restored.pixels.withUnsafeBufferPointer { out in
             sums.withUnsafeMutableBufferPointer { sum in
                 // Where each pixel of the (unpadded) image went in this orientation.

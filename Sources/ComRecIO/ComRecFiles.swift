@@ -324,6 +324,10 @@ public func enhanceFile(
         if quality == nil && estimate == nil {
             throw ComRecIOError(.noQuantisationTables)
         }
+        // The whole command's memory, asked of the system before a pixel is decoded.
+        let perPixel = effort == 2 ? WorkingMemory.enhanceEffort2BytesPerPixel : WorkingMemory.enhanceBytesPerPixel
+        try WorkingMemory.admit(width: header.width, height: header.height,
+                                options: ImageReadOptions(maxPixels: maxPixels, workingBytesPerPixel: perPixel))
         return (try jpeg.decode(bytes, maxPixels: maxPixels), estimate, ImageMetadata(jpegSegments: header.segments))
     }
     let used = quality ?? estimate!.quality

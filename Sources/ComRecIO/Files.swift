@@ -51,10 +51,11 @@ public func readInputFile(
         guard systemGrants(bytes: capacity) else { throw ComRecIOError(path: path, .inputOutOfMemory(bytes: capacity)) }
         bytes.reserveCapacity(capacity)
     }
-    if (info.st_mode & S_IFMT) == S_IFREG {
-        let size = Int(info.st_size)
-        guard size <= maxBytes else { throw ComRecIOError(path: path, .inputTooLarge(bytes: size, limit: maxBytes)) }
-        try reserve(size)
+    let isRegular = (info.st_mode & S_IFMT) == S_IFREG, fileSize = Int(info.st_size)
+    if isRegular {
+        guard fileSize <= maxBytes else { throw ComRecIOError(path: path, .inputTooLarge(bytes: fileSize, limit: maxBytes)) }
+        // Until the first bytes have shown the format, no more than a chunk.
+        try reserve(formats == nil ? fileSize : min(fileSize, 1 << 16))
     }
     var sniffed = formats == nil
     try readChunks(of: fd, failure: { ComRecIOError(path: path, .cannotRead($0)) }) { chunk in
@@ -68,6 +69,7 @@ public func readInputFile(
         if !sniffed && bytes.count >= ImageFormat.signatureBytes {
             sniffed = true
             if let formats, ImageFormat.detect(bytes).map({ !formats.contains($0) }) ?? true { return false }
+            if isRegular { try reserve(max(fileSize, bytes.count)) }
         }
         return true
     }

@@ -191,7 +191,7 @@ public struct StreamedRun {
         sink: (_ y: Int, _ row: UnsafePointer<UInt8>) -> Bool
     ) throws(StreamedRunError) {
         guard given >= arenaBytes else { throw .arenaTooSmall(needed: arenaBytes, given: given) }
-        var cursor = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: arena) + 63) & ~63)!
+        var cursor = arena.alignedUp(toMultipleOf: 64)
         func take(_ bytes: Int) -> UnsafeMutableRawPointer {
             defer { cursor += roundUp64(bytes) }
             return cursor

@@ -416,6 +416,8 @@ int main(int argc, char **argv) {
     CHECK(comrec_encode(context, 40, 30, read_nothing, NULL, &options, encode_arena, encode_buffer, discard_bytes, &written)
               == COMREC_ERROR_ARGUMENT,
           "a profile name of 199 bytes: %s", comrec_context_message(context));
+    CHECK(strstr(comrec_context_message(context), "longer than 64 bytes") != NULL, "read no further than 65 bytes: %s",
+          comrec_context_message(context));
     CHECK(comrec_decode_arena_bytes(context, long_name, COMREC_MODE_HALF, 100) == 0, "the arena of a 199-byte profile name");
     options.profile = NULL;
     /* AUTO mode and a size target: the whole-image path, with a small arena. */

@@ -41,18 +41,21 @@ import Testing
         }
     }
 
-    /// The results are averaged with rounding: +8 in one orientation of eight is +1 everywhere.
+    /// The results are averaged with rounding half up: +4 in one orientation of eight is +0.5, so
+    /// +1 everywhere (truncation would give +0), and +3 is +0.375, so nothing.
     @Test func resultsAreAveragedWithRounding() throws {
         let image = Fixtures.image(width: 19, height: 11) { x, y in [UInt8(x * 10), UInt8(y * 20), 100] }
-        var calls = 0
-        let mean = try selfEnsemble(image) { oriented throws(ComRecError) in
-            calls += 1
-            guard calls == 1 else { return oriented }
-            var lifted = oriented
-            lifted.pixels.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] += 8 } }
-            return lifted
+        for (lift, expected) in [(UInt8(4), UInt8(1)), (3, 0)] {
+            var calls = 0
+            let mean = try selfEnsemble(image) { oriented throws(ComRecError) in
+                calls += 1
+                guard calls == 1 else { return oriented }
+                var lifted = oriented
+                lifted.pixels.withUnsafeMutableBufferPointer { p in for i in 0..<p.count { p[i] += lift } }
+                return lifted
+            }
+            #expect(Array(mean.pixels) == Array(image.pixels).map { $0 + expected }, "+\(lift) in one orientation")
         }
-        #expect(Array(mean.pixels) == Array(image.pixels).map { $0 + 1 })
         let four = try selfEnsemble(image, orientations: Array(Orientation.all.prefix(4))) { $0 }
         #expect(four == image)
     }

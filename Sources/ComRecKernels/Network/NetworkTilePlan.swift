@@ -181,7 +181,7 @@ public struct NetworkTilePlan {
     public func runTile<K: Conv3x3Kernel>(_ tile: Int, scratch: UnsafeMutableRawPointer, kernel: K.Type) {
         precondition(tile >= 0 && tile < tileCount)
         let n = layers.count
-        let aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: scratch) + 63) & ~63)!
+        let aligned = scratch.alignedUp(toMultipleOf: 64)
         let stream = RowStream(run: self, scratch: aligned.assumingMemoryBound(to: UInt8.self))
         NetworkTilePlan.rowRanges(tile: tile, tileRows: tileRows, layers: layers, heights: heights, into: stream.ranges)
         for l in 0..<n { stream.next[l] = stream.ranges[2 * l] }  // the first row each ring will get
