@@ -85,14 +85,16 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
                                 trellis: options.trellis == 1 ? TrellisTuning() : nil,
                                 tables: options.tables == 0 ? profile.tables : options.tables == 1 ? .comrec : .standard)
     // Sizes first: a count the caller got wrong must not be read (or copied) before it is refused.
-    let blocks: [(given: Bool, count: Int, limit: Int, name: String)] = [
-        (options.exif != nil, options.exif_bytes, MetadataSegments.maxExifBytes, "exif_bytes"),
-        (options.xmp != nil, options.xmp_bytes, MetadataSegments.maxXMPBytes, "xmp_bytes"),
-        (options.icc != nil, options.icc_bytes, MetadataSegments.maxICCBytes, "icc_bytes"),
+    let blocks: [(given: Bool, count: Int, limit: Int, name: String, tooLarge: MetadataSegments.Problem)] = [
+        (options.exif != nil, options.exif_bytes, MetadataSegments.maxExifBytes, "exif_bytes", .exifTooLarge(bytes: options.exif_bytes)),
+        (options.xmp != nil, options.xmp_bytes, MetadataSegments.maxXMPBytes, "xmp_bytes", .xmpTooLarge(bytes: options.xmp_bytes)),
+        (options.icc != nil, options.icc_bytes, MetadataSegments.maxICCBytes, "icc_bytes", .iccProfileTooLarge(bytes: options.icc_bytes)),
     ]
     for block in blocks where block.given && !(0...block.limit).contains(block.count) {
-        return .failure(FailReason(.argument, "\(block.name) is \(UInt(bitPattern: block.count)), more than a JPEG holds "
-                                   + "(at most \(block.limit))"))
+        // A negative count is a size_t past Int.max: a caller's mistake rather than a real block.
+        return .failure(FailReason(.argument, block.count < 0
+            ? "\(block.name) is \(UInt(bitPattern: block.count)), more than a JPEG holds (at most \(block.limit))"
+            : block.tooLarge.message))
     }
     // The blocks are copied into the segments and the file a few times over, by Swift's allocator.
     let metadataCopies = 4 * blocks.reduce(0) { $0 + ($1.given ? $1.count : 0) }
