@@ -148,12 +148,13 @@ let maxEncodeSide: UInt32 = 2 * 65500
 let wholeImageArenaBytes = 64
 
 /// The arena of an encode: what the streamed rows need (`networkArenaBytes`), then the JPEG
-/// encoder's memory (`encoderArenaBytes`); a whole-image encode needs almost none.
-private func arenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
+/// encoder's memory (`encoderArenaBytes`); a whole-image encode needs almost none. Nil when it is
+/// more than the address space holds (`addressable`).
+private func arenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int? {
     guard choice.streamed != nil else { return wholeImageArenaBytes }
     // A trellised compact image goes to the JPEG encoder whole, from memory of its own.
     let encoderBytes = choice.trellisedCompact ? wholeImageArenaBytes : encoderArenaBytes(choice, width: width)
-    return addressable(networkArenaBytes(choice, width: width, height: height), encoderBytes) ?? Int.max
+    return addressable(networkArenaBytes(choice, width: width, height: height), encoderBytes)
 }
 
 private func networkArenaBytes(_ choice: EncodeChoice, width: Int, height: Int) -> Int {
@@ -177,8 +178,7 @@ public func comrec_encode_arena_bytes(_ handle: OpaquePointer?, _ options: Unsaf
     guard case .success(let choice) = resolve(options?.pointee ?? defaultEncodeOptions, in: context) else { return 0 }
     // The stored JPEG holds at most 65500 pixels per side: half of the width in half mode.
     guard (choice.streamed == .half ? (Int(width) + 1) / 2 : Int(width)) <= 65500 else { return 0 }
-    let bytes = arenaBytes(choice, width: Int(width), height: largestHeight)
-    return bytes == Int.max ? 0 : bytes
+    return arenaBytes(choice, width: Int(width), height: largestHeight) ?? 0
 }
 
 /// The caller's write callback behind libjpeg's, remembering whether it refused bytes. It lives
@@ -240,8 +240,7 @@ private func encode(
         return context.fail(.tooLarge, "a JPEG holds at most 65500 pixels per side")
     }
     let networkBytes = networkArenaBytes(choice, width: w, height: h)
-    let needed = arenaBytes(choice, width: w, height: h)
-    guard needed != Int.max else { return context.fail(.tooLarge, unaddressableArena) }
+    guard let needed = arenaBytes(choice, width: w, height: h) else { return context.fail(.tooLarge, unaddressableArena) }
     guard arenaSize >= needed else {
         return context.fail(.arenaTooSmall, "an arena of \(arenaSize) bytes where \(needed) are needed")
     }

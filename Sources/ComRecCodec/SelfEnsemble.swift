@@ -88,12 +88,11 @@ public func selfEnsemble(
     }
     for orientation in orientations {
         let restored = try restore(try padded.oriented(orientation))
-        let expected = orientation.size(width: padded.width, height: padded.height)
-        precondition(restored.width == expected.width && restored.height == expected.height, "restore must keep the size")
+        let oriented = orientation.size(width: padded.width, height: padded.height)
+        precondition(restored.width == oriented.width && restored.height == oriented.height, "restore must keep the size")
         restored.pixels.withUnsafeBufferPointer { out in
             sums.withUnsafeMutableBufferPointer { sum in
                 // Where each pixel of the (unpadded) image went in this orientation.
-                let oriented = orientation.size(width: padded.width, height: padded.height)
                 for y in 0..<oriented.height {
                     for x in 0..<oriented.width {
                         let at = orientation.source(x: x, y: y, width: padded.width, height: padded.height)
