@@ -166,7 +166,14 @@ typedef struct comrec_encode_options {
     int quality;         /**< JPEG quality 1...100 of the stored image (in AUTO mode, the size
                               budget of a plain JPEG at that quality); default 75 */
     int mode;            /**< COMREC_MODE_HALF (default), COMREC_MODE_FULL or COMREC_MODE_AUTO */
-    int progressive;     /**< 1: a progressive JPEG; default 0 */
+    int progressive;     /**< the layout of the JPEG's scans (the same pixels whichever): 0
+                              (default) one baseline scan, which a decoder streams a row at a time
+                              without holding the coefficients; 1 libjpeg's standard progression
+                              (`--scans progressive`); 2 the smallest of baseline and three
+                              progressive scripts, each written in full (`--scans smallest`, what
+                              `comrec encode` writes by default): a few percent smaller from about
+                              0.4 bits per pixel on; such an encode holds the image whole (never
+                              streamed) */
     double max_bits_per_pixel; /**< > 0: the largest file of at most this many bits per pixel
                                     (`comrec encode --bpp`), `quality` ignored; default 0 */
     int effort;          /**< AUTO mode: 1 by the profile's rule (docs/modes.md), 2 by encoding and
@@ -196,9 +203,9 @@ typedef struct comrec_encode_options {
                               standard`). Either way an ordinary JPEG: docs/format.md */
 } comrec_encode_options;
 
-/** Fills `options` with the defaults: profile fast, quality 75, half mode, baseline, no size
- *  target, effort 1, trellis 1, optimize_huffman 1, tables 0. (The CLI's default mode is auto: see
- *  comrec_encode.) */
+/** Fills `options` with the defaults: profile fast, quality 75, half mode, baseline (progressive
+ *  0), no size target, effort 1, trellis 1, optimize_huffman 1, tables 0. (The CLI's default mode
+ *  is auto and its default scans the smallest, progressive 2: see comrec_encode.) */
 void comrec_encode_options_init(comrec_encode_options *options);
 /** Arena bytes that encoding an image up to `width` pixels wide with `options` (NULL: the
  *  defaults) needs, whatever the height (0 for invalid options, a width of 0, a width whose
@@ -206,15 +213,17 @@ void comrec_encode_options_init(comrec_encode_options *options);
 size_t comrec_encode_arena_bytes(const comrec_context *context, const comrec_encode_options *options, uint32_t width);
 /** Encodes a `width` x `height` image whose rows `read` gives into a ComRec file that goes to
  *  `write` (`options` NULL: the defaults): the bytes of `comrec encode --profile P --mode M
- *  --quality Q` (or `--bpp B`, `--effort E`, `--progressive`) on the same image.
- *  HALF at a quality, and FULL at a quality with trellis 0, stream: the rows go through the
- *  networks into libjpeg as they come, in the arena; where HALF's compact image is
- *  trellis-quantised (`fast`'s, trellis 1), the rows stream through ComCNN in the arena into a
- *  compact image of a quarter of the pixels, held whole (about 10 bytes per compact pixel of
- *  memory of its own) for the trellis. AUTO mode, a bits-per-pixel target and FULL
- *  with trellis (which chooses each block's coefficients from the whole image's statistics) read
- *  the whole image into memory of their own (width x height x 3 bytes, the candidates' files,
- *  and for trellis 6 bytes per pixel of planes and coefficients) and need only a small arena. */
+ *  --quality Q --scans S` (or `--bpp B`, `--effort E`) on the same image, S being baseline,
+ *  progressive or smallest for `progressive` 0, 1 or 2.
+ *  HALF at a quality, and FULL at a quality with trellis 0, stream (unless progressive is 2):
+ *  the rows go through the networks into libjpeg as they come, in the arena; where HALF's compact
+ *  image is trellis-quantised (`fast`'s, trellis 1), the rows stream through ComCNN in the arena
+ *  into a compact image of a quarter of the pixels, held whole (about 10 bytes per compact pixel
+ *  of memory of its own) for the trellis. AUTO mode, a bits-per-pixel target, FULL with trellis
+ *  (which chooses each block's coefficients from the whole image's statistics) and progressive 2
+ *  (each layout of scans written in full) read the whole image into memory of their own (width x
+ *  height x 3 bytes, the candidates' files, and for trellis 6 bytes per pixel of planes and
+ *  coefficients) and need only a small arena. */
 comrec_status comrec_encode(
     comrec_context *context, uint32_t width, uint32_t height, comrec_read_callback read, void *read_user,
     const comrec_encode_options *options, void *arena, size_t arena_bytes, comrec_write_callback write,

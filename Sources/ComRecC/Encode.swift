@@ -58,8 +58,8 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
     guard options.mode >= 0 && options.mode <= 2 else {
         return .failure(FailReason(.argument, "mode \(options.mode) is not COMREC_MODE_HALF, _FULL or _AUTO"))
     }
-    guard options.progressive == 0 || options.progressive == 1 else {
-        return .failure(FailReason(.argument, "progressive must be 0 or 1"))
+    guard (0...2).contains(options.progressive) else {
+        return .failure(FailReason(.argument, "progressive must be 0 (baseline), 1 (progressive) or 2 (the smallest)"))
     }
     guard options.effort == 1 || options.effort == 2 else {
         return .failure(FailReason(.argument, "effort must be 1 or 2, not \(options.effort)"))
@@ -81,7 +81,7 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
     let target: SizeTarget = bpp > 0 ? .bitsPerPixel(bpp) : .quality(Int(options.quality))
     let settings = JPEGSettings(quality: Int(options.quality), chroma: .subsampled420,
                                 optimizeCoding: options.optimize_huffman == 1,
-                                progressive: options.progressive == 1,
+                                scans: [JPEGScans.baseline, .progressive, .smallest][Int(options.progressive)],
                                 trellis: options.trellis == 1 ? TrellisTuning() : nil,
                                 tables: options.tables == 0 ? profile.tables : options.tables == 1 ? .comrec : .standard)
     // Sizes first: a count the caller got wrong must not be read (or copied) before it is refused.
@@ -110,7 +110,8 @@ func resolve(_ options: comrec_encode_options, in context: Context) -> Result<En
         return .failure(FailReason(.argument, "\(error)"))
     }
     var streamed: CodecMode? = nil
-    if bpp == 0 {
+    // The smallest of several layouts of scans is found by writing each: whole images only.
+    if bpp == 0 && settings.scans != .smallest {
         // A half-mode encode streams through the profile's ComCNN; bicubic has none.
         // Full mode with trellis chooses coefficients from the whole image's statistics.
         if (request == .full && settings.trellis == nil) || (request == .half && profile.compactNetworks(tables: settings.tables) != nil) {
@@ -270,7 +271,7 @@ private func encode(
             // libjpeg copies the tables when the encoder is created.
             var jpegOptions = crc_jpeg_encode_options(
                 quality: Int32(settings.quality), base_tables: base.isEmpty ? nil : base.baseAddress, chroma444: 0,
-                optimize_coding: settings.optimizeCoding ? 1 : 0, progressive: settings.progressive ? 1 : 0)
+                optimize_coding: settings.optimizeCoding ? 1 : 0, scans: settings.scans.libjpegValue)
             var markers: [crc_jpeg_marker] = []
             var offset = 0
             for segment in segments {

@@ -23,7 +23,8 @@ public struct RDPoint: Equatable, Sendable {
 }
 
 /// Rate-distortion measurement of plain JPEG and of codec profiles over a set of images, with
-/// libjpeg-turbo (4:2:0, optimised Huffman, baseline) for both.
+/// libjpeg-turbo (4:2:0, optimised Huffman) for both: plain JPEG with one baseline scan, the
+/// profiles with `scans`.
 public struct RDEvaluation {
     public var images: [RGB8Image]
     public var jpeg = LibJPEG()
@@ -32,6 +33,9 @@ public struct RDEvaluation {
     /// The quantisation tables of the profiles' stored JPEGs; nil: each profile's own
     /// (`Profile.tables`), as `comrec encode` writes them.
     public var tables: JPEGTables?
+    /// The layout of scans of the profiles' stored JPEGs (plain JPEG's is baseline unless a curve
+    /// asks otherwise); `comrec encode`'s default.
+    public var scans: JPEGScans = .smallest
 
     public init(images: [RGB8Image]) {
         precondition(!images.isEmpty)
@@ -42,14 +46,16 @@ public struct RDEvaluation {
     public var hasMSSSIM: Bool { images.allSatisfy { min($0.width, $0.height) >= MSSSIM.minSide() } }
 
     /// The whole image as a plain JPEG at each quality (quantised by `trellis` when given, with
-    /// the standard's tables unless `tables` says otherwise). `progress(done)` counts encoded images.
+    /// the standard's tables and one baseline scan unless `tables` and `scans` say otherwise).
+    /// `progress(done)` counts encoded images.
     public func jpegCurve(
-        qualities: [Int], trellis: TrellisTuning? = nil, tables: JPEGTables = .standard, progress: (Int) -> Void = { _ in }
+        qualities: [Int], trellis: TrellisTuning? = nil, tables: JPEGTables = .standard, scans: JPEGScans = .baseline,
+        progress: (Int) -> Void = { _ in }
     ) throws -> [RDPoint] {
         var done = 0
         return try qualities.map { q in
             try point(q) { image in
-                let file = try jpeg.encode(image, settings: JPEGSettings(quality: q, trellis: trellis, tables: tables), segments: [])
+                let file = try jpeg.encode(image, settings: JPEGSettings(quality: q, scans: scans, trellis: trellis, tables: tables), segments: [])
                 done += 1
                 progress(done)
                 return (file.count, try jpeg.decode(file, maxPixels: image.pixelCount))
@@ -74,7 +80,7 @@ public struct RDEvaluation {
             var index = 0
             return try point(q) { image in
                 let file = try pipeline.file(storing: stored[index], width: image.width, height: image.height,
-                                             profile: profile, mode: mode, settings: JPEGSettings(quality: q, trellis: trellis, tables: tables ?? profile.tables))
+                                             profile: profile, mode: mode, settings: JPEGSettings(quality: q, scans: scans, trellis: trellis, tables: tables ?? profile.tables))
                 index += 1
                 let decoded = try pipeline.decode(file)
                 done += 1
@@ -89,7 +95,7 @@ public struct RDEvaluation {
     public func autoCurve(
         _ profile: Profile, qualities: [Int], effort: Int = 1, progress: (Int) -> Void = { _ in }
     ) throws -> (points: [RDPoint], halfCounts: [Int]) {
-        let encoder = ModeChoosingEncoder(jpeg: jpeg, profile: profile, settings: JPEGSettings(quality: 75, trellis: trellis, tables: tables ?? profile.tables))
+        let encoder = ModeChoosingEncoder(jpeg: jpeg, profile: profile, settings: JPEGSettings(quality: 75, scans: scans, trellis: trellis, tables: tables ?? profile.tables))
         var done = 0, halfCounts: [Int] = []
         let points = try qualities.map { q in
             var halves = 0

@@ -8,7 +8,7 @@ import ComRecKernels
 public struct EncodeOptions: Sendable {
     /// nil: the default profile (`Profile.defaultName`) on the shared runner.
     public var profile: Profile?
-    /// JPEG settings (4:2:0, optimised Huffman, baseline unless progressive, full mode's JPEG
+    /// JPEG settings (4:2:0, optimised Huffman, the smallest layout of scans by default, full mode's JPEG
     /// trellis-quantised unless `trellis` is false) and the quality of
     /// `encodeFile(input:output:options:)` (a size budget in auto mode, ModeChoice.swift).
     public var jpeg: JPEGSettings
@@ -29,13 +29,13 @@ public struct EncodeOptions: Sendable {
 
     public init(
         profile: Profile? = nil, quality: Int = defaultQuality,
-        progressive: Bool = false, trellis: Bool = true, tables: JPEGTables? = nil, mode: ModeRequest = .auto, effort: Int = 1,
+        scans: JPEGScans = .smallest, trellis: Bool = true, tables: JPEGTables? = nil, mode: ModeRequest = .auto, effort: Int = 1,
         read: ImageReadOptions = ImageReadOptions(), force: Bool = false, stripMetadata: Bool = false
     ) {
         self.profile = profile
         self.mode = mode
         self.effort = effort
-        self.jpeg = JPEGSettings(quality: quality, chroma: .subsampled420, optimizeCoding: true, progressive: progressive,
+        self.jpeg = JPEGSettings(quality: quality, chroma: .subsampled420, optimizeCoding: true, scans: scans,
                                  trellis: trellis ? TrellisTuning() : nil)
         self.tables = tables
         self.read = read

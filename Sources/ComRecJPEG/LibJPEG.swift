@@ -56,7 +56,7 @@ public struct LibJPEG: JPEGCoder, Sendable {
                 base_tables: base.isEmpty ? nil : base.baseAddress,
                 chroma444: settings.chroma == .full444 ? 1 : 0,
                 optimize_coding: settings.optimizeCoding ? 1 : 0,
-                progressive: settings.progressive ? 1 : 0)
+                scans: settings.scans.libjpegValue)
             var markers: [crc_jpeg_marker] = []
             var offset = 0
             for segment in segments {
@@ -250,4 +250,15 @@ private func reportDamage(_ decoder: OpaquePointer, _ onDamage: (@Sendable (JPEG
 /// The text of a NUL-terminated C error buffer.
 func cString(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+extension JPEGScans {
+    /// CComRecImage's constant for this layout.
+    public var libjpegValue: Int32 {
+        switch self {
+        case .baseline: Int32(CRC_JPEG_SCANS_BASELINE)
+        case .progressive: Int32(CRC_JPEG_SCANS_PROGRESSIVE)
+        case .smallest: Int32(CRC_JPEG_SCANS_SMALLEST)
+        }
+    }
 }

@@ -59,7 +59,12 @@ struct EncodeCommand: ParsableCommand {
         valueName: "1|2"))
     var effort: Int = 1
 
-    @Flag(help: "Write the JPEG as progressive (same pixels, often smaller).")
+    @Option(help: ArgumentHelp(
+        "How the JPEG's coefficients are laid out in scans (the same pixels whichever): smallest (the smallest file of one baseline scan and three progressive scripts, each written in full: a few percent smaller from about 0.4 bits per pixel on; decoders then hold the coefficients of a progressive file whole, about 3 bytes per pixel of the stored image), baseline (one sequential scan, which a decoder can stream a row at a time: docs/embedding.md) or progressive (libjpeg's standard progression).",
+        valueName: "smallest|baseline|progressive"))
+    var scans: JPEGScans = .smallest
+
+    @Flag(help: "The same as --scans progressive.")
     var progressive = false
 
     @Flag(inversion: .prefixedNo, help: ArgumentHelp(
@@ -85,6 +90,9 @@ struct EncodeCommand: ParsableCommand {
         try validateQuality(quality)
         if let bpp, !(bpp > 0 && bpp.isFinite) { throw ValidationError("--bpp must be a positive number of bits per pixel, not \(bpp)") }
         guard effort == 1 || effort == 2 else { throw ValidationError("--effort must be 1 or 2, not \(effort)") }
+        if progressive && scans != .smallest && scans != .progressive {
+            throw ValidationError("--progressive is --scans progressive; it cannot go with --scans \(scans.rawValue)")
+        }
         if effort == 2 && mode != .auto {
             throw ValidationError("--effort 2 tries both modes; it needs --mode auto, not --mode \(mode.rawValue)")
         }
@@ -92,7 +100,7 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         let options = EncodeOptions(
-            profile: try reportingFailure { try profile.resolved() }, quality: quality, progressive: progressive,
+            profile: try reportingFailure { try profile.resolved() }, quality: quality, scans: progressive ? .progressive : scans,
             trellis: trellis, tables: tables, mode: mode, effort: effort,
             read: read.imageOptions(
                 bytesPerPixel: wholeImageEncodeBytesPerPixel(effort: effort, trellis: trellis),

@@ -66,6 +66,11 @@ struct EvalCommand: ParsableCommand {
         valueName: "comrec|standard"))
     var tables: JPEGTables?
 
+    @Option(help: ArgumentHelp(
+        "Layout of scans of the profiles' stored JPEGs, as `encode --scans`. Unless baseline, a `jpeg-scans` curve adds plain JPEG with the same layout (the scans alone); the `jpeg` curve is always one baseline scan.",
+        valueName: "smallest|baseline|progressive"))
+    var scans: JPEGScans = .smallest
+
     @Option(help: ArgumentHelp("Use only the first N images (by name).", valueName: "n"))
     var limit: Int?
 
@@ -105,8 +110,10 @@ struct EvalCommand: ParsableCommand {
         let tuning = try trellisTuning()
         evaluation.trellis = tuning
         evaluation.tables = tables
+        evaluation.scans = scans
         // Work units for the progress bar: one per image per encode-and-decode.
-        var total = images.count * jpegQ.count * (1 + (tuning == nil ? 0 : 1) + (tables == .standard ? 0 : 1))
+        var total = images.count * jpegQ.count
+            * (1 + (tuning == nil ? 0 : 1) + (tables == .standard ? 0 : 1) + (scans == .baseline ? 0 : 1))
         for profile in chosen {
             if modes.contains(.half) { total += images.count * (halfQ.count + 1) }
             if modes.contains(.full) && !profile.full.isPlainJPEG { total += images.count * (fullQ.count + 1) }
@@ -130,6 +137,11 @@ struct EvalCommand: ParsableCommand {
         if tables != .standard {
             try run("jpeg-tables", units: images.count * jpegQ.count) {
                 try evaluation.jpegCurve(qualities: jpegQ, tables: .comrec, progress: $0)
+            }
+        }
+        if scans != .baseline {
+            try run("jpeg-scans", units: images.count * jpegQ.count) {
+                try evaluation.jpegCurve(qualities: jpegQ, scans: scans, progress: $0)
             }
         }
         for profile in chosen {

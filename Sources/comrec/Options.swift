@@ -147,6 +147,7 @@ struct ProfileName: ExpressibleByArgument, Equatable, CustomStringConvertible {
 /// --mode: argument-parser parses it from the raw values and lists them.
 extension ModeRequest: ExpressibleByArgument {}
 extension JPEGTables: ExpressibleByArgument {}
+extension JPEGScans: ExpressibleByArgument {}
 
 /// A comma-separated list of JPEG qualities 1...100 ("10,50,90"), parsed by argument-parser.
 struct QualityList: ExpressibleByArgument {

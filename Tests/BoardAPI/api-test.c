@@ -625,6 +625,25 @@ int main(int argc, char **argv) {
           "decode a progressive file: %ld allocations, %zu bytes from the heap", progressive_use.calls,
           progressive_use.bytes);
     free(progressive.data);
+
+    /* The smallest layout of scans (progressive 2, what `comrec encode` writes by default) is never
+     * larger than one baseline scan of the same image and decodes to the same pixels; an unknown
+     * layout is refused. */
+    bytes_out layouts[2] = {{NULL, 0}, {NULL, 0}};
+    for (int i = 0; i < 2; i++) {
+        wide_options.progressive = i == 0 ? 0 : 2;
+        wide_need = comrec_encode_arena_bytes(context, &wide_options, info.width);
+        wide_arena = malloc(wide_need);
+        CHECK(wide_need > 0 && comrec_encode(context, info.width, 300, read_nothing, NULL, &wide_options, wide_arena,
+                                             wide_need, keep_bytes, &layouts[i]) == COMREC_OK,
+              "encode with progressive %d", wide_options.progressive);
+        free(wide_arena);
+    }
+    CHECK(layouts[1].size > 0 && layouts[1].size <= layouts[0].size,
+          "the smallest layout of scans: %zu bytes against %zu for baseline", layouts[1].size, layouts[0].size);
+    for (int i = 0; i < 2; i++) free(layouts[i].data);
+    wide_options.progressive = 3;
+    CHECK(comrec_encode_arena_bytes(context, &wide_options, info.width) == 0, "progressive 3 is refused");
     comrec_context_destroy(context);
 
     /* The widest image on the most threads: every thread's scratch at 131070 pixels passes a

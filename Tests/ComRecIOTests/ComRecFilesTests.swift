@@ -101,7 +101,7 @@ import Testing
 
     @Test func infoShowsTheSegment() throws {
         let dir = TemporaryDirectory()
-        try encodeFile(input: Fixtures.demoImage, output: dir.file("q.jpg"), options: EncodeOptions(quality: 42, progressive: true, mode: .half))
+        try encodeFile(input: Fixtures.demoImage, output: dir.file("q.jpg"), options: EncodeOptions(quality: 42, scans: .progressive, mode: .half))
         let info = try inspectFile(dir.file("q.jpg"))
         let profile = try #require(Profile.named(Profile.defaultName, runner: .portable))
         #expect(info.segment.version == 2 && info.segment.mode == .half)

@@ -55,7 +55,7 @@ import Testing
     /// message before the scan past the limit is decoded; at the limit it decodes, and the default
     /// limit leaves every ordinary progressive file alone.
     @Test func progressiveScansAreLimited() throws {
-        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 80, progressive: true), segments: [])
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 80, scans: .progressive), segments: [])
         let scans = Self.scans(file)
         #expect(scans == 10, "libjpeg's simple progression of a colour image")
         #expect(try LibJPEG(maxScans: scans).decode(file, maxPixels: 10_000).pixels == jpeg.decode(file, maxPixels: 10_000).pixels)
@@ -73,7 +73,7 @@ import Testing
     /// the whole image before the first row), walking the segments between them by their lengths:
     /// FF DA bytes inside a segment's payload are no scan.
     @Test func scanCountSkipsSegmentPayloads() throws {
-        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 80, progressive: true), segments: [])
+        let file = try jpeg.encode(image, settings: JPEGSettings(quality: 80, scans: .progressive), segments: [])
         let starts = (0..<(file.count - 1)).filter { file[$0] == 0xFF && file[$0 + 1] == 0xDA }
         let payload = Array([[UInt8]](repeating: [0xFF, 0xDA], count: 20).joined())
         let comment: [UInt8] = [0xFF, 0xFE, 0, UInt8(payload.count + 2)] + payload
@@ -144,13 +144,46 @@ import Testing
     @Test func progressiveAndOptimisedKeepThePixels() throws {
         let baseline = try jpeg.encode(image, settings: JPEGSettings(quality: 75, optimizeCoding: false), segments: [])
         let optimised = try jpeg.encode(image, settings: JPEGSettings(quality: 75, optimizeCoding: true), segments: [])
-        let progressive = try jpeg.encode(image, settings: JPEGSettings(quality: 75, progressive: true), segments: [])
+        let progressive = try jpeg.encode(image, settings: JPEGSettings(quality: 75, scans: .progressive), segments: [])
         #expect(optimised.count < baseline.count)
         #expect(try jpeg.readHeader(progressive).progressive)
         #expect(try !jpeg.readHeader(optimised).progressive)
         let pixels = try jpeg.decode(baseline, maxPixels: 10_000)
         #expect(try jpeg.decode(optimised, maxPixels: 10_000) == pixels)
         #expect(try jpeg.decode(progressive, maxPixels: 10_000) == pixels)
+    }
+
+    /// Scans of a file with no APPn payloads of its own: its SOS markers (in entropy-coded data an
+    /// 0xFF byte is followed by 0x00 or a restart marker, never by 0xDA).
+    static func scanCount(_ file: [UInt8]) -> Int {
+        zip(file, file.dropFirst()).filter { $0 == 0xFF && $1 == 0xDA }.count
+    }
+
+    /// `.smallest` writes one baseline scan and three progressive scripts and keeps the smallest:
+    /// the same pixels as baseline, never a larger file, and on a photo-like image at these
+    /// qualities a progressive script wins somewhere, from libjpeg's samples and from trellis
+    /// coefficients alike; grey images have their own scripts.
+    @Test(arguments: [false, true])
+    func smallestScansKeepThePixelsAndNeverGrow(trellis: Bool) throws {
+        let demo = try readImage(path: Fixtures.demoImage)
+        for grey in [false, true] {
+            var counts: Set<Int> = []
+            var smaller = false
+            for quality in [20, 50, 80, 95] {
+                func file(_ scans: JPEGScans) throws -> [UInt8] {
+                    try jpeg.encode(demo, settings: JPEGSettings(quality: quality, scans: scans, grey: grey,
+                                                                 trellis: trellis ? TrellisTuning() : nil), segments: [])
+                }
+                let baseline = try file(.baseline), smallest = try file(.smallest)
+                #expect(Self.scanCount(baseline) == 1)
+                #expect(smallest.count <= baseline.count)
+                #expect(try jpeg.decode(smallest, maxPixels: demo.pixelCount) == jpeg.decode(baseline, maxPixels: demo.pixelCount))
+                smaller = smaller || smallest.count < baseline.count
+                counts.insert(Self.scanCount(smallest))
+            }
+            #expect(smaller, "grey \(grey): no progressive script was smaller than baseline")
+            #expect(counts.isSubset(of: grey ? [1, 2, 3, 4] : [1, 5, 6, 7]), "grey \(grey): scans \(counts)")
+        }
     }
 
     @Test func decodingIsDeterministic() throws {
@@ -226,7 +259,7 @@ import Testing
     /// initialiser and again by deinit (a double free, found by the fuzz targets under ASan).
     @Test func rowReaderRefusalsFreeOnce() throws {
         let file = try jpeg.encode(image, settings: JPEGSettings(quality: 75), segments: [])
-        let progressive = try jpeg.encode(image, settings: JPEGSettings(quality: 75, progressive: true), segments: [])
+        let progressive = try jpeg.encode(image, settings: JPEGSettings(quality: 75, scans: .progressive), segments: [])
         for _ in 0..<3 {
             #expect(throws: ComRecError.tooLarge(width: 48, height: 40, limit: 100)) {
                 _ = try LibJPEG.RowReader(file, maxPixels: 100)

@@ -54,7 +54,7 @@ import Testing
     @Test func limitsAreOptions() throws {
         let dir = TemporaryDirectory()
         let marked = try LibJPEG().encode(
-            image, settings: JPEGSettings(quality: 80, progressive: true),
+            image, settings: JPEGSettings(quality: 80, scans: .progressive),
             segments: [JPEGSegment(marker: 0xE5, payload: Array("note".utf8))])
         let input = dir.write("marked.jpg", marked)
         let segments = try CLI.run(["encode", input, "-o", dir.file("a.jpg"), "--max-segments", "0"])

@@ -15,8 +15,8 @@ let djpegPath: String? = ["/usr/bin/djpeg", "/usr/local/bin/djpeg"].first { File
         var files: [String] = []
         for profile in Profile.names {
             for mode in ["half", "full"] {
-                for extra in [[], ["--progressive"]] {
-                    let file = dir.file("\(profile)-\(mode)\(extra.isEmpty ? "" : "-progressive").jpg")
+                for extra in [[], ["--scans", "baseline"], ["--progressive"]] {
+                    let file = dir.file("\(profile)-\(mode)\(extra.joined()).jpg")
                     let result = try CLI.run(["encode", Fixtures.path("rgb-33x17.png"), "-o", file, "--profile", profile,
                                               "--mode", mode, "--quality", "30"] + extra)
                     #expect(result.status == 0, "\(result.stderr)")
@@ -29,6 +29,14 @@ let djpegPath: String? = ["/usr/bin/djpeg", "/usr/local/bin/djpeg"].first { File
         let budget = dir.file("budget.jpg")
         #expect(try CLI.run(["encode", Fixtures.demoImage, "-o", budget, "--bpp", "0.3"]).status == 0)
         files += [grey, budget]
+        // The default layout of scans is the smallest of baseline and three progressive scripts;
+        // on the demo image different ones win at these qualities.
+        for quality in ["10", "40", "70", "95"] {
+            let file = dir.file("demo-\(quality).jpg")
+            let result = try CLI.run(["encode", Fixtures.demoImage, "-o", file, "--quality", quality])
+            #expect(result.status == 0, "\(result.stderr)")
+            files.append(file)
+        }
         for file in files {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: djpegPath!)

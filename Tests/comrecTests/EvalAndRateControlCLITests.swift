@@ -43,7 +43,7 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let curves = try #require(object["curves"] as? [String: [[String: Any]]])
         let full = Profile.catalogue.filter { !$0.full.isPlainJPEG }.map { $0.name + "-full" }
-        #expect(Set(curves.keys) == Set(["jpeg", "jpeg-tables"] + Profile.names + Profile.names.map { $0 + "-auto" } + full))
+        #expect(Set(curves.keys) == Set(["jpeg", "jpeg-tables", "jpeg-scans"] + Profile.names + Profile.names.map { $0 + "-auto" } + full))
         #expect(curves["jpeg"]?.map { $0["q"] as? Int } == [10, 50, 90])
         #expect(curves["bicubic-auto"]?.map { $0["q"] as? Int } == [5, 90])
         // Auto mode: the number of half-mode files per point; at quality 90 the budget is far
@@ -71,11 +71,11 @@ import Testing
                                   "--profile", "bicubic", "--modes", "half"])
         #expect(result.status == 0, "\(result.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        #expect(Set((object["curves"] as? [String: Any])?.keys ?? [:].keys) == ["jpeg", "jpeg-tables", "bicubic"])
-        // With the standard's tables: no tables-alone curve, the same plain JPEG curve, other
-        // files for the profile.
+        #expect(Set((object["curves"] as? [String: Any])?.keys ?? [:].keys) == ["jpeg", "jpeg-tables", "jpeg-scans", "bicubic"])
+        // With the standard's tables and one baseline scan: no tables-alone or scans-alone curve,
+        // the same plain JPEG curve, other files for the profile.
         let standard = try CLI.run(["eval", images, "--json", "--jpeg-qualities", "10,50", "--half-qualities", "20,60",
-                                    "--profile", "bicubic", "--modes", "half", "--tables", "standard"])
+                                    "--profile", "bicubic", "--modes", "half", "--tables", "standard", "--scans", "baseline"])
         #expect(standard.status == 0, "\(standard.stderr)")
         let standardObject = try #require(try JSONSerialization.jsonObject(with: Data(standard.stdout.utf8)) as? [String: Any])
         let standardCurves = try #require(standardObject["curves"] as? [String: [[String: Any]]])

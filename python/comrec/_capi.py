@@ -13,6 +13,7 @@ API_VERSION = 5  # COMREC_API_VERSION of the header these declarations follow
 MODE_HALF, MODE_FULL, MODE_AUTO = 0, 1, 2
 MODES = {"half": MODE_HALF, "full": MODE_FULL, "auto": MODE_AUTO}
 TABLES = {None: 0, "comrec": 1, "standard": 2}  # comrec_encode_options.tables
+SCANS = {"baseline": 0, "progressive": 1, "smallest": 2}  # comrec_encode_options.progressive
 
 
 class Info(ctypes.Structure):

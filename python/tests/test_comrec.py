@@ -85,6 +85,8 @@ def image():
     ({"quality": 40, "mode": "half"}, ["--quality", "40", "--mode", "half"]),
     ({"bpp": 0.3}, ["--bpp", "0.3"]),
     ({"quality": 60, "mode": "full", "progressive": True}, ["--quality", "60", "--mode", "full", "--progressive"]),
+    ({"quality": 60, "mode": "full", "scans": "baseline"}, ["--quality", "60", "--mode", "full", "--scans", "baseline"]),
+    ({"quality": 40, "mode": "half", "scans": "smallest"}, ["--quality", "40", "--mode", "half"]),
     ({"profile": "bicubic", "mode": "half"}, ["--profile", "bicubic", "--mode", "half"]),
     ({"quality": 50, "mode": "full", "tables": "standard"}, ["--quality", "50", "--mode", "full", "--tables", "standard"]),
     ({"quality": 50, "mode": "half", "profile": "paper"}, ["--quality", "50", "--mode", "half", "--profile", "paper"]),
@@ -202,6 +204,10 @@ def test_errors_carry_the_c_apis_status_and_message(image):
         comrec.encode(image, mode="sideways")
     with pytest.raises(ValueError):
         comrec.encode(image, tables="flat")
+    with pytest.raises(ValueError, match="scans"):
+        comrec.encode(image, scans="interlaced")
+    with pytest.raises(ValueError, match="progressive=True"):
+        comrec.encode(image, scans="baseline", progressive=True)
     with pytest.raises(ValueError):
         comrec.encode(np.zeros((4, 4, 4), dtype=np.uint8))
     with pytest.raises(ValueError):

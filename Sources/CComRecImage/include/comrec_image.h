@@ -31,8 +31,21 @@ typedef struct crc_jpeg_encode_options {
     const unsigned int *base_tables;
     int chroma444;        ///< 0: 4:2:0 (chroma halved both ways), 1: 4:4:4 (full chroma)
     int optimize_coding;  ///< 1: optimised Huffman tables (two passes), 0: standard tables
-    int progressive;      ///< 1: jpeg_simple_progression, 0: baseline sequential
+    int scans;            ///< CRC_JPEG_SCANS_BASELINE, _PROGRESSIVE or _SMALLEST
 } crc_jpeg_encode_options;
+
+/// How the coefficients are laid out in scans. Every choice stores the same coefficients, so the
+/// same pixels; only the file's size and how a decoder reads it differ.
+enum {
+    /// One sequential scan: a decoder can stream rows without holding the coefficients.
+    CRC_JPEG_SCANS_BASELINE = 0,
+    /// libjpeg's standard progression (jpeg_simple_progression: 10 scans for colour).
+    CRC_JPEG_SCANS_PROGRESSIVE = 1,
+    /// The smallest file of one baseline scan and three progressive scripts of 5 to 7 scans
+    /// (spectral selection and one bit of successive approximation for luma), each written in
+    /// full. Only the whole-image encoders; the row encoder writes one baseline scan.
+    CRC_JPEG_SCANS_SMALLEST = 2,
+};
 
 /// An APPn or COM segment: `code` is the marker (0xE0 + n for APPn, 0xFE for COM), `data` the
 /// payload after the two length bytes (at most 65533 bytes).
