@@ -140,9 +140,9 @@ static void configure_compress(j_compress_ptr cinfo, uint32_t width, uint32_t he
 // The progressive scripts CRC_JPEG_SCANS_SMALLEST tries beside one baseline scan. Chosen on
 // training photos (docs/results.md, "Scan scripts"): each DC scan and each AC band gets its own
 // optimised Huffman table, and chroma's long runs of empty blocks become end-of-band runs, which
-// baseline cannot code. Luma's AC sent in two halves of precision (one bit of successive
-// approximation) is smaller for most images from about 0.4 bits per pixel on; below that a band of
-// its lowest two frequencies alone, or one scan per component, or baseline itself wins.
+// baseline cannot code. Which layout wins depends on the image and the rate: baseline mostly at
+// the lowest rates (small files, where the scripts' extra tables cost more than they save), the
+// scripts that send luma's AC in two halves of precision mostly at the higher ones.
 #define SCAN(n, c0, c1, ss, se, ah, al) {n, {c0, c1, 0, 0}, ss, se, ah, al}
 static const jpeg_scan_info colour_bands[] = {
     SCAN(1, 0, 0, 0, 0, 0, 0), SCAN(2, 1, 2, 0, 0, 0, 0),

@@ -60,7 +60,7 @@ struct EncodeCommand: ParsableCommand {
     var effort: Int = 1
 
     @Option(help: ArgumentHelp(
-        "How the JPEG's coefficients are laid out in scans (the same pixels whichever): smallest (the smallest file of one baseline scan and three progressive scripts, each written in full: a few percent smaller from about 0.4 bits per pixel on; decoders then hold the coefficients of a progressive file whole, about 3 bytes per pixel of the stored image), baseline (one sequential scan, which a decoder can stream a row at a time: docs/embedding.md) or progressive (libjpeg's standard progression).",
+        "How the JPEG's coefficients are laid out in scans (the same pixels whichever): smallest (the smallest file of one baseline scan and three progressive scripts, each written in full: a few percent smaller from about 0.3 bits per pixel up; decoders then hold the coefficients of a progressive file whole, about 3 bytes per pixel of the stored image), baseline (one sequential scan, which a decoder can stream a row at a time: docs/embedding.md) or progressive (libjpeg's standard progression).",
         valueName: "smallest|baseline|progressive"))
     var scans: JPEGScans = .smallest
 
