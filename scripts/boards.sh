@@ -220,7 +220,7 @@ for case in "${cases[@]}"; do
     target=(--quality 60)
     [ -n "$bpp" ] && target=(--bpp "$bpp")
     ref=$work/$(name "$image" "$profile" "$mode" "$bpp")
-    "$cli" encode "$work/$image.ppm" -o "$ref.jpg" "${target[@]}" --profile "$profile" --mode "$mode" --force >/dev/null
+    "$cli" encode "$work/$image.ppm" -o "$ref.jpg" "${target[@]}" --profile "$profile" --mode "$mode" --scans baseline --force >/dev/null
     "$cli" decode "$ref.jpg" -o "$ref.png" --force >/dev/null
     pixels "$ref.png" > "$ref.pixels"
 done

@@ -141,6 +141,17 @@ static int read_nothing(void *user, uint32_t y, uint8_t *rgb, uint32_t width) {
     return 0;
 }
 
+/* Colour rows (no two channels equal), so that every encode path stores them in colour. */
+static int read_colour(void *user, uint32_t y, uint8_t *rgb, uint32_t width) {
+    (void)user;
+    for (uint32_t x = 0; x < width; x++) {
+        rgb[3 * x] = (uint8_t)(x * 5 + y * 3);
+        rgb[3 * x + 1] = (uint8_t)(x * 3 + 80);
+        rgb[3 * x + 2] = (uint8_t)(y * 7 + 160);
+    }
+    return 0;
+}
+
 static int refuse_row(void *user, uint32_t y, uint8_t *rgb, uint32_t width) {
     (void)user;
     memset(rgb, 0, (size_t)width * 3);
@@ -626,15 +637,15 @@ int main(int argc, char **argv) {
           progressive_use.bytes);
     free(progressive.data);
 
-    /* The smallest layout of scans (progressive 2, what `comrec encode` writes by default) is never
-     * larger than one baseline scan of the same image and decodes to the same pixels; an unknown
-     * layout is refused. */
+    /* The smallest layout of scans (progressive 2, what `comrec encode` writes by default; a
+     * whole-image encode) is never larger than one baseline scan of the same colour image (a
+     * streamed one); an unknown layout is refused. */
     bytes_out layouts[2] = {{NULL, 0}, {NULL, 0}};
     for (int i = 0; i < 2; i++) {
         wide_options.progressive = i == 0 ? 0 : 2;
         wide_need = comrec_encode_arena_bytes(context, &wide_options, info.width);
         wide_arena = malloc(wide_need);
-        CHECK(wide_need > 0 && comrec_encode(context, info.width, 300, read_nothing, NULL, &wide_options, wide_arena,
+        CHECK(wide_need > 0 && comrec_encode(context, info.width, 300, read_colour, NULL, &wide_options, wide_arena,
                                              wide_need, keep_bytes, &layouts[i]) == COMREC_OK,
               "encode with progressive %d", wide_options.progressive);
         free(wide_arena);
