@@ -55,7 +55,7 @@ do {
         ("paper-half-8x8-q75", "paper", .half, 8, 8, 75, false),
     ]
     for (name, profileName, mode, width, height, quality, progressive) in files {
-        let settings = JPEGSettings(quality: quality, progressive: progressive)
+        let settings = JPEGSettings(quality: quality, scans: progressive ? .progressive : .baseline)
         let file = try pipeline.encode(synthetic(width, height), profile: profile(profileName), settings: settings, mode: mode)
         save(file, "comrec", name + ".jpg")
     }

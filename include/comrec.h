@@ -29,7 +29,7 @@ extern "C" {
 #endif
 
 /** Version of this header's API; comrec_api_version() returns the library's. */
-#define COMREC_API_VERSION 5
+#define COMREC_API_VERSION 6
 
 typedef enum comrec_status {
     COMREC_OK = 0,
@@ -172,7 +172,7 @@ typedef struct comrec_encode_options {
                               (`--scans progressive`); 2 the smallest of baseline and three
                               progressive scripts, each written in full (`--scans smallest`, what
                               `comrec encode` writes by default): a few percent smaller from about
-                              0.4 bits per pixel on; such an encode holds the image whole (never
+                              0.3 bits per pixel up; such an encode holds the image whole (never
                               streamed) */
     double max_bits_per_pixel; /**< > 0: the largest file of at most this many bits per pixel
                                     (`comrec encode --bpp`), `quality` ignored; default 0 */
@@ -195,7 +195,9 @@ typedef struct comrec_encode_options {
                                writes (a few percent smaller; libjpeg then keeps the stored image's
                                coefficients, about 3.6 bytes per stored pixel, on the heap); 0:
                                JPEG's standard tables, and a streamed encode (HALF, or FULL with
-                               trellis 0) takes nothing from the heap: docs/embedding.md */
+                               trellis 0) takes nothing from the heap: docs/embedding.md
+                               (progressive scans, `progressive` 1 or 2, always get tables made
+                               for the image: libjpeg has no standard ones for them) */
     int tables;          /**< the stored JPEG's quantisation tables: 0 (default) the profile's, those
                               its networks learnt from (ComRec's; the standard's for `paper`), as
                               `comrec encode`; 1 ComRec's, made for squared error (`--tables

@@ -9,7 +9,7 @@ import ComRecModels
 
 /// The library's version (the C API's is COMREC_API_VERSION).
 let libraryVersion: StaticString = "0.2.0"
-let apiVersion: Int32 = 5
+let apiVersion: Int32 = 6
 
 private func cPointer(_ text: StaticString) -> UnsafePointer<CChar> {
     UnsafeRawPointer(text.utf8Start).assumingMemoryBound(to: CChar.self)

@@ -177,8 +177,9 @@ private func encoderArenaBytes(_ choice: EncodeChoice, width: Int) -> Int {
 public func comrec_encode_arena_bytes(_ handle: OpaquePointer?, _ options: UnsafePointer<comrec_encode_options>?, _ width: UInt32) -> Int {
     guard let context = contextObject(handle), width >= 1, width <= maxEncodeSide else { return 0 }
     guard case .success(let choice) = resolve(options?.pointee ?? defaultEncodeOptions, in: context) else { return 0 }
-    // The stored JPEG holds at most 65500 pixels per side: half of the width in half mode.
-    guard (choice.streamed == .half ? (Int(width) + 1) / 2 : Int(width)) <= 65500 else { return 0 }
+    // The stored JPEG holds at most 65500 pixels per side: half of the width in half mode
+    // (streamed or not).
+    guard (choice.request == .half ? (Int(width) + 1) / 2 : Int(width)) <= 65500 else { return 0 }
     return arenaBytes(choice, width: Int(width), height: largestHeight) ?? 0
 }
 
@@ -431,7 +432,7 @@ private func encodeWholeImage(
     let (working, overflow) = (w * h).multipliedReportingOverflow(
         by: wholeImageEncodeBytesPerPixel(effort: choice.effort, trellis: choice.settings.trellis != nil))
     guard !overflow, systemGrants(bytes: working) else {
-        return context.fail(.tooLarge, "encoding a \(w) x \(h) image as a whole (auto mode, a size target or trellis quantisation) needs about "
+        return context.fail(.tooLarge, "encoding a \(w) x \(h) image as a whole (auto mode, a size target, trellis quantisation or the smallest layout of scans) needs about "
                             + "\(overflow ? "too many" : "\(working)") bytes of memory, which the system refuses now")
     }
     var image: RGB8Image

@@ -653,6 +653,10 @@ int main(int argc, char **argv) {
     CHECK(layouts[1].size > 0 && layouts[1].size <= layouts[0].size,
           "the smallest layout of scans: %zu bytes against %zu for baseline", layouts[1].size, layouts[0].size);
     for (int i = 0; i < 2; i++) free(layouts[i].data);
+    /* Half mode stores half the width whether it streams or not: 131000 pixels fit. */
+    CHECK(comrec_encode_arena_bytes(context, &wide_options, 131000) > 0
+              && comrec_encode_arena_bytes(context, &wide_options, 131002) == 0,
+          "progressive 2, half mode: the arena of a 131000-pixel-wide image, none for 131002");
     wide_options.progressive = 3;
     CHECK(comrec_encode_arena_bytes(context, &wide_options, info.width) == 0, "progressive 3 is refused");
     comrec_context_destroy(context);

@@ -162,16 +162,17 @@ import Testing
     /// `.smallest` writes one baseline scan and three progressive scripts and keeps the smallest:
     /// the same pixels as baseline, never a larger file, and on a photo-like image at these
     /// qualities a progressive script wins somewhere, from libjpeg's samples and from trellis
-    /// coefficients alike; grey images have their own scripts.
+    /// coefficients alike, in 4:2:0 and 4:4:4; grey images have their own scripts.
     @Test(arguments: [false, true])
     func smallestScansKeepThePixelsAndNeverGrow(trellis: Bool) throws {
         let demo = try readImage(path: Fixtures.demoImage)
-        for grey in [false, true] {
+        let layouts: [(grey: Bool, chroma: JPEGSettings.Chroma)] = [(false, .subsampled420), (true, .subsampled420), (false, .full444)]
+        for (grey, chroma) in layouts {
             var counts: Set<Int> = []
             var smaller = false
             for quality in [20, 50, 80, 95] {
                 func file(_ scans: JPEGScans) throws -> [UInt8] {
-                    try jpeg.encode(demo, settings: JPEGSettings(quality: quality, scans: scans, grey: grey,
+                    try jpeg.encode(demo, settings: JPEGSettings(quality: quality, chroma: chroma, scans: scans, grey: grey,
                                                                  trellis: trellis ? TrellisTuning() : nil), segments: [])
                 }
                 let baseline = try file(.baseline), smallest = try file(.smallest)
@@ -181,8 +182,8 @@ import Testing
                 smaller = smaller || smallest.count < baseline.count
                 counts.insert(Self.scanCount(smallest))
             }
-            #expect(smaller, "grey \(grey): no progressive script was smaller than baseline")
-            #expect(counts.isSubset(of: grey ? [1, 2, 3, 4] : [1, 5, 6, 7]), "grey \(grey): scans \(counts)")
+            #expect(smaller, "grey \(grey), \(chroma): no progressive script was smaller than baseline")
+            #expect(counts.isSubset(of: grey ? [1, 2, 3, 4] : [1, 5, 6, 7]), "grey \(grey), \(chroma): scans \(counts)")
         }
     }
 

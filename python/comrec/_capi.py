@@ -8,7 +8,7 @@ import ctypes
 import os
 from pathlib import Path
 
-API_VERSION = 5  # COMREC_API_VERSION of the header these declarations follow
+API_VERSION = 6  # COMREC_API_VERSION of the header these declarations follow
 
 MODE_HALF, MODE_FULL, MODE_AUTO = 0, 1, 2
 MODES = {"half": MODE_HALF, "full": MODE_FULL, "auto": MODE_AUTO}

@@ -43,7 +43,7 @@ enum {
     CRC_JPEG_SCANS_PROGRESSIVE = 1,
     /// The smallest file of one baseline scan and three progressive scripts of 5 to 7 scans
     /// (spectral selection and one bit of successive approximation for luma), each written in
-    /// full. Only the whole-image encoders; the row encoder writes one baseline scan.
+    /// full. Only the whole-image encoders; the row encoder refuses it.
     CRC_JPEG_SCANS_SMALLEST = 2,
 };
 
