@@ -153,12 +153,6 @@ import Testing
         #expect(try jpeg.decode(progressive, maxPixels: 10_000) == pixels)
     }
 
-    /// Scans of a file with no APPn payloads of its own: its SOS markers (in entropy-coded data an
-    /// 0xFF byte is followed by 0x00 or a restart marker, never by 0xDA).
-    static func scanCount(_ file: [UInt8]) -> Int {
-        zip(file, file.dropFirst()).filter { $0 == 0xFF && $1 == 0xDA }.count
-    }
-
     /// `.smallest` writes one baseline scan and three progressive scripts and keeps the smallest:
     /// the same pixels as baseline, never a larger file, and on a photo-like image at these
     /// qualities a progressive script wins somewhere, from libjpeg's samples and from trellis
@@ -176,11 +170,11 @@ import Testing
                                                                  trellis: trellis ? TrellisTuning() : nil), segments: [])
                 }
                 let baseline = try file(.baseline), smallest = try file(.smallest)
-                #expect(Self.scanCount(baseline) == 1)
+                #expect(scanCount(baseline) == 1)
                 #expect(smallest.count <= baseline.count)
                 #expect(try jpeg.decode(smallest, maxPixels: demo.pixelCount) == jpeg.decode(baseline, maxPixels: demo.pixelCount))
                 smaller = smaller || smallest.count < baseline.count
-                counts.insert(Self.scanCount(smallest))
+                counts.insert(scanCount(smallest))
             }
             #expect(smaller, "grey \(grey), \(chroma): no progressive script was smaller than baseline")
             #expect(counts.isSubset(of: grey ? [1, 2, 3, 4] : [1, 5, 6, 7]), "grey \(grey), \(chroma): scans \(counts)")

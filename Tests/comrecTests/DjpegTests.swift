@@ -37,8 +37,7 @@ let djpegPath: String? = ["/usr/bin/djpeg", "/usr/local/bin/djpeg"].first { File
             let file = dir.file("demo-\(quality).jpg")
             let result = try CLI.run(["encode", Fixtures.demoImage, "-o", file, "--quality", quality])
             #expect(result.status == 0, "\(result.stderr)")
-            let bytes = readBytes(file)
-            layouts.insert(zip(bytes, bytes.dropFirst()).filter { $0 == 0xFF && $1 == 0xDA }.count)
+            layouts.insert(scanCount(readBytes(file)))
             files.append(file)
         }
         #expect(layouts.contains { $0 > 1 }, "scans per file: \(layouts)")
