@@ -40,9 +40,9 @@ public enum JPEGScans: String, CaseIterable, Sendable {
     case baseline
     /// libjpeg's standard progression (jpeg_simple_progression, 10 scans for colour).
     case progressive
-    /// The smallest of one baseline scan and three progressive scripts of 5 to 7 scans, each
-    /// written in full (docs/format.md): a few percent smaller from about 0.3 bits per pixel up,
-    /// baseline where that wins. Progressive files keep their coefficients whole at decode.
+    /// The smallest of one baseline scan and three progressive scripts of 5 to 7 scans (2 to 4
+    /// for grey), each written in full (docs/format.md): a few percent smaller from about 0.3 bits
+    /// per pixel up, baseline where that wins. Progressive files keep their coefficients whole at decode.
     case smallest
 }
 

@@ -60,9 +60,9 @@ struct EncodeCommand: ParsableCommand {
     var effort: Int = 1
 
     @Option(help: ArgumentHelp(
-        "How the JPEG's coefficients are laid out in scans (the same pixels whichever): smallest (the smallest file of one baseline scan and three progressive scripts, each written in full: a few percent smaller from about 0.3 bits per pixel up; decoders then hold the coefficients of a progressive file whole, about 3 bytes per pixel of the stored image), baseline (one sequential scan, which a decoder can stream a row at a time: docs/embedding.md) or progressive (libjpeg's standard progression).",
+        "How the JPEG's coefficients are laid out in scans (the same pixels whichever): smallest (the default: the smallest file of one baseline scan and three progressive scripts, each written in full: a few percent smaller from about 0.3 bits per pixel up; decoders then hold the coefficients of a progressive file whole, about 3 bytes per pixel of the stored image), baseline (one sequential scan, which a decoder can stream a row at a time: docs/embedding.md) or progressive (libjpeg's standard progression).",
         valueName: "smallest|baseline|progressive"))
-    var scans: JPEGScans = .smallest
+    var scans: JPEGScans?
 
     @Flag(help: "The same as --scans progressive.")
     var progressive = false
@@ -90,7 +90,7 @@ struct EncodeCommand: ParsableCommand {
         try validateQuality(quality)
         if let bpp, !(bpp > 0 && bpp.isFinite) { throw ValidationError("--bpp must be a positive number of bits per pixel, not \(bpp)") }
         guard effort == 1 || effort == 2 else { throw ValidationError("--effort must be 1 or 2, not \(effort)") }
-        if progressive && scans != .smallest && scans != .progressive {
+        if progressive, let scans, scans != .progressive {
             throw ValidationError("--progressive is --scans progressive; it cannot go with --scans \(scans.rawValue)")
         }
         if effort == 2 && mode != .auto {
@@ -100,7 +100,7 @@ struct EncodeCommand: ParsableCommand {
 
     func run() throws {
         let options = EncodeOptions(
-            profile: try reportingFailure { try profile.resolved() }, quality: quality, scans: progressive ? .progressive : scans,
+            profile: try reportingFailure { try profile.resolved() }, quality: quality, scans: progressive ? .progressive : scans ?? .smallest,
             trellis: trellis, tables: tables, mode: mode, effort: effort,
             read: read.imageOptions(
                 bytesPerPixel: wholeImageEncodeBytesPerPixel(effort: effort, trellis: trellis),

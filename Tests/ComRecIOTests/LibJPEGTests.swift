@@ -1,3 +1,4 @@
+import CComRecImage
 import ComRecCodec
 import ComRecIO
 import ComRecKernels
@@ -179,6 +180,29 @@ import Testing
             #expect(smaller, "grey \(grey), \(chroma): no progressive script was smaller than baseline")
             #expect(counts.isSubset(of: grey ? [1, 2, 3, 4] : [1, 5, 6, 7]), "grey \(grey), \(chroma): scans \(counts)")
         }
+    }
+
+    /// The C layer's own guards: the row encoder cannot keep the smallest of several files (it
+    /// writes each row once), and a layout of scans outside the enum is refused by every encoder.
+    @Test func scanLayoutsTheEncodersRefuse() throws {
+        var error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+        func message() -> String { String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        var options = crc_jpeg_encode_options(quality: 75, base_tables: nil, chroma444: 0, optimize_coding: 1,
+                                              scans: Int32(CRC_JPEG_SCANS_SMALLEST))
+        let write: crc_write_fn = { _, _, _ in 0 }
+        let rows = crc_jpeg_row_encoder_create(16, 16, 3, &options, nil, 0, write, nil, &error)
+        #expect(rows == nil)
+        #expect(message().contains("the smallest of several needs the whole image"), "\(message())")
+        if let rows { crc_jpeg_row_encoder_destroy(rows) }
+        options.scans = 3
+        let pixels = [UInt8](repeating: 128, count: 16 * 16 * 3)
+        var out: UnsafeMutablePointer<UInt8>?
+        var size = 0
+        #expect(crc_jpeg_encode(pixels, 16, 16, 3, &options, nil, 0, &out, &size, &error) == -1)
+        #expect(out == nil && message().contains("JPEG scans must be"), "\(message())")
+        error = [CChar](repeating: 0, count: Int(CRC_ERROR_SIZE))
+        #expect(crc_jpeg_row_encoder_create(16, 16, 3, &options, nil, 0, write, nil, &error) == nil)
+        #expect(message().contains("JPEG scans must be"), "\(message())")
     }
 
     @Test func decodingIsDeterministic() throws {

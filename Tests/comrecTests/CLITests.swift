@@ -64,8 +64,11 @@ import Testing
         #expect(refused.status != 0 && refused.stderr.contains("--effort 2 tries both modes"))
         let unknown = try CLI.run(["encode", Fixtures.demoImage, "-o", dir.file("x.jpg"), "--mode", "third"])
         #expect(unknown.status != 0 && unknown.stderr.contains("'third' is invalid for '--mode <mode>'"))
-        let clash = try CLI.run(["encode", Fixtures.demoImage, "-o", dir.file("x.jpg"), "--progressive", "--scans", "baseline"])
-        #expect(clash.status == 64 && clash.stderr.contains("--progressive is --scans progressive"), "\(clash.stderr)")
+        for other in ["baseline", "smallest"] {
+            let clash = try CLI.run(["encode", Fixtures.demoImage, "-o", dir.file("x.jpg"), "--progressive", "--scans", other])
+            #expect(clash.status == 64 && clash.stderr.contains("--progressive is --scans progressive; it cannot go with --scans \(other)"),
+                    "\(clash.stderr)")
+        }
         let scans = try CLI.run(["encode", Fixtures.demoImage, "-o", dir.file("x.jpg"), "--scans", "interlaced"])
         #expect(scans.status == 64 && scans.stderr.contains("'interlaced' is invalid for '--scans"), "\(scans.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("x.jpg")))

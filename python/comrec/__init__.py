@@ -156,10 +156,11 @@ def _rgb_array(image):
 
 
 def encode(image, quality=75, bpp=None, profile="fast", mode="auto", effort=1, progressive=False, threads=None,
-           max_pixels=None, exif=None, xmp=None, icc_profile=None, trellis=True, tables=None, scans="smallest"):
+           max_pixels=None, exif=None, xmp=None, icc_profile=None, trellis=True, tables=None, scans=None):
     """The ComRec file of `image` (numpy array or PIL image) as bytes: what `comrec encode` writes
     with --quality (or --bpp), --profile, --mode, --effort, --scans (scans="smallest",
-    "baseline" or "progressive"; progressive=True is scans="progressive", as --progressive),
+    "baseline" or "progressive"; None: "smallest", as the CLI; progressive=True is
+    scans="progressive", as --progressive),
     --no-trellis (trellis=False: the stored JPEG rounded instead of trellis-quantised) and --tables
     (tables="comrec" or "standard"; None: the profile's, as the CLI). `exif` (the TIFF
     structure, with or without JPEG's b"Exif\\0\\0" in front), `xmp` (the packet) and `icc_profile`
@@ -175,11 +176,11 @@ def encode(image, quality=75, bpp=None, profile="fast", mode="auto", effort=1, p
     options.quality = quality
     options.mode = _capi.MODES[mode]
     options.effort = effort
-    if scans not in _capi.SCANS:
-        raise ValueError(f"scans must be 'smallest', 'baseline' or 'progressive', not {scans!r}")
-    if progressive and scans not in ("smallest", "progressive"):
+    if scans is not None and scans not in _capi.SCANS:
+        raise ValueError(f"scans must be None, 'smallest', 'baseline' or 'progressive', not {scans!r}")
+    if progressive and scans not in (None, "progressive"):
         raise ValueError(f"progressive=True is scans='progressive'; it cannot go with scans={scans!r}")
-    options.progressive = _capi.SCANS["progressive" if progressive else scans]
+    options.progressive = _capi.SCANS["progressive" if progressive else scans or "smallest"]
     options.trellis = 1 if trellis else 0
     if tables not in _capi.TABLES:
         raise ValueError(f"tables must be None, 'comrec' or 'standard', not {tables!r}")

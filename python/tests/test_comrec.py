@@ -206,8 +206,9 @@ def test_errors_carry_the_c_apis_status_and_message(image):
         comrec.encode(image, tables="flat")
     with pytest.raises(ValueError, match="scans"):
         comrec.encode(image, scans="interlaced")
-    with pytest.raises(ValueError, match="progressive=True"):
-        comrec.encode(image, scans="baseline", progressive=True)
+    for other in ("baseline", "smallest"):
+        with pytest.raises(ValueError, match=f"cannot go with scans='{other}'"):
+            comrec.encode(image, scans=other, progressive=True)
     with pytest.raises(ValueError):
         comrec.encode(np.zeros((4, 4, 4), dtype=np.uint8))
     with pytest.raises(ValueError):

@@ -41,9 +41,9 @@ enum {
     CRC_JPEG_SCANS_BASELINE = 0,
     /// libjpeg's standard progression (jpeg_simple_progression: 10 scans for colour).
     CRC_JPEG_SCANS_PROGRESSIVE = 1,
-    /// The smallest file of one baseline scan and three progressive scripts of 5 to 7 scans
-    /// (spectral selection and one bit of successive approximation for luma), each written in
-    /// full. Only the whole-image encoders; the row encoder refuses it.
+    /// The smallest file of one baseline scan and three progressive scripts of 5 to 7 scans (2 to
+    /// 4 for grey; spectral selection and one bit of successive approximation for luma), each
+    /// written in full. Only the whole-image encoders; the row encoder refuses it.
     CRC_JPEG_SCANS_SMALLEST = 2,
 };
 
