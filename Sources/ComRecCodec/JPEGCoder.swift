@@ -42,7 +42,8 @@ public enum JPEGScans: String, CaseIterable, Sendable {
     case progressive
     /// The smallest of one baseline scan and three progressive scripts of 5 to 7 scans (2 to 4
     /// for grey), each written in full (docs/format.md): a few percent smaller from about 0.3 bits
-    /// per pixel up, baseline where that wins. Progressive files keep their coefficients whole at decode.
+    /// per pixel up, baseline where that wins. Progressive files keep their coefficients whole at
+    /// decode.
     case smallest
 }
 

@@ -44,20 +44,12 @@ import Testing
         #expect(again.count == size)
     }
 
-    /// Count of SOS markers (scans) in a JPEG: FF DA byte pairs (entropy-coded data stuffs every FF
-    /// with 00, so the pair appears only as a marker).
-    static func scans(_ file: [UInt8]) -> Int {
-        var count = 0
-        for i in 0..<(file.count - 1) where file[i] == 0xFF && file[i + 1] == 0xDA { count += 1 }
-        return count
-    }
-
     /// A progressive JPEG with more scans than the decoder's limit is refused with a one-line
     /// message before the scan past the limit is decoded; at the limit it decodes, and the default
     /// limit leaves every ordinary progressive file alone.
     @Test func progressiveScansAreLimited() throws {
         let file = try jpeg.encode(image, settings: JPEGSettings(quality: 80, scans: .progressive), segments: [])
-        let scans = Self.scans(file)
+        let scans = scanCount(file)
         #expect(scans == 10, "libjpeg's simple progression of a colour image")
         #expect(try LibJPEG(maxScans: scans).decode(file, maxPixels: 10_000).pixels == jpeg.decode(file, maxPixels: 10_000).pixels)
         #expect(LibJPEG.defaultMaxScans >= 10 * scans)
@@ -75,11 +67,12 @@ import Testing
     /// FF DA bytes inside a segment's payload are no scan.
     @Test func scanCountSkipsSegmentPayloads() throws {
         let file = try jpeg.encode(image, settings: JPEGSettings(quality: 80, scans: .progressive), segments: [])
-        let starts = (0..<(file.count - 1)).filter { file[$0] == 0xFF && file[$0 + 1] == 0xDA }
+        func pairs(_ bytes: [UInt8]) -> [Int] { (0..<(bytes.count - 1)).filter { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xDA } }
+        let starts = pairs(file)
         let payload = Array([[UInt8]](repeating: [0xFF, 0xDA], count: 20).joined())
         let comment: [UInt8] = [0xFF, 0xFE, 0, UInt8(payload.count + 2)] + payload
         let commented = Array(file[..<starts[1]]) + comment + Array(file[starts[1]...])   // between scans 1 and 2
-        #expect(Self.scans(commented) == 30, "a count of byte pairs is fooled")
+        #expect(pairs(commented).count == 30, "a count of byte pairs is fooled")
         #expect(try LibJPEG(maxScans: 10).decode(commented, maxPixels: 10_000).pixels == jpeg.decode(file, maxPixels: 10_000).pixels)
         #expect {
             _ = try LibJPEG(maxScans: 9).decode(commented, maxPixels: 10_000)
