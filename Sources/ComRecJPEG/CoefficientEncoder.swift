@@ -152,11 +152,13 @@ struct CoefficientEncoder {
     }
 
     /// The trellis-quantised coefficients of every component, one after the other (each in
-    /// crc_jpeg_encode_coefficients' layout), and where each component's start. The code lengths come from the symbols that rounding would make, so the DCT runs
-    /// twice per block (once to count, once to choose) rather than keeping 4 bytes per coefficient
-    /// between the passes. A second trellis pass, with code lengths from the first pass's symbols,
-    /// measured 0.5 points of BD-rate on training images (plain JPEG, -16.6% -> -17.2% over
-    /// 0.1-0.6 bpp) for half again the time; it is not done.
+    /// crc_jpeg_encode_coefficients' layout), and where each component's start. The code lengths
+    /// come from the symbols that rounding would make, so the DCT runs twice per block (once to
+    /// count, once to choose) rather than keeping 4 bytes per coefficient between the passes. The
+    /// AC levels are chosen block by block, then the DC levels along each component's chain of
+    /// blocks (DCTrellis.swift). A second trellis pass, with code lengths from the first pass's
+    /// symbols, gained 0.0 points under the enhancers and 0.1-0.6 on plain JPEG, for half again
+    /// the time (docs/results.md, "Levers measured and not kept"); it is not done.
     func quantise(
         _ image: RGB8Image, quality: Int, tables: JPEGTables, tuning: TrellisTuning
     ) throws(ComRecError) -> (blocks: LargeBuffer<Int16>, starts: [Int]) {
@@ -164,16 +166,31 @@ struct CoefficientEncoder {
         let tables = (0..<components).map { JPEGQuality.table(quality: quality, chroma: $0 > 0, tables: tables) }
         // Rounding's AC symbol counts per Huffman table (luma, chroma).
         var counts = [[Int](repeating: 0, count: 256), [Int](repeating: 0, count: 256)]
+        var dcCounts = [[Int](repeating: 0, count: DCRateModel.categories), [Int](repeating: 0, count: DCRateModel.categories)]
+        // Each block's DC: rounded in the counting pass, then its coefficient for the DC chain.
+        var dc = try planes.map { plane throws(ComRecError) in
+            try ComRecError.allocating { () throws(AllocationFailure) in
+                try LargeBuffer<Int32>(repeating: 0, count: plane.widthInBlocks * plane.heightInBlocks)
+            }
+        }
+        // The DC chain's scratch, one byte per block of the component with the most (luma).
+        var paths = try ComRecError.allocating { () throws(AllocationFailure) in
+            try LargeBuffer<UInt8>(repeating: 0, count: dc[0].count)
+        }
         var rounded = [Int16](repeating: 0, count: 64)
         for c in 0..<components {
             let steps = tables[c]
-            rounded.withUnsafeMutableBufferPointer { block in
-                planes[c].forEachBlock { _, coefficients in
-                    for k in 1..<64 {
-                        block[k] = Int16(roundedLevel(Int(coefficients[k]), step: Int(steps[k]), limit: largestACMagnitude))
+            dc[c].withUnsafeMutableBufferPointer { dc in
+                rounded.withUnsafeMutableBufferPointer { block in
+                    planes[c].forEachBlock { index, coefficients in
+                        dc[index] = Int32(roundedLevel(Int(coefficients[0]), step: Int(steps[0]), limit: 2047))
+                        for k in 1..<64 {
+                            block[k] = Int16(roundedLevel(Int(coefficients[k]), step: Int(steps[k]), limit: largestACMagnitude))
+                        }
+                        countACSymbols(block.baseAddress!, into: &counts[min(c, 1)])
                     }
-                    countACSymbols(block.baseAddress!, into: &counts[min(c, 1)])
                 }
+                DCRateModel.count(UnsafeBufferPointer(dc), into: &dcCounts[min(c, 1)])
             }
         }
         let typicalStep = geometricMean(tables[0])
@@ -193,9 +210,17 @@ struct CoefficientEncoder {
             var trellis = TrellisQuantiser(weight: Int64(weight(c)), lambda: lambda, rate: ACRateModel(counts: counts[min(c, 1)]))
             tables[c].withUnsafeBufferPointer { steps in
                 out.withUnsafeMutableBufferPointer { blocks in
-                    planes[c].forEachBlock { index, coefficients in
-                        trellis.quantise(UnsafePointer(coefficients), steps: steps.baseAddress!,
-                                         into: blocks.baseAddress! + starts[c] + index * 64)
+                    dc[c].withUnsafeMutableBufferPointer { dc in
+                        planes[c].forEachBlock { index, coefficients in
+                            dc[index] = coefficients[0]
+                            trellis.quantise(UnsafePointer(coefficients), steps: steps.baseAddress!,
+                                             into: blocks.baseAddress! + starts[c] + index * 64)
+                        }
+                        paths.withUnsafeMutableBufferPointer { paths in
+                            chooseDCLevels(UnsafeBufferPointer(dc), step: Int(steps[0]), weight: Int64(weight(c)), lambda: lambda,
+                                           rate: DCRateModel(counts: dcCounts[min(c, 1)]), paths: paths,
+                                           into: blocks.baseAddress! + starts[c])
+                        }
                     }
                 }
             }

@@ -5,17 +5,6 @@ import ComRecTestSupport
 import Foundation
 import Testing
 
-/// A deterministic pseudo-random sequence (xorshift), so that failures reproduce.
-private struct Sequence64 {
-    var state: UInt64
-    mutating func next(_ bound: Int) -> Int {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return Int(state % UInt64(bound))
-    }
-}
-
 /// What a block costs as TrellisQuantiser counts it, computed the plain way: the weighted squared
 /// error of every AC coefficient plus lambda times the bits of its run/size symbols.
 private func referenceCost(levels: [Int], magnitudes: [Int], steps: [Int], weight: Int, lambda: Int, rate: ACRateModel) -> Int {
