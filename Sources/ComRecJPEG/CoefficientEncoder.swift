@@ -157,8 +157,9 @@ struct CoefficientEncoder {
     /// count, once to choose) rather than keeping 4 bytes per coefficient between the passes. The
     /// AC levels are chosen block by block, then the DC levels along each component's chain of
     /// blocks (DCTrellis.swift). A second trellis pass, with code lengths from the first pass's
-    /// symbols, gained 0.0 points under the enhancers and 0.1-0.6 on plain JPEG, for half again
-    /// the time (docs/results.md, "Levers measured and not kept"); it is not done.
+    /// symbols, gained nothing under the enhancers and 0.1-0.6 points on plain JPEG, for another
+    /// DCT and trellis pass over every block (docs/results.md, "DC levels chosen along a chain");
+    /// it is not done.
     func quantise(
         _ image: RGB8Image, quality: Int, tables: JPEGTables, tuning: TrellisTuning
     ) throws(ComRecError) -> (blocks: LargeBuffer<Int16>, starts: [Int]) {
