@@ -9,9 +9,10 @@
 // differences, with code lengths from the differences that rounding gives.
 //
 // The chain is the component's blocks row by row: the order of every scan that holds one
-// component (each DC scan of ComRec's progressive scripts, and every scan of a grey JPEG) and of
-// chroma in any scan. One baseline scan of 4:2:0 colour visits luma MCU by MCU (two blocks by two)
-// instead. Measured on training images (docs/results.md, "DC levels chosen along a chain"): the
+// component (each DC scan of ComRec's own progressive scripts, and every scan of a grey JPEG) and
+// of chroma in any scan. One baseline scan of 4:2:0 colour visits luma MCU by MCU (two blocks by
+// two) instead, and so does the first DC scan of libjpeg's standard progression (`--scans
+// progressive`), which also codes the levels halved (their low bits follow in a later scan). Measured on training images (docs/results.md, "DC levels chosen along a chain"): the
 // MCU order saves more on plain baseline files, but under the enhancers, whose files are mostly
 // progressive from about 0.3 bits per pixel up, only the row order gains.
 //

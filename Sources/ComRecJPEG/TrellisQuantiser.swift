@@ -93,7 +93,8 @@ struct TrellisQuantiser {
     }
 
     /// Quantises `coefficients` (natural order, 1/16 units) with `steps` (natural order) into
-    /// `out` (natural order). The DC coefficient is rounded; the AC ones are chosen.
+    /// `out` (natural order). The DC coefficient is rounded; the AC ones are chosen. (The encoder
+    /// then chooses every block's DC along the component's chain of blocks: DCTrellis.swift.)
     mutating func quantise(_ coefficients: UnsafePointer<Int32>, steps: UnsafePointer<UInt16>,
                            into out: UnsafeMutablePointer<Int16>) {
         out[0] = Int16(roundedLevel(Int(coefficients[0]), step: Int(steps[0]), limit: 2047))

@@ -84,18 +84,37 @@ private func referenceCost(levels: [Int], coefficients: [Int], step: Int, weight
         }
     }
 
-    /// The extremes of 8-bit DC at step 1 (black and white blocks side by side) with a large
-    /// lambda: every level and every difference stays within what JPEG codes.
+    /// The extremes of 8-bit DC at step 1 (black and white blocks side by side), and beyond them,
+    /// with a large lambda: every level and every difference stays within what JPEG codes.
     @Test func extremeLevelsStayCodable() {
-        let coefficients: [Int32] = (0..<40).map { $0 % 2 == 0 ? -16_384 : 16_256 }
+        let coefficients: [Int32] = (0..<40).map { [-16_384, 16_256, -20_000, 20_000][$0 % 4] }
         let flat = DCRateModel(counts: [Int](repeating: 1, count: DCRateModel.categories))
-        let levels = choose(coefficients, step: 1, weight: 12, lambda: 1 << 40, rate: flat)
+        let levels = choose(coefficients, step: 1, weight: 12, lambda: 1 << 30, rate: flat)
         var previous = 0
         for level in levels {
             #expect(dcLevelRange.contains(level))
             #expect(abs(level - previous) <= 2047)
             previous = level
         }
+    }
+
+    /// The encoder's own path: luma blocks of one level with two blocks one step above it. With a
+    /// lambda worth more than a step's error the chain gives those two the level of the rest
+    /// (rounding would cost a size-1 difference into each and out of it); with almost none, each
+    /// block keeps its rounded level.
+    @Test func theEncoderFlattensLoneSteps() throws {
+        // Grey 142 is DC level 7 at quality 50 (step 16); 144 is level 8.
+        let image = Fixtures.image(width: 128, height: 8) { x, _ in
+            let v: UInt8 = x / 8 == 5 || x / 8 == 11 ? 144 : 142
+            return [v, v, v]
+        }
+        let encoder = CoefficientEncoder(width: 128, height: 8, settings: JPEGSettings(quality: 50))
+        func lumaDC(lambdaScale: Double) throws -> [Int] {
+            let (blocks, _) = try encoder.quantise(image, quality: 50, tables: .standard, tuning: TrellisTuning(lambdaScale: lambdaScale))
+            return (0..<16).map { Int(blocks[$0 * 64]) }
+        }
+        #expect(try lumaDC(lambdaScale: 1e-9) == (0..<16).map { $0 == 5 || $0 == 11 ? 8 : 7 })
+        #expect(try lumaDC(lambdaScale: 0.5) == [Int](repeating: 7, count: 16))
     }
 
     /// Through libjpeg: at quality 100 (DC step 1) black and white blocks side by side encode with
