@@ -12,9 +12,10 @@
 // component (each DC scan of ComRec's own progressive scripts, and every scan of a grey JPEG) and
 // of chroma in any scan. One baseline scan of 4:2:0 colour visits luma MCU by MCU (two blocks by
 // two) instead, and so does the first DC scan of libjpeg's standard progression (`--scans
-// progressive`), which also codes the levels halved (their low bits follow in a later scan). Measured on training images (docs/results.md, "DC levels chosen along a chain"): the
-// MCU order saves more on plain baseline files, but under the enhancers, whose files are mostly
-// progressive from about 0.3 bits per pixel up, only the row order gains.
+// progressive`), which also codes the levels halved (their low bits follow in a later scan).
+// Measured on training images (docs/results.md, "DC levels chosen along a chain"): the MCU order
+// saves more on plain baseline files, but under the enhancers, whose files are mostly progressive
+// from about 0.3 bits per pixel up, only the row order gains.
 //
 // Integer arithmetic in the units of TrellisQuantiser, so that every ISA makes the same choices.
 
@@ -27,11 +28,8 @@ struct DCRateModel {
     init(counts: [Int]) {
         precondition(counts.count == DCRateModel.categories)
         let total = counts.reduce(0, +)
-        // A category never seen counts as half an occurrence, as in ACRateModel.
         sixteenthBits = (0..<DCRateModel.categories).map { size in
-            let code = total == 0 ? 4 * 16 :
-                min(16 * 16, log2Sixteenths(UInt64(2 * total)) - log2Sixteenths(UInt64(max(2 * counts[size], 1))))
-            return code + 16 * size
+            (total == 0 ? 4 * 16 : huffmanSixteenthBits(count: counts[size], total: total)) + 16 * size
         }
     }
 
@@ -51,11 +49,10 @@ struct DCRateModel {
 /// category 11).
 let dcLevelRange = -1024...1023
 
-/// Candidate `k` (0, 1, 2: one step down, rounded, one step up) of the DC level of a coefficient.
+/// Candidate `k` (0, 1, 2: one step down, rounded, one step up) of a DC level rounded to `rounded`.
 @inline(__always)
-private func dcCandidate(_ coefficient: Int, step: Int, _ k: Int) -> Int {
-    let rounded = roundedLevel(coefficient, step: step, limit: 2047)
-    return min(max(rounded + k - 1, dcLevelRange.lowerBound), dcLevelRange.upperBound)
+private func dcCandidate(_ rounded: Int, _ k: Int) -> Int {
+    min(max(rounded + k - 1, dcLevelRange.lowerBound), dcLevelRange.upperBound)
 }
 
 /// Chooses the DC levels of one component's blocks, row by row.
@@ -80,11 +77,12 @@ func chooseDCLevels(_ coefficients: UnsafeBufferPointer<Int32>, step: Int, weigh
     var previousPaths = 1
     for block in 0..<count {
         let coefficient = Int(coefficients[block])
+        let rounded = roundedLevel(coefficient, step: step, limit: 2047)
         var next: (Int64, Int64, Int64) = (0, 0, 0)
         var levels = (0, 0, 0)
         var packed: UInt8 = 0
         for k in 0..<3 {
-            let level = dcCandidate(coefficient, step: step, k)
+            let level = dcCandidate(rounded, k)
             let error = Int64(coefficient - level * step16)
             let own = weight * error * error
             var best = Int64.max, bestFrom = 0
@@ -108,7 +106,7 @@ func chooseDCLevels(_ coefficients: UnsafeBufferPointer<Int32>, step: Int, weigh
     var chosen = 0
     for k in 1..<3 where element(cost, k) < element(cost, chosen) { chosen = k }
     for block in stride(from: count - 1, through: 0, by: -1) {
-        out[block * 64] = Int16(dcCandidate(Int(coefficients[block]), step: step, chosen))
+        out[block * 64] = Int16(dcCandidate(roundedLevel(Int(coefficients[block]), step: step, limit: 2047), chosen))
         chosen = Int(paths[block] >> (2 * chosen)) & 3
     }
 }

@@ -40,14 +40,19 @@ struct ACRateModel {
 
     init(counts: [Int]) {
         let total = counts.reduce(0, +)
-        // A symbol never seen counts as half an occurrence.
-        sixteenthBits = total == 0 ? [Int](repeating: 8 * 16, count: 256) : counts.map { count in
-            min(16 * 16, log2Sixteenths(UInt64(2 * total)) - log2Sixteenths(UInt64(max(2 * count, 1))))
-        }
+        sixteenthBits = total == 0 ? [Int](repeating: 8 * 16, count: 256)
+            : counts.map { huffmanSixteenthBits(count: $0, total: total) }
     }
 
     static let endOfBlock = 0x00
     static let zeroRun16 = 0xF0
+}
+
+/// The length, in 1/16 bits, of the Huffman code of a symbol seen `count` times in `total`
+/// (`total` > 0): -log2(count / total), at most 16 bits (JPEG's longest code); a symbol never seen
+/// counts as half an occurrence.
+func huffmanSixteenthBits(count: Int, total: Int) -> Int {
+    min(16 * 16, log2Sixteenths(UInt64(2 * total)) - log2Sixteenths(UInt64(max(2 * count, 1))))
 }
 
 /// 16 * log2(x) rounded down, for x >= 1, in integer arithmetic (4 fractional bits by squaring).
