@@ -18,7 +18,7 @@ more channels and a wider receptive field:
     cd Training
     .venv/bin/python ../scripts/enhancer-architecture.py --net fast --out /tmp/arch --hours 1.45 --threads 1 &
     .venv/bin/python ../scripts/enhancer-architecture.py --net quarter --out /tmp/arch --hours 1.45 --threads 1 &
-    wait
+    wait   # then --net unet the same way (a third run beside them would share two cores three ways)
 
 Every shape trains with one recipe (libjpeg's rounded JPEGs at qualities 5-75, 128-pixel crops of
 cbsd432, batch 16, Adam at 2e-4, seed 5, so the same crops and qualities at every step) and judges

@@ -4,8 +4,8 @@ told where the JPEG's 8x8 blocks are and how coarse its quantisation is?
 
 The network cannot know either except from the pixels: its first layer has stride 2, so it sees the
 column and row parity but not the position inside a block, and one network serves qualities 5-75.
-This fine-tune gives its first layer extra input planes (docs/results.md, "The enhancer told the
-block grid and the quantisation"):
+This fine-tune gives its first layer extra input planes (docs/results.md, "The enhancer's shape
+and inputs"):
 - grid: 16 planes, one-hot of x mod 8 and of y mod 8 (the block grid starts at the image's corner);
 - quality: 2 constant planes, log2 of the mean step of the luma and of the chroma table / 8 (the
   tables libjpeg writes at the crop's quality).
