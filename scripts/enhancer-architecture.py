@@ -39,6 +39,18 @@ sys.path.insert(0, os.path.join(REPO, "Training"))
 from comrec_train import models, train_enhance  # noqa: E402
 
 
+def conv_bn_relu_layers(channels, count):
+    """`count` x (conv channels->channels without bias + BN + ReLU), as `fast`'s middle layers."""
+    return nn.Sequential(*(m for _ in range(count) for m in (
+        models.conv3x3(channels, channels, bias=False), nn.BatchNorm2d(channels), nn.ReLU())))
+
+
+def padded_to_multiple_of_4(decoded):
+    """Replicates the last rows and columns so that both sizes divide by 4 (two stride-2 levels)."""
+    h, w = decoded.shape[-2:]
+    return F.pad(decoded, (0, (-w) % 4, 0, (-h) % 4), mode="replicate")
+
+
 class QuarterEnhancer(nn.Module):
     """The chain above; input replicate-padded to a multiple of 4, residual cropped."""
 
@@ -46,22 +58,17 @@ class QuarterEnhancer(nn.Module):
         super().__init__()
         self.first = models.conv3x3(3, 64, stride=2)
         self.down = models.conv3x3(64, width, stride=2)
-        self.middle = nn.ModuleList(models.conv3x3(width, width, bias=False) for _ in range(middle))
-        self.bns = nn.ModuleList(nn.BatchNorm2d(width) for _ in range(middle))
+        self.middle = conv_bn_relu_layers(width, middle)
         self.last = models.conv3x3(width, 48)
         self.shuffle = nn.PixelShuffle(4)
         nn.init.zeros_(self.last.weight)
         nn.init.zeros_(self.last.bias)
 
     def forward(self, decoded):
-        h, w = decoded.shape[-2:]
-        x = F.pad(decoded, (0, (-w) % 4, 0, (-h) % 4), mode="replicate")
-        f = F.relu(self.first(x / models.PIXEL))
-        f = F.relu(self.down(f))
-        for conv, bn in zip(self.middle, self.bns):
-            f = F.relu(bn(conv(f)))
+        x = padded_to_multiple_of_4(decoded)
+        f = self.middle(F.relu(self.down(F.relu(self.first(x / models.PIXEL)))))
         residual = self.shuffle(models.PIXEL * self.last(f))
-        return decoded + residual[..., :h, :w]
+        return decoded + residual[..., :decoded.shape[-2], :decoded.shape[-1]]
 
 
 class UNetEnhancer(nn.Module):
@@ -70,33 +77,23 @@ class UNetEnhancer(nn.Module):
     def __init__(self, width=64, coarse=128):
         super().__init__()
         self.first = models.conv3x3(3, width, stride=2)
-        self.before = nn.ModuleList(models.conv3x3(width, width, bias=False) for _ in range(2))
-        self.before_bns = nn.ModuleList(nn.BatchNorm2d(width) for _ in range(2))
+        self.before = conv_bn_relu_layers(width, 2)
         self.down = models.conv3x3(width, coarse, stride=2)
-        self.coarse = nn.ModuleList(models.conv3x3(coarse, coarse, bias=False) for _ in range(4))
-        self.coarse_bns = nn.ModuleList(nn.BatchNorm2d(coarse) for _ in range(4))
+        self.coarse = conv_bn_relu_layers(coarse, 4)
         self.up = models.conv3x3(coarse, 4 * width)
-        self.after = nn.ModuleList(models.conv3x3(width, width, bias=False) for _ in range(2))
-        self.after_bns = nn.ModuleList(nn.BatchNorm2d(width) for _ in range(2))
+        self.after = conv_bn_relu_layers(width, 2)
         self.last = models.conv3x3(width, 12)
         self.shuffle = nn.PixelShuffle(2)
         nn.init.zeros_(self.last.weight)
         nn.init.zeros_(self.last.bias)
 
     def forward(self, decoded):
-        h, w = decoded.shape[-2:]
-        x = F.pad(decoded, (0, (-w) % 4, 0, (-h) % 4), mode="replicate")
-        fine = F.relu(self.first(x / models.PIXEL))
-        for conv, bn in zip(self.before, self.before_bns):
-            fine = F.relu(bn(conv(fine)))
-        c = F.relu(self.down(fine))
-        for conv, bn in zip(self.coarse, self.coarse_bns):
-            c = F.relu(bn(conv(c)))
-        f = F.relu(fine + self.shuffle(self.up(c)))
-        for conv, bn in zip(self.after, self.after_bns):
-            f = F.relu(bn(conv(f)))
+        x = padded_to_multiple_of_4(decoded)
+        fine = self.before(F.relu(self.first(x / models.PIXEL)))
+        coarse = self.coarse(F.relu(self.down(fine)))
+        f = self.after(F.relu(fine + self.shuffle(self.up(coarse))))
         residual = self.shuffle(models.PIXEL * self.last(f))
-        return decoded + residual[..., :h, :w]
+        return decoded + residual[..., :decoded.shape[-2], :decoded.shape[-1]]
 
 
 SHAPES = {"quarter": QuarterEnhancer, "unet": UNetEnhancer}
