@@ -24,11 +24,30 @@ Every shape trains with one recipe (libjpeg's rounded JPEGs at qualities 5-75, 1
 cbsd432, batch 16, Adam at 2e-4, seed 5, so the same crops and qualities at every step) and judges
 the 12 development crops every 4 minutes (/tmp/arch/arch-NET-dev.jsonl, the log in
 /tmp/arch/arch-NET/train.log): compare the runs at the same step.
+
+`--init CHECKPOINT` fine-tunes instead, from the trained `fast` enhancer that `comrec enhance` runs,
+with scripts/enhancer-conditioning.py's recipe (seed 7, 1e-4, `--steps` 2,800), so that its
+`--planes none` run is the control for every one of these (run name warm-NET):
+- `--net fast --qualities 5,20`: the same network trained on low qualities only;
+- `--net unet [--fine F --coarse C]`: the two-level shape (F half-resolution layers on each side
+  of C quarter-resolution ones; 2 and 4 above, 1 and 6 the same work) keeps `fast`'s first and last
+  layers and its first and last F middle layers; the quarter-resolution path stands in for the
+  middle layers it drops, trained alone first for `--distil` steps to turn the features after
+  `fast`'s first F middle layers into those after its first 10 - F, then everything together.
+
+    git show 6a2eda4:Training/checkpoints/fast-full-2.pt > /tmp/fast-full-2.pt
+    .venv/bin/python ../scripts/enhancer-architecture.py --net unet --init /tmp/fast-full-2.pt \
+        --distil 600 --out /tmp/warm --hours 1.6 --threads 1 &
+    .venv/bin/python ../scripts/enhancer-architecture.py --net fast --init /tmp/fast-full-2.pt \
+        --qualities 5,20 --out /tmp/warm --hours 1.3 --threads 1 &
 """
 import argparse
 import json
 import os
+import random
 import sys
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -36,7 +55,7 @@ import torch.nn.functional as F
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "Training"))
-from comrec_train import models, train_enhance  # noqa: E402
+from comrec_train import data, models, train, train_enhance  # noqa: E402
 
 
 def conv_bn_relu_layers(channels, count):
@@ -72,16 +91,17 @@ class QuarterEnhancer(nn.Module):
 
 
 class UNetEnhancer(nn.Module):
-    """The two-level shape above; input replicate-padded to a multiple of 4, residual cropped."""
+    """The two-level shape above (`fine` half-resolution layers on each side of `coarse`
+    quarter-resolution ones); input replicate-padded to a multiple of 4, residual cropped."""
 
-    def __init__(self, width=64, coarse=128):
+    def __init__(self, width=64, wide=128, fine=2, coarse=4):
         super().__init__()
         self.first = models.conv3x3(3, width, stride=2)
-        self.before = conv_bn_relu_layers(width, 2)
-        self.down = models.conv3x3(width, coarse, stride=2)
-        self.coarse = conv_bn_relu_layers(coarse, 4)
-        self.up = models.conv3x3(coarse, 4 * width)
-        self.after = conv_bn_relu_layers(width, 2)
+        self.before = conv_bn_relu_layers(width, fine)
+        self.down = models.conv3x3(width, wide, stride=2)
+        self.coarse = conv_bn_relu_layers(wide, coarse)
+        self.up = models.conv3x3(wide, 4 * width)
+        self.after = conv_bn_relu_layers(width, fine)
         self.last = models.conv3x3(width, 12)
         self.shuffle = nn.PixelShuffle(2)
         nn.init.zeros_(self.last.weight)
@@ -95,32 +115,153 @@ class UNetEnhancer(nn.Module):
         residual = self.shuffle(models.PIXEL * self.last(f))
         return decoded + residual[..., :decoded.shape[-2], :decoded.shape[-1]]
 
+    def load_from_fast(self, fast):
+        """Warm start from a trained `fast` enhancer's state: its first and last layers, its first
+        `fine` middle layers before the descent and its last `fine` after the ascent; the
+        quarter-resolution path new, its ascent zero, so that it starts by adding nothing."""
+        own = self.state_dict()
+        middle = len([k for k in fast if k.startswith("middle.") and k.endswith(".weight")])
+        fine = len(self.before) // 3
+        for name in ("first", "last"):
+            for key in ("weight", "bias"):
+                own[f"{name}.{key}"].copy_(fast[f"{name}.{key}"])
+        pairs = [("before", i, i) for i in range(fine)] + [("after", i, middle - fine + i) for i in range(fine)]
+        for block, i, j in pairs:
+            own[f"{block}.{3 * i}.weight"].copy_(fast[f"middle.{j}.weight"])
+            for key in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+                own[f"{block}.{3 * i + 1}.{key}"].copy_(fast[f"bns.{j}.{key}"])
+        own["up.weight"].zero_()
+        own["up.bias"].zero_()
+        self.load_state_dict(own)
+
+    def merged(self, fine):
+        """The half-resolution features after the quarter-resolution path's ascent is added."""
+        return F.relu(fine + self.shuffle(self.up(self.coarse(F.relu(self.down(fine))))))
+
+
+def fast_features(fast, decoded, upto):
+    """A trained `fast` enhancer's half-resolution features after its first layer and `upto`
+    middle layers (eval mode)."""
+    f = F.relu(fast.first(padded_to_multiple_of_4(decoded) / models.PIXEL))
+    for conv, bn in list(zip(fast.middle, fast.bns))[:upto]:
+        f = F.relu(bn(conv(f)))
+    return f
+
+
+def distil_quarter_path(net, fast, batches, steps, log):
+    """Trains only the unet's quarter-resolution path (descent, layers, ascent) to turn the
+    features after fast's first `fine` middle layers into those after its first `middle - fine`,
+    so that the network starts close to the trained `fast` enhancer it replaces. `batches()` gives
+    decoded JPEG crops; the loss is the features' MSE over their variance."""
+    fine = len(net.before) // 3
+    middle = len(fast.middle)
+    fast.eval()
+    params = [p for name, p in net.named_parameters() if name.split(".")[0] in ("down", "coarse", "up")]
+    opt = torch.optim.Adam(params, lr=1e-3)
+    window = []
+    for step in range(1, steps + 1):
+        with torch.no_grad():
+            x = batches()
+            source = fast_features(fast, x, fine)
+            target = fast_features(fast, x, middle - fine)
+        net.train()
+        loss = F.mse_loss(net.merged(source), target) / target.var()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        window.append(loss.item())
+        if step % 25 == 0:
+            log(f"distil step {step}: feature MSE / variance {np.mean(window):.4f}")
+            window = []
+        if step == steps * 3 // 4:
+            for g in opt.param_groups:
+                g["lr"] = 2.5e-4
+
 
 SHAPES = {"quarter": QuarterEnhancer, "unet": UNetEnhancer}
 
 
-def config(net):
+def run_name(options):
+    shape = options.net
+    if options.net == "unet" and (options.fine, options.coarse) != (2, 4):
+        shape += f"-{options.fine}-{options.coarse}"
+    if options.qualities:
+        shape += "-q" + options.qualities.replace(",", "-")
+    return ("warm-" if options.init else "arch-") + shape
+
+
+def config(options):
     with open(os.path.join(REPO, "Training", "configs", "fast-full-2.json")) as fh:
         cfg = json.load(fh)
     for key in ("init_from", "init_weights"):
         cfg.pop(key)
-    cfg.update(name="arch-" + net, seed=5, lr=2e-4, total_steps=100000, total_hours=3, log_every=50,
-               dev_every_minutes=4, checkpoint_every_minutes=10)
+    if options.init:  # enhancer-conditioning.py's fine-tune recipe, so its control compares
+        cfg.update(name=run_name(options), seed=7, lr=1e-4, total_steps=options.steps, total_hours=3,
+                   log_every=50, dev_every_minutes=8, checkpoint_every_minutes=10, init_from=options.init,
+                   distil_steps=options.distil)
+        if options.qualities:
+            cfg["quality_range"] = [int(q) for q in options.qualities.split(",")]
+    else:
+        cfg.update(name=run_name(options), seed=5, lr=2e-4, total_steps=100000, total_hours=3, log_every=50,
+                   dev_every_minutes=4, checkpoint_every_minutes=10)
     return cfg
+
+
+class WarmStartTrainer(train_enhance.EnhanceTrainer):
+    """EnhanceTrainer whose fine-tune starts a new shape from a trained `fast` enhancer."""
+
+    def _initialise(self, path):
+        if not hasattr(self.net, "load_from_fast"):
+            return super()._initialise(path)
+        s = torch.load(path, map_location=self.device, weights_only=False)
+        self.net.load_from_fast(s["best"]["enhance"])
+        train.log(self.log, f"initialised from {path} (best, step {s['best']['step']}): first, last and "
+                  f"{2 * len(self.net.before) // 3} middle layers; the quarter-resolution path new")
+        steps = self.cfg.get("distil_steps", 0)
+        if steps:
+            fast = models.EnhancerFast()  # models.ENHANCER["fast"] is this run's shape
+            fast.load_state_dict(s["best"]["enhance"])
+            # Its own crops and qualities, so that the fine-tune after it sees the control's.
+            sampler = data.CropSampler(self.sampler.images, self.cfg["crop"], self.cfg["seed"] + 1000)
+            rng = random.Random(self.cfg["seed"] + 1000)
+            lo, hi = self.cfg["quality_range"]
+
+            def batches():
+                crops = sampler.batch(self.cfg["batch"])
+                qualities = [rng.randint(lo, hi) for _ in crops]
+                return self._tensor(np.stack([d for d, _ in self.roundtrips(self.roundtrip, crops, qualities)]))
+
+            distil_quarter_path(self.net, fast, batches, steps, lambda m: train.log(self.log, m))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--net", choices=["fast", "quarter", "unet"], required=True)
+    parser.add_argument("--fine", type=int, default=2, help="unet: half-resolution layers on each side")
+    parser.add_argument("--coarse", type=int, default=4, help="unet: quarter-resolution layers")
+    parser.add_argument("--init", metavar="CHECKPOINT",
+                        help="fine-tune from a trained fast enhancer (fast-full-2's checkpoint, see above)")
+    parser.add_argument("--steps", type=int, default=2800, help="with --init: the fine-tune's steps")
+    parser.add_argument("--distil", type=int, default=0, metavar="STEPS",
+                        help="unet with --init: first train the quarter-resolution path alone to stand in "
+                             "for the middle layers it replaces, for STEPS steps")
+    parser.add_argument("--qualities", metavar="LO,HI",
+                        help="with --init: train on JPEG qualities LO-HI only (default: the recipe's 5-75)")
     parser.add_argument("--out", default="/tmp/arch", help="checkpoints and logs")
     parser.add_argument("--hours", type=float, default=1.45)
     parser.add_argument("--threads", type=int, default=1)
     options = parser.parse_args()
+    if options.qualities and not options.init:
+        parser.error("--qualities goes with --init")
+    if options.init and options.net == "quarter":
+        parser.error("--init starts fast or unet, not quarter")
     torch.set_num_threads(options.threads)
-    if options.net in SHAPES:
-        models.ENHANCER["fast"] = lambda width, middle: SHAPES[options.net]()
-    cfg = config(options.net)
-    trainer = train_enhance.EnhanceTrainer(cfg, "cpu", os.path.join(options.out, cfg["name"]), options.out)
+    if options.net == "unet":
+        models.ENHANCER["fast"] = lambda width, middle: UNetEnhancer(fine=options.fine, coarse=options.coarse)
+    elif options.net == "quarter":
+        models.ENHANCER["fast"] = lambda width, middle: QuarterEnhancer()
+    cfg = config(options)
+    trainer = WarmStartTrainer(cfg, "cpu", os.path.join(options.out, cfg["name"]), options.out)
     trainer.run(options.hours, None, True)
 
 
