@@ -70,6 +70,19 @@ def padded_to_multiple_of_4(decoded):
     return F.pad(decoded, (0, (-w) % 4, 0, (-h) % 4), mode="replicate")
 
 
+def zero_conv3x3(in_channels, out_channels):
+    """The last layer: it starts at zero, so that an untrained enhancer is the identity."""
+    conv = models.conv3x3(in_channels, out_channels)
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+def residual_added(decoded, residual):
+    """The decoded image plus the residual cropped to its size (the input was padded)."""
+    return decoded + residual[..., :decoded.shape[-2], :decoded.shape[-1]]
+
+
 class QuarterEnhancer(nn.Module):
     """The chain above; input replicate-padded to a multiple of 4, residual cropped."""
 
@@ -78,16 +91,13 @@ class QuarterEnhancer(nn.Module):
         self.first = models.conv3x3(3, 64, stride=2)
         self.down = models.conv3x3(64, width, stride=2)
         self.middle = conv_bn_relu_layers(width, middle)
-        self.last = models.conv3x3(width, 48)
+        self.last = zero_conv3x3(width, 48)
         self.shuffle = nn.PixelShuffle(4)
-        nn.init.zeros_(self.last.weight)
-        nn.init.zeros_(self.last.bias)
 
     def forward(self, decoded):
         x = padded_to_multiple_of_4(decoded)
         f = self.middle(F.relu(self.down(F.relu(self.first(x / models.PIXEL)))))
-        residual = self.shuffle(models.PIXEL * self.last(f))
-        return decoded + residual[..., :decoded.shape[-2], :decoded.shape[-1]]
+        return residual_added(decoded, self.shuffle(models.PIXEL * self.last(f)))
 
 
 class UNetEnhancer(nn.Module):
@@ -102,17 +112,14 @@ class UNetEnhancer(nn.Module):
         self.coarse = conv_bn_relu_layers(wide, coarse)
         self.up = models.conv3x3(wide, 4 * width)
         self.after = conv_bn_relu_layers(width, fine)
-        self.last = models.conv3x3(width, 12)
+        self.last = zero_conv3x3(width, 12)
         self.shuffle = nn.PixelShuffle(2)
-        nn.init.zeros_(self.last.weight)
-        nn.init.zeros_(self.last.bias)
 
     def forward(self, decoded):
         x = padded_to_multiple_of_4(decoded)
         fine = self.before(F.relu(self.first(x / models.PIXEL)))
         f = self.after(self.merged(fine))
-        residual = self.shuffle(models.PIXEL * self.last(f))
-        return decoded + residual[..., :decoded.shape[-2], :decoded.shape[-1]]
+        return residual_added(decoded, self.shuffle(models.PIXEL * self.last(f)))
 
     def load_from_fast(self, fast):
         """Warm start from a trained `fast` enhancer's state: its first and last layers, its first
