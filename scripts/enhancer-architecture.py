@@ -209,13 +209,21 @@ def config(options):
         if options.qualities:
             cfg["quality_range"] = [int(q) for q in options.qualities.split(",")]
     else:
-        cfg.update(name=run_name(options), seed=5, lr=2e-4, total_steps=100000, total_hours=3, log_every=50,
+        # Resumable across sessions (the same --out): the budget is each invocation's --hours.
+        cfg.update(name=run_name(options), seed=5, lr=2e-4, total_steps=100000, total_hours=100, log_every=50,
                    dev_every_minutes=4, checkpoint_every_minutes=10)
     return cfg
 
 
 class WarmStartTrainer(train_enhance.EnhanceTrainer):
-    """EnhanceTrainer whose fine-tune starts a new shape from a trained `fast` enhancer."""
+    """EnhanceTrainer whose fine-tune starts a new shape from a trained `fast` enhancer; with the
+    config's `bf16` its weights are kept channels-last, the layout the CPU's bfloat16 convolutions
+    run fastest in (the batches already are: `_tensor` permutes the N x H x W x 3 crops)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.cfg["bf16"]:
+            self.net.to(memory_format=torch.channels_last)
 
     def _initialise(self, path):
         if not hasattr(self.net, "load_from_fast"):
@@ -257,6 +265,9 @@ def main():
     parser.add_argument("--out", default="/tmp/arch", help="checkpoints and logs")
     parser.add_argument("--hours", type=float, default=1.45)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--bf16", action="store_true",
+                        help="bfloat16 autocast for the training steps (the development crops stay fp32): "
+                             "about twice as fast per step on a CPU with AVX-512 BF16; it may be switched on when resuming")
     options = parser.parse_args()
     if options.qualities and not options.init:
         parser.error("--qualities goes with --init")
@@ -268,6 +279,7 @@ def main():
     elif options.net == "quarter":
         models.ENHANCER["fast"] = lambda width, middle: QuarterEnhancer()
     cfg = config(options)
+    cfg["bf16"] = options.bf16
     trainer = WarmStartTrainer(cfg, "cpu", os.path.join(options.out, cfg["name"]), options.out)
     trainer.run(options.hours, None, True)
 
