@@ -23,7 +23,9 @@ more channels and a wider receptive field:
 Every shape trains with one recipe (libjpeg's rounded JPEGs at qualities 5-75, 128-pixel crops of
 cbsd432, batch 16, Adam at 2e-4, seed 5, so the same crops and qualities at every step) and judges
 the 12 development crops every 4 minutes (/tmp/arch/arch-NET-dev.jsonl, the log in
-/tmp/arch/arch-NET/train.log): compare the runs at the same step.
+/tmp/arch/arch-NET/train.log): compare the runs at the same step, `--compare /tmp/arch` prints
+them and each run's training error against arch-fast's on the same batches. A run resumes from
+its checkpoint in `--out`, with `--hours` more, `--bf16` on or off.
 
 `--init CHECKPOINT` fine-tunes instead, from the trained `fast` enhancer that `comrec enhance` runs,
 with scripts/enhancer-conditioning.py's recipe (seed 7, 1e-4, `--steps` 2,800), so that its
@@ -45,6 +47,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 
 import numpy as np
@@ -249,9 +252,52 @@ class WarmStartTrainer(train_enhance.EnhanceTrainer):
             distil_quarter_path(self.net, fast, batches, steps, lambda m: train.log(self.log, m))
 
 
+def complete_windows(log_text):
+    """{step: mean batch MSE} of a train.log's log lines whose window of `log_every` steps ran
+    whole (the first line after a start or resume covers fewer steps, so it is left out)."""
+    windows, previous = {}, None
+    for line in log_text.splitlines():
+        resumed = re.search(r"(?:resumed .* at|on cpu,) step (\d+)", line)
+        logged = re.search(r"step (\d+) lr=\S+ mse=(\S+)", line)
+        if resumed:
+            previous = int(resumed.group(1))
+        elif logged:
+            step = int(logged.group(1))
+            if previous is not None and step - previous == 50:
+                windows[step] = float(logged.group(2))
+            previous = step
+    return windows
+
+
+def compare(folder, span=2000):
+    """Each from-scratch run's development gains every `span` steps, and its training error
+    against arch-fast's on the same batches, in dB, over each `span` steps."""
+    runs = sorted(d for d in os.listdir(folder) if d.startswith("arch-") and os.path.isdir(os.path.join(folder, d)))
+    windows = {}
+    for run in runs:
+        with open(os.path.join(folder, run, "train.log")) as fh:
+            text = fh.read()
+        windows[run] = complete_windows(text)
+        rows = [(int(step), gains) for step, gains in re.findall(r"dev step (\d+):.*gain dB (.*)", text)]
+        shown = {}
+        for step, gains in rows:  # the last development row of each span
+            shown[step // span] = (step, gains)
+        for step, gains in sorted(shown.values()):
+            print(f"{run} development gain at step {step}: {gains}")
+    control = windows.pop("arch-fast", {})
+    for run, mse in windows.items():
+        steps = sorted(set(mse) & set(control))
+        for start in range(0, steps[-1] if steps else 0, span):
+            chosen = [s for s in steps if start < s <= start + span]
+            if chosen:
+                lower = np.mean([10 * np.log10(control[s] / mse[s]) for s in chosen])
+                print(f"{run} against arch-fast on the same batches, steps {start + 1}-{chosen[-1]}: training "
+                      f"error lower by {lower:+.3f} dB ({len(chosen)} windows of 50 steps)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--net", choices=["fast", "quarter", "unet"], required=True)
+    parser.add_argument("--net", choices=["fast", "quarter", "unet"])
     parser.add_argument("--fine", type=int, default=2, help="unet: half-resolution layers on each side")
     parser.add_argument("--coarse", type=int, default=4, help="unet: quarter-resolution layers")
     parser.add_argument("--init", metavar="CHECKPOINT",
@@ -268,7 +314,13 @@ def main():
     parser.add_argument("--bf16", action="store_true",
                         help="bfloat16 autocast for the training steps (the development crops stay fp32): "
                              "about twice as fast per step on a CPU with AVX-512 BF16; it may be switched on when resuming")
+    parser.add_argument("--compare", metavar="FOLDER",
+                        help="print the from-scratch runs of FOLDER (an --out) against arch-fast, and stop")
     options = parser.parse_args()
+    if options.compare:
+        return compare(options.compare)
+    if not options.net:
+        parser.error("--net is required (or --compare)")
     if options.qualities and not options.init:
         parser.error("--qualities goes with --init")
     if options.init and options.net == "quarter":
