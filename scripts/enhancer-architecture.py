@@ -237,7 +237,7 @@ class WarmStartTrainer(train_enhance.EnhanceTrainer):
                   f"{2 * len(self.net.before) // 3} middle layers; the quarter-resolution path new")
         steps = self.cfg.get("distil_steps", 0)
         if steps:
-            fast = models.EnhancerFast()  # models.ENHANCER["fast"] is this run's shape
+            fast = models.EnhancerFast().to(self.device)  # models.ENHANCER["fast"] is this run's shape
             fast.load_state_dict(s["best"]["enhance"])
             # Its own crops and qualities, so that the fine-tune after it sees the control's.
             sampler = data.CropSampler(self.sampler.images, self.cfg["crop"], self.cfg["seed"] + 1000)
@@ -257,7 +257,7 @@ def complete_windows(log_text):
     whole (the first line after a start or resume covers fewer steps, so it is left out)."""
     windows, previous = {}, None
     for line in log_text.splitlines():
-        resumed = re.search(r"(?:resumed .* at|on cpu,) step (\d+)", line)
+        resumed = re.search(r"(?:resumed .* at|on \S+,) step (\d+)", line)
         logged = re.search(r"step (\d+) lr=\S+ mse=(\S+)", line)
         if resumed:
             previous = int(resumed.group(1))
@@ -311,6 +311,7 @@ def main():
     parser.add_argument("--out", default="/tmp/arch", help="checkpoints and logs")
     parser.add_argument("--hours", type=float, default=1.45)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (a lent GPU; --bf16 there too)")
     parser.add_argument("--bf16", action="store_true",
                         help="bfloat16 autocast for the training steps (the development crops stay fp32): "
                              "about twice as fast per step on a CPU with AVX-512 BF16; it may be switched on when resuming")
@@ -332,7 +333,7 @@ def main():
         models.ENHANCER["fast"] = lambda width, middle: QuarterEnhancer()
     cfg = config(options)
     cfg["bf16"] = options.bf16
-    trainer = WarmStartTrainer(cfg, "cpu", os.path.join(options.out, cfg["name"]), options.out)
+    trainer = WarmStartTrainer(cfg, options.device, os.path.join(options.out, cfg["name"]), options.out)
     trainer.run(options.hours, None, True)
 
 
