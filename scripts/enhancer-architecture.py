@@ -270,20 +270,21 @@ def complete_windows(log_text):
 
 
 def compare(folder, span=2000):
-    """Each from-scratch run's development gains every `span` steps, and its training error
-    against arch-fast's on the same batches, in dB, over each `span` steps."""
+    """Each from-scratch run's development gains averaged over each `span` steps, and its training
+    error against arch-fast's on the same batches, in dB, over the same spans."""
     runs = sorted(d for d in os.listdir(folder) if d.startswith("arch-") and os.path.isdir(os.path.join(folder, d)))
     windows = {}
     for run in runs:
         with open(os.path.join(folder, run, "train.log")) as fh:
             text = fh.read()
         windows[run] = complete_windows(text)
-        rows = [(int(step), gains) for step, gains in re.findall(r"dev step (\d+):.*gain dB (.*)", text)]
-        shown = {}
-        for step, gains in rows:  # the last development row of each span
-            shown[step // span] = (step, gains)
-        for step, gains in sorted(shown.values()):
-            print(f"{run} development gain at step {step}: {gains}")
+        spans = {}  # the development rows of each span, averaged: one row is noisy at a constant rate
+        for step, gains in re.findall(r"dev step (\d+):.*gain dB (.*)", text):
+            spans.setdefault((int(step) - 1) // span, []).append(
+                (int(step), {q: float(g) for q, g in re.findall(r"(q\d+):(\S+)", gains)}))
+        for index, rows in sorted(spans.items()):
+            mean = " ".join(f"{q}:{np.mean([g[q] for _, g in rows]):+.2f}" for q in rows[0][1])
+            print(f"{run} development gain, mean of {len(rows)} rows at steps {rows[0][0]}-{rows[-1][0]}: {mean}")
     control = windows.pop("arch-fast", {})
     for run, mse in windows.items():
         steps = sorted(set(mse) & set(control))
