@@ -200,6 +200,9 @@ def run_name(options):
     return ("warm-" if options.init else "arch-") + shape
 
 
+LOG_EVERY = 50  # steps per log line of the from-scratch and fine-tune runs, which --compare pairs
+
+
 def config(options):
     with open(os.path.join(REPO, "Training", "configs", "fast-full-2.json")) as fh:
         cfg = json.load(fh)
@@ -207,13 +210,13 @@ def config(options):
         cfg.pop(key)
     if options.init:  # enhancer-conditioning.py's fine-tune recipe, so its control compares
         cfg.update(name=run_name(options), seed=7, lr=1e-4, total_steps=options.steps, total_hours=3,
-                   log_every=50, dev_every_minutes=8, checkpoint_every_minutes=10, init_from=options.init,
+                   log_every=LOG_EVERY, dev_every_minutes=8, checkpoint_every_minutes=10, init_from=options.init,
                    distil_steps=options.distil)
         if options.qualities:
             cfg["quality_range"] = [int(q) for q in options.qualities.split(",")]
     else:
         # Resumable across sessions (the same --out): the budget is each invocation's --hours.
-        cfg.update(name=run_name(options), seed=5, lr=2e-4, total_steps=100000, total_hours=100, log_every=50,
+        cfg.update(name=run_name(options), seed=5, lr=2e-4, total_steps=100000, total_hours=100, log_every=LOG_EVERY,
                    dev_every_minutes=4, checkpoint_every_minutes=10)
     return cfg
 
@@ -253,7 +256,7 @@ class WarmStartTrainer(train_enhance.EnhanceTrainer):
 
 
 def complete_windows(log_text):
-    """{step: mean batch MSE} of a train.log's log lines whose window of `log_every` steps ran
+    """{step: mean batch MSE} of a train.log's log lines whose window of LOG_EVERY steps ran
     whole (the first line after a start or resume covers fewer steps, so it is left out)."""
     windows, previous = {}, None
     for line in log_text.splitlines():
@@ -263,7 +266,7 @@ def complete_windows(log_text):
             previous = int(resumed.group(1))
         elif logged:
             step = int(logged.group(1))
-            if previous is not None and step - previous == 50:
+            if previous is not None and step - previous == LOG_EVERY:
                 windows[step] = float(logged.group(2))
             previous = step
     return windows
@@ -293,7 +296,7 @@ def compare(folder, span=2000):
             if chosen:
                 lower = np.mean([10 * np.log10(control[s] / mse[s]) for s in chosen])
                 print(f"{run} against arch-fast on the same batches, steps {start + 1}-{chosen[-1]}: training "
-                      f"error lower by {lower:+.3f} dB ({len(chosen)} windows of 50 steps)")
+                      f"error lower by {lower:+.3f} dB ({len(chosen)} windows of {LOG_EVERY} steps)")
 
 
 def main():

@@ -14,7 +14,6 @@ decoded JPEG's, averaged over the images. A checkpoint's last weights are used, 
 """
 import argparse
 import glob
-import io
 import os
 import sys
 
@@ -24,12 +23,7 @@ from PIL import Image
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "Training"))
-from comrec_train import models  # noqa: E402
-
-
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 10 * np.log10(255 ** 2 / mse) if mse else float("inf")
+from comrec_train import jpeg, metrics, models  # noqa: E402
 
 
 def load(spec):
@@ -40,13 +34,6 @@ def load(spec):
     net = models.EnhancerFast()
     net.load_state_dict(state["best"]["enhance"] if which == "best" else state["enhance"])
     return net.eval()
-
-
-def jpeg_round_trip(img, quality):
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "JPEG", quality=quality, optimize=True)
-    buf.seek(0)
-    return np.array(Image.open(buf).convert("RGB"))
 
 
 def main():
@@ -65,12 +52,12 @@ def main():
         gains = np.zeros((len(nets), len(files)))
         for i, path in enumerate(files):
             img = np.array(Image.open(path).convert("RGB"))
-            decoded = jpeg_round_trip(img, quality)
-            x = torch.from_numpy(decoded).permute(2, 0, 1)[None].float()
+            decoded, _ = jpeg.roundtrip(img, quality)
+            x = torch.tensor(decoded).permute(2, 0, 1)[None].float()  # a copy: the decode is read-only
             for n, net in enumerate(nets):
                 with torch.no_grad():
                     out = net(x).round().clamp(0, 255)[0].permute(1, 2, 0).numpy().astype(np.uint8)
-                gains[n, i] = psnr(out, img) - psnr(decoded, img)
+                gains[n, i] = metrics.psnr(out, img) - metrics.psnr(decoded, img)
         for spec, row in zip(options.checkpoints, gains):
             print(f"quality {quality}: {spec}: {row.mean():+.3f} dB over {len(files)} images")
 
