@@ -42,6 +42,18 @@ with scripts/enhancer-conditioning.py's recipe (seed 7, 1e-4, `--steps` 2,800), 
         --distil 600 --out /tmp/warm --hours 1.6 --threads 1 &
     .venv/bin/python ../scripts/enhancer-architecture.py --net fast --init /tmp/fast-full-2.pt \
         --qualities 5,20 --out /tmp/warm --hours 1.3 --threads 1 &
+
+`--refine CHECKPOINT` trains NET with the from-scratch recipe as a second pass after the trained
+`fast` enhancer (frozen; its output rounded to 8 bits, as a second `comrec enhance` pass would read
+it; run name refine-NET). Its last layer starts at zero, so the pair starts as the trained enhancer
+alone and every development gain above that enhancer's is the second pass's. With `--warm` the
+second pass starts from the trained enhancer's layers instead of at random (run name
+refine-warm-NET); `--qualities` narrows its training qualities:
+
+    .venv/bin/python ../scripts/enhancer-architecture.py --net fast --refine /tmp/fast-full-2.pt \
+        --warm --out /tmp/refine --hours 1.4 --threads 1 --bf16 &
+    .venv/bin/python ../scripts/enhancer-architecture.py --net fast --refine /tmp/fast-full-2.pt \
+        --warm --qualities 5,40 --out /tmp/refine --hours 1.15 --threads 1 --bf16 &
 """
 import argparse
 import json
@@ -188,6 +200,44 @@ def distil_quarter_path(net, fast, batches, steps, log):
                 g["lr"] = 2.5e-4
 
 
+class Refined(nn.Module):
+    """A second enhancer run on a trained one's output: `base` (frozen, eval mode) restores the
+    decoded JPEG, its output is rounded and clamped to 8 bits as a separate pass would write it,
+    and `refiner` (last layer zero, so the pair starts as `base` alone) learns what is left."""
+
+    def __init__(self, base, refiner):
+        super().__init__()
+        self.base = base.requires_grad_(False)
+        self.refiner = refiner
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.base.eval()  # its BatchNorm keeps the trained statistics
+        return self
+
+    def forward(self, decoded):
+        with torch.no_grad():
+            restored = self.base(decoded).round().clamp(0, 255)
+        return self.refiner(restored)
+
+
+def refined(checkpoint, refiner, warm):
+    """Refined(the trained `fast` enhancer of `checkpoint` (its best state), refiner); with `warm`
+    the refiner starts from that enhancer's layers (all of them for `fast`'s shape, as
+    UNetEnhancer.load_from_fast for the two-level one), its last layer zero all the same."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)["best"]["enhance"]
+    base = models.EnhancerFast()
+    base.load_state_dict(state)
+    if warm:
+        if hasattr(refiner, "load_from_fast"):
+            refiner.load_from_fast(state)
+        else:
+            refiner.load_state_dict(state)
+        nn.init.zeros_(refiner.last.weight)
+        nn.init.zeros_(refiner.last.bias)
+    return Refined(base, refiner)
+
+
 SHAPES = {"quarter": QuarterEnhancer, "unet": UNetEnhancer}
 
 
@@ -197,6 +247,8 @@ def run_name(options):
         shape += f"-{options.fine}-{options.coarse}"
     if options.qualities:
         shape += "-q" + options.qualities.replace(",", "-")
+    if options.refine:
+        return ("refine-warm-" if options.warm else "refine-") + shape
     return ("warm-" if options.init else "arch-") + shape
 
 
@@ -212,12 +264,12 @@ def config(options):
         cfg.update(name=run_name(options), seed=7, lr=1e-4, total_steps=options.steps, total_hours=3,
                    log_every=LOG_EVERY, dev_every_minutes=8, checkpoint_every_minutes=10, init_from=options.init,
                    distil_steps=options.distil)
-        if options.qualities:
-            cfg["quality_range"] = [int(q) for q in options.qualities.split(",")]
     else:
         # Resumable across sessions (the same --out): the budget is each invocation's --hours.
         cfg.update(name=run_name(options), seed=5, lr=2e-4, total_steps=100000, total_hours=100, log_every=LOG_EVERY,
                    dev_every_minutes=4, checkpoint_every_minutes=10)
+    if options.qualities:
+        cfg["quality_range"] = [int(q) for q in options.qualities.split(",")]
     return cfg
 
 
@@ -273,9 +325,10 @@ def complete_windows(log_text):
 
 
 def compare(folder, span=2000):
-    """Each from-scratch run's development gains averaged over each `span` steps, and its training
-    error against arch-fast's on the same batches, in dB, over the same spans."""
-    runs = sorted(d for d in os.listdir(folder) if d.startswith("arch-") and os.path.isdir(os.path.join(folder, d)))
+    """Each run's development gains averaged over each `span` steps, and each from-scratch run's
+    training error against arch-fast's on the same batches, in dB, over the same spans."""
+    runs = sorted(d for d in os.listdir(folder)
+                  if d.startswith(("arch-", "refine-")) and os.path.isdir(os.path.join(folder, d)))
     windows = {}
     for run in runs:
         with open(os.path.join(folder, run, "train.log")) as fh:
@@ -290,6 +343,8 @@ def compare(folder, span=2000):
             print(f"{run} development gain, mean of {len(rows)} rows at steps {rows[0][0]}-{rows[-1][0]}: {mean}")
     control = windows.pop("arch-fast", {})
     for run, mse in windows.items():
+        if not run.startswith("arch-"):
+            continue  # a refine- run's batches are those of its frozen base's output
         steps = sorted(set(mse) & set(control))
         for start in range(0, steps[-1] if steps else 0, span):
             chosen = [s for s in steps if start < s <= start + span]
@@ -311,7 +366,13 @@ def main():
                         help="unet with --init: first train the quarter-resolution path alone to stand in "
                              "for the middle layers it replaces, for STEPS steps")
     parser.add_argument("--qualities", metavar="LO,HI",
-                        help="with --init: train on JPEG qualities LO-HI only (default: the recipe's 5-75)")
+                        help="with --init or --refine: train on JPEG qualities LO-HI only (default: the recipe's 5-75)")
+    parser.add_argument("--refine", metavar="CHECKPOINT",
+                        help="train NET from scratch as a second pass on the output of the trained fast "
+                             "enhancer of CHECKPOINT (fast-full-2's, see above), which stays frozen")
+    parser.add_argument("--warm", action="store_true",
+                        help="with --refine: the second pass starts from the trained enhancer's layers "
+                             "(its last layer zero all the same) instead of at random")
     parser.add_argument("--out", default="/tmp/arch", help="checkpoints and logs")
     parser.add_argument("--hours", type=float, default=1.45)
     parser.add_argument("--threads", type=int, default=1)
@@ -320,21 +381,27 @@ def main():
                         help="bfloat16 autocast for the training steps (the development crops stay fp32): "
                              "about twice as fast per step on a CPU with AVX-512 BF16; it may be switched on when resuming")
     parser.add_argument("--compare", metavar="FOLDER",
-                        help="print the from-scratch runs of FOLDER (an --out) against arch-fast, and stop")
+                        help="print the runs of FOLDER (an --out), the from-scratch ones against arch-fast, and stop")
     options = parser.parse_args()
     if options.compare:
         return compare(options.compare)
     if not options.net:
         parser.error("--net is required (or --compare)")
-    if options.qualities and not options.init:
-        parser.error("--qualities goes with --init")
+    if options.qualities and not (options.init or options.refine):
+        parser.error("--qualities goes with --init or --refine")
     if options.init and options.net == "quarter":
         parser.error("--init starts fast or unet, not quarter")
+    if options.init and options.refine:
+        parser.error("--init and --refine do not go together")
+    if options.warm and not options.refine:
+        parser.error("--warm goes with --refine")
     torch.set_num_threads(options.threads)
-    if options.net == "unet":
-        models.ENHANCER["fast"] = lambda width, middle: UNetEnhancer(fine=options.fine, coarse=options.coarse)
-    elif options.net == "quarter":
-        models.ENHANCER["fast"] = lambda width, middle: QuarterEnhancer()
+    shape = {"unet": lambda: UNetEnhancer(fine=options.fine, coarse=options.coarse), "quarter": QuarterEnhancer,
+             "fast": models.EnhancerFast}[options.net]
+    if options.refine:
+        models.ENHANCER["fast"] = lambda width, middle: refined(options.refine, shape(), options.warm)
+    elif options.net != "fast":
+        models.ENHANCER["fast"] = lambda width, middle: shape()
     cfg = config(options)
     cfg["bf16"] = options.bf16
     trainer = WarmStartTrainer(cfg, options.device, os.path.join(options.out, cfg["name"]), options.out)
