@@ -203,7 +203,10 @@ def distil_quarter_path(net, fast, batches, steps, log):
 class Refined(nn.Module):
     """A second enhancer run on a trained one's output: `base` (frozen, eval mode) restores the
     decoded JPEG, its output is rounded and clamped to 8 bits as a separate pass would write it,
-    and `refiner` (last layer zero, so the pair starts as `base` alone) learns what is left."""
+    and `refiner` (last layer zero, so the pair starts as `base` alone) learns what is left.
+    Under the trainer's bf16 autocast `base` runs in bfloat16 too (twice as fast), so the training
+    pixels it hands on may differ here and there by a level from its fp32 output, which the
+    development crops and enhancer-float-gain.py see."""
 
     def __init__(self, base, refiner):
         super().__init__()
@@ -344,7 +347,7 @@ def compare(folder, span=2000):
     control = windows.pop("arch-fast", {})
     for run, mse in windows.items():
         if not run.startswith("arch-"):
-            continue  # a refine- run's batches are those of its frozen base's output
+            continue  # arch-fast is no control for a second pass: it starts from a trained enhancer
         steps = sorted(set(mse) & set(control))
         for start in range(0, steps[-1] if steps else 0, span):
             chosen = [s for s in steps if start < s <= start + span]
@@ -368,8 +371,9 @@ def main():
     parser.add_argument("--qualities", metavar="LO,HI",
                         help="with --init or --refine: train on JPEG qualities LO-HI only (default: the recipe's 5-75)")
     parser.add_argument("--refine", metavar="CHECKPOINT",
-                        help="train NET from scratch as a second pass on the output of the trained fast "
-                             "enhancer of CHECKPOINT (fast-full-2's, see above), which stays frozen")
+                        help="train NET as a second pass on the output of the trained fast enhancer of "
+                             "CHECKPOINT (fast-full-2's, see above), which stays frozen; from random weights "
+                             "unless --warm")
     parser.add_argument("--warm", action="store_true",
                         help="with --refine: the second pass starts from the trained enhancer's layers "
                              "(its last layer zero all the same) instead of at random")
@@ -395,6 +399,10 @@ def main():
         parser.error("--init and --refine do not go together")
     if options.warm and not options.refine:
         parser.error("--warm goes with --refine")
+    if options.refine and options.warm and options.net == "quarter":
+        parser.error("--warm starts fast or unet, not quarter")
+    if options.refine and (options.distil or options.steps != parser.get_default("steps")):
+        parser.error("--steps and --distil go with --init (a refine run resumes across sessions, as from-scratch runs do)")
     torch.set_num_threads(options.threads)
     shape = {"unet": lambda: UNetEnhancer(fine=options.fine, coarse=options.coarse), "quarter": QuarterEnhancer,
              "fast": models.EnhancerFast}[options.net]

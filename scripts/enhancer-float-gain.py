@@ -41,7 +41,8 @@ def enhancer_architecture():
 
 def load(spec):
     """A checkpoint's float enhancer: `fast`'s shape, or a refine run's pair (enhancer-architecture.py
-    --refine: the trained enhancer, then the second pass of `fast`'s or the two-level shape)."""
+    --refine: the trained enhancer, then a second pass of `fast`'s shape or the default two-level
+    one)."""
     path, _, which = spec.partition(":")
     state = torch.load(path, map_location="cpu", weights_only=False)
     if state.get("kind") != "enhancer" or state["config"]["profile"] != "fast":
@@ -53,7 +54,10 @@ def load(spec):
         net = shapes.Refined(models.EnhancerFast(), shapes.UNetEnhancer() if unet else models.EnhancerFast())
     else:
         net = models.EnhancerFast()
-    net.load_state_dict(weights)
+    try:
+        net.load_state_dict(weights)
+    except RuntimeError as error:  # another shape (a quarter chain, other --fine / --coarse)
+        raise SystemExit(f"{path}: not a network this script builds ({str(error).splitlines()[0]})")
     return net.eval()
 
 
@@ -72,15 +76,16 @@ def undihedral(x, k):
 
 @torch.no_grad()
 def restored(net, x, orientations):
-    """net(x) rounded to 8 bits; with 8 orientations the mean of net over the eight flips and
-    transposes of x padded to a multiple of 16 (last column and row repeated, so that the JPEG's
-    blocks stay on the grid), as `comrec enhance --effort 2` does."""
+    """net(x) rounded to 8 bits; with 8 orientations, as `comrec enhance --effort 2` does
+    (SelfEnsemble.swift): x padded to a multiple of 16 (last column and row repeated, so that the
+    JPEG's blocks stay on the grid), net's 8-bit output on each of its eight flips and transposes
+    turned back, and the mean of the eight rounded half up."""
     if orientations == 1:
         return net(x).round().clamp(0, 255)
     h, w = x.shape[-2:]
     padded = F.pad(x, (0, (-w) % 16, 0, (-h) % 16), mode="replicate")
-    mean = sum(undihedral(net(dihedral(padded, k)), k) for k in range(8)) / 8
-    return mean[..., :h, :w].round().clamp(0, 255)
+    total = sum(undihedral(net(dihedral(padded, k)).round().clamp(0, 255), k) for k in range(8))
+    return torch.floor((total + 4) / 8)[..., :h, :w]
 
 
 def main():
