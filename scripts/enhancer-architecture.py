@@ -264,12 +264,12 @@ def config(options):
     for key in ("init_from", "init_weights"):
         cfg.pop(key)
     if options.init:  # enhancer-conditioning.py's fine-tune recipe, so its control compares
-        cfg.update(name=run_name(options), seed=7, lr=1e-4, total_steps=options.steps, total_hours=3,
+        cfg.update(name=run_name(options), seed=7, lr=1e-4, total_steps=options.steps or 2800, total_hours=3,
                    log_every=LOG_EVERY, dev_every_minutes=8, checkpoint_every_minutes=10, init_from=options.init,
                    distil_steps=options.distil)
     else:
         # Resumable across sessions (the same --out): the budget is each invocation's --hours.
-        cfg.update(name=run_name(options), seed=5, lr=2e-4, total_steps=100000, total_hours=100, log_every=LOG_EVERY,
+        cfg.update(name=run_name(options), seed=5, lr=2e-4, total_steps=options.steps or 100000, total_hours=100, log_every=LOG_EVERY,
                    dev_every_minutes=4, checkpoint_every_minutes=10)
     if options.qualities:
         cfg["quality_range"] = [int(q) for q in options.qualities.split(",")]
@@ -364,7 +364,9 @@ def main():
     parser.add_argument("--coarse", type=int, default=4, help="unet: quarter-resolution layers")
     parser.add_argument("--init", metavar="CHECKPOINT",
                         help="fine-tune from a trained fast enhancer (fast-full-2's checkpoint, see above)")
-    parser.add_argument("--steps", type=int, default=2800, help="with --init: the fine-tune's steps")
+    parser.add_argument("--steps", type=int, help="with --init: the fine-tune's steps (default 2800); with --refine: "
+                        "the planned steps, the rate dropping to a quarter at 70%% of them and a sixteenth at 90%% "
+                        "(default: open-ended at the full rate)")
     parser.add_argument("--distil", type=int, default=0, metavar="STEPS",
                         help="unet with --init: first train the quarter-resolution path alone to stand in "
                              "for the middle layers it replaces, for STEPS steps")
@@ -401,8 +403,8 @@ def main():
         parser.error("--warm goes with --refine")
     if options.refine and options.warm and options.net == "quarter":
         parser.error("--warm starts fast or unet, not quarter")
-    if options.refine and (options.distil or options.steps != parser.get_default("steps")):
-        parser.error("--steps and --distil go with --init (a refine run resumes across sessions, as from-scratch runs do)")
+    if options.refine and options.distil:
+        parser.error("--distil goes with --init")
     torch.set_num_threads(options.threads)
     shape = {"unet": lambda: UNetEnhancer(fine=options.fine, coarse=options.coarse), "quarter": QuarterEnhancer,
              "fast": models.EnhancerFast}[options.net]

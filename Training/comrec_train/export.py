@@ -7,6 +7,16 @@ A checkpoint of train_enhance.py (the full-resolution mode) exports the same way
 default to Weights/<profile>-full: one network `enhance` (see export_enhancer_config), top-level
 "mode": "full" and "compact": "none".
 
+A second-pass checkpoint (scripts/enhancer-architecture.py --refine: a frozen trained enhancer,
+then a second enhancer of `fast`'s shape on its 8-bit output; state keys `base.*` and
+`refiner.*`) exports its second enhancer alone, with --second-pass-of naming the exported folder
+of the first (a sibling of --out, e.g. fast-rounded-full): config.json's "second_pass_of", which
+qat.py reads to quantise the second pass on the first one's int8 output. --name sets config.json's
+profile (the Swift model's name: fast-rounded-second for Weights/fast-rounded-second-full).
+
+    python -m comrec_train.export --checkpoint /tmp/refine/refine-warm-fast.pt --weights latest \
+        --second-pass-of fast-rounded-full --name fast-rounded-second --out ../Weights/fast-rounded-second-full
+
 Writes three files:
 - model.safetensors: float32 tensors `com.<i>.weight`, `com.<i>.bias`, `rec.<i>.weight`,
   `rec.<i>.bias` (or `enhance.<i>.weight`, `enhance.<i>.bias`), i = layer index in network order (safetensors stores names sorted, so the order
@@ -212,10 +222,21 @@ def load_enhancer_checkpoint(path, weights, profile=None, ckpt=None):
         state, step = ckpt["best"]["enhance"], ckpt["best"]["step"]
     else:
         raise SystemExit(f"an enhancer checkpoint has latest and best weights, not {weights!r}")
+    if is_second_pass(state):
+        state = {key[len(SECOND_PASS_PREFIX):]: value for key, value in state.items()
+                 if key.startswith(SECOND_PASS_PREFIX)}
     net = models.make_enhancer(name, cfg.get("width"), cfg.get("middle"))
     net.load_state_dict(state)
     net.eval()
     return ckpt, name, net, step
+
+
+SECOND_PASS_PREFIX = "refiner."  # scripts/enhancer-architecture.py's Refined: base.* (frozen), refiner.*
+
+
+def is_second_pass(state):
+    """Whether an enhancer state is a second-pass pair's (see the module doc)."""
+    return any(key.startswith(SECOND_PASS_PREFIX) for key in state)
 
 
 def load_checkpoint(path, weights, profile=None):
@@ -324,18 +345,30 @@ def read_validation(specs):
     return validation
 
 
-def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
-    """Writes the three files; out defaults to <repo>/Weights/<profile>. Returns (config, metrics, out)."""
+def export(checkpoint, weights, out=None, profile=None, metrics_json=None, second_pass_of=None, name_as=None):
+    """Writes the three files; out defaults to <repo>/Weights/<profile>. Returns (config, metrics, out).
+    second_pass_of: for a second-pass checkpoint (required there), the first pass's exported
+    folder name; name_as: config.json's profile instead of the checkpoint's."""
     import torch
     from safetensors.numpy import save_file
     raw = torch.load(checkpoint, map_location="cpu", weights_only=False)
     enhancer = raw.get("kind") == "enhancer"
     if enhancer:
+        second_pass = is_second_pass(raw["enhance"])
+        if second_pass != bool(second_pass_of):
+            raise SystemExit(f"{checkpoint} is a second-pass checkpoint: say which exported enhancer it follows "
+                             "with --second-pass-of" if second_pass else
+                             f"{checkpoint} is not a second-pass checkpoint: --second-pass-of does not apply")
         ckpt, name, net, step = load_enhancer_checkpoint(checkpoint, weights, profile, ckpt=raw)
-        out = out or os.path.join(REPO, "Weights", name + "-full")
+        out = out or os.path.join(REPO, "Weights", (name_as or name) + "-full")
         source = {"checkpoint": os.path.basename(checkpoint), "weights": weights, "step": step,
                   "stored_jpeg": ckpt["config"].get("stored_jpeg", "libjpeg")}
         config, tensors = export_enhancer_config(name, net, source)
+        if second_pass:
+            # Reads the first pass's output (8-bit RGB, same size) and adds its residual to it.
+            config["second_pass_of"] = second_pass_of
+    elif second_pass_of:
+        raise SystemExit(f"{checkpoint} is not an enhancer checkpoint: --second-pass-of does not apply")
     else:
         ckpt, name, com, rec, step = load_checkpoint(checkpoint, weights, profile)
         out = out or os.path.join(REPO, "Weights", name)
@@ -343,6 +376,9 @@ def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
                   "stored_jpeg": ckpt["config"].get("stored_jpeg", "libjpeg")}
         config, tensors = export_config(name, com, rec, source)
     validation = read_validation(metrics_json) if metrics_json else None
+    trained_as = config["profile"]
+    if name_as:
+        config["profile"] = name_as
     os.makedirs(out, exist_ok=True)
     model_path = os.path.join(out, "model.safetensors")
     tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}  # see qat.write_int8
@@ -351,7 +387,8 @@ def export(checkpoint, weights, out=None, profile=None, metrics_json=None):
         json.dump(config, fh, indent=2)
         fh.write("\n")
     build = build_enhancer_metrics if enhancer else build_metrics
-    metrics = build(ckpt, name, weights, step, config, validation)
+    metrics = build(ckpt, trained_as, weights, step, config, validation)
+    metrics["profile"] = config["profile"]
     metrics["model_safetensors_sha256"] = _sha256(model_path)
     with open(os.path.join(out, "metrics.json"), "w") as fh:
         json.dump(metrics, fh, indent=2)
@@ -370,8 +407,13 @@ def main(argv=None):
                                  "<repo>/Weights/<profile>-full)")
     p.add_argument("--metrics", action="append", metavar="[SET=]JSON",
                    help="evaluate.py JSON to copy into metrics.json under validation.SET (repeatable)")
+    p.add_argument("--second-pass-of", metavar="FOLDER",
+                   help="second-pass checkpoints: the exported folder (a sibling of --out) of the enhancer "
+                        "whose output this one refines, e.g. fast-rounded-full")
+    p.add_argument("--name", help="config.json's profile, the Swift model's name (default: the checkpoint's)")
     args = p.parse_args(argv)
-    config, metrics, out = export(args.checkpoint, args.weights, args.out, args.profile, args.metrics)
+    config, metrics, out = export(args.checkpoint, args.weights, args.out, args.profile, args.metrics,
+                                  args.second_pass_of, args.name)
     if config.get("mode") == "full":
         what = f"enhancer, {metrics['enhancer_macs_per_output_pixel']:.0f} MAC per output pixel"
     else:

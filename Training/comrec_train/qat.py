@@ -23,6 +23,12 @@ encode --mode full` writes with the standard's tables ("trellis") or ComRec's ("
 (jpeg.stored_roundtrip; those two need the comrec Python package, PYTHONPATH=../python).
 `max_quality` is then judged against those JPEGs too.
 
+A second-pass enhancer (config.json's "second_pass_of", export.py) reads the first pass's output
+instead of the decoded JPEG: every JPEG above is first restored by the first pass's int8 enhancer
+(the exported folder of that name beside --weights, its int8.safetensors), as the runtime will
+hand it on, so "jpeg_psnr" in its rows is the first pass's PSNR and `max_quality` the highest
+quality up to which the second pass still adds to the first.
+
 The int8 figures on the development set come from the torch forward pass under no_grad
 (QuantProfile.compact_fast / reconstruct_fast, QuantEnhancer.enhance_fast), equal bit for bit to
 the numpy integer reference intref.py and several times faster. After writing int8.safetensors,
@@ -176,6 +182,10 @@ def quantise_enhancer(args, config, tensors, sampler, dev, rng):
     """Calibration, fine-tuning and export of a full-resolution enhancer (see the module doc)."""
     kind, roundtrip = stored_jpeg(args, config)
     print(f"qat: calibrating and judging on {kind} JPEGs", flush=True)
+    first = config.get("second_pass_of")
+    if first:
+        roundtrip = after_first_pass(roundtrip, os.path.join(os.path.dirname(os.path.abspath(args.weights)), first),
+                                     dev[0], args.dev_qualities[0])
     crops = sampler.batch(32)
     qs = ENHANCER_CALIBRATION_QUALITIES
     decoded_calibration = np.stack([roundtrip(c, qs[k % len(qs)])[0] for k, c in enumerate(crops)])
@@ -196,11 +206,27 @@ def quantise_enhancer(args, config, tensors, sampler, dev, rng):
         "mode": "full",
         "activation_scales": qe.activation_scales(),
         "stored_jpeg": kind,
+        **({"second_pass_of": first} if first else {}),
         "calibration": {"crops": len(decoded_calibration), "crop": args.crop, "qualities": qs},
         **tuned,
         "min_gain_over_jpeg_db": min(r["int8_psnr"] - r["jpeg_psnr"] for r in tuned["dev_as_written"]),
         "max_quality": max_quality_with_gain(tuned["dev_as_written"]),
     }
+
+
+def after_first_pass(roundtrip, folder, check_image, check_quality):
+    """`roundtrip` followed by the int8 enhancer of the exported `folder`: what a second pass reads.
+    That enhancer's torch path is first checked against intref on `check_image`."""
+    if not os.path.exists(os.path.join(folder, "int8.safetensors")):
+        raise SystemExit(f"the first pass {folder} is not quantised yet (no int8.safetensors): run qat on it first")
+    first = quantize.QuantEnhancer.exported(folder)
+    check_fast_path(first, check_image, check_quality)
+    print(f"qat: second pass, on the output of {folder}'s int8 enhancer", flush=True)
+
+    def restored(image, quality):
+        decoded, size = roundtrip(image, quality)
+        return first.enhance_fast(decoded), size
+    return restored
 
 
 def max_quality_with_gain(rows):

@@ -118,6 +118,45 @@ class QuantChain(nn.Module):
         return [conv.export() for conv in self.convs]
 
 
+class FrozenConv(nn.Module):
+    """An exported int8 layer (weight [cout][ky][kx][cin], bias, multiplier, stride) run as
+    QuantConv.forward runs its quantised weights, so with the same bytes as intref."""
+
+    def __init__(self, layer, residual):
+        super().__init__()
+        weight = np.ascontiguousarray(np.asarray(layer["weight"], np.float32).transpose(0, 3, 1, 2))
+        self.register_buffer("weight", torch.from_numpy(weight))
+        self.register_buffer("bias", torch.from_numpy(np.array(layer["bias"], np.float32)))
+        self.register_buffer("multiplier", torch.from_numpy(np.array(layer["multiplier"], np.float32)))
+        self.stride = layer["stride"]
+        self.residual = residual
+        self.layer = layer
+
+    def export(self):
+        return self.layer
+
+    def forward(self, x):
+        v = torch.round(F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=1)
+                        * self.multiplier.view(1, -1, 1, 1))
+        return v.clamp(-RESIDUAL_MAX, RESIDUAL_MAX) if self.residual else v.clamp(0, HIDDEN_MAX)
+
+
+class FrozenChain(nn.Module):
+    """FrozenConv layers, read by QuantEnhancer as it reads a QuantChain."""
+
+    def __init__(self, convs):
+        super().__init__()
+        self.convs = nn.ModuleList(convs)
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = conv(x)
+        return x
+
+    def export(self):
+        return [conv.export() for conv in self.convs]
+
+
 @torch.no_grad()
 def calibrate(layers, images, percentile=99.99):
     """Activation scale of each hidden layer: the float network's output at `percentile` over the
@@ -240,6 +279,17 @@ class QuantEnhancer:
         self.profile = config["profile"]
         self.net = config["networks"]["enhance"]
         self.chain = chain
+
+    @classmethod
+    def exported(cls, folder):
+        """The enhancer of an exported and quantised folder (its int8.safetensors), frozen: the
+        first pass a second-pass enhancer is quantised on (qat.py)."""
+        from .make_test_model import load_model
+        config, nets = load_model(folder)
+        if config.get("mode") != "full":
+            raise SystemExit(f"{folder} is not an enhancer (config.json's mode is not full)")
+        layers = nets["enhance"]
+        return cls(config, FrozenChain([FrozenConv(l, residual=i == len(layers) - 1) for i, l in enumerate(layers)]))
 
     @classmethod
     def calibrated(cls, config, tensors, decoded):

@@ -182,6 +182,67 @@ def test_int8_file_runs_as_the_quantised_enhancer(tmp_path, profile, width, midd
     assert (tmp_path / "golden" / f"{profile}-full.json").exists()
 
 
+def make_second_pass_checkpoint(path, seed=0):
+    """A checkpoint shaped as scripts/enhancer-architecture.py --refine writes it: a frozen first
+    enhancer under `base.` and the trained second one under `refiner.`; latest and best differ."""
+    torch.manual_seed(seed)
+    pairs = []
+    for k in range(2):
+        base, refiner = small("fast", seed + 2 * k), small("fast", seed + 2 * k + 1)
+        pairs.append({**{"base." + key: v for key, v in base.state_dict().items()},
+                      **{"refiner." + key: v for key, v in refiner.state_dict().items()}})
+    config = {"profile": "fast", "mode": "full", "name": "refine-warm-fast", "seed": seed, "crop": 64,
+              "batch": 4, "quality_range": [5, 75], "width": 16, "middle": 2}
+    torch.save({"kind": "enhancer", "config": config, "step": 30, "elapsed": 36.0, "enhance": pairs[0],
+                "best": {"score": -0.1, "step": 20, "dev": {"step": 20}, "enhance": pairs[1]}}, path)
+    return path, [{key[len("refiner."):]: v for key, v in pair.items() if key.startswith("refiner.")} for pair in pairs]
+
+
+def test_a_second_pass_exports_its_second_enhancer_alone(tmp_path):
+    ckpt, refiners = make_second_pass_checkpoint(tmp_path / "refine.pt", seed=8)
+    out = tmp_path / "Weights" / "fast-second-full"
+    with pytest.raises(SystemExit, match="--second-pass-of"):
+        export.main(["--checkpoint", str(ckpt), "--weights", "latest", "--out", str(out)])
+    export.main(["--checkpoint", str(ckpt), "--weights", "latest", "--out", str(out),
+                 "--second-pass-of", "fast-first-full", "--name", "fast-second"])
+    config, tensors = export.load_exported(str(out))
+    assert config["profile"] == "fast-second" and config["second_pass_of"] == "fast-first-full"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["profile"] == "fast-second" and metrics["training"]["weights_step"] == 30
+    net = models.make_enhancer("fast", 16, 2)
+    net.load_state_dict(refiners[0])  # latest: the refiner, not the frozen base
+    net.eval()
+    img = synthetic_image(21, 14, seed=2)
+    with torch.no_grad():
+        assert (exported_output(config, tensors, img) - net(as_tensor(img))).abs().max().item() < TOLERANCE
+    plain = make_enhancer_checkpoint(tmp_path / "plain.pt", "fast", seed=1)
+    with pytest.raises(SystemExit, match="not a second-pass checkpoint"):
+        export.main(["--checkpoint", str(plain), "--out", str(tmp_path / "x"), "--second-pass-of", "fast-first-full"])
+
+
+def test_a_second_pass_is_quantised_on_the_first_ones_int8_output(tmp_path):
+    """QuantEnhancer.exported runs a written int8 enhancer as intref does, and qat's second pass
+    reads that enhancer's output of each JPEG."""
+    ckpt = make_enhancer_checkpoint(tmp_path / "e.pt", "fast", seed=4)
+    first = tmp_path / "first-full"
+    export.export(str(ckpt), "best", out=str(first), profile="fast")
+    config, tensors = export.load_exported(str(first))
+    decoded = np.stack([synthetic_image(32, 32, seed=s) for s in range(4)])
+    qe = quantize.QuantEnhancer.calibrated(config, tensors, decoded)
+    qat.write_int8(qe, str(first), "fast", mode="full")
+    frozen = quantize.QuantEnhancer.exported(str(first))
+    for h, w in SIZES:
+        img = synthetic_image(h, w, seed=h * w)
+        assert np.array_equal(frozen.enhance_fast(img), qe.enhance(img)), (h, w)
+    image = synthetic_image(48, 40, seed=3)
+    restored = qat.after_first_pass(jpeg.roundtrip, str(first), image, 30)
+    got, size = restored(image, 30)
+    decoded, want_size = jpeg.roundtrip(image, 30)
+    assert size == want_size and np.array_equal(got, qe.enhance(decoded)) and not np.array_equal(got, decoded)
+    with pytest.raises(SystemExit, match="not quantised yet"):
+        qat.after_first_pass(jpeg.roundtrip, str(tmp_path / "nowhere"), image, 30)
+
+
 # ---------------------------------------------------------------- trainer
 
 def tiny_config(**extra):
