@@ -359,6 +359,19 @@ extension Profile {
     }
 
     static let fastEnhancerMaxQuality = 75
+
+    /// The second enhancer that `comrec enhance --effort 3` runs on the output of the profile
+    /// called `name`'s `rounded` enhancer, in each of the eight orientations; nil for a profile
+    /// without one. Not part of `Profile`: only hosted tools run it, so board libraries, which
+    /// never reference it, leave its weights out. Its `maxQuality` is the highest quality at
+    /// which it still added to the first pass in its quantisation run (docs/results.md, "A
+    /// second pass").
+    public static func roundedSecondPass(of name: String, runner: NetworkRunner) -> FullResolutionModel? {
+        guard name == "fast" else { return nil }
+        return .learned(FastSecondFullModel.self, profile: "fast-second", maxQuality: fastSecondPassMaxQuality, runner: runner)
+    }
+
+    static let fastSecondPassMaxQuality = 75
     /// Chosen on training images with scripts/mode-study.py and mode-rule.py: 15 fitted for the
     /// quality bound alone, raised to 20 with the sample trial in place (docs/modes.md).
     static let fastHalfModeRule = HalfModeRule.maxQuality(20)

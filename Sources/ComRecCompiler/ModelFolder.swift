@@ -37,6 +37,9 @@ public struct CompiledModel {
     /// SHA-256 (hex) of config.json and int8.safetensors, recorded in the generated file.
     public var configSHA256: String
     public var weightsSHA256: String
+    /// For an enhancer that restores another enhancer's output (config.json's "second_pass_of"),
+    /// that enhancer's folder name; nil otherwise.
+    public var secondPassOf: String?
 
     /// The model hash: SHA-256 over the blobs (ComCNN's first), first 8 bytes.
     public var modelHash: ModelHash { ModelHash(hashing: (com?.blob ?? []) + rec.blob) }
@@ -47,7 +50,8 @@ public struct CompiledModel {
             let wiring = rec.role == .enhancer && rec.layers.last?.kind == .lastConv3x3PixelShuffleResidual
                 ? "at half resolution + pixel shuffle" : "at full resolution"
             let macs = String(format: "%.0fk", rec.macsPerImagePixel / 1000)
-            let text = "full-resolution JPEG + enhancer \(rec.layers.count) x \(width) \(wiring), int8 (\(macs) MAC/pixel)"
+            let input = secondPassOf.map { "\($0)'s output" } ?? "full-resolution JPEG"
+            let text = "\(input) + \(secondPassOf == nil ? "" : "second ")enhancer \(rec.layers.count) x \(width) \(wiring), int8 (\(macs) MAC/pixel)"
             return synthetic ? "synthetic test model, random weights: " + text : text
         }
         let compact = com == nil ? "2x2 average" : "ComCNN"
@@ -90,6 +94,7 @@ public struct CompiledModel {
         self.synthetic = source?["synthetic"] != nil
         self.configSHA256 = hex(sha256([UInt8](configData)))
         self.weightsSHA256 = hex(sha256([UInt8](weightsData)))
+        self.secondPassOf = nil
         switch config["mode"] as? String {
         case "full":
             // A full-resolution enhancer (Training/comrec_train/export.py).
@@ -101,6 +106,10 @@ public struct CompiledModel {
             }
             let shuffle = enhance["pixel_shuffle"] as? Int
             guard shuffle == 1 || shuffle == 2 else { throw fail("networks.enhance.pixel_shuffle must be 1 or 2") }
+            if let first = config["second_pass_of"] {
+                guard let first = first as? String, !first.isEmpty else { throw fail("second_pass_of must name a model folder") }
+                self.secondPassOf = first
+            }
             self.com = nil
             self.rec = try Self.network("enhance", enhance, role: .enhancer, pixelShuffle: shuffle == 2, file: file,
                                         configPath: configPath, weightsPath: weightsPath)

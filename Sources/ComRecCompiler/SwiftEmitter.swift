@@ -21,6 +21,9 @@ func emitSwift(_ model: CompiledModel, typeName: String, request: GeneratorReque
     if model.synthetic { s += "// A synthetic test model: random weights, not trained (Training/comrec_train/make_test_model.py).\n" }
     s += "//\n"
     if model.fullResolution {
+        if let first = model.secondPassOf {
+            s += "// A second pass: its input (\"the decoded JPEG\" below) is the output of the enhancer of \(first).\n"
+        }
         s += model.rec.layers.last?.kind == .lastConv3x3PixelShuffleResidual
             ? "// Enhancer (full-resolution mode, fast wiring): reads the decoded JPEG padded to even sizes, stride-2 first layer; 12-channel residual pixel-shuffled onto the decoded JPEG.\n"
             : "// Enhancer (full-resolution mode, paper wiring): reads the decoded JPEG; residual onto it.\n"

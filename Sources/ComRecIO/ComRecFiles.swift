@@ -285,8 +285,11 @@ public struct EnhanceReport: Sendable {
     public var exactTables: Bool?
     /// False when the JPEG's quality is above what the enhancer improves: the PNG is the plain decode.
     public var enhanced: Bool
-    /// In how many orientations the enhancer ran (1; 8 at effort 2, averaged: `selfEnsemble`).
+    /// In how many orientations the enhancer ran (1; 8 at effort 2 and 3, averaged: `selfEnsemble`).
     public var orientations: Int
+    /// How many enhancers ran one after the other in each orientation: 0 (written as decoded), 1,
+    /// or 2 at effort 3 where the second pass improves the JPEG's quality.
+    public var passes: Int
     /// Damaged JPEG data that lenient rules patched (nil: none).
     public var damage: JPEGDamage?
 }
@@ -294,14 +297,20 @@ public struct EnhanceReport: Sendable {
 /// Decodes the plain JPEG at `input` (one without a ComRec segment), restores it with `profile`'s
 /// enhancer for rounded JPEGs (`Profile.rounded`), and writes it to `output` as PNG or PPM (DecodedImageFormat). The JPEG's quality is estimated from
 /// its quantisation tables unless `quality` is given; above the enhancer's range the image is
-/// written as decoded. The JPEG's EXIF, XMP and ICC profile go into the PNG.
+/// written as decoded. The JPEG's EXIF, XMP and ICC profile go into the PNG. Effort 2 averages
+/// the enhancer over the eight orientations (`selfEnsemble`); effort 3 runs `secondPass` (the
+/// profile's `Profile.roundedSecondPass`, required there) on the enhancer's output in each
+/// orientation before averaging, at the qualities it improves.
 @discardableResult
 public func enhanceFile(
     input: String, output: String, profile: Profile, quality: Int? = nil, maxPixels: Int = defaultMaxPixels,
     force: Bool = false, pngLevel: Int = PNG.defaultCompressionLevel, jpegRules: JPEGDecodeRules = JPEGDecodeRules(),
-    maxInputBytes: Int = defaultMaxInputBytes, effort: Int = 1
+    maxInputBytes: Int = defaultMaxInputBytes, effort: Int = 1, secondPass: FullResolutionModel? = nil
 ) throws -> EnhanceReport {
-    guard effort == 1 || effort == 2 else { throw ComRecIOError(.codec(.invalidArgument("effort must be 1 or 2, not \(effort)"))) }
+    guard (1...3).contains(effort) else { throw ComRecIOError(.codec(.invalidArgument("effort must be 1, 2 or 3, not \(effort)"))) }
+    guard effort < 3 || secondPass.map({ !$0.isPlainJPEG }) == true else {
+        throw ComRecIOError(.codec(.invalidArgument("effort 3 needs a second enhancer, which profile \(profile.name) does not have")))
+    }
     guard !profile.rounded.isPlainJPEG else {
         throw ComRecIOError(.noEnhancer(
             profile: profile.name, withEnhancer: Profile.catalogue.filter { !$0.rounded.isPlainJPEG }.map(\.name)))
@@ -325,23 +334,26 @@ public func enhanceFile(
             throw ComRecIOError(.noQuantisationTables)
         }
         // The whole command's memory, asked of the system before a pixel is decoded.
-        let perPixel = effort == 2 ? WorkingMemory.enhanceEffort2BytesPerPixel : WorkingMemory.enhanceBytesPerPixel
+        let perPixel = WorkingMemory.enhanceBytesPerPixel(effort: effort)
         try WorkingMemory.admit(width: header.width, height: header.height,
                                 options: ImageReadOptions(maxPixels: maxPixels, workingBytesPerPixel: perPixel))
         return (try jpeg.decode(bytes, maxPixels: maxPixels), estimate, ImageMetadata(jpegSegments: header.segments))
     }
     let used = quality ?? estimate!.quality
     let enhanced = profile.rounded.improves(quality: used)
-    let orientations = enhanced && effort == 2 ? Orientation.all.count : 1
+    let orientations = enhanced && effort >= 2 ? Orientation.all.count : 1
+    let second = effort == 3 && enhanced ? secondPass.flatMap { $0.improves(quality: used) ? $0 : nil } : nil
     let result = try attributing(to: input) { () throws(ComRecError) -> RGB8Image in
         guard enhanced else { return image }
         let enhancer = profile.rounded
-        guard orientations > 1 else {
-            return try enhancer.enhance(image, ReconstructionContext(width: image.width, height: image.height, quality: used))
+        func restore(_ image: RGB8Image) throws(ComRecError) -> RGB8Image {
+            let context = ReconstructionContext(width: image.width, height: image.height, quality: used)
+            let first = try enhancer.enhance(image, context)
+            guard let second else { return first }
+            return try second.enhance(first, context)
         }
-        return try selfEnsemble(image) { oriented throws(ComRecError) in
-            try enhancer.enhance(oriented, ReconstructionContext(width: oriented.width, height: oriented.height, quality: used))
-        }
+        guard orientations > 1 else { return try restore(image) }
+        return try selfEnsemble(image, restore: restore)
     }
     let file = try attributing(to: output) {
         format == .ppm ? PNM.encode(result) : try PNG.encode(result, compressionLevel: pngLevel, metadata: metadata)
@@ -349,5 +361,5 @@ public func enhanceFile(
     try out.commit(file)
     return EnhanceReport(width: image.width, height: image.height, quality: used,
                          exactTables: quality == nil ? estimate!.exact : nil, enhanced: enhanced,
-                         orientations: orientations, damage: log.damage)
+                         orientations: orientations, passes: !enhanced ? 0 : second == nil ? 1 : 2, damage: log.damage)
 }

@@ -23,6 +23,12 @@ extension Profile {
         do { return try NetworkRunner.shared() } catch { throw ComRecIOError(.kernelFamily(error)) }
     }
 
+    /// The second enhancer of `comrec enhance --effort 3` for the profile called `name`
+    /// (`roundedSecondPass(of:runner:)`) on the shared runner; nil when it has none.
+    public static func hostedSecondPass(of name: String) throws -> FullResolutionModel? {
+        roundedSecondPass(of: name, runner: try sharedRunner())
+    }
+
     /// The profile `comrec encode` uses without `--profile`, on the shared runner.
     public static func hostedDefault() throws -> Profile {
         try hosted(named: defaultName)!

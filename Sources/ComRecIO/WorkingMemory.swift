@@ -10,7 +10,8 @@ import Foundation
 /// bytes per pixel with `--no-trellis` (effort 2: 12.1), 10.0 with trellis (effort 2: 12.6; a
 /// bicubic enlargement of a cbsd68 photo, quality 90, full mode), `enhance` 8.0, the process's own
 /// 20 MB included; `enhance --effort 2` 31 on a 3-megapixel JPEG (the padded image, one
-/// orientation and its result, and a 32-bit sum per channel besides). `decode`
+/// orientation and its result, and a 32-bit sum per channel besides), 28.6 on a 12.6-megapixel
+/// one, where `--effort 3` took 34.5 (the first enhancer's output besides). `decode`
 /// streams, so it needs memory for the width only, except libjpeg's coefficient buffer of a
 /// progressive file (about 3 bytes per stored pixel): 4 covers it.
 public enum WorkingMemory {
@@ -18,6 +19,12 @@ public enum WorkingMemory {
     public static let encodeEffort2BytesPerPixel = wholeImageEncodeBytesPerPixel(effort: 2)
     public static let enhanceBytesPerPixel = 8
     public static let enhanceEffort2BytesPerPixel = 32
+    public static let enhanceEffort3BytesPerPixel = 36
+
+    /// `comrec enhance`'s bytes per pixel at `effort` (1, 2 or 3).
+    public static func enhanceBytesPerPixel(effort: Int) -> Int {
+        effort >= 3 ? enhanceEffort3BytesPerPixel : effort == 2 ? enhanceEffort2BytesPerPixel : enhanceBytesPerPixel
+    }
     public static let decodeBytesPerPixel = 4
 
     /// The pixel limit that `maxMemory` bytes allow a command needing `bytesPerPixel`, within

@@ -214,6 +214,21 @@ import Testing
         assertRefused(try brokenFolder("full/test-fast-full", tensors: { $0["enhance.1.bias"] = nil }), "no tensor enhance.1.bias")
     }
 
+    /// A second-pass enhancer (config.json's second_pass_of) compiles as any enhancer; its summary
+    /// and the generated file's comment say what it reads.
+    @Test func secondPassEnhancersSayWhatTheyRead() throws {
+        let folder = try brokenFolder("full/test-fast-full", config: { $0["second_pass_of"] = "first-full" })
+        let model = try CompiledModel(folder: folder)
+        #expect(model.secondPassOf == "first-full" && model.rec.role == .enhancer)
+        #expect(model.summary.hasPrefix("synthetic test model, random weights: first-full's output + second enhancer 3 x 16 "),
+                "\(model.summary)")
+        let text = try generate(GeneratorRequest(folder: folder)).text
+        #expect(text.contains("// A second pass: its input (\"the decoded JPEG\" below) is the output of the enhancer of first-full."))
+        #expect(try CompiledModel(folder: packageRoot + "/Fixtures/models/full/test-fast-full").secondPassOf == nil)
+        assertRefused(try brokenFolder("full/test-fast-full", config: { $0["second_pass_of"] = 3 }), "second_pass_of")
+        assertRefused(try brokenFolder("full/test-fast-full", config: { $0["second_pass_of"] = "" }), "second_pass_of")
+    }
+
     // MARK: - Blobs at run time
 
     @Test func damagedBlobsAreRefused() {

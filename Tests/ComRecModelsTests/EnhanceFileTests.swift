@@ -60,7 +60,41 @@ import Testing
         #expect(try readImage(path: dir + "/once.png") != expected, "one run is not the average of eight")
         let high = try write(try LibJPEG().encode(image, settings: JPEGSettings(quality: 90), segments: []), dir + "/q90.jpg")
         #expect(try enhanceFile(input: high, output: dir + "/q90.png", profile: fast, effort: 2).orientations == 1)
-        #expect(throws: ComRecIOError.self) { try enhanceFile(input: input, output: dir + "/e3.png", profile: fast, effort: 3) }
+        #expect(throws: ComRecIOError.self) { try enhanceFile(input: input, output: dir + "/e4.png", profile: fast, effort: 4) }
+    }
+
+    /// Effort 3: in each of the eight orientations the second enhancer restores the first one's
+    /// output, then the eight are averaged; above the second enhancer's qualities only the first
+    /// runs; without a second enhancer effort 3 is refused and writes nothing.
+    @Test func effortThreeRunsTheSecondEnhancerOnTheFirstOnesOutput() throws {
+        let dir = try temporaryDirectory()
+        defer { removeDirectory(dir) }
+        let second = FullResolutionModel(
+            modelHash: FullResolutionModel.learned(model: TestPaperFullModel.model, runner: hostedRunner).modelHash,
+            summary: "test second pass", maxQuality: 40,
+            enhance: FullResolutionModel.learned(model: TestPaperFullModel.model, runner: hostedRunner).enhance)
+        for q in [20, 50] {
+            let jpeg = try LibJPEG().encode(image, settings: JPEGSettings(quality: q), segments: [])
+            let input = try write(jpeg, dir + "/q\(q).jpg"), output = dir + "/q\(q)-e3.png"
+            let report = try enhanceFile(input: input, output: output, profile: fast, effort: 3, secondPass: second)
+            #expect(report.enhanced && report.orientations == 8 && report.passes == (q <= 40 ? 2 : 1))
+            let decoded = try LibJPEG().decode(jpeg, maxPixels: 1 << 20)
+            let expected = try selfEnsemble(decoded) { oriented throws(ComRecError) in
+                let context = ReconstructionContext(width: oriented.width, height: oriented.height, quality: q)
+                let first = try fast.rounded.enhance(oriented, context)
+                return q <= 40 ? try second.enhance(first, context) : first
+            }
+            #expect(try readImage(path: output) == expected, "quality \(q)")
+            _ = try enhanceFile(input: input, output: dir + "/q\(q)-e2.png", profile: fast, effort: 2)
+            let effortTwo = try readImage(path: dir + "/q\(q)-e2.png")
+            #expect((effortTwo == expected) == (q > 40), "quality \(q): the second pass changes pixels where it runs")
+        }
+        let input = dir + "/q20.jpg"
+        #expect(throws: ComRecIOError.self) { try enhanceFile(input: input, output: dir + "/none.png", profile: fast, effort: 3) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/none.png"))
+        let high = try write(try LibJPEG().encode(image, settings: JPEGSettings(quality: 90), segments: []), dir + "/q90.jpg")
+        let plain = try enhanceFile(input: high, output: dir + "/q90.png", profile: fast, effort: 3, secondPass: second)
+        #expect(!plain.enhanced && plain.passes == 0 && plain.orientations == 1)
     }
 
     @Test func enhancesAtTheEstimatedQualityAndLeavesHighQualitiesAlone() throws {

@@ -66,13 +66,19 @@ struct EnhancerGoldenFile: Decodable {
         }
     }
 
-    /// The shipped enhancers (every one of the registered profiles' `Profile.enhancers`) against
-    /// Fixtures/golden/full/<name>-full.json (<name>: the profile, `<profile>-trellis` or
-    /// `<profile>-rounded`), through their `enhance` as the codec runs them, on every kernel family,
+    /// The shipped enhancers (every one of the registered profiles' `Profile.enhancers`, and their
+    /// `Profile.roundedSecondPass`) against Fixtures/golden/full/<name>-full.json (<name>: the
+    /// profile, `<profile>-trellis`, `<profile>-rounded` or `<profile>-second`), through their
+    /// `enhance` as the codec runs them, on every kernel family,
     /// with GoldenTests' grid of a real profile.
     @Test func shippedEnhancersOnEveryKernelFamily() throws {
         let shipped = Profile.registered(runner: .portable).filter { !$0.full.isPlainJPEG }
-        func enhancers(_ profile: Profile) -> [(name: String, model: FullResolutionModel)] { profile.enhancers }
+        // The profile's enhancers, then its second enhancer for `comrec enhance --effort 3`, if any.
+        func enhancers(_ profile: Profile) -> [(name: String, model: FullResolutionModel)] {
+            profile.enhancers + (Profile.roundedSecondPass(of: profile.name, runner: profile.networks!.runner).map {
+                [(name: profile.name + "-second", model: $0)]
+            } ?? [])
+        }
         let files = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Fixtures/golden/full")
             .filter { $0.hasSuffix(".json") && !$0.hasPrefix("test-") }.map { String($0.dropLast(5)) }
         #expect(Set(files) == Set(shipped.flatMap { enhancers($0).map { $0.name + "-full" } }),
@@ -87,7 +93,7 @@ struct EnhancerGoldenFile: Decodable {
                         for algorithms in [ConvAlgorithmPolicy.direct, .winograd] {
                             let runner = runner(threads: threads, isa: isa, tileHeight: tileHeight, algorithms: algorithms)
                             let profile = Profile.named(listed.name, runner: runner)!
-                            let model = profile.enhancers[index].model
+                            let model = enhancers(profile)[index].model
                             for c in golden.cases {
                                 let image = try RGB8Image(width: c.width, height: c.height, pixels: decoded(c))
                                 let out = try model.enhance(image, ReconstructionContext(width: c.width, height: c.height, quality: 50))

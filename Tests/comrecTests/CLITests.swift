@@ -94,9 +94,23 @@ import Testing
             let plainLow = dir.write("low.jpg", try LibJPEG().encode(Crafting.sampleImage, settings: JPEGSettings(quality: 20), segments: []))
             let ensemble = try CLI.run(["enhance", plainLow, "-o", dir.file("low.png"), "--effort", "2"])
             #expect(ensemble.status == 0 && ensemble.stdout.contains("in 8 orientations"), "\(ensemble.stdout)\(ensemble.stderr)")
+            // Effort 3: the second enhancer of the profile that has one; refused for the others.
+            for profile in Profile.catalogue.filter({ !$0.rounded.isPlainJPEG }).map(\.name) {
+                let hasSecond = Profile.roundedSecondPass(of: profile, runner: .portable) != nil
+                let out = dir.file("\(profile)-e3.png")
+                let twice = try CLI.run(["enhance", plainLow, "-o", out, "--effort", "3", "--profile", profile])
+                if hasSecond {
+                    #expect(twice.status == 0 && twice.stdout.contains("in 8 orientations, two passes"), "\(twice.stdout)\(twice.stderr)")
+                    #expect(try readImage(path: out) != readImage(path: dir.file("low.png")), "the second pass changes pixels")
+                } else {
+                    #expect(twice.status == 64 && twice.stderr.contains("--effort 3 needs a second enhancer, which profile \(profile) does not have"),
+                            "\(twice.stderr)")
+                    #expect(!FileManager.default.fileExists(atPath: out))
+                }
+            }
         }
-        let badEffort = try CLI.run(["enhance", plain, "-o", dir.file("e.png"), "--effort", "3"])
-        #expect(badEffort.status == 64 && badEffort.stderr.contains("--effort must be 1 or 2, not 3"), "\(badEffort.stderr)")
+        let badEffort = try CLI.run(["enhance", plain, "-o", dir.file("e.png"), "--effort", "4"])
+        #expect(badEffort.status == 64 && badEffort.stderr.contains("--effort must be 1, 2 or 3, not 4"), "\(badEffort.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("e.png")))
         let badProfile = try CLI.run(["enhance", plain, "-o", dir.file("b.png"), "--profile", "bicubic"])
         #expect(badProfile.status == 64 && badProfile.stderr.contains("profile bicubic has no full-resolution enhancer"))

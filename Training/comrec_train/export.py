@@ -12,10 +12,10 @@ then a second enhancer of `fast`'s shape on its 8-bit output; state keys `base.*
 `refiner.*`) exports its second enhancer alone, with --second-pass-of naming the exported folder
 of the first (a sibling of --out, e.g. fast-rounded-full): config.json's "second_pass_of", which
 qat.py reads to quantise the second pass on the first one's int8 output. --name sets config.json's
-profile (the Swift model's name: fast-rounded-second for Weights/fast-rounded-second-full).
+profile (the Swift model's name: fast-second for Weights/fast-second-full).
 
     python -m comrec_train.export --checkpoint /tmp/refine/refine-warm-fast.pt --weights latest \
-        --second-pass-of fast-rounded-full --name fast-rounded-second --out ../Weights/fast-rounded-second-full
+        --second-pass-of fast-rounded-full --name fast-second --out ../Weights/fast-second-full
 
 Writes three files:
 - model.safetensors: float32 tensors `com.<i>.weight`, `com.<i>.bias`, `rec.<i>.weight`,
