@@ -364,9 +364,10 @@ def main():
     parser.add_argument("--coarse", type=int, default=4, help="unet: quarter-resolution layers")
     parser.add_argument("--init", metavar="CHECKPOINT",
                         help="fine-tune from a trained fast enhancer (fast-full-2's checkpoint, see above)")
-    parser.add_argument("--steps", type=int, help="with --init: the fine-tune's steps (default 2800); with --refine: "
-                        "the planned steps, the rate dropping to a quarter at 70%% of them and a sixteenth at 90%% "
-                        "(default: open-ended at the full rate)")
+    parser.add_argument("--steps", type=int, help="with --init: the fine-tune's steps (default 2800); otherwise "
+                        "(--refine, from scratch): the planned steps, the rate dropping to a quarter at 70%% of them "
+                        "and a sixteenth at 90%% (default 100,000); resume with the same --steps, as the plan is not "
+                        "stored")
     parser.add_argument("--distil", type=int, default=0, metavar="STEPS",
                         help="unet with --init: first train the quarter-resolution path alone to stand in "
                              "for the middle layers it replaces, for STEPS steps")

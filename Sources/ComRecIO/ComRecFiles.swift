@@ -298,9 +298,10 @@ public struct EnhanceReport: Sendable {
 /// enhancer for rounded JPEGs (`Profile.rounded`), and writes it to `output` as PNG or PPM (DecodedImageFormat). The JPEG's quality is estimated from
 /// its quantisation tables unless `quality` is given; above the enhancer's range the image is
 /// written as decoded. The JPEG's EXIF, XMP and ICC profile go into the PNG. Effort 2 averages
-/// the enhancer over the eight orientations (`selfEnsemble`); effort 3 runs `secondPass` (the
-/// profile's `Profile.roundedSecondPass`, required there) on the enhancer's output in each
-/// orientation before averaging, at the qualities it improves.
+/// the enhancer over the eight orientations (`selfEnsemble`); effort 3 runs a second enhancer on
+/// the first one's output in each orientation before averaging, at the qualities it improves:
+/// `secondPass`, by default the profile's `Profile.roundedSecondPass` (a profile without one is
+/// refused at effort 3).
 @discardableResult
 public func enhanceFile(
     input: String, output: String, profile: Profile, quality: Int? = nil, maxPixels: Int = defaultMaxPixels,
@@ -308,12 +309,14 @@ public func enhanceFile(
     maxInputBytes: Int = defaultMaxInputBytes, effort: Int = 1, secondPass: FullResolutionModel? = nil
 ) throws -> EnhanceReport {
     guard (1...3).contains(effort) else { throw ComRecIOError(.codec(.invalidArgument("effort must be 1, 2 or 3, not \(effort)"))) }
-    guard effort < 3 || secondPass.map({ !$0.isPlainJPEG }) == true else {
-        throw ComRecIOError(.codec(.invalidArgument("effort 3 needs a second enhancer, which profile \(profile.name) does not have")))
-    }
     guard !profile.rounded.isPlainJPEG else {
         throw ComRecIOError(.noEnhancer(
             profile: profile.name, withEnhancer: Profile.catalogue.filter { !$0.rounded.isPlainJPEG }.map(\.name)))
+    }
+    let secondPass = effort < 3 ? nil
+        : secondPass ?? profile.networks.flatMap { Profile.roundedSecondPass(of: profile.name, runner: $0.runner) }
+    guard effort < 3 || secondPass.map({ !$0.isPlainJPEG }) == true else {
+        throw ComRecIOError(.codec(.invalidArgument("effort 3 needs a second enhancer, which profile \(profile.name) does not have")))
     }
     let format = DecodedImageFormat(outputPath: output)
     if format == .pgm { throw ComRecIOError(path: output, .greyOutputOfColourImage) }
@@ -342,7 +345,7 @@ public func enhanceFile(
     let used = quality ?? estimate!.quality
     let enhanced = profile.rounded.improves(quality: used)
     let orientations = enhanced && effort >= 2 ? Orientation.all.count : 1
-    let second = effort == 3 && enhanced ? secondPass.flatMap { $0.improves(quality: used) ? $0 : nil } : nil
+    let second = enhanced ? secondPass.flatMap { $0.improves(quality: used) ? $0 : nil } : nil
     let result = try attributing(to: input) { () throws(ComRecError) -> RGB8Image in
         guard enhanced else { return image }
         let enhancer = profile.rounded

@@ -10,8 +10,9 @@ import Foundation
 /// bytes per pixel with `--no-trellis` (effort 2: 12.1), 10.0 with trellis (effort 2: 12.6; a
 /// bicubic enlargement of a cbsd68 photo, quality 90, full mode), `enhance` 8.0, the process's own
 /// 20 MB included; `enhance --effort 2` 31 on a 3-megapixel JPEG (the padded image, one
-/// orientation and its result, and a 32-bit sum per channel besides), 28.6 on a 12.6-megapixel
-/// one, where `--effort 3` took 34.5 (the first enhancer's output besides). `decode`
+/// orientation and its result, and a 32-bit sum per channel besides); `--effort 3` (the first
+/// enhancer's output besides) 44.7 on a 3.1-megapixel JPEG and 34.5 on a 12.6-megapixel one,
+/// a fixed 43 MB and 31.0 per pixel (effort 2 on the same two: 37 MB and 25.7). `decode`
 /// streams, so it needs memory for the width only, except libjpeg's coefficient buffer of a
 /// progressive file (about 3 bytes per stored pixel): 4 covers it.
 public enum WorkingMemory {

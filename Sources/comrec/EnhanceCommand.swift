@@ -87,6 +87,7 @@ struct EnhanceCommand: ParsableCommand {
 
     func run() throws {
         let chosen = try chosenProfile()
+        // On the shared runner, as `chosen`'s own networks run.
         let secondPass = effort == 3 ? try Profile.hostedSecondPass(of: chosen.name) : nil
         try runBatch(inputs: inputs, output: write.output, outputExtension: "png", verb: "enhanced") { input, output in
             let report = try enhanceFile(input: input, output: output, profile: chosen, quality: quality,

@@ -4,6 +4,7 @@
 // through the single-threaded runner of Embedded builds, and through the scalar reference; and the
 // shipped enhancers of the registered profiles on every kernel family.
 import ComRecCodec
+import ComRecCompiler
 import ComRecKernels
 import ComRecModels
 import ComRecRuntime
@@ -105,6 +106,24 @@ struct EnhancerGoldenFile: Decodable {
                 }
             }
         }
+    }
+
+    /// A second enhancer learnt from one first enhancer's output: its model folder's
+    /// `second_pass_of` is the folder of the enhancer it follows at run time (`rounded`).
+    @Test func secondPassesFollowTheEnhancerTheyLearntFrom() throws {
+        var checked = 0
+        for profile in Profile.registered(runner: .portable) {
+            guard let second = Profile.roundedSecondPass(of: profile.name, runner: .portable) else { continue }
+            let folder = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/Weights").first { name in
+                (try? CompiledModel(folder: packageRoot + "/Weights/" + name))?.modelHash == second.modelHash
+            }
+            let compiled = try CompiledModel(folder: packageRoot + "/Weights/" + #require(folder))
+            let first = try CompiledModel(folder: packageRoot + "/Weights/" + #require(compiled.secondPassOf))
+            #expect(first.modelHash == profile.rounded.modelHash,
+                    "\(profile.name): the second pass learnt from \(compiled.secondPassOf!), not the enhancer comrec enhance runs first")
+            checked += 1
+        }
+        #expect(checked >= 1, "no registered profile has a second enhancer")
     }
 
     /// The Embedded build's runner (one thread, portable kernels), and the scalar reference

@@ -96,12 +96,33 @@ import Testing
             #expect(ensemble.status == 0 && ensemble.stdout.contains("in 8 orientations"), "\(ensemble.stdout)\(ensemble.stderr)")
             // Effort 3: the second enhancer of the profile that has one; refused for the others.
             for profile in Profile.catalogue.filter({ !$0.rounded.isPlainJPEG }).map(\.name) {
-                let hasSecond = Profile.roundedSecondPass(of: profile, runner: .portable) != nil
                 let out = dir.file("\(profile)-e3.png")
                 let twice = try CLI.run(["enhance", plainLow, "-o", out, "--effort", "3", "--profile", profile])
-                if hasSecond {
+                if let second = Profile.roundedSecondPass(of: profile, runner: .portable) {
                     #expect(twice.status == 0 && twice.stdout.contains("in 8 orientations, two passes"), "\(twice.stdout)\(twice.stderr)")
                     #expect(try readImage(path: out) != readImage(path: dir.file("low.png")), "the second pass changes pixels")
+                    // Above the second enhancer's qualities only the first runs; --quality decides.
+                    let above = second.maxQuality + 1
+                    let high = dir.write("q\(above).jpg", try LibJPEG().encode(
+                        Crafting.sampleImage, settings: JPEGSettings(quality: above), segments: []))
+                    let once = try CLI.run(["enhance", high, "-o", dir.file("\(profile)-high.png"), "--effort", "3", "--profile", profile])
+                    #expect(once.status == 0 && once.stdout.contains(
+                        "in 8 orientations, one pass: quality \(above) is above the second enhancer's \(second.maxQuality)"),
+                            "\(once.stdout)\(once.stderr)")
+                    let given = try CLI.run(["enhance", high, "-o", dir.file("\(profile)-given.png"), "--effort", "3", "--profile", profile,
+                                             "--quality", "\(second.maxQuality)"])
+                    #expect(given.status == 0 && given.stdout.contains("two passes"), "\(given.stdout)\(given.stderr)")
+                    // Effort 3 needs more memory per pixel than effort 2 (WorkingMemory).
+                    let pixels = Crafting.sampleImage.width * Crafting.sampleImage.height
+                    let budget = "\(pixels * WorkingMemory.enhanceEffort2BytesPerPixel)"
+                    #expect(WorkingMemory.enhanceEffort3BytesPerPixel > WorkingMemory.enhanceEffort2BytesPerPixel)
+                    let two = try CLI.run(["enhance", plainLow, "-o", dir.file("\(profile)-m2.png"), "--effort", "2",
+                                           "--profile", profile, "--max-memory", budget])
+                    #expect(two.status == 0, "\(two.stderr)")
+                    let three = try CLI.run(["enhance", plainLow, "-o", dir.file("\(profile)-m3.png"), "--effort", "3",
+                                             "--profile", profile, "--max-memory", budget])
+                    #expect(three.status == 1 && three.stderr.contains("--max-memory"), "\(three.stderr)")
+                    #expect(!FileManager.default.fileExists(atPath: dir.file("\(profile)-m3.png")))
                 } else {
                     #expect(twice.status == 64 && twice.stderr.contains("--effort 3 needs a second enhancer, which profile \(profile) does not have"),
                             "\(twice.stderr)")

@@ -40,6 +40,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -222,16 +223,42 @@ def load_enhancer_checkpoint(path, weights, profile=None, ckpt=None):
         state, step = ckpt["best"]["enhance"], ckpt["best"]["step"]
     else:
         raise SystemExit(f"an enhancer checkpoint has latest and best weights, not {weights!r}")
-    if is_second_pass(state):
-        state = {key[len(SECOND_PASS_PREFIX):]: value for key, value in state.items()
-                 if key.startswith(SECOND_PASS_PREFIX)}
+    second_pass = is_second_pass(state)
+    if second_pass:
+        state = second_pass_part(state, SECOND_PASS_PREFIX)
+        if any(key.startswith("coarse.") for key in state):
+            raise SystemExit(f"{path}: a two-level second pass (--net unet) has no int8 runtime; only fast's shape exports")
     net = models.make_enhancer(name, cfg.get("width"), cfg.get("middle"))
     net.load_state_dict(state)
     net.eval()
     return ckpt, name, net, step
 
 
+def second_pass_part(state, prefix):
+    """The enhancer under `prefix` of a second-pass state (SECOND_PASS_PREFIX or FIRST_PASS_PREFIX)."""
+    return {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+
+
 SECOND_PASS_PREFIX = "refiner."  # scripts/enhancer-architecture.py's Refined: base.* (frozen), refiner.*
+FIRST_PASS_PREFIX = "base."
+
+
+def check_first_pass(checkpoint, state, profile, cfg, folder):
+    """SystemExit unless the frozen first enhancer of a second-pass `state` is the one exported to
+    `folder` (its model.safetensors, within float rounding): the second pass only works after the
+    enhancer it learnt from."""
+    from . import models
+    if not os.path.exists(os.path.join(folder, "model.safetensors")):
+        raise SystemExit(f"--second-pass-of: no exported enhancer in {folder}")
+    base = models.make_enhancer(profile, cfg.get("width"), cfg.get("middle"))
+    base.load_state_dict(second_pass_part(state, FIRST_PASS_PREFIX))
+    base.eval()
+    _, tensors = export_enhancer_config(profile, base, source={})
+    _, exported = load_exported(folder)
+    if sorted(tensors) != sorted(exported) or any(
+            not np.allclose(tensors[k], exported[k], rtol=1e-5, atol=1e-6) for k in tensors):
+        raise SystemExit(f"{checkpoint}'s first enhancer is not the one exported to {folder}: "
+                         "a second pass only works after the enhancer it learnt from")
 
 
 def is_second_pass(state):
@@ -365,6 +392,9 @@ def export(checkpoint, weights, out=None, profile=None, metrics_json=None, secon
                   "stored_jpeg": ckpt["config"].get("stored_jpeg", "libjpeg")}
         config, tensors = export_enhancer_config(name, net, source)
         if second_pass:
+            out_parent = os.path.dirname(os.path.abspath(out))
+            check_first_pass(checkpoint, raw["best"]["enhance"] if weights == "best" else raw["enhance"], name,
+                             ckpt["config"], os.path.join(out_parent, second_pass_of))
             # Reads the first pass's output (8-bit RGB, same size) and adds its residual to it.
             config["second_pass_of"] = second_pass_of
     elif second_pass_of:
@@ -412,6 +442,8 @@ def main(argv=None):
                         "whose output this one refines, e.g. fast-rounded-full")
     p.add_argument("--name", help="config.json's profile, the Swift model's name (default: the checkpoint's)")
     args = p.parse_args(argv)
+    if args.name is not None and not re.fullmatch(r"[a-z0-9_-]{1,16}", args.name):
+        p.error(f"--name {args.name!r}: a profile name is 1-16 of a-z, 0-9, _ and - (the Swift runtime's rule)")
     config, metrics, out = export(args.checkpoint, args.weights, args.out, args.profile, args.metrics,
                                   args.second_pass_of, args.name)
     if config.get("mode") == "full":

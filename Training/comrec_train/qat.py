@@ -217,6 +217,8 @@ def quantise_enhancer(args, config, tensors, sampler, dev, rng):
 def after_first_pass(roundtrip, folder, check_image, check_quality):
     """`roundtrip` followed by the int8 enhancer of the exported `folder`: what a second pass reads.
     That enhancer's torch path is first checked against intref on `check_image`."""
+    if not os.path.isdir(folder):
+        raise SystemExit(f"config.json's second_pass_of: no model folder {folder}")
     if not os.path.exists(os.path.join(folder, "int8.safetensors")):
         raise SystemExit(f"the first pass {folder} is not quantised yet (no int8.safetensors): run qat on it first")
     first = quantize.QuantEnhancer.exported(folder)

@@ -195,16 +195,35 @@ def make_second_pass_checkpoint(path, seed=0):
               "batch": 4, "quality_range": [5, 75], "width": 16, "middle": 2}
     torch.save({"kind": "enhancer", "config": config, "step": 30, "elapsed": 36.0, "enhance": pairs[0],
                 "best": {"score": -0.1, "step": 20, "dev": {"step": 20}, "enhance": pairs[1]}}, path)
-    return path, [{key[len("refiner."):]: v for key, v in pair.items() if key.startswith("refiner.")} for pair in pairs]
+    part = lambda pair, prefix: {key[len(prefix):]: v for key, v in pair.items() if key.startswith(prefix)}
+    return path, [part(pair, "refiner.") for pair in pairs], [part(pair, "base.") for pair in pairs]
+
+
+def export_first_pass(path, state, out):
+    """Exports the enhancer `state` (a second-pass checkpoint's base) as a plain enhancer folder."""
+    config = {"profile": "fast", "mode": "full", "name": "fast-full", "seed": 0, "crop": 64, "batch": 4,
+              "quality_range": [5, 75], "width": 16, "middle": 2}
+    torch.save({"kind": "enhancer", "config": config, "step": 1, "elapsed": 1.0, "enhance": state, "best": None}, path)
+    export.main(["--checkpoint", str(path), "--weights", "latest", "--out", str(out)])
 
 
 def test_a_second_pass_exports_its_second_enhancer_alone(tmp_path):
-    ckpt, refiners = make_second_pass_checkpoint(tmp_path / "refine.pt", seed=8)
-    out = tmp_path / "Weights" / "fast-second-full"
+    ckpt, refiners, bases = make_second_pass_checkpoint(tmp_path / "refine.pt", seed=8)
+    weights = tmp_path / "Weights"
+    out = weights / "fast-second-full"
     with pytest.raises(SystemExit, match="--second-pass-of"):
         export.main(["--checkpoint", str(ckpt), "--weights", "latest", "--out", str(out)])
-    export.main(["--checkpoint", str(ckpt), "--weights", "latest", "--out", str(out),
-                 "--second-pass-of", "fast-first-full", "--name", "fast-second"])
+    second = ["--checkpoint", str(ckpt), "--weights", "latest", "--out", str(out), "--name", "fast-second"]
+    with pytest.raises(SystemExit, match="no exported enhancer"):
+        export.main(second + ["--second-pass-of", "fast-first-full"])
+    # The first enhancer of the best state is not the latest one's: refused as the wrong folder.
+    export_first_pass(tmp_path / "other.pt", bases[1], weights / "fast-other-full")
+    with pytest.raises(SystemExit, match="not the one exported to"):
+        export.main(second + ["--second-pass-of", "fast-other-full"])
+    with pytest.raises(SystemExit):
+        export.main(second[:-1] + ["Fast Second", "--second-pass-of", "fast-other-full"])
+    export_first_pass(tmp_path / "first.pt", bases[0], weights / "fast-first-full")
+    export.main(second + ["--second-pass-of", "fast-first-full"])
     config, tensors = export.load_exported(str(out))
     assert config["profile"] == "fast-second" and config["second_pass_of"] == "fast-first-full"
     metrics = json.loads((out / "metrics.json").read_text())
@@ -239,8 +258,11 @@ def test_a_second_pass_is_quantised_on_the_first_ones_int8_output(tmp_path):
     got, size = restored(image, 30)
     decoded, want_size = jpeg.roundtrip(image, 30)
     assert size == want_size and np.array_equal(got, qe.enhance(decoded)) and not np.array_equal(got, decoded)
-    with pytest.raises(SystemExit, match="not quantised yet"):
+    with pytest.raises(SystemExit, match="no model folder"):
         qat.after_first_pass(jpeg.roundtrip, str(tmp_path / "nowhere"), image, 30)
+    os.remove(first / "int8.safetensors")
+    with pytest.raises(SystemExit, match="not quantised yet"):
+        qat.after_first_pass(jpeg.roundtrip, str(first), image, 30)
 
 
 # ---------------------------------------------------------------- trainer
