@@ -32,7 +32,7 @@ struct EnhanceCommand: ParsableCommand {
     @Option(help: ArgumentHelp(
         "1: the enhancer runs once. 2: it runs on the image's eight flips and transposes and the results are "
             + "averaged: about 0.1 dB better, eight times the time. 3: as 2, with a second enhancer run on the "
-            + "first one's output in each orientation (\(EnhanceCommand.secondPasses)): about 0.05 dB more, "
+            + "first one's output in each orientation (\(EnhanceCommand.secondPasses)): about 0.1 dB more, "
             + "twice effort 2's time.",
         valueName: "1|2|3"))
     var effort: Int = 1
