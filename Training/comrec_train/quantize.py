@@ -66,11 +66,7 @@ class QuantConv(nn.Module):
 
     def forward(self, x):
         w_q, b_q, m = self.quantised()
-        acc = F.conv2d(x, w_q, b_q, stride=self.stride, padding=1)
-        v = acc * m.view(1, -1, 1, 1)
-        if self.residual:
-            return _ste_round(v).clamp(-RESIDUAL_MAX, RESIDUAL_MAX)
-        return _ste_round(v).clamp(0, HIDDEN_MAX)
+        return requantised(F.conv2d(x, w_q, b_q, stride=self.stride, padding=1), m, self.residual)
 
     def export(self):
         w_q, b_q, m = self.quantised()
@@ -94,7 +90,26 @@ def run_chain(chain, image):
     return out[0].permute(1, 2, 0).numpy().astype(np.int64)
 
 
-class QuantChain(nn.Module):
+def requantised(acc, multipliers, residual):
+    """A layer's int32 sums (integer-valued float32) scaled per output channel, rounded half to
+    even and clamped to the residual's or a hidden activation's range, as intref.requantize."""
+    v = _ste_round(acc * multipliers.view(1, -1, 1, 1))
+    return v.clamp(-RESIDUAL_MAX, RESIDUAL_MAX) if residual else v.clamp(0, HIDDEN_MAX)
+
+
+class ConvChain(nn.Module):
+    """Layers run one after the other; `export` gives them as intref reads them."""
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = conv(x)
+        return x
+
+    def export(self):
+        return [conv.export() for conv in self.convs]
+
+
+class QuantChain(ConvChain):
     """First + hidden layers (ReLU, U7 out) and a last residual layer."""
 
     def __init__(self, layers, act_scales):
@@ -108,14 +123,6 @@ class QuantChain(nn.Module):
                                    out_scale, in_max, residual=last))
             in_scale, in_max = out_scale, HIDDEN_MAX
         self.convs = nn.ModuleList(convs)
-
-    def forward(self, x):
-        for conv in self.convs:
-            x = conv(x)
-        return x
-
-    def export(self):
-        return [conv.export() for conv in self.convs]
 
 
 class FrozenConv(nn.Module):
@@ -136,25 +143,16 @@ class FrozenConv(nn.Module):
         return self.layer
 
     def forward(self, x):
-        v = torch.round(F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=1)
-                        * self.multiplier.view(1, -1, 1, 1))
-        return v.clamp(-RESIDUAL_MAX, RESIDUAL_MAX) if self.residual else v.clamp(0, HIDDEN_MAX)
+        return requantised(F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=1), self.multiplier,
+                           self.residual)
 
 
-class FrozenChain(nn.Module):
+class FrozenChain(ConvChain):
     """FrozenConv layers, read by QuantEnhancer as it reads a QuantChain."""
 
     def __init__(self, convs):
         super().__init__()
         self.convs = nn.ModuleList(convs)
-
-    def forward(self, x):
-        for conv in self.convs:
-            x = conv(x)
-        return x
-
-    def export(self):
-        return [conv.export() for conv in self.convs]
 
 
 @torch.no_grad()
