@@ -170,7 +170,12 @@ build() {
         "${c[@]}" -I "$dir/jpeg-include" -I Sources/CComRecImage/include -c Sources/CComRecImage/jpeg.c -o "$dir/shared/jpeg.o"
         local objects=()
         for object in "$dir"/objects/*.o; do [ "$(basename "$object")" = jpeg.o ] || objects+=("$object"); done
-        gcc -shared -o "$dir/libcomrec.so" "${objects[@]}" "$dir/shared/jpeg.o" "$dir"/objects/unicode/*.o -ljpeg -lpthread -lm
+        # Only the C API (comrec_*) is exported: the library's own Swift and C symbols stay local,
+        # so they cannot clash with another library's in the same process, and the linker drops
+        # what the API cannot reach (the CLI's second enhancer, for one).
+        printf '{\n  global: comrec_*;\n  local: *;\n};\n' > "$dir/shared/exports.map"
+        gcc -shared -Wl,--gc-sections -Wl,--version-script="$dir/shared/exports.map" -o "$dir/libcomrec.so" \
+            "${objects[@]}" "$dir/shared/jpeg.o" "$dir"/objects/unicode/*.o -ljpeg -lpthread -lm
     fi
 }
 
@@ -280,6 +285,17 @@ for target in "${targets[@]}"; do
         pass
     else
         fail "$target: the fast-only build does not decode exactly the fast files"
+    fi
+    if [ -e "$dir/libcomrec.so" ]; then
+        # The shared library exports the header's functions and nothing else.
+        exported=$(nm -D --defined-only "$dir/libcomrec.so" | awk '{ print $3 }' | sort)
+        declared=$(grep -oE '\bcomrec_[a-z0-9_]+\(' include/comrec.h | tr -d '(' | sort -u)
+        if [ "$exported" = "$declared" ]; then
+            pass
+        else
+            fail "$target: libcomrec.so's exports are not comrec.h's functions:"
+            diff <(echo "$declared") <(echo "$exported") | head -10 || true
+        fi
     fi
     sizes() {  # .text and .rodata + .data of a linked board tool, in KB
         size -A "$1" | awk '$1 == ".text" { t = $2 } $1 == ".rodata" || $1 == ".data" || $1 == ".data.rel.ro" { d += $2 }
