@@ -54,6 +54,16 @@ refine-warm-NET); `--qualities` narrows its training qualities:
         --warm --out /tmp/refine --hours 1.4 --threads 1 --bf16 &
     .venv/bin/python ../scripts/enhancer-architecture.py --net fast --refine /tmp/fast-full-2.pt \
         --warm --qualities 5,40 --out /tmp/refine --hours 1.15 --threads 1 --bf16 &
+
+`--pair CHECKPOINT` fine-tunes a `--refine` run's pair from its last state with the `--init`
+recipe: `--train both` trains the two enhancers together as one network (the 8-bit rounding
+between them passes the gradient straight through; run name pair-both), `--train second` the
+second alone on the frozen first, as the refine run did (the control, pair-second):
+
+    .venv/bin/python ../scripts/enhancer-architecture.py --net fast --pair /tmp/refine/refine-warm-fast.pt \
+        --train both --out /tmp/pair --hours 1.25 --threads 1 --bf16 &
+    .venv/bin/python ../scripts/enhancer-architecture.py --net fast --pair /tmp/refine/refine-warm-fast.pt \
+        --train second --out /tmp/pair --hours 1.25 --threads 1 --bf16 &
 """
 import argparse
 import json
@@ -206,12 +216,15 @@ class Refined(nn.Module):
     and `refiner` (last layer zero, so the pair starts as `base` alone) learns what is left.
     Under the trainer's bf16 autocast `base` runs in bfloat16 too (twice as fast), so the training
     pixels it hands on may differ here and there by a level from its fp32 output, which the
-    development crops and enhancer-float-gain.py see."""
+    development crops and enhancer-float-gain.py see. With `joint` `base` learns too: the rounding
+    passes the gradient through unchanged (straight through), and its BatchNorm still keeps the
+    trained statistics."""
 
-    def __init__(self, base, refiner):
+    def __init__(self, base, refiner, joint=False):
         super().__init__()
-        self.base = base.requires_grad_(False)
+        self.base = base.requires_grad_(joint)
         self.refiner = refiner
+        self.joint = joint
 
     def train(self, mode=True):
         super().train(mode)
@@ -219,9 +232,12 @@ class Refined(nn.Module):
         return self
 
     def forward(self, decoded):
-        with torch.no_grad():
-            restored = self.base(decoded).round().clamp(0, 255)
-        return self.refiner(restored)
+        if not self.joint:
+            with torch.no_grad():
+                restored = self.base(decoded).round().clamp(0, 255)
+            return self.refiner(restored)
+        out = self.base(decoded)
+        return self.refiner(out + (out.round().clamp(0, 255) - out).detach())
 
 
 def refined(checkpoint, refiner, warm):
@@ -252,6 +268,8 @@ def run_name(options):
         shape += "-q" + options.qualities.replace(",", "-")
     if options.refine:
         return ("refine-warm-" if options.warm else "refine-") + shape
+    if options.pair:
+        return "pair-" + options.train
     return ("warm-" if options.init else "arch-") + shape
 
 
@@ -263,10 +281,12 @@ def config(options):
         cfg = json.load(fh)
     for key in ("init_from", "init_weights"):
         cfg.pop(key)
-    if options.init:  # enhancer-conditioning.py's fine-tune recipe, so its control compares
+    if options.init or options.pair:  # enhancer-conditioning.py's fine-tune recipe, so its control compares
         cfg.update(name=run_name(options), seed=7, lr=1e-4, total_steps=options.steps or 2800, total_hours=3,
-                   log_every=LOG_EVERY, dev_every_minutes=8, checkpoint_every_minutes=10, init_from=options.init,
-                   distil_steps=options.distil)
+                   log_every=LOG_EVERY, dev_every_minutes=8, checkpoint_every_minutes=10,
+                   init_from=options.init or options.pair, distil_steps=options.distil)
+        if options.pair:  # the pair as its run left it (the shipped second pass is a run's last state)
+            cfg["init_weights"] = "last"
     else:
         # Resumable across sessions (the same --out): the budget is each invocation's --hours.
         cfg.update(name=run_name(options), seed=5, lr=2e-4, total_steps=options.steps or 100000, total_hours=100, log_every=LOG_EVERY,
@@ -380,6 +400,12 @@ def main():
     parser.add_argument("--warm", action="store_true",
                         help="with --refine: the second pass starts from the trained enhancer's layers "
                              "(its last layer zero all the same) instead of at random")
+    parser.add_argument("--pair", metavar="CHECKPOINT",
+                        help="fine-tune a --refine run's pair of fast enhancers from its last state with the "
+                             "--init recipe (run name pair-TRAIN)")
+    parser.add_argument("--train", choices=["both", "second"], default="both",
+                        help="with --pair: train both enhancers together (the rounding between them straight "
+                             "through) or the second alone, the first frozen as --refine has it (the control)")
     parser.add_argument("--out", default="/tmp/arch", help="checkpoints and logs")
     parser.add_argument("--hours", type=float, default=1.45)
     parser.add_argument("--threads", type=int, default=1)
@@ -406,11 +432,16 @@ def main():
         parser.error("--warm starts fast or unet, not quarter")
     if options.refine and options.distil:
         parser.error("--distil goes with --init")
+    if options.pair and (options.init or options.refine or options.net != "fast" or options.qualities):
+        parser.error("--pair goes with --net fast alone (the pair's shape is the refine run's)")
     torch.set_num_threads(options.threads)
     shape = {"unet": lambda: UNetEnhancer(fine=options.fine, coarse=options.coarse), "quarter": QuarterEnhancer,
              "fast": models.EnhancerFast}[options.net]
     if options.refine:
         models.ENHANCER["fast"] = lambda width, middle: refined(options.refine, shape(), options.warm)
+    elif options.pair:
+        models.ENHANCER["fast"] = lambda width, middle: Refined(
+            models.EnhancerFast(), models.EnhancerFast(), joint=options.train == "both")
     elif options.net != "fast":
         models.ENHANCER["fast"] = lambda width, middle: shape()
     cfg = config(options)

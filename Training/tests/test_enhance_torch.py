@@ -199,6 +199,29 @@ def make_second_pass_checkpoint(path, seed=0):
     return path, [part(pair, "refiner.") for pair in pairs], [part(pair, "base.") for pair in pairs]
 
 
+def test_a_pair_trained_together_sees_what_the_frozen_pair_sees_and_teaches_both():
+    """scripts/enhancer-architecture.py's Refined: with `joint` the same forward pass (the first
+    enhancer's output rounded to 8 bits), and the gradient reaches the first enhancer through the
+    rounding; without it only the second learns."""
+    import importlib.util
+    script = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "enhancer-architecture.py")
+    spec = importlib.util.spec_from_file_location("enhancer_architecture", script)
+    shapes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shapes)
+    img = as_tensor(synthetic_image(20, 12, seed=5))
+    outputs = {}
+    for joint in (False, True):
+        torch.manual_seed(3)  # the same convolution weights for both pairs
+        pair = shapes.Refined(small("fast", 1), small("fast", 2), joint=joint).train()
+        out = pair(img)
+        outputs[joint] = out.detach()
+        out.square().mean().backward()
+        first = [p.grad for p in pair.base.parameters()]
+        assert all(g is not None and g.abs().sum() > 0 for g in first) if joint else all(g is None for g in first)
+        assert all(p.grad is not None for p in pair.refiner.parameters())
+    assert torch.equal(outputs[False], outputs[True])
+
+
 def export_first_pass(path, state, out):
     """Exports the enhancer `state` (a second-pass checkpoint's base) as a plain enhancer folder."""
     config = {"profile": "fast", "mode": "full", "name": "fast-full", "seed": 0, "crop": 64, "batch": 4,
