@@ -432,7 +432,7 @@ def main():
         parser.error("--warm starts fast or unet, not quarter")
     if options.refine and options.distil:
         parser.error("--distil goes with --init")
-    if options.pair and (options.init or options.refine or options.net != "fast" or options.qualities):
+    if options.pair and (options.init or options.refine or options.net != "fast" or options.qualities or options.distil):
         parser.error("--pair goes with --net fast alone (the pair's shape is the refine run's)")
     torch.set_num_threads(options.threads)
     shape = {"unet": lambda: UNetEnhancer(fine=options.fine, coarse=options.coarse), "quarter": QuarterEnhancer,
